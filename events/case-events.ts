@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { AgencyId, Category } from './categories';
+import { ClosureReason, Decision, Need, Outcome, Programme } from './codes';
+import { datum } from './datum';
+import {
+  CaseManager,
+  COLLECTION_METHODS,
+  Grant,
+  Intervention,
+  IsoDate,
+  IsoInstant,
+  LEGAL_BASES,
+  Notes,
+  Objective,
+  Person,
+  ProgressEntry,
+  SIGNERS,
+  TIERS,
+  URGENCIES,
+} from './values';
+
+/**
+ * The events of a case's life (DOMAIN.md "The path of a case"), current shapes. Every field is
+ * marked with its datum kind (datum.ts); the author agency and operator travel in the metadata
+ * and are a datum of their own (ENTITLEMENTS.md). Old shapes live, frozen, in upcasters.ts.
+ */
+
+const id = (s: z.ZodType) => datum('none', s);
+const notes = Notes.default([]);
+const CaseId = z.uuid();
+const ConsentId = z.uuid();
+const PlanRevision = z.int().min(1);
+
+export const ReferralSubmitted = z.strictObject({
+  caseId: id(CaseId),
+  person: datum('identity', Person),
+  needs: z.array(datum('need', Need)).min(1),
+  programmes: z.array(datum('programme', Programme)).default([]),
+  urgency: datum('common', z.enum(URGENCIES)),
+  notes,
+});
+
+export const ConsentRecorded = z.strictObject({
+  consentId: id(ConsentId),
+  grants: z.array(datum('grant', Grant)).min(1),
+  purposes: datum('common', z.array(z.string().min(1).max(200)).max(20)).default([]),
+  legalBasis: datum('common', z.enum(LEGAL_BASES)),
+  informativaVersion: datum('common', z.string().min(1).max(100)),
+  collectionMethod: datum('common', z.enum(COLLECTION_METHODS)).optional(),
+  signedBy: datum('common', z.enum(SIGNERS)).optional(),
+  collectedAt: datum('common', IsoInstant),
+  validUntil: datum('common', IsoInstant).optional(),
+  evidenceSha256: datum('common', z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+  notes,
+});
+
+export const ConsentWithdrawn = z.strictObject({ consentId: id(ConsentId), notes });
+
+/** Appended by the service itself when `validUntil` passes, so that views stay a function of the ledger. */
+export const ConsentExpired = z.strictObject({ consentId: id(ConsentId), validUntil: id(IsoInstant) });
+
+export const CaseTakenInCharge = z.strictObject({
+  caseManager: datum('agency-ref', CaseManager),
+  prevalentNeed: datum('need', Need),
+  notes,
+});
+
+export const TeamMemberAdded = z.strictObject({
+  member: datum('agency-ref', z.strictObject({ agency: AgencyId, tier: z.enum(TIERS) })),
+  notes,
+});
+
+export const TeamMemberRemoved = z.strictObject({ agency: datum('agency-ref', AgencyId), notes });
+
+export const TeamDecisionRecorded = z.strictObject({
+  decision: datum('common', Decision),
+  heldOn: datum('common', IsoDate),
+  participants: z.array(datum('agency-ref', AgencyId)).min(1),
+  notes,
+});
+
+export const PlanRevisionDrafted = z.strictObject({
+  planRevision: id(PlanRevision),
+  objectives: z.array(datum('objective', Objective)).min(1),
+  interventions: z.array(datum('intervention', Intervention)),
+  commitments: z.array(datum('common', z.string().min(1).max(1_000))),
+  notes,
+});
+
+export const PlanRevisionAgreed = z.strictObject({ planRevision: id(PlanRevision), agreedOn: datum('common', IsoDate), notes });
+
+export const PlanRevisionValidated = z.strictObject({ planRevision: id(PlanRevision), notes });
+
+export const VerificationRecorded = z.strictObject({
+  planRevision: id(PlanRevision),
+  progress: z.array(datum('verification-entry', ProgressEntry)).min(1),
+  nextDue: datum('common', IsoDate).optional(),
+  notes,
+});
+
+export const NonComplianceReported = z.strictObject({
+  commitment: datum('common', z.string().min(1).max(1_000)).optional(),
+  notes,
+});
+
+export const OutcomeRecorded = z.strictObject({ outcomes: z.array(datum('outcome', Outcome)).min(1), notes });
+
+export const NoteRecorded = z.strictObject({ notes: Notes.min(1) });
+
+export const CaseClosed = z.strictObject({ reason: datum('closure-reason', ClosureReason), notes });
+
+export const CaseReopened = z.strictObject({ notes });
+
+export const CASE_EVENTS = {
+  ReferralSubmitted,
+  ConsentRecorded,
+  ConsentWithdrawn,
+  ConsentExpired,
+  CaseTakenInCharge,
+  TeamMemberAdded,
+  TeamMemberRemoved,
+  TeamDecisionRecorded,
+  PlanRevisionDrafted,
+  PlanRevisionAgreed,
+  PlanRevisionValidated,
+  VerificationRecorded,
+  NonComplianceReported,
+  OutcomeRecorded,
+  NoteRecorded,
+  CaseClosed,
+  CaseReopened,
+} as const;
+
+export { Category };

@@ -1,0 +1,10 @@
+export * from './categories';
+export * from './codes';
+export * from './datum';
+export * from './fiscal-code';
+export * from './values';
+export * from './metadata';
+export * from './case-events';
+export * from './protocol-events';
+export * from './catalogue';
+export { ReferralSubmittedV1 } from './upcasters';

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { AgencyId, AgencyKind, Category } from './categories';
+import { datum } from './datum';
+import { IsoDate } from './values';
+
+/**
+ * The zone's protocol (protocollo d'intesa): which agencies take part and what each may receive.
+ * Institutional content, not personal data.
+ */
+export const Party = z.strictObject({
+  agency: AgencyId,
+  name: z.string().trim().min(1).max(200),
+  kind: AgencyKind,
+  minimalEquipe: z.boolean().default(false),
+  /** Narrows or widens what this party may receive; absent means its kind's default. */
+  receivable: z.array(Category).max(4).optional(),
+});
+export type Party = z.infer<typeof Party>;
+
+export const ProtocolTerms = z.strictObject({
+  title: z.string().trim().min(1).max(300),
+  validFrom: IsoDate,
+  validUntil: IsoDate,
+  consentRequired: z.array(Category).max(4).optional(),
+  retentionYearsAfterClosure: z.int().min(1).max(100).optional(),
+  parties: z.array(Party).min(1).max(200),
+});
+export type ProtocolTerms = z.infer<typeof ProtocolTerms>;
+
+/**
+ * The protocol as signed: every default resolved (consentRequired, retention, each party's
+ * receivable categories), so that what a party may see never depends on the code's defaults of
+ * the day the ledger is read.
+ */
+const protocolEvent = z.strictObject({
+  version: z.int().min(1),
+  title: ProtocolTerms.shape.title,
+  validFrom: IsoDate,
+  validUntil: IsoDate,
+  consentRequired: z.array(Category).max(4),
+  retentionYearsAfterClosure: z.int().min(1).max(100),
+  parties: z
+    .array(
+      z.strictObject({
+        agency: AgencyId,
+        name: Party.shape.name,
+        kind: AgencyKind,
+        minimalEquipe: z.boolean(),
+        receivable: z.array(Category).max(4),
+      }),
+    )
+    .min(1),
+});
+export type ProtocolState = z.infer<typeof protocolEvent>;
+export type ResolvedParty = ProtocolState['parties'][number];
+
+export const ProtocolSigned = datum('none', protocolEvent);
+export const ProtocolRenewed = datum('none', protocolEvent);
+
+export const PROTOCOL_EVENTS = { ProtocolSigned, ProtocolRenewed } as const;

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { AgencyId, Category, OperatorId } from './categories';
+import { Need, Programme, SiussBenefitCode } from './codes';
+import { datum } from './datum';
+import { FISCAL_CODE_MESSAGES, fiscalCodeProblem } from './fiscal-code';
+
+/** The value shapes that events and command bodies share; every object is strict (API.md: unknown fields are an error). */
+
+export const IsoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
+export const IsoInstant = z.iso.datetime({ offset: false, error: 'must be an ISO-8601 UTC instant (…Z)' });
+
+export const FiscalCode = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .superRefine((code, ctx) => {
+    const problem = fiscalCodeProblem(code);
+    if (problem) ctx.addIssue({ code: 'custom', message: FISCAL_CODE_MESSAGES[problem] });
+  });
+
+const Name = z.string().trim().min(1).max(100);
+
+export const Person = z.strictObject({
+  fiscalCode: FiscalCode,
+  givenName: Name,
+  familyName: Name,
+  birthDate: IsoDate,
+  phone: z.string().regex(/^\+?[0-9 ().-]{5,30}$/, 'must be a phone number').optional(),
+  email: z.email().max(254).optional(),
+  address: z.string().trim().min(1).max(300).optional(),
+});
+export type Person = z.infer<typeof Person>;
+
+/** API.md "Conventions": a note carries the category its author declares. */
+export const Note = datum(
+  'note',
+  z.strictObject({
+    category: Category,
+    text: z.string().min(1).max(10_000),
+  }),
+);
+export type Note = z.infer<typeof Note>;
+export const Notes = z.array(Note).max(50);
+
+export const CaseManager = z.strictObject({ agency: AgencyId, operator: OperatorId });
+
+export const Grant = z.strictObject({
+  agency: AgencyId,
+  categories: z.array(Category).min(1).max(4),
+});
+export type Grant = z.infer<typeof Grant>;
+
+const LocalId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a short id (letters, digits, . _ -)');
+
+export const Objective = z.strictObject({
+  id: LocalId,
+  dimension: Need,
+  description: z.string().trim().min(1).max(2_000),
+  term: z.enum(['short', 'long']),
+  dueDate: IsoDate.optional(),
+});
+export type Objective = z.infer<typeof Objective>;
+
+export const Intervention = z.strictObject({
+  id: LocalId,
+  code: SiussBenefitCode,
+  description: z.string().trim().min(1).max(2_000),
+  responsibleAgency: AgencyId,
+  category: Category.optional(),
+  from: IsoDate,
+  to: IsoDate.optional(),
+  programme: Programme.optional(),
+});
+export type Intervention = z.infer<typeof Intervention>;
+
+export const PROGRESS_STATUSES = ['achieved', 'partly-achieved', 'not-achieved', 'in-progress'] as const;
+export const ProgressEntry = z.strictObject({
+  objectiveId: LocalId,
+  status: z.enum(PROGRESS_STATUSES),
+});
+export type ProgressEntry = z.infer<typeof ProgressEntry>;
+
+export const LEGAL_BASES = ['consent', 'explicit-consent', 'public-task', 'vital-interest'] as const;
+export const COLLECTION_METHODS = ['written', 'electronic', 'verbal-witnessed'] as const;
+export const SIGNERS = ['person', 'guardian', 'legal-representative', 'support-administrator'] as const;
+export const URGENCIES = ['ordinary', 'urgent'] as const;
+export const TIERS = ['minimal', 'extended'] as const;
