@@ -1,0 +1,126 @@
+import type { CaseEvent, Category, EventMetadata, Grant } from '../../events';
+import type { ZoneProtocol } from '../protocol/protocol';
+
+export type CaseStatus = 'referred' | 'in-charge' | 'plan-active' | 'closed';
+
+export interface ConsentState {
+  readonly grants: readonly Grant[];
+  readonly validUntil?: string;
+  readonly status: 'active' | 'withdrawn' | 'expired';
+}
+
+export interface PlanRevisionState {
+  readonly objectiveIds: ReadonlySet<string>;
+  readonly agreed: boolean;
+  readonly validated: boolean;
+}
+
+/** What the decider needs to know of a case: folded from its stream, nothing else. */
+export interface CaseState {
+  readonly exists: boolean;
+  readonly caseId?: string;
+  readonly status: CaseStatus;
+  readonly referrer?: string;
+  /** Every agency that recorded anything in the case: the case exists for each (ENTITLEMENTS.md). */
+  readonly authors: ReadonlySet<string>;
+  /** Agencies added to the team and not removed since. */
+  readonly team: ReadonlyMap<string, 'minimal' | 'extended'>;
+  readonly caseManagerAgency?: string;
+  readonly consents: ReadonlyMap<string, ConsentState>;
+  readonly planRevisions: ReadonlyMap<number, PlanRevisionState>;
+  /** An outcome was recorded since the case was opened or last reopened. */
+  readonly outcomeSinceOpening: boolean;
+}
+
+export const EMPTY_CASE: CaseState = {
+  exists: false,
+  status: 'referred',
+  authors: new Set(),
+  team: new Map(),
+  consents: new Map(),
+  planRevisions: new Map(),
+  outcomeSinceOpening: false,
+};
+
+function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): Map<K, V> {
+  const next = new Map(map);
+  if (value === undefined) next.delete(key);
+  else next.set(key, value);
+  return next;
+}
+
+/** evolve: the state after one more event. Pure; it never refuses an event (the ledger is the truth). */
+export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventMetadata, 'agency'>): CaseState {
+  const s: CaseState = state.authors.has(metadata.agency) ? state : { ...state, authors: new Set([...state.authors, metadata.agency]) };
+  switch (event.type) {
+    case 'ReferralSubmitted':
+      return { ...s, exists: true, caseId: event.data.caseId, status: 'referred', referrer: metadata.agency };
+    case 'ConsentRecorded':
+      return {
+        ...s,
+        consents: withMap(s.consents, event.data.consentId, { grants: event.data.grants, validUntil: event.data.validUntil, status: 'active' }),
+      };
+    case 'ConsentWithdrawn':
+    case 'ConsentExpired': {
+      const consent = s.consents.get(event.data.consentId);
+      if (!consent) return s;
+      const status = event.type === 'ConsentWithdrawn' ? 'withdrawn' : 'expired';
+      return { ...s, consents: withMap(s.consents, event.data.consentId, { ...consent, status }) };
+    }
+    case 'CaseTakenInCharge':
+      return { ...s, status: s.status === 'referred' ? 'in-charge' : s.status, caseManagerAgency: event.data.caseManager.agency };
+    case 'TeamMemberAdded':
+      return { ...s, team: withMap(s.team, event.data.member.agency, event.data.member.tier) };
+    case 'TeamMemberRemoved':
+      return { ...s, team: withMap(s.team, event.data.agency, undefined) };
+    case 'PlanRevisionDrafted':
+      return {
+        ...s,
+        planRevisions: withMap(s.planRevisions, event.data.planRevision, {
+          objectiveIds: new Set(event.data.objectives.map((o) => o.id)),
+          agreed: false,
+          validated: false,
+        }),
+      };
+    case 'PlanRevisionAgreed':
+    case 'PlanRevisionValidated': {
+      const revision = s.planRevisions.get(event.data.planRevision);
+      if (!revision) return s;
+      const next = event.type === 'PlanRevisionAgreed' ? { ...revision, agreed: true } : { ...revision, validated: true };
+      const planRevisions = withMap(s.planRevisions, event.data.planRevision, next);
+      const active = next.agreed && next.validated && s.status === 'in-charge';
+      return { ...s, planRevisions, status: active ? 'plan-active' : s.status };
+    }
+    case 'OutcomeRecorded':
+      return { ...s, outcomeSinceOpening: true };
+    case 'CaseClosed':
+      return { ...s, status: 'closed' };
+    case 'CaseReopened':
+      return { ...s, status: 'in-charge', outcomeSinceOpening: false };
+    case 'TeamDecisionRecorded':
+    case 'VerificationRecorded':
+    case 'NonComplianceReported':
+    case 'NoteRecorded':
+      return s;
+  }
+}
+
+/** ENTITLEMENTS.md "Members of a case": minimal-team parties, the team, the case manager's agency. */
+export function isFullMember(state: CaseState, protocol: ZoneProtocol | undefined, agency: string): boolean {
+  if (state.team.has(agency) || state.caseManagerAgency === agency) return true;
+  return protocol?.current.parties.some((p) => p.agency === agency && p.minimalEquipe) ?? false;
+}
+
+/** ENTITLEMENTS.md: a case exists for a full member, the referrer, or the author of any datum in it. */
+export function existsFor(state: CaseState, protocol: ZoneProtocol | undefined, agency: string): boolean {
+  return state.exists && (state.referrer === agency || state.authors.has(agency) || isFullMember(state, protocol, agency));
+}
+
+export function grantsOf(state: CaseState, agency: string): Set<Category> {
+  const granted = new Set<Category>();
+  for (const consent of state.consents.values()) {
+    if (consent.status !== 'active') continue;
+    for (const grant of consent.grants) if (grant.agency === agency) grant.categories.forEach((c) => granted.add(c));
+  }
+  return granted;
+}

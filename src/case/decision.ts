@@ -1,0 +1,43 @@
+import type { CaseEvent } from '../../events';
+import type { Actor } from '../actor';
+import { NotFound, RuleViolation } from '../errors';
+import type { CommandIds } from '../ids';
+import { inForce, partyOf, type ZoneProtocol } from '../protocol/protocol';
+import { type CaseState, existsFor, isFullMember } from './case-state';
+
+/** Everything a decision may depend on besides the case: passed in, so decisions stay pure. */
+export interface DecisionContext {
+  readonly actor: Actor;
+  readonly now: Date;
+  readonly protocol: ZoneProtocol | undefined;
+  readonly ids: CommandIds;
+}
+
+/** decide: a command's events, or a RuleViolation / NotFound thrown. Imports no framework, no driver. */
+export type CaseDecision<I> = (state: CaseState, input: I, ctx: DecisionContext) => CaseEvent[];
+
+/** The protocol must be in force and the caller one of its parties: nothing else happens in a zone. */
+export function protocolInForceFor(ctx: DecisionContext): ZoneProtocol {
+  if (!inForce(ctx.protocol, ctx.now)) throw new RuleViolation('protocol-not-in-force');
+  if (!partyOf(ctx.protocol, ctx.actor.agency)) throw new RuleViolation('not-a-party', ctx.actor.agency);
+  return ctx.protocol;
+}
+
+export function requireParties(protocol: ZoneProtocol, agencies: Iterable<string>): void {
+  for (const agency of agencies) if (!partyOf(protocol, agency)) throw new RuleViolation('not-a-party', agency);
+}
+
+/** A case agency may act on: it exists for the caller (else 404, as for no case at all), the protocol is in force, the caller is a full member. */
+export function caseForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
+  if (!existsFor(state, ctx.protocol, ctx.actor.agency)) throw new NotFound('no such case');
+  const protocol = protocolInForceFor(ctx);
+  if (!isFullMember(state, protocol, ctx.actor.agency)) throw new RuleViolation('not-a-member', ctx.actor.agency);
+  return protocol;
+}
+
+/** As caseForMember, and the case is not closed. */
+export function openCaseForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
+  const protocol = caseForMember(state, ctx);
+  if (state.status === 'closed') throw new RuleViolation('case-closed');
+  return protocol;
+}

@@ -1,0 +1,132 @@
+import type { EventMetadata } from '../../events';
+
+/**
+ * The event store port. Two adapters implement it (sqlite-event-store.ts, the embedded default,
+ * and eventstoredb-event-store.ts) and one contract suite (test/store/event-store.contract.ts)
+ * holds them to the same semantics. An event-sourced stream has two operations: read it, and
+ * append to it at an expected revision; the projections add reading and following `$all`.
+ */
+
+/**
+ * A place in the global log. EventStoreDB positions are a commit and a prepare position; the
+ * embedded store has one sequence number and uses it for both.
+ */
+export interface Position {
+  readonly commit: bigint;
+  readonly prepare: bigint;
+}
+
+/** Revision of the stream's last event (the first event is revision 0), or what must be true of the stream. */
+export type ExpectedRevision = 'any' | 'no-stream' | bigint;
+
+export interface EventToAppend {
+  /** A UUID; derived from the command id so that a retried append is recognised (event-ids.ts). */
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  /** Who and when; the codec adds `schemaVersion`. */
+  readonly metadata: Omit<EventMetadata, 'schemaVersion'>;
+}
+
+export interface StoredEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly type: string;
+  readonly revision: bigint;
+  readonly position: Position;
+  /** Decoded and brought forward to the current version of its type. */
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+export interface AppendResult {
+  /** The revision of the last event now in the stream: the expected revision of the next append. */
+  readonly nextExpectedRevision: bigint;
+  /** The position of the last appended event. */
+  readonly position: Position;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events after this position. Absent: from the beginning. */
+  readonly after?: Position;
+  readonly maxCount: number;
+  readonly streamPrefixes?: readonly string[];
+}
+
+export interface SubscribeOptions {
+  /** Exclusive, as EventStoreDB resumes a subscription after the given position. */
+  readonly after?: Position;
+  readonly streamPrefixes?: readonly string[];
+}
+
+/**
+ * A catch-up subscription: past events first, then live ones, for as long as it is open.
+ * `checkpoint` says the store has looked at everything up to a position, matching or not, so a
+ * follower of a filtered subscription can move its checkpoint past events it was not sent.
+ * `caught-up` says the past is delivered (it may come again after a burst of live events).
+ */
+export type SubscriptionMessage =
+  | { readonly type: 'event'; readonly event: StoredEvent }
+  | { readonly type: 'checkpoint'; readonly position: Position }
+  | { readonly type: 'caught-up' };
+
+export interface Subscription extends AsyncIterable<SubscriptionMessage> {
+  close(): Promise<void>;
+}
+
+export interface EventStore {
+  readonly name: 'sqlite' | 'eventstoredb';
+  /**
+   * Appends atomically, durably (on disk, or acknowledged by the cluster) before it resolves.
+   * Throws WrongExpectedRevisionError and writes nothing when `expected` does not hold, except
+   * when the same event ids are already there at that revision: then the append is recognised
+   * as a retry and resolves with the original result.
+   */
+  append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** The stream's events from a revision on; empty when the stream does not exist. */
+  readStream(stream: string, options?: { fromRevision?: bigint }): Promise<StoredEvent[]>;
+  readAll(options: ReadAllOptions): Promise<StoredEvent[]>;
+  subscribe(options: SubscribeOptions): Subscription;
+  /** The position of the last event in the store, if any. */
+  headPosition(): Promise<Position | undefined>;
+  /** Resolves when the store answers; used by readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: bigint | 'no-stream',
+  ) {
+    super(`wrong expected revision on ${stream}: expected ${String(expected)}, actual ${String(actual)}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/** The store could not be reached or did not answer in time; the outcome of an append is unknown. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export function comparePositions(a: Position, b: Position): number {
+  if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
+  if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
+  return 0;
+}
+
+/** Positions as text, for checkpoints and JSON: "42" where commit = prepare, else "commit/prepare". */
+export function formatPosition(p: Position): string {
+  return p.commit === p.prepare ? p.commit.toString() : `${p.commit}/${p.prepare}`;
+}
+
+export function parsePosition(text: string): Position {
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(text);
+  if (!m) throw new Error(`not a position: ${text}`);
+  const commit = BigInt(m[1]!);
+  return { commit, prepare: m[2] === undefined ? commit : BigInt(m[2]) };
+}

@@ -1,0 +1,297 @@
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type EventCodec, jsonCodec } from './codec';
+import {
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type Position,
+  type ReadAllOptions,
+  type StoredEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionMessage,
+  WrongExpectedRevisionError,
+} from './event-store';
+
+interface Row {
+  position: number;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: Buffer;
+  metadata: Buffer;
+}
+
+interface PendingAppend {
+  stream: string;
+  events: readonly EventToAppend[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SqliteEventStoreOptions {
+  codec?: EventCodec;
+  /** How often a caught-up subscription looks for events written by another process (ms). */
+  pollIntervalMs?: number;
+  /** Rows read per page by readAll and subscriptions. */
+  pageSize?: number;
+}
+
+const at = (n: number | bigint): Position => ({ commit: BigInt(n), prepare: BigInt(n) });
+
+/**
+ * The embedded event store: one SQLite file in WAL mode, one row per event.
+ *
+ * Durability. `synchronous=FULL` in WAL mode fsyncs the write-ahead log at every commit, so a
+ * committed append survives power loss; `NORMAL` would only fsync at checkpoints and could lose
+ * the last commits, which would break "durable before 201" (ARCHITECTURE.md property 1).
+ *
+ * Group commit. Appends that arrive in the same turn of the event loop are written in one
+ * transaction and made durable by one fsync. Each is still checked against its own expected
+ * revision inside a savepoint, so a failing append fails alone and writes nothing.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly name = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly codec: EventCodec;
+  private readonly pollIntervalMs: number;
+  private readonly pageSize: number;
+  private readonly appended = new EventEmitter();
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly statements: ReturnType<SqliteEventStore['prepare']>;
+
+  constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position  INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream    TEXT    NOT NULL,
+        revision  INTEGER NOT NULL,
+        id        TEXT    NOT NULL UNIQUE,
+        type      TEXT    NOT NULL,
+        data      BLOB    NOT NULL,
+        metadata  BLOB    NOT NULL,
+        recorded_at TEXT  NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (stream, revision)
+      );
+    `);
+    this.codec = options.codec ?? jsonCodec;
+    this.pollIntervalMs = options.pollIntervalMs ?? 200;
+    this.pageSize = options.pageSize ?? 500;
+    this.appended.setMaxListeners(0);
+    this.statements = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      lastRevision: db.prepare<[string], { revision: number | null }>('SELECT max(revision) AS revision FROM events WHERE stream = ?'),
+      insert: db.prepare<[string, number, string, string, Buffer, Buffer]>(
+        'INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      byId: db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
+      readStream: db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
+      readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      head: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
+    };
+  }
+
+  append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error('event store is closed'));
+    if (events.length === 0) return Promise.reject(new Error('nothing to append'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ stream, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const pending of batch) {
+          this.db.exec('SAVEPOINT append_one');
+          try {
+            const result = this.appendOne(pending);
+            this.db.exec('RELEASE append_one');
+            outcomes.push({ ok: true, result });
+          } catch (error) {
+            this.db.exec('ROLLBACK TO append_one');
+            this.db.exec('RELEASE append_one');
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) pending.resolve(outcome.result);
+      else pending.reject(outcome.error);
+    });
+    this.appended.emit('appended');
+  }
+
+  /** Runs inside the batch transaction and its own savepoint. */
+  private appendOne({ stream, events, expected }: PendingAppend): AppendResult {
+    const encoded = events.map((e) => this.codec.encode(e));
+    const last = this.statements.lastRevision.get(stream)?.revision ?? null;
+    const retry = this.recognisedRetry(stream, events, expected, last);
+    if (retry) return retry;
+    const actual = last === null ? 'no-stream' : BigInt(last);
+    if (expected === 'no-stream' ? last !== null : expected !== 'any' && BigInt(last ?? -1) !== expected) {
+      throw new WrongExpectedRevisionError(stream, expected, actual);
+    }
+    let revision = last ?? -1;
+    let position = 0;
+    for (const e of encoded) {
+      revision += 1;
+      const info = this.statements.insert.run(stream, revision, e.id, e.type, Buffer.from(e.data), Buffer.from(e.metadata));
+      position = Number(info.lastInsertRowid);
+    }
+    return { nextExpectedRevision: BigInt(revision), position: at(position) };
+  }
+
+  /**
+   * The same events (by id) already appended at the same place: a retry, answered with the
+   * original result, as EventStoreDB does for a numeric expected revision or no-stream.
+   */
+  private recognisedRetry(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision, last: number | null): AppendResult | undefined {
+    const first = this.statements.byId.get(events[0]!.id);
+    if (!first) return undefined;
+    const start = expected === 'no-stream' ? 0 : expected === 'any' ? first.revision : Number(expected) + 1;
+    let found = first;
+    for (let i = 0; i < events.length; i++) {
+      const row = i === 0 ? first : this.statements.byId.get(events[i]!.id);
+      if (!row || row.stream !== stream || row.revision !== start + i) {
+        throw new WrongExpectedRevisionError(stream, expected, last === null ? 'no-stream' : BigInt(last));
+      }
+      found = row;
+    }
+    return { nextExpectedRevision: BigInt(found.revision), position: at(found.position) };
+  }
+
+  async readStream(stream: string, options: { fromRevision?: bigint } = {}): Promise<StoredEvent[]> {
+    return this.statements.readStream.all(stream, Number(options.fromRevision ?? 0n)).map((row) => this.toStored(row));
+  }
+
+  async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {
+    return this.readPage(options.after, options.maxCount, options.streamPrefixes).events;
+  }
+
+  /** One page of the global log after `after`, filtered; `scannedTo` is the last position looked at. */
+  private readPage(after: Position | undefined, maxCount: number, prefixes?: readonly string[]) {
+    const events: StoredEvent[] = [];
+    let from = Number(after?.commit ?? 0n);
+    let scannedTo = after;
+    // Read in pages and filter here: the primary-key scan is the fast path, and filters are prefixes.
+    while (events.length < maxCount) {
+      const rows = this.statements.readAll.all(from, this.pageSize);
+      for (const row of rows) {
+        scannedTo = at(row.position);
+        from = row.position;
+        if (!prefixes || prefixes.some((p) => row.stream.startsWith(p))) {
+          events.push(this.toStored(row));
+          if (events.length === maxCount) break;
+        }
+      }
+      if (rows.length < this.pageSize) return { events, scannedTo, end: events.length < maxCount };
+    }
+    return { events, scannedTo, end: false };
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    let closed = false;
+    let appendedSinceRead = false;
+    let wake: (() => void) | undefined;
+    const onAppended = () => {
+      appendedSinceRead = true;
+      wake?.();
+    };
+    this.appended.on('appended', onAppended);
+    const store = this;
+    async function* messages(): AsyncGenerator<SubscriptionMessage> {
+      let after = options.after;
+      try {
+        while (!closed && !store.closed) {
+          appendedSinceRead = false;
+          const page = store.readPage(after, store.pageSize, options.streamPrefixes);
+          for (const event of page.events) {
+            if (closed) return;
+            yield { type: 'event', event };
+          }
+          if (page.scannedTo && (!after || page.scannedTo.commit > after.commit)) {
+            after = page.scannedTo;
+            if (page.end) yield { type: 'checkpoint', position: after };
+          }
+          if (!page.end) continue;
+          yield { type: 'caught-up' };
+          if (appendedSinceRead || closed) continue;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, store.pollIntervalMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      } finally {
+        store.appended.off('appended', onAppended);
+      }
+    }
+    const iterator = messages();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        closed = true;
+        wake?.();
+        await iterator.return(undefined);
+      },
+    };
+  }
+
+  async headPosition(): Promise<Position | undefined> {
+    const head = this.statements.head.get()?.position;
+    return head == null ? undefined : at(head);
+  }
+
+  async ping(): Promise<void> {
+    this.statements.head.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.queue.length) this.flush();
+    this.appended.emit('appended');
+    this.db.close();
+  }
+
+  private toStored(row: Row): StoredEvent {
+    const { data, metadata } = this.codec.decode(row.type, row.data, row.metadata);
+    return { id: row.id, stream: row.stream, type: row.type, revision: BigInt(row.revision), position: at(row.position), data, metadata };
+  }
+}

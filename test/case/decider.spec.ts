@@ -1,0 +1,271 @@
+import type { CaseEvent } from '../../events';
+import { addTeamMember } from '../../src/case/add-team-member';
+import { agreePlanRevision } from '../../src/case/agree-plan-revision';
+import { closeCase } from '../../src/case/close-case';
+import { draftPlanRevision } from '../../src/case/draft-plan-revision';
+import { expireConsent } from '../../src/case/expire-consent';
+import { recordConsent } from '../../src/case/record-consent';
+import { recordDecision } from '../../src/case/record-decision';
+import { recordNotes } from '../../src/case/record-notes';
+import { recordOutcome } from '../../src/case/record-outcome';
+import { recordVerification } from '../../src/case/record-verification';
+import { removeTeamMember } from '../../src/case/remove-team-member';
+import { reopenCase } from '../../src/case/reopen-case';
+import { reportNonCompliance } from '../../src/case/report-non-compliance';
+import { submitReferral } from '../../src/case/submit-referral';
+import { takeInCharge } from '../../src/case/take-in-charge';
+import { validatePlanRevision } from '../../src/case/validate-plan-revision';
+import { withdrawConsent } from '../../src/case/withdraw-consent';
+import { RuleViolation } from '../../src/errors';
+import { CommandIds } from '../../src/ids';
+import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
+import { given, type Given } from '../support/given-when-then';
+
+const CASE_ID = '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11';
+const CONSENT_ID = '7a1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b12';
+
+const referred = (by: string = AGENCIES.serd): Given => ({
+  type: 'ReferralSubmitted',
+  by,
+  data: { caseId: CASE_ID, person: PERSON, needs: ['employment', 'addiction'], programmes: ['GOL-4'], urgency: 'ordinary', notes: [] },
+});
+const inCharge: Given = { type: 'CaseTakenInCharge', data: { caseManager: { agency: AGENCIES.sds, operator: 'as-rossi' }, prevalentNeed: 'employment', notes: [] } };
+const consented: Given = {
+  type: 'ConsentRecorded',
+  data: {
+    consentId: CONSENT_ID,
+    grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }],
+    purposes: [],
+    legalBasis: 'explicit-consent',
+    informativaVersion: 'v1',
+    collectedAt: '2025-05-01T10:00:00Z',
+    validUntil: '2026-05-01T10:00:00Z',
+    notes: [],
+  },
+};
+const drafted: Given = {
+  type: 'PlanRevisionDrafted',
+  data: {
+    planRevision: 1,
+    objectives: [{ id: 'o1', dimension: 'employment', description: 'work internship', term: 'short' }],
+    interventions: [{ id: 'i1', code: 'A2.09', description: 'tirocinio', responsibleAgency: AGENCIES.cpi, from: '2025-06-01' }],
+    commitments: ['attend the CPI interviews'],
+    notes: [],
+  },
+};
+const agreed: Given = { type: 'PlanRevisionAgreed', data: { planRevision: 1, agreedOn: '2025-06-01', notes: [] } };
+const validated: Given = { type: 'PlanRevisionValidated', data: { planRevision: 1, notes: [] } };
+const outcome: Given = { type: 'OutcomeRecorded', data: { outcomes: ['internship'], notes: [] } };
+const closed: Given = { type: 'CaseClosed', data: { reason: 'objectives-achieved', notes: [] } };
+const serdAdded: Given = { type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } };
+
+const referralBody = { person: PERSON, needs: ['employment' as const], urgency: 'urgent' as const };
+
+describe('the case decider', () => {
+  describe('submitting a referral', () => {
+    it('opens a case whose id is derived from the command id', () => {
+      given().when(submitReferral, referralBody, { by: AGENCIES.serd }).then([
+        {
+          type: 'ReferralSubmitted',
+          data: { caseId: new CommandIds('00000000-0000-4000-8000-000000000001').entity('case'), person: PERSON, needs: ['employment'], programmes: [], urgency: 'urgent', notes: [] },
+        },
+      ]);
+    });
+
+    it('is refused when the zone has no protocol in force', () => {
+      given().when(submitReferral, referralBody, { protocol: null }).thenRule('protocol-not-in-force');
+      given().when(submitReferral, referralBody, { now: new Date('2030-02-05T12:00:00Z') }).thenRule('protocol-not-in-force');
+    });
+
+    it('is refused to an agency that is not a party of the protocol', () => {
+      given().when(submitReferral, referralBody, { by: 'comune-altrove' }).thenRule('not-a-party');
+    });
+
+    it('counts protocol validity in Italian calendar days', () => {
+      // 23:30 UTC on 4 Feb 2030 is already 5 Feb in Rome: the protocol has expired.
+      given().when(submitReferral, referralBody, { now: new Date('2030-02-04T23:30:00Z') }).thenRule('protocol-not-in-force');
+      given().when(submitReferral, referralBody, { now: new Date('2030-02-04T22:30:00Z') }).then((events) => expect(events).toHaveLength(1));
+    });
+  });
+
+  describe('any command on a case', () => {
+    it('answers not found for a case that does not exist', () => {
+      given().when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }).thenNotFound();
+    });
+
+    it('answers not found, as for no case at all, to an agency the case does not exist for', () => {
+      given(referred(AGENCIES.sds)).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.uepe }).thenNotFound();
+    });
+
+    it('refuses a referrer that is not a full member', () => {
+      given(referred(AGENCIES.serd)).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.serd }).thenRule('not-a-member');
+    });
+
+    it('accepts the minimal team on every case of the zone', () => {
+      given(referred()).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi }).then([
+        { type: 'NoteRecorded', data: { notes: [{ category: 'common', text: 'x' }] } },
+      ]);
+    });
+
+    it('refuses everything but reopening on a closed case', () => {
+      const history = given(referred(), inCharge, outcome, closed);
+      history.when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }).thenRule('case-closed');
+      history.when(recordOutcome, { outcomes: ['employment-contract'] }).thenRule('case-closed');
+      history.when(reopenCase, {}).then([{ type: 'CaseReopened', data: { notes: [] } }]);
+    });
+
+    it('refuses a caller whose agency left the protocol at renewal', () => {
+      const renewed = protocolFixture({ ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.filter((p) => p.agency !== AGENCIES.cpi) });
+      given(referred()).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi, protocol: renewed }).thenNotFound();
+      given(referred(), { type: 'NoteRecorded', by: AGENCIES.cpi, data: { notes: [{ category: 'common', text: 'y' }] } })
+        .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi, protocol: renewed })
+        .thenRule('not-a-party');
+    });
+  });
+
+  describe('authorisations', () => {
+    const body = {
+      grants: [{ agency: AGENCIES.mentalHealth, categories: ['health' as const] }],
+      legalBasis: 'explicit-consent' as const,
+      informativaVersion: 'v2025-01',
+      collectedAt: '2025-06-01T10:00:00Z',
+      validUntil: '2026-06-01T10:00:00Z',
+    };
+
+    it('records a consent with an id derived from the command', () => {
+      given(referred()).when(recordConsent, body).then((events) => {
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({ type: 'ConsentRecorded', data: { grants: body.grants, consentId: new CommandIds('00000000-0000-4000-8000-000000000001').entity('consent') } });
+      });
+    });
+
+    it('refuses a grant to an agency outside the protocol', () => {
+      given(referred()).when(recordConsent, { ...body, grants: [{ agency: 'asl-altrove', categories: ['health'] }] }).thenRule('not-a-party');
+    });
+
+    it('refuses a consent whose validity has already passed', () => {
+      given(referred()).when(recordConsent, { ...body, validUntil: '2025-06-01T12:00:00Z' }).thenRule('consent-expired');
+    });
+
+    it('withdraws a consent once, and never an unknown one', () => {
+      given(referred(), consented).when(withdrawConsent, { consentId: CONSENT_ID }).then([{ type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } }]);
+      given(referred(), consented, { type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } })
+        .when(withdrawConsent, { consentId: CONSENT_ID })
+        .thenRule('consent-already-withdrawn');
+      given(referred()).when(withdrawConsent, { consentId: CONSENT_ID }).thenRule('unknown-consent');
+    });
+
+    it('expires a consent only once its validity has passed, and only once', () => {
+      const history = given(referred(), consented);
+      expect(() => expireConsent(history.state, CONSENT_ID, new Date('2026-04-30T00:00:00Z'))).toThrow(RuleViolation);
+      expect(expireConsent(history.state, CONSENT_ID, new Date('2026-05-01T10:00:00Z'))).toEqual([
+        { type: 'ConsentExpired', data: { consentId: CONSENT_ID, validUntil: '2026-05-01T10:00:00Z' } },
+      ]);
+      const expired = given(referred(), consented, { type: 'ConsentExpired', data: { consentId: CONSENT_ID, validUntil: '2026-05-01T10:00:00Z' } });
+      expect(() => expireConsent(expired.state, CONSENT_ID, new Date('2026-06-01T00:00:00Z'))).toThrow(expect.objectContaining({ rule: 'consent-expired' }));
+      expired.when(withdrawConsent, { consentId: CONSENT_ID }).thenRule('consent-expired');
+    });
+  });
+
+  describe('taking in charge and the team', () => {
+    it('names the case manager, whose agency becomes a full member', () => {
+      const body = { caseManager: { agency: AGENCIES.serd, operator: 'dr-bianchi' }, prevalentNeed: 'addiction' as const };
+      given(referred()).when(takeInCharge, body).then([{ type: 'CaseTakenInCharge', data: { ...body, notes: [] } }]);
+      given(referred(), { type: 'CaseTakenInCharge', data: { ...body, notes: [] } })
+        .when(recordNotes, { notes: [{ category: 'health', text: 'x' }] }, { by: AGENCIES.serd })
+        .then((events) => expect(events).toHaveLength(1));
+    });
+
+    it('refuses a second taking in charge, a non-party case manager and a coordination body', () => {
+      given(referred(), inCharge).when(takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'x' }, prevalentNeed: 'employment' }).thenRule('already-in-charge');
+      given(referred()).when(takeInCharge, { caseManager: { agency: 'nobody', operator: 'x' }, prevalentNeed: 'employment' }).thenRule('not-a-party');
+      given(referred()).when(takeInCharge, { caseManager: { agency: AGENCIES.coordination, operator: 'x' }, prevalentNeed: 'employment' }).thenRule('aggregates-only');
+    });
+
+    it('adds an extended-team member once', () => {
+      given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).then([
+        { type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } },
+      ]);
+      given(referred(), inCharge, serdAdded).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).thenRule('already-member');
+      given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.cpi, tier: 'minimal' }).thenRule('already-member');
+      given(referred(), inCharge).when(addTeamMember, { agency: 'nobody', tier: 'extended' }).thenRule('not-a-party');
+      given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.coordination, tier: 'extended' }).thenRule('aggregates-only');
+    });
+
+    it('removes a team member, never a minimal-team agency nor one not on the team', () => {
+      given(referred(), inCharge, serdAdded).when(removeTeamMember, { agency: AGENCIES.serd }).then([{ type: 'TeamMemberRemoved', data: { agency: AGENCIES.serd, notes: [] } }]);
+      given(referred(), inCharge).when(removeTeamMember, { agency: AGENCIES.cpi }).thenRule('minimal-equipe-fixed');
+      given(referred(), inCharge).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
+    });
+
+    it('records a decision whose participants are all parties', () => {
+      const body = { decision: 'extend-equipe' as const, heldOn: '2025-06-01', participants: [AGENCIES.sds, AGENCIES.cpi, AGENCIES.sds] };
+      given(referred()).when(recordDecision, body).then([
+        { type: 'TeamDecisionRecorded', data: { ...body, participants: [AGENCIES.sds, AGENCIES.cpi], notes: [] } },
+      ]);
+      given(referred()).when(recordDecision, { ...body, participants: ['nobody'] }).thenRule('not-a-party');
+    });
+  });
+
+  describe('the plan', () => {
+    const plan = { objectives: drafted.data.objectives, interventions: drafted.data.interventions, commitments: ['attend'] } as never;
+
+    it('numbers revisions from 1, and only once the case is taken in charge', () => {
+      given(referred()).when(draftPlanRevision, plan).thenRule('plan-before-taking-in-charge');
+      given(referred(), inCharge).when(draftPlanRevision, plan).then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 1 } }));
+      given(referred(), inCharge, drafted).when(draftPlanRevision, plan).then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 2 } }));
+    });
+
+    it('refuses an intervention entrusted to an agency outside the protocol', () => {
+      const bad = { ...(plan as object), interventions: [{ ...drafted.data.interventions[0], responsibleAgency: 'nobody' }] } as never;
+      given(referred(), inCharge).when(draftPlanRevision, bad).thenRule('not-a-party');
+    });
+
+    it('validates a revision only after the person agreed to it, each once', () => {
+      given(referred(), inCharge, drafted).when(validatePlanRevision, { planRevision: 1 }).thenRule('validation-before-agreement');
+      given(referred(), inCharge, drafted).when(agreePlanRevision, { planRevision: 2, agreedOn: '2025-06-01' }).thenRule('unknown-plan-revision');
+      given(referred(), inCharge, drafted, agreed).when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }).thenRule('plan-revision-already-agreed');
+      given(referred(), inCharge, drafted, agreed).when(validatePlanRevision, { planRevision: 1 }).then([{ type: 'PlanRevisionValidated', data: { planRevision: 1, notes: [] } }]);
+      given(referred(), inCharge, drafted, agreed, validated).when(validatePlanRevision, { planRevision: 1 }).thenRule('plan-revision-already-validated');
+      given(referred(), inCharge).when(validatePlanRevision, { planRevision: 1 }).thenRule('unknown-plan-revision');
+    });
+
+    it('activates the plan once a revision is agreed and validated', () => {
+      expect(given(referred(), inCharge, drafted, agreed).state.status).toBe('in-charge');
+      expect(given(referred(), inCharge, drafted, agreed, validated).state.status).toBe('plan-active');
+    });
+
+    it('verifies progress only on objectives of an existing revision', () => {
+      given(referred(), inCharge, drafted).when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }] }).then((events) =>
+        expect(events[0]).toMatchObject({ type: 'VerificationRecorded' }),
+      );
+      given(referred(), inCharge, drafted).when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o9', status: 'achieved' }] }).thenRule('unknown-objective');
+      given(referred(), inCharge).when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'achieved' }] }).thenRule('unknown-plan-revision');
+    });
+  });
+
+  describe('non-compliance, outcomes and closure', () => {
+    it('records non-compliance reported by the employment centre', () => {
+      given(referred(), inCharge).when(reportNonCompliance, { commitment: 'attend the CPI interviews' }, { by: AGENCIES.cpi }).then([
+        { type: 'NonComplianceReported', data: { commitment: 'attend the CPI interviews', notes: [] } },
+      ]);
+    });
+
+    it('closes a case only after an outcome since it was opened or reopened', () => {
+      given(referred(), inCharge).when(closeCase, { reason: 'dropped-out' }).thenRule('closure-needs-outcome');
+      given(referred(), inCharge, outcome).when(closeCase, { reason: 'objectives-achieved' }).then([{ type: 'CaseClosed', data: { reason: 'objectives-achieved', notes: [] } }]);
+      given(referred(), inCharge, outcome, closed, { type: 'CaseReopened', data: { notes: [] } }).when(closeCase, { reason: 'moved' }).thenRule('closure-needs-outcome');
+    });
+
+    it('reopens only a closed case, back to in-charge', () => {
+      given(referred(), inCharge).when(reopenCase, {}).thenRule('case-not-closed');
+      expect(given(referred(), inCharge, outcome, closed, { type: 'CaseReopened', data: { notes: [] } }).state.status).toBe('in-charge');
+    });
+
+    it('records several outcomes at once, each once', () => {
+      given(referred()).when(recordOutcome, { outcomes: ['internship', 'training', 'internship'] }).then([
+        { type: 'OutcomeRecorded', data: { outcomes: ['internship', 'training'], notes: [] } } satisfies CaseEvent,
+      ]);
+    });
+  });
+});

@@ -1,0 +1,57 @@
+import type { CaseEvent } from '../../events';
+import { type CaseState, EMPTY_CASE, evolve } from '../../src/case/case-state';
+import type { CaseDecision, DecisionContext } from '../../src/case/decision';
+import { NotFound, type Rule, RuleViolation } from '../../src/errors';
+import { CommandIds } from '../../src/ids';
+import type { ZoneProtocol } from '../../src/protocol/protocol';
+import { actor as makeActor, AGENCIES, NOW, protocolFixture } from './fixtures';
+
+/** An event in a history, with the agency that recorded it (SdS unless said). */
+export type Given = CaseEvent & { by?: string };
+
+type Outcome = { events: CaseEvent[] } | { error: unknown };
+
+/**
+ * The given / when / then vocabulary of decider specs: given a history, when a command is
+ * decided by an actor, then these events, or this rule, or not found.
+ */
+export function given(...history: Given[]) {
+  const state = history.reduce<CaseState>((s, e) => evolve(s, { type: e.type, data: e.data } as CaseEvent, { agency: e.by ?? AGENCIES.sds }), EMPTY_CASE);
+  return {
+    state,
+    when<I>(
+      decision: CaseDecision<I>,
+      input: I,
+      options: { by?: string; roles?: Parameters<typeof makeActor>[1]; now?: Date; protocol?: ZoneProtocol | null } = {},
+    ) {
+      const ctx: DecisionContext = {
+        actor: makeActor(options.by ?? AGENCIES.sds, options.roles ?? ['operator', 'coordinator']),
+        now: options.now ?? NOW,
+        protocol: options.protocol === null ? undefined : (options.protocol ?? protocolFixture()),
+        ids: new CommandIds('00000000-0000-4000-8000-000000000001'),
+      };
+      let outcome: Outcome;
+      try {
+        outcome = { events: decision(state, input, ctx) };
+      } catch (error) {
+        outcome = { error };
+      }
+      return {
+        then(expected: CaseEvent[] | ((events: CaseEvent[]) => void)) {
+          if ('error' in outcome) throw outcome.error;
+          if (typeof expected === 'function') expected(outcome.events);
+          else expect(outcome.events).toEqual(expected);
+        },
+        thenRule(rule: Rule) {
+          if (!('error' in outcome)) throw new Error(`expected rule ${rule}, got events ${JSON.stringify(outcome.events)}`);
+          expect(outcome.error).toBeInstanceOf(RuleViolation);
+          expect((outcome.error as RuleViolation).rule).toBe(rule);
+        },
+        thenNotFound() {
+          if (!('error' in outcome)) throw new Error(`expected not found, got events ${JSON.stringify(outcome.events)}`);
+          expect(outcome.error).toBeInstanceOf(NotFound);
+        },
+      };
+    },
+  };
+}
