@@ -25,7 +25,7 @@ import {
  * and are a datum of their own (ENTITLEMENTS.md). Old shapes live, frozen, in upcasters.ts.
  */
 
-const id = (s: z.ZodType) => datum('none', s);
+const id = <S extends z.ZodType>(s: S): S => datum('none', s);
 const notes = Notes.default([]);
 const CaseId = z.uuid();
 const ConsentId = z.uuid();

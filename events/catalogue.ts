@@ -132,39 +132,48 @@ export function classify(event: DomainEvent, ctx: ClassificationContext): Classi
   return datumsOf(event).map((d) => ({ ...d, categories: categoriesOf(d.kind, d.value, ctx, planRevision) }));
 }
 
-/** Field names that hold personal data in some event: the log redaction list is derived from it. */
-export function personalFieldNames(): string[] {
+/**
+ * Field names that may carry what identifies a person or free text about them: identity fields,
+ * notes, and free-text strings inside any personal datum. The log redaction list is derived
+ * from it (src/logging.ts). Codes, agency ids, dates and structural ids are not listed: they
+ * identify no one on their own and logs need them.
+ */
+export function identifyingFieldNames(): string[] {
   const names = new Set<string>();
-  for (const type of EVENT_TYPES) {
-    const data = sampleKeys(EVENT_SCHEMAS[type] as unknown as ZodNode, false);
-    for (const n of data) names.add(n);
-  }
+  for (const type of EVENT_TYPES) collectIdentifying(EVENT_SCHEMAS[type] as unknown as ZodNode, undefined, undefined, names);
   return [...names].sort();
 }
 
-function sampleKeys(schema: ZodNode, inPersonal: boolean): string[] {
-  const kind = datumKindOf(schema as unknown as z.ZodType);
-  const personal = inPersonal || (kind !== undefined && kind !== 'none');
+interface StringDef {
+  type: string;
+  format?: string;
+  checks?: Array<{ _zod: { def: { format?: string } } }>;
+}
+
+function isFreeText(def: StringDef): boolean {
+  return def.type === 'string' && !def.format && !(def.checks ?? []).some((c) => c._zod.def.format);
+}
+
+function collectIdentifying(schema: ZodNode, key: string | undefined, inherited: DatumKind | undefined, out: Set<string>): void {
+  const kind = datumKindOf(schema as unknown as z.ZodType) ?? inherited;
   const def = schema._zod.def;
+  const wholeIsIdentifying = kind === 'identity' || kind === 'note';
+  if (key !== undefined && wholeIsIdentifying) out.add(key);
   switch (def.type) {
     case 'optional':
     case 'default':
     case 'nullable':
     case 'prefault':
     case 'readonly':
-      return sampleKeys(def.innerType!, personal);
+      return collectIdentifying(def.innerType!, key, kind, out);
     case 'pipe':
-      return sampleKeys(def.in!, personal);
+      return collectIdentifying(def.in!, key, kind, out);
     case 'array':
-      return sampleKeys(def.element!, personal);
+      return collectIdentifying(def.element!, key, kind, out);
     case 'object':
-      return Object.entries(def.shape!).flatMap(([key, field]) => {
-        const inner = sampleKeys(field, personal);
-        const fieldKind = datumKindOf(field as unknown as z.ZodType);
-        const fieldPersonal = personal || (fieldKind !== undefined && fieldKind !== 'none') || inner.length > 0;
-        return fieldPersonal && fieldKind !== 'none' ? [key, ...inner] : inner;
-      });
+      for (const [field, inner] of Object.entries(def.shape!)) collectIdentifying(inner, field, kind, out);
+      return;
     default:
-      return [];
+      if (key !== undefined && kind !== undefined && kind !== 'none' && isFreeText(def as unknown as StringDef)) out.add(key);
   }
 }

@@ -16,6 +16,10 @@ export const FiscalCode = z
   .superRefine((code, ctx) => {
     const problem = fiscalCodeProblem(code);
     if (problem) ctx.addIssue({ code: 'custom', message: FISCAL_CODE_MESSAGES[problem] });
+  })
+  .meta({
+    description: 'Italian codice fiscale, checked in full: pattern, omocodia letters, month, day and check character',
+    examples: ['RSSMRA85T10A562S'],
   });
 
 const Name = z.string().trim().min(1).max(100);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Actor, Role } from '../../src/actor';
 import { evolveProtocol, type ZoneProtocol } from '../../src/protocol/protocol';
 import { signProtocol, SignProtocolBody } from '../../src/protocol/sign-protocol';
@@ -15,20 +17,10 @@ export const AGENCIES = {
 
 export const ZONE = 'valdinievole';
 
-export const PROTOCOL_TERMS = SignProtocolBody.parse({
-  title: 'Protocollo SILL Valdinievole',
-  validFrom: '2025-02-05',
-  validUntil: '2030-02-04',
-  parties: [
-    { agency: AGENCIES.sds, name: 'Società della Salute della Valdinievole', kind: 'social-services', minimalEquipe: true },
-    { agency: AGENCIES.cpi, name: 'ARTI – Centro per l’Impiego di Pescia', kind: 'employment-centre', minimalEquipe: true },
-    { agency: AGENCIES.serd, name: 'SerD Valdinievole (Azienda USL Toscana Centro)', kind: 'addiction-services' },
-    { agency: AGENCIES.mentalHealth, name: 'UFSMA Valdinievole', kind: 'mental-health' },
-    { agency: AGENCIES.uepe, name: 'UEPE Pistoia', kind: 'probation' },
-    { agency: AGENCIES.ets, name: 'Caritas diocesana di Pescia', kind: 'third-sector' },
-    { agency: AGENCIES.coordination, name: 'Cabina di regia SILL', kind: 'coordination' },
-  ],
-});
+/** The example protocol of the repository (examples/valdinievole-protocol.json), as every test signs it. */
+export const EXAMPLE_PROTOCOL = JSON.parse(readFileSync(join(__dirname, '../../examples/valdinievole-protocol.json'), 'utf8')) as { zone: string } & Record<string, unknown>;
+const { zone: _zone, ...terms } = EXAMPLE_PROTOCOL;
+export const PROTOCOL_TERMS = SignProtocolBody.parse(terms);
 
 export function protocolFixture(terms = PROTOCOL_TERMS): ZoneProtocol {
   const event = signProtocol(undefined, terms, { agency: AGENCIES.sds });

@@ -1,0 +1,104 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import type { DestinationStream, Logger } from 'pino';
+import { LedgerModule, type LedgerParts } from './app.module';
+import { createTokenVerifier } from './auth/tokens';
+import { CaseLedger } from './case/case-ledger';
+import { type Clock, systemClock } from './clock';
+import type { Config } from './config';
+import { ErrorFilter } from './http/error-filter';
+import { storeReadiness } from './http/health.controller';
+import { setUpOpenApi } from './http/openapi';
+import { IdempotencyStore } from './idempotency/idempotency-store';
+import { createLogger } from './logging';
+import { ProtocolLedger } from './protocol/protocol-ledger';
+import type { EventStore } from './store/event-store';
+import { openEventStore } from './store/open-event-store';
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly clock?: Clock;
+  /** Where JSON logs go (stdout by default); tests capture them. */
+  readonly logDestination?: DestinationStream;
+  /** An already open store (tests, benchmarks); otherwise chosen by configuration. */
+  readonly store?: EventStore;
+}
+
+export interface LedgerApp {
+  readonly app: NestFastifyApplication;
+  readonly parts: LedgerParts;
+  /** Closes the HTTP server, then the stores. */
+  close(): Promise<void>;
+}
+
+/** API.md "Conventions": bodies are JSON, at most 256 KiB. */
+export const BODY_LIMIT = 256 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function createApp(options: AppOptions): Promise<LedgerApp> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger: Logger = createLogger(config.logLevel, options.logDestination);
+  const store = options.store ?? (await openEventStore(config));
+  const protocols = new ProtocolLedger(store, clock);
+  const parts: LedgerParts = {
+    store,
+    clock,
+    logger,
+    verifyToken: await createTokenVerifier(config),
+    idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db')),
+    cases: new CaseLedger(store, protocols, clock),
+    protocols,
+    readiness: [storeReadiness(store)],
+  };
+
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    // The request id: the caller's X-Request-Id when it is a plain token, else a new UUID. It is
+    // the correlation id of the events a request appends and the `reqId` of its log lines.
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      (req as IncomingMessage & { id?: string }).id = id;
+      return id;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(LedgerModule.with(parts), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+    // Fastify's own JSON parser is the only one: Nest's would add form bodies, which API.md refuses with 415.
+    bodyParser: false,
+  });
+  app.useLogger(app.get(NestPinoLogger));
+  app.useGlobalFilters(new ErrorFilter(logger));
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // Only JSON is accepted: without a text/plain parser any other media type answers 415.
+  fastify.removeContentTypeParser(['text/plain']);
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/v1')) void reply.header('cache-control', 'no-store');
+    reply.removeHeader('x-powered-by');
+    return payload;
+  });
+  setUpOpenApi(app);
+  await app.init();
+
+  return {
+    app,
+    parts,
+    close: async () => {
+      await app.close();
+      parts.idempotency.close();
+      await store.close();
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { SYSTEM_AGENCY, ZoneId } from '../events';
+import { ROLES, type Role } from './actor';
+import { createApp } from './app';
+import { loadOrCreateLocalSigningKey } from './auth/local-signing-key';
+import { issueToken, parseTtl } from './auth/tokens';
+import { systemClock } from './clock';
+import { ConfigError, loadConfig } from './config';
+import { RuleViolation, ValidationFailed } from './errors';
+import { zodIssues } from './http/error-response';
+import { commandIdFor } from './ids';
+import { inForce } from './protocol/protocol';
+import { ProtocolLedger } from './protocol/protocol-ledger';
+import { SignProtocolBody } from './protocol/sign-protocol';
+import { openEventStore } from './store/open-event-store';
+
+/** Where the CLI writes; tests pass their own. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const USAGE = `usage: ledger <command>
+
+  serve                                   run the service (PORT, DATA_DIR, EVENTSTORE_URL, LOG_LEVEL, AUTH_*)
+  token --zone Z --agency A --sub S --roles r1,r2 [--ttl 8h]
+                                          print a token signed with the data folder's key (embedded mode)
+  protocol apply FILE [--zone Z]          sign or renew a zone's protocol from a JSON file
+  help                                    this text
+
+roles: ${ROLES.join(', ')}`;
+
+class UsageError extends Error {}
+
+export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(env, io);
+      case 'token':
+        return await token(rest, env, io);
+      case 'protocol':
+        if (rest[0] !== 'apply') throw new UsageError('protocol: only "protocol apply FILE" exists');
+        return await applyProtocol(rest.slice(1), env, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) io.err(error.message);
+    else if (error instanceof UsageError) io.err(`${error.message}\n\n${USAGE}`);
+    else if (error instanceof ValidationFailed) io.err(`${error.message}:\n${error.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    else if (error instanceof RuleViolation) io.err(`refused (${error.rule}): ${error.message}`);
+    else io.err(`error: ${(error as Error).message}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const config = loadConfig(env);
+  const ledger = await createApp({ config });
+  await ledger.app.listen({ port: config.port, host: config.host });
+  const address = ledger.app.getHttpServer().address() as { port: number };
+  const store = config.eventStoreUrl ? 'EventStoreDB' : `embedded SQLite in ${config.dataDir}`;
+  io.out(`Equipe Ledger listening on http://${config.host}:${address.port} (store: ${store}; API docs at /docs)`);
+  if (config.auth.mode === 'local') io.out('tokens: npx ledger token --zone ZONE --agency AGENCY --sub OPERATOR --roles operator');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    io.out(`${signal}: closing`);
+    await ledger.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  return new Promise<number>(() => undefined);
+}
+
+const TokenArgs = z.strictObject({
+  zone: ZoneId,
+  agency: z.string().min(1),
+  sub: z.string().min(1),
+  roles: z.string().transform((s, ctx) => {
+    const roles = s.split(',').map((r) => r.trim()).filter(Boolean);
+    const bad = roles.find((r) => !(ROLES as readonly string[]).includes(r));
+    if (bad || roles.length === 0) ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${ROLES.join(', ')}` });
+    return roles as Role[];
+  }),
+  ttl: z.string().default('8h'),
+});
+
+async function token(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, sub: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string' } } });
+  const parsed = TokenArgs.safeParse(values);
+  if (!parsed.success) throw new ValidationFailed(zodIssues(parsed.error).map((i) => ({ ...i, path: `--${i.path}` })), 'token: bad arguments');
+  const config = loadConfig(env);
+  if (config.auth.mode !== 'local') throw new UsageError('token: the service trusts an identity provider (AUTH_JWKS_URL / AUTH_PUBLIC_KEY_FILE); get tokens there');
+  const key = await loadOrCreateLocalSigningKey(config.dataDir);
+  io.out(await issueToken(key, { zone: parsed.data.zone, agency: parsed.data.agency, sub: parsed.data.sub, roles: parsed.data.roles, ttlSeconds: parseTtl(parsed.data.ttl) }));
+  return 0;
+}
+
+/**
+ * Signs the protocol straight into the store, as the system itself: the way a zone's first
+ * protocol gets in before any agency has a party to sign as. Renewals may use PUT /v1/protocol.
+ */
+async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { zone: { type: 'string' } }, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('protocol apply: give one FILE');
+  const file = positionals[0]!;
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const { zone: fileZone, ...terms } = json;
+  const zone = ZoneId.safeParse(values.zone ?? fileZone);
+  if (!zone.success) throw new UsageError('protocol apply: name the zone with --zone or a "zone" field in the file');
+  const parsed = SignProtocolBody.safeParse(terms);
+  if (!parsed.success) throw new ValidationFailed(zodIssues(parsed.error), `protocol apply: ${file} is not a valid protocol`);
+  const config = loadConfig(env);
+  const store = await openEventStore(config);
+  try {
+    const protocols = new ProtocolLedger(store, systemClock);
+    const { protocol } = await protocols.sign({
+      signer: { zone: zone.data, agency: SYSTEM_AGENCY, operator: `cli:${safeUser()}` },
+      terms: parsed.data,
+      commandId: commandIdFor({ zone: zone.data, agency: SYSTEM_AGENCY }),
+      correlationId: 'cli',
+    });
+    const p = protocol.current;
+    io.out(
+      `zone ${zone.data}: protocol version ${p.version} signed (${p.parties.length} parties, valid ${p.validFrom} to ${p.validUntil}${inForce(protocol, systemClock.now()) ? ', in force' : ', NOT in force today'})`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username.replace(/[^A-Za-z0-9._-]/g, '') || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

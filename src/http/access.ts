@@ -1,0 +1,58 @@
+import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import type { Actor, Role } from '../actor';
+import type { TokenVerifier } from '../auth/tokens';
+import { Forbidden, Unauthenticated } from '../errors';
+import { TOKEN_VERIFIER } from './injection-tokens';
+
+const PUBLIC = 'ledger:public';
+const ROLES = 'ledger:roles';
+
+/** A route anyone may call without a token (health, OpenAPI, docs). */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+/** The roles that may call a route; a coordinator is also an operator (ENTITLEMENTS.md "Roles"). */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
+
+type AuthenticatedRequest = FastifyRequest & { actor?: Actor };
+
+function effectiveRoles(actor: Actor): Set<Role> {
+  const roles = new Set(actor.roles);
+  if (roles.has('coordinator')) roles.add('operator');
+  return roles;
+}
+
+/**
+ * The global guard: deny by default. A route is reachable only if marked @Public() or if it
+ * names its roles and the bearer token is valid (401) and carries one of them (403).
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(TOKEN_VERIFIER) private readonly verify: TokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+    if (!match) throw new Unauthenticated();
+    const actor = await this.verify(match[1]!);
+    const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+    const roles = effectiveRoles(actor);
+    if (!allowed || !allowed.some((role) => roles.has(role))) throw new Forbidden(`this needs the role ${allowed?.join(' or ') ?? '(none declared)'}`);
+    request.actor = actor;
+    return true;
+  }
+}
+
+/** The authenticated caller; only the guard sets it, from the token. */
+export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => {
+  const actor = context.switchToHttp().getRequest<AuthenticatedRequest>().actor;
+  if (!actor) throw new Unauthenticated();
+  return actor;
+});

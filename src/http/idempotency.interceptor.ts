@@ -1,0 +1,58 @@
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, lastValueFrom, type Observable } from 'rxjs';
+import type { Actor } from '../actor';
+import type { Clock } from '../clock';
+import { RuleViolation, ValidationFailed } from '../errors';
+import { IdempotencyStore, requestFingerprint } from '../idempotency/idempotency-store';
+import { KeyedLock } from '../keyed-lock';
+import { CLOCK } from './injection-tokens';
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Idempotency-Key on any POST or PUT (API.md "Conventions"): a repeat with the same key and
+ * body within 24 h gets the first response and writes nothing; the same key with another
+ * request is refused with 422 `idempotency-key-reused`. Keys are per zone and agency.
+ * Successful responses are remembered; a refused command wrote nothing and may be repeated.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly store: IdempotencyStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { actor?: Actor }>();
+    const key = request.headers['idempotency-key'];
+    if (key === undefined || (request.method !== 'POST' && request.method !== 'PUT') || !request.actor) return next.handle();
+    if (typeof key !== 'string' || !KEY.test(key)) {
+      throw new ValidationFailed([{ path: 'headers.idempotency-key', message: 'must be 1 to 255 visible ASCII characters' }], 'the Idempotency-Key header is not valid');
+    }
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const actor = request.actor;
+    const fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body);
+    const status = (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ?? 201;
+    return from(
+      this.lock.run(`${actor.zone}/${actor.agency}/${key}`, async () => {
+        const first = this.store.find(actor, key, this.clock.now().getTime());
+        if (first) {
+          if (first.fingerprint !== fingerprint) throw new RuleViolation('idempotency-key-reused');
+          if (first.location) void reply.header('location', first.location);
+          void reply.header('idempotent-replayed', 'true');
+          void reply.status(first.status);
+          return first.body;
+        }
+        const body = await lastValueFrom(next.handle());
+        const location = reply.getHeader('location');
+        this.store.save(actor, key, { fingerprint, status, body, location: typeof location === 'string' ? location : undefined }, this.clock.now().getTime());
+        return body;
+      }),
+    );
+  }
+}
+

@@ -1,0 +1,5 @@
+/** Nest injection tokens for what is not a class. */
+export const CLOCK = Symbol('Clock');
+export const TOKEN_VERIFIER = Symbol('TokenVerifier');
+export const READINESS_CHECKS = Symbol('ReadinessChecks');
+export const EVENT_STORE = Symbol('EventStore');

@@ -1,0 +1,78 @@
+import type { ProtocolEvent } from '../../events';
+import type { Actor } from '../actor';
+import type { Clock } from '../clock';
+import { PreconditionFailed, Unavailable } from '../errors';
+import { FoldedStreams } from '../folded-streams';
+import { CommandIds } from '../ids';
+import { KeyedLock } from '../keyed-lock';
+import { type EventStore, type Position, WrongExpectedRevisionError } from '../store/event-store';
+import { evolveProtocol, protocolStream, type ZoneProtocol } from './protocol';
+import { signProtocol, type SignProtocolBody } from './sign-protocol';
+
+export interface SignProtocolRequest {
+  readonly signer: Pick<Actor, 'zone' | 'agency' | 'operator'>;
+  readonly terms: SignProtocolBody;
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly ifMatch?: bigint;
+}
+
+/** The zones' protocols, folded from their `protocol-<zone>` streams. */
+export class ProtocolLedger {
+  private readonly streams: FoldedStreams<ZoneProtocol | undefined>;
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly clock: Clock,
+  ) {
+    this.streams = new FoldedStreams<ZoneProtocol | undefined>(store, undefined, (protocol, event) =>
+      evolveProtocol(protocol, { type: event.type, data: event.data } as ProtocolEvent, event.revision),
+    );
+  }
+
+  async current(zone: string): Promise<ZoneProtocol | undefined> {
+    return (await this.streams.load(protocolStream(zone))).state;
+  }
+
+  /** Signs or renews; a retried command (same id) answers what it did the first time. */
+  async sign(request: SignProtocolRequest): Promise<{ protocol: ZoneProtocol; position: Position }> {
+    const { signer } = request;
+    const stream = protocolStream(signer.zone);
+    return this.lock.run(stream, async () => {
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        const { state: current, revision, applied } = await this.streams.load(stream);
+        const done = applied.get(request.commandId);
+        if (done && current) return { protocol: current, position: done.position };
+        if (request.ifMatch !== undefined && request.ifMatch !== (revision ?? -1n)) throw new PreconditionFailed('the protocol has changed since the revision in If-Match');
+        const event = signProtocol(current, request.terms, signer);
+        try {
+          const result = await this.store.append(
+            stream,
+            [
+              {
+                id: new CommandIds(request.commandId).event(0),
+                type: event.type,
+                data: event.data,
+                metadata: {
+                  zone: signer.zone,
+                  agency: signer.agency,
+                  operator: signer.operator,
+                  occurredAt: this.clock.now().toISOString(),
+                  commandId: request.commandId,
+                  correlationId: request.correlationId,
+                },
+              },
+            ],
+            revision ?? 'no-stream',
+          );
+          return { protocol: evolveProtocol(current, event, result.nextExpectedRevision), position: result.position };
+        } catch (error) {
+          if (!(error instanceof WrongExpectedRevisionError)) throw error;
+          if (request.ifMatch !== undefined) throw new PreconditionFailed('the protocol has changed since the revision in If-Match');
+        }
+      }
+      throw new Unavailable('the protocol kept changing; try again');
+    });
+  }
+}

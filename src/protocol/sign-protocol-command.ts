@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { Position } from '../store/event-store';
+import type { ZoneProtocol } from './protocol';
+import { ProtocolLedger, type SignProtocolRequest } from './protocol-ledger';
+
+export class SignProtocolCommand extends Command<{ protocol: ZoneProtocol; position: Position }> {
+  constructor(readonly request: SignProtocolRequest) {
+    super();
+  }
+}
+
+@Injectable()
+@CommandHandler(SignProtocolCommand)
+export class SignProtocolCommandHandler implements ICommandHandler<SignProtocolCommand> {
+  constructor(private readonly protocols: ProtocolLedger) {}
+
+  execute(command: SignProtocolCommand) {
+    return this.protocols.sign(command.request);
+  }
+}

@@ -1,0 +1,92 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+
+/**
+ * Executable architecture rules (STYLE.md habit 10, ARCHITECTURE.md "Where things live").
+ * Each rule is checked against the real tree, and against a planted violation, so that a rule
+ * that can no longer fail is noticed.
+ */
+const ROOT = resolve(__dirname, '../..');
+
+function sourceFiles(dir: string): string[] {
+  const abs = join(ROOT, dir);
+  return readdirSync(abs).flatMap((name) => {
+    const path = join(abs, name);
+    if (statSync(path).isDirectory()) return sourceFiles(relative(ROOT, path));
+    return name.endsWith('.ts') ? [relative(ROOT, path)] : [];
+  });
+}
+
+/** What a file imports: package names, or repository-relative paths for relative imports. */
+function importsOf(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
+  return ts.preProcessFile(text, true, true).importedFiles.map(({ fileName }) =>
+    fileName.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), fileName)) : fileName.split('/').slice(0, fileName.startsWith('@') ? 2 : 1).join('/'),
+  );
+}
+
+interface Rule {
+  readonly name: string;
+  readonly files: (file: string) => boolean;
+  readonly allowed: (imported: string) => boolean;
+  /** A file and a line that break the rule: proves the rule can fail. */
+  readonly violation: { file: string; line: string };
+}
+
+const NODE_BUILTIN = (i: string) => i.startsWith('node:');
+const EVENTS = (i: string) => i === 'events' || i.startsWith('events/');
+
+const RULES: Rule[] = [
+  {
+    name: 'events/ imports only zod and itself',
+    files: (f) => f.startsWith('events/'),
+    allowed: (i) => i === 'zod' || EVENTS(i),
+    violation: { file: 'events/x.ts', line: "import { Injectable } from '@nestjs/common';" },
+  },
+  {
+    name: 'projections/ never imports src/',
+    files: (f) => f.startsWith('projections/'),
+    allowed: (i) => !i.startsWith('src/') || i.startsWith('src/store/event-store'),
+    violation: { file: 'projections/x.ts', line: "import { CaseLedger } from '../src/case/case-ledger';" },
+  },
+  {
+    name: 'only the EventStoreDB adapter imports @eventstore/db-client',
+    files: (f) => f !== 'src/store/eventstoredb-event-store.ts',
+    allowed: (i) => i !== '@eventstore/db-client' && i !== '@kurrent/kurrentdb-client',
+    violation: { file: 'src/store/open-event-store.ts', line: "import { EventStoreDBClient } from '@eventstore/db-client';" },
+  },
+  {
+    name: 'case decisions import no framework and no driver',
+    files: (f) => f.startsWith('src/case/') && !['case-ledger.ts', 'run-case-command.ts'].includes(f.slice('src/case/'.length)),
+    allowed: (i) => NODE_BUILTIN(i) || i === 'zod' || EVENTS(i) || i.startsWith('src/case/') || ['src/errors', 'src/actor', 'src/ids'].includes(i) || i.startsWith('src/protocol/protocol'),
+    violation: { file: 'src/case/x.ts', line: "import Database from 'better-sqlite3';" },
+  },
+];
+
+const ALL = [...sourceFiles('events'), ...sourceFiles('src'), ...(safeDir('projections') ? sourceFiles('projections') : [])];
+
+function safeDir(dir: string): boolean {
+  try {
+    return statSync(join(ROOT, dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function breaches(rule: Rule, files: Array<{ file: string; imports: string[] }>): string[] {
+  return files.filter(({ file }) => rule.files(file)).flatMap(({ file, imports }) => imports.filter((i) => !rule.allowed(i)).map((i) => `${file} imports ${i}`));
+}
+
+describe('architecture rules', () => {
+  const tree = ALL.map((file) => ({ file, imports: importsOf(file) }));
+
+  it('checks a real tree', () => {
+    expect(tree.length).toBeGreaterThan(30);
+  });
+
+  it.each(RULES)('$name', (rule) => {
+    expect(breaches(rule, tree)).toEqual([]);
+    const planted = { file: rule.violation.file, imports: importsOf(rule.violation.file, rule.violation.line) };
+    expect(breaches(rule, [planted])).toHaveLength(1);
+  });
+});

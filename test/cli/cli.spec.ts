@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTokenVerifier } from '../../src/auth/tokens';
+import { runCli } from '../../src/cli';
+import { loadConfig } from '../../src/config';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
+}
+
+describe('the ledger command', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ledger-cli-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('issues a token that the service accepts, for the zone, agency, operator and roles asked', async () => {
+    const { io, out, err } = capture();
+    const code = await runCli(['token', '--zone', 'valdinievole', '--agency', 'sds-valdinievole', '--sub', 'as-neri', '--roles', 'operator,coordinator', '--ttl', '1h'], io, { DATA_DIR: dataDir });
+    expect({ code, err }).toEqual({ code: 0, err: [] });
+    const verify = await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }));
+    expect(await verify(out[0]!)).toEqual({ zone: 'valdinievole', agency: 'sds-valdinievole', operator: 'as-neri', roles: ['operator', 'coordinator'] });
+  });
+
+  it('refuses unknown roles and missing arguments', async () => {
+    const bad = capture();
+    expect(await runCli(['token', '--zone', 'valdinievole', '--agency', 'sds', '--sub', 'x', '--roles', 'god'], bad.io, { DATA_DIR: dataDir })).toBe(1);
+    expect(bad.err.join('\n')).toMatch(/--roles: must be a comma-separated list/);
+    const missing = capture();
+    expect(await runCli(['token', '--zone', 'valdinievole'], missing.io, { DATA_DIR: dataDir })).toBe(1);
+    expect(missing.err.join('\n')).toMatch(/--agency/);
+  });
+
+  it('applies the example protocol straight into the store, and renews it on a second apply', async () => {
+    const first = capture();
+    expect(await runCli(['protocol', 'apply', join(__dirname, '../../examples/valdinievole-protocol.json')], first.io, { DATA_DIR: dataDir })).toBe(0);
+    expect(first.out[0]).toMatch(/^zone valdinievole: protocol version 1 signed \(7 parties, valid 2025-02-05 to 2030-02-04/);
+    const second = capture();
+    expect(await runCli(['protocol', 'apply', '--zone', 'valdinievole', join(__dirname, '../../examples/valdinievole-protocol.json')], second.io, { DATA_DIR: dataDir })).toBe(0);
+    expect(second.out[0]).toMatch(/protocol version 2 signed/);
+    const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
+    const events = await store.readStream('protocol-valdinievole');
+    await store.close();
+    expect(events.map((e) => [e.type, e.metadata.agency])).toEqual([
+      ['ProtocolSigned', 'ledger'],
+      ['ProtocolRenewed', 'ledger'],
+    ]);
+  });
+
+  it('explains an invalid protocol file path by path', async () => {
+    const file = join(dataDir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ zone: 'valdinievole', title: 'x', validFrom: '2025-01-01', validUntil: '2026-01-01', parties: [{ agency: 'A B', name: 'x', kind: 'bank' }] }));
+    const { io, err } = capture();
+    expect(await runCli(['protocol', 'apply', file], io, { DATA_DIR: dataDir })).toBe(1);
+    expect(err.join('\n')).toMatch(/parties\.0\.agency/);
+    expect(err.join('\n')).toMatch(/parties\.0\.kind/);
+  });
+
+  it('stops on a bad setting with one line naming it', async () => {
+    const { io, err } = capture();
+    expect(await runCli(['token', '--zone', 'z', '--agency', 'a', '--sub', 's', '--roles', 'operator'], io, { DATA_DIR: dataDir, LOG_LEVEL: 'chatty' })).toBe(1);
+    expect(err).toEqual([expect.stringMatching(/^configuration: LOG_LEVEL must be one of/)]);
+  });
+
+  it('prints its usage for an unknown command', async () => {
+    const { io, err } = capture();
+    expect(await runCli(['dance'], io, {})).toBe(2);
+    expect(err.join('\n')).toMatch(/unknown command "dance"[\s\S]*usage: ledger/);
+  });
+});

@@ -1,0 +1,47 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration from the environment', () => {
+  it('has the defaults of API.md', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, logLevel: 'info', eventStoreUrl: undefined, auth: { mode: 'local' } });
+    expect(config.dataDir).toMatch(/\/data$/);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', EVENTSTORE_URL: '' })).toMatchObject({ port: 3000, eventStoreUrl: undefined });
+  });
+
+  it('names the bad setting in one line', () => {
+    for (const [env, name] of [
+      [{ PORT: 'eighty' }, 'PORT'],
+      [{ PORT: '70000' }, 'PORT'],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      [{ EVENTSTORE_URL: 'http://localhost:2113' }, 'EVENTSTORE_URL'],
+      [{ AUTH_JWKS_URL: 'not a url' }, 'AUTH_JWKS_URL'],
+      [{ AUTH_PUBLIC_KEY_FILE: '/nonexistent/key.pem' }, 'AUTH_PUBLIC_KEY_FILE'],
+    ] as const) {
+      const message = errorOf(env);
+      expect(message).toMatch(new RegExp(`^configuration: ${name} `));
+      expect(message).not.toContain('\n');
+    }
+  });
+
+  it('accepts EventStoreDB and KurrentDB connection strings', () => {
+    expect(loadConfig({ EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' }).eventStoreUrl).toBe('esdb://localhost:2113?tls=false');
+    expect(loadConfig({ EVENTSTORE_URL: 'kurrentdb+discover://a:2113,b:2113' }).eventStoreUrl).toBe('kurrentdb+discover://a:2113,b:2113');
+  });
+
+  it('refuses two identity providers at once', () => {
+    expect(errorOf({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_PUBLIC_KEY_FILE: __filename })).toMatch(/not both/);
+  });
+});

@@ -1,0 +1,92 @@
+import { generateKeyPair, SignJWT } from 'jose';
+import { AGENCIES, PERSON } from '../support/fixtures';
+import { signProtocol, startService, type TestService } from '../support/test-app';
+
+const body = { person: PERSON, needs: ['employment'] };
+
+describe('authentication and roles', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService();
+    await signProtocol(service);
+  });
+  afterAll(async () => service?.stop());
+
+  async function referWith(authorization?: string) {
+    return service.request('POST', '/v1/referrals', { authorization, body });
+  }
+
+  it('answers 401 without a token, with a malformed one, or with another scheme', async () => {
+    for (const authorization of [undefined, 'Bearer', 'Bearer not.a.jwt', 'Basic dXNlcjpwYXNz', `Token ${await service.token(AGENCIES.sds)}`]) {
+      const response = await referWith(authorization);
+      expect({ authorization, status: response.status, error: response.body.error }).toEqual({ authorization, status: 401, error: 'unauthenticated' });
+    }
+  });
+
+  it('answers 401 for an expired token', async () => {
+    const expired = await service.token(AGENCIES.sds, ['operator'], { ttlSeconds: -120 });
+    expect((await referWith(`Bearer ${expired}`)).status).toBe(401);
+  });
+
+  it('answers 401 for a token signed by another key', async () => {
+    const { privateKey } = await generateKeyPair('Ed25519');
+    const forged = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds, roles: ['operator'] })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setSubject('intruder')
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    expect((await referWith(`Bearer ${forged}`)).status).toBe(401);
+  });
+
+  it('answers 401 for an unsigned token (alg none)', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'x', zone: 'valdinievole', agency: AGENCIES.sds, roles: ['admin'], exp: 9999999999 })).toString('base64url');
+    expect((await referWith(`Bearer ${header}.${payload}.`)).status).toBe(401);
+  });
+
+  it('answers 401 for a well-signed token that lacks a required claim', async () => {
+    const { loadOrCreateLocalSigningKey } = await import('../../src/auth/local-signing-key');
+    const key = await loadOrCreateLocalSigningKey(service.dataDir);
+    const noRoles = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('x').setExpirationTime('1h').sign(key.privateKey);
+    const noExp = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds, roles: ['operator'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('x').sign(key.privateKey);
+    const badRole = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds, roles: ['superuser'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('x').setExpirationTime('1h').sign(key.privateKey);
+    for (const token of [noRoles, noExp, badRole]) expect((await referWith(`Bearer ${token}`)).status).toBe(401);
+  });
+
+  it('answers 403 when the token lacks the role', async () => {
+    const dpo = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds, roles: ['dpo'] }, body });
+    expect(dpo.status).toBe(403);
+    expect(dpo.body.error).toBe('forbidden');
+    const operator = await service.request('PUT', '/v1/protocol', { as: { agency: AGENCIES.sds, roles: ['operator'] }, body: {} });
+    expect(operator.status).toBe(403);
+  });
+
+  it('lets a coordinator do what an operator does, and only a coordinator take a case in charge', async () => {
+    const created = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds, roles: ['coordinator'] }, body });
+    expect(created.status).toBe(201);
+    const caseId = created.body.caseId;
+    const takeInCharge = { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' };
+    expect((await service.request('POST', `/v1/cases/${caseId}/taking-in-charge`, { as: { agency: AGENCIES.sds, roles: ['operator'] }, body: takeInCharge })).status).toBe(403);
+    expect((await service.request('POST', `/v1/cases/${caseId}/taking-in-charge`, { as: { agency: AGENCIES.sds, roles: ['coordinator'] }, body: takeInCharge })).status).toBe(201);
+  });
+
+  it('takes the zone from the token: a case of one zone is not found from another', async () => {
+    const created = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds }, body });
+    const elsewhere = await service.request('POST', `/v1/cases/${created.body.caseId}/notes`, {
+      as: { agency: AGENCIES.sds, zone: 'piana-di-lucca' },
+      body: { notes: [{ category: 'common', text: 'x' }] },
+    });
+    expect(elsewhere.status).toBe(404);
+  });
+
+  it('keeps operations public: health, OpenAPI and docs need no token', async () => {
+    expect((await service.request('GET', '/health/live')).status).toBe(200);
+    expect((await service.request('GET', '/health/ready')).status).toBe(200);
+    expect((await service.request('GET', '/openapi.json')).status).toBe(200);
+    const docs = await service.request('GET', '/docs');
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-type')).toContain('text/html');
+    expect((await service.request('GET', '/docs/swagger-ui-bundle.js')).status).toBe(200);
+    expect((await service.request('GET', '/docs/..%2Fpackage.json')).status).toBe(404);
+  });
+});
