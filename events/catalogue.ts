@@ -3,18 +3,21 @@ import { CASE_EVENTS } from './case-events';
 import type { Category } from './categories';
 import { type ClassificationContext, categoriesOf, type DatumKind, datumKindOf } from './datum';
 import { PROTOCOL_EVENTS } from './protocol-events';
+import { TRAIL_EVENTS } from './trail-events';
 import { UPCASTERS } from './upcasters';
 
-export const EVENT_SCHEMAS = { ...CASE_EVENTS, ...PROTOCOL_EVENTS } as const;
+export const EVENT_SCHEMAS = { ...CASE_EVENTS, ...PROTOCOL_EVENTS, ...TRAIL_EVENTS } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export type EventData<T extends EventType> = z.output<(typeof EVENT_SCHEMAS)[T]>;
 export type CaseEventType = keyof typeof CASE_EVENTS;
 export type ProtocolEventType = keyof typeof PROTOCOL_EVENTS;
+export type TrailEventType = keyof typeof TRAIL_EVENTS;
 
 /** A domain event: its type and data at the current version. */
 export type DomainEvent<T extends EventType = EventType> = { [K in T]: { type: K; data: EventData<K> } }[T];
 export type CaseEvent = DomainEvent<CaseEventType>;
 export type ProtocolEvent = DomainEvent<ProtocolEventType>;
+export type TrailEvent = DomainEvent<TrailEventType>;
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 export const CASE_EVENT_TYPES = Object.keys(CASE_EVENTS) as CaseEventType[];

@@ -6,5 +6,8 @@ export * from './values';
 export * from './metadata';
 export * from './case-events';
 export * from './protocol-events';
+export * from './trail-events';
 export * from './catalogue';
+export * from './protocol-state';
+export * from './streams';
 export { ReferralSubmittedV1 } from './upcasters';

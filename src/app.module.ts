@@ -12,17 +12,33 @@ import { AccessGuard } from './http/access';
 import { CaseCommandsController } from './http/case-commands.controller';
 import { HealthController, type ReadinessCheck } from './http/health.controller';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor';
-import { CLOCK, EVENT_STORE, READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
+import { AccessTrailController } from './http/access-trail.controller';
+import { CaseReadsController } from './http/case-reads.controller';
+import { AGENCY_VIEWS, CLOCK, DISCLOSURES, EVENT_STORE, READ_BARRIER, READ_MODELS, READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
+import { ReportsController } from './http/reports.controller';
 import { ProtocolController } from './http/protocol.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { httpLogOptions } from './logging';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { SignProtocolCommandHandler } from './protocol/sign-protocol-command';
 import type { EventStore } from './store/event-store';
+import type { ProjectionRunner } from '../projections/projection-runner';
+import type { ReadModels } from '../projections/read-models';
+import type { ConsentExpiry } from './consent-expiry';
+import type { AgencyViews } from './reads/agency-views';
+import { GetCaseHistoryHandler, GetCaseViewHandler, ListCasesHandler } from './reads/case-queries';
+import type { Disclosures } from './reads/disclosures';
+import type { ReadBarrier } from './reads/read-barrier';
 
 /** What the service is made of, built before Nest starts (store opened, keys loaded). */
 export interface LedgerParts {
   readonly store: EventStore;
+  readonly models: ReadModels;
+  readonly runner: ProjectionRunner;
+  readonly barrier: ReadBarrier;
+  readonly disclosures: Disclosures;
+  readonly views: AgencyViews;
+  readonly expiry: ConsentExpiry;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly verifyToken: TokenVerifier;
@@ -43,6 +59,13 @@ export class LedgerModule {
       { provide: IdempotencyStore, useValue: parts.idempotency },
       { provide: CaseLedger, useValue: parts.cases },
       { provide: ProtocolLedger, useValue: parts.protocols },
+      { provide: READ_MODELS, useValue: parts.models },
+      { provide: READ_BARRIER, useValue: parts.barrier },
+      { provide: DISCLOSURES, useValue: parts.disclosures },
+      { provide: AGENCY_VIEWS, useValue: parts.views },
+      GetCaseViewHandler,
+      GetCaseHistoryHandler,
+      ListCasesHandler,
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       RunCaseCommandHandler,
@@ -51,7 +74,7 @@ export class LedgerModule {
     return {
       module: LedgerModule,
       imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false }), LoggerModule.forRoot({ pinoHttp: httpLogOptions(parts.logger) })],
-      controllers: [CaseCommandsController, ProtocolController, HealthController],
+      controllers: [CaseCommandsController, CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
       providers,
     };
   }

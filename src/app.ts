@@ -17,6 +17,12 @@ import { setUpOpenApi } from './http/openapi';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { createLogger } from './logging';
 import { ProtocolLedger } from './protocol/protocol-ledger';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { ReadModels } from '../projections/read-models';
+import { ConsentExpiry } from './consent-expiry';
+import { AgencyViews } from './reads/agency-views';
+import { Disclosures } from './reads/disclosures';
+import { ReadBarrier } from './reads/read-barrier';
 import type { EventStore } from './store/event-store';
 import { openEventStore } from './store/open-event-store';
 
@@ -27,6 +33,8 @@ export interface AppOptions {
   readonly logDestination?: DestinationStream;
   /** An already open store (tests, benchmarks); otherwise chosen by configuration. */
   readonly store?: EventStore;
+  /** How often due authorisations are expired (ms); 0 turns the scheduler off (tests tick it). */
+  readonly consentExpiryIntervalMs?: number;
 }
 
 export interface LedgerApp {
@@ -46,16 +54,27 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const clock = options.clock ?? systemClock;
   const logger: Logger = createLogger(config.logLevel, options.logDestination);
   const store = options.store ?? (await openEventStore(config));
-  const protocols = new ProtocolLedger(store, clock);
+  const models = ReadModels.open(join(config.dataDir, 'views.db'));
+  const runner = new ProjectionRunner(store, models, { onError: (err) => logger.error({ err }, 'projection failed') });
+  const barrier = new ReadBarrier(store, runner, config.eventStoreUrl !== undefined);
+  const protocols = new ProtocolLedger(store, clock, (position) => barrier.committed(position));
+  const cases = new CaseLedger(store, protocols, clock, (position) => barrier.committed(position));
+  const expiry = new ConsentExpiry(cases, models.index, clock, (err) => logger.error({ err }, 'consent expiry failed'));
   const parts: LedgerParts = {
     store,
+    models,
+    runner,
+    barrier,
+    disclosures: new Disclosures(store, clock),
+    views: new AgencyViews(models),
+    expiry,
     clock,
     logger,
     verifyToken: await createTokenVerifier(config),
     idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db')),
-    cases: new CaseLedger(store, protocols, clock),
+    cases,
     protocols,
-    readiness: [storeReadiness(store)],
+    readiness: [storeReadiness(store), { name: 'projections', check: async () => runner.isReady() }],
   };
 
   const adapter = new FastifyAdapter({
@@ -90,12 +109,17 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   });
   setUpOpenApi(app);
   await app.init();
+  runner.start();
+  if (options.consentExpiryIntervalMs !== 0) expiry.start(options.consentExpiryIntervalMs);
 
   return {
     app,
     parts,
     close: async () => {
+      await expiry.stop();
       await app.close();
+      await runner.stop();
+      models.close();
       parts.idempotency.close();
       await store.close();
       logger.flush();

@@ -3,10 +3,11 @@ import { createLocalJWKSet, createRemoteJWKSet, type CryptoKey, importSPKI, type
 import { type Actor, ActorClaims, type Role } from '../actor';
 import type { Config } from '../config';
 import { Unauthenticated } from '../errors';
+import type { AuthenticatedActor } from '../reads/agency-views';
 import { loadOrCreateLocalSigningKey, type LocalSigningKey } from './local-signing-key';
 
 /** Turns a bearer token into the actor it speaks for, or throws Unauthenticated (401). */
-export type TokenVerifier = (token: string) => Promise<Actor>;
+export type TokenVerifier = (token: string) => Promise<AuthenticatedActor>;
 
 const ASYMMETRIC = ['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256'];
 
@@ -34,7 +35,7 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     }
     const claims = ActorClaims.safeParse(payload);
     if (!claims.success) throw new Unauthenticated('the bearer token lacks the claims sub, zone, agency, roles or exp');
-    return { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] };
+    return { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] } as Actor as AuthenticatedActor;
   };
 }
 

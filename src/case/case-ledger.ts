@@ -1,4 +1,4 @@
-import type { CaseEvent } from '../../events';
+import { type CaseEvent, caseStream } from '../../events';
 import type { Actor } from '../actor';
 import type { Clock } from '../clock';
 import { NotFound, PreconditionFailed, Unavailable } from '../errors';
@@ -10,9 +10,7 @@ import { type EventStore, type Position, WrongExpectedRevisionError } from '../s
 import { type CaseState, EMPTY_CASE, evolve, existsFor } from './case-state';
 import type { CaseDecision } from './decision';
 
-/** Case streams: the zone is part of the name, so a token of one zone can never reach another's cases. */
-export const caseStream = (zone: string, caseId: string) => `case-${zone}.${caseId}`;
-export const CASE_STREAM_PREFIX = 'case-';
+export { caseStream } from '../../events';
 
 export interface CaseCommandRequest<I> {
   readonly actor: Actor;
@@ -49,6 +47,8 @@ export class CaseLedger {
     private readonly store: EventStore,
     private readonly protocols: ProtocolLedger,
     private readonly clock: Clock,
+    /** Told the position of every committed command (read-your-writes). */
+    private readonly onCommitted: (position: Position) => void = () => undefined,
   ) {
     this.streams = new FoldedStreams<CaseState>(store, EMPTY_CASE, (state, event) =>
       evolve(state, { type: event.type, data: event.data } as CaseEvent, event.metadata),
@@ -93,6 +93,7 @@ export class CaseLedger {
             })),
             revision ?? 'no-stream',
           );
+          this.onCommitted(appended.position);
           return result(caseId, { revision: appended.nextExpectedRevision, position: appended.position, events });
         } catch (error) {
           if (!(error instanceof WrongExpectedRevisionError)) throw error;

@@ -1,5 +1,7 @@
-import type { CaseEvent, Category, EventMetadata, Grant } from '../../events';
-import type { ZoneProtocol } from '../protocol/protocol';
+import type { CaseEvent, EventMetadata, Grant } from '../../events';
+import type { CaseMembership } from '../../projections/policy/membership';
+
+export { existsFor, isFullMember } from '../../projections/policy/membership';
 
 export type CaseStatus = 'referred' | 'in-charge' | 'plan-active' | 'closed';
 
@@ -16,16 +18,9 @@ export interface PlanRevisionState {
 }
 
 /** What the decider needs to know of a case: folded from its stream, nothing else. */
-export interface CaseState {
-  readonly exists: boolean;
+export interface CaseState extends CaseMembership {
   readonly caseId?: string;
   readonly status: CaseStatus;
-  readonly referrer?: string;
-  /** Every agency that recorded anything in the case: the case exists for each (ENTITLEMENTS.md). */
-  readonly authors: ReadonlySet<string>;
-  /** Agencies added to the team and not removed since. */
-  readonly team: ReadonlyMap<string, 'minimal' | 'extended'>;
-  readonly caseManagerAgency?: string;
   readonly consents: ReadonlyMap<string, ConsentState>;
   readonly planRevisions: ReadonlyMap<number, PlanRevisionState>;
   /** An outcome was recorded since the case was opened or last reopened. */
@@ -103,24 +98,4 @@ export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventM
     case 'NoteRecorded':
       return s;
   }
-}
-
-/** ENTITLEMENTS.md "Members of a case": minimal-team parties, the team, the case manager's agency. */
-export function isFullMember(state: CaseState, protocol: ZoneProtocol | undefined, agency: string): boolean {
-  if (state.team.has(agency) || state.caseManagerAgency === agency) return true;
-  return protocol?.current.parties.some((p) => p.agency === agency && p.minimalEquipe) ?? false;
-}
-
-/** ENTITLEMENTS.md: a case exists for a full member, the referrer, or the author of any datum in it. */
-export function existsFor(state: CaseState, protocol: ZoneProtocol | undefined, agency: string): boolean {
-  return state.exists && (state.referrer === agency || state.authors.has(agency) || isFullMember(state, protocol, agency));
-}
-
-export function grantsOf(state: CaseState, agency: string): Set<Category> {
-  const granted = new Set<Category>();
-  for (const consent of state.consents.values()) {
-    if (consent.status !== 'active') continue;
-    for (const grant of consent.grants) if (grant.agency === agency) grant.categories.forEach((c) => granted.add(c));
-  }
-  return granted;
 }

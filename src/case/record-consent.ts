@@ -39,8 +39,9 @@ export const recordConsent: CaseDecision<RecordConsentBody> = (state, body, ctx)
         informativaVersion: body.informativaVersion,
         collectionMethod: body.collectionMethod,
         signedBy: body.signedBy,
-        collectedAt: body.collectedAt,
-        validUntil: body.validUntil,
+        // Stored in one form (milliseconds, Z), so that deadlines compare as text.
+        collectedAt: new Date(body.collectedAt).toISOString(),
+        validUntil: body.validUntil && new Date(body.validUntil).toISOString(),
         evidenceSha256: body.evidenceSha256,
         notes: body.notes ?? [],
       },

@@ -2,9 +2,12 @@ import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, 
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { Actor, Role } from '../actor';
+import type { AuthenticatedActor } from '../reads/agency-views';
 import type { TokenVerifier } from '../auth/tokens';
 import { Forbidden, Unauthenticated } from '../errors';
-import { TOKEN_VERIFIER } from './injection-tokens';
+import { DISCLOSURES, TOKEN_VERIFIER } from './injection-tokens';
+import { DISCLOSES, requestContext } from './request-context';
+import type { Disclosures, TrailAction } from '../reads/disclosures';
 
 const PUBLIC = 'ledger:public';
 const ROLES = 'ledger:roles';
@@ -15,7 +18,7 @@ export const Public = () => SetMetadata(PUBLIC, true);
 /** The roles that may call a route; a coordinator is also an operator (ENTITLEMENTS.md "Roles"). */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
 
-type AuthenticatedRequest = FastifyRequest & { actor?: Actor };
+type AuthenticatedRequest = FastifyRequest & { actor?: AuthenticatedActor };
 
 function effectiveRoles(actor: Actor): Set<Role> {
   const roles = new Set(actor.roles);
@@ -32,6 +35,7 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(TOKEN_VERIFIER) private readonly verify: TokenVerifier,
+    @Inject(DISCLOSURES) private readonly disclosures: Disclosures,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -42,16 +46,25 @@ export class AccessGuard implements CanActivate {
     const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
     if (!match) throw new Unauthenticated();
     const actor = await this.verify(match[1]!);
+    // Known before the role check, so that a refusal on a case is attributed on the access trail.
+    request.actor = actor;
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     const roles = effectiveRoles(actor);
-    if (!allowed || !allowed.some((role) => roles.has(role))) throw new Forbidden(`this needs the role ${allowed?.join(' or ') ?? '(none declared)'}`);
-    request.actor = actor;
+    if (!allowed || !allowed.some((role) => roles.has(role))) {
+      // A refused attempt on a case goes on the access trail before the 403 leaves (ENTITLEMENTS.md).
+      const action = this.reflector.get<TrailAction | undefined>(DISCLOSES, context.getHandler());
+      if (action) {
+        const caseId = (request.params as { id?: string } | undefined)?.id ?? '*';
+        await this.disclosures.record(actor, action, [{ caseId, outcome: 'forbidden' }], requestContext(request));
+      }
+      throw new Forbidden(`this needs the role ${allowed?.join(' or ') ?? '(none declared)'}`);
+    }
     return true;
   }
 }
 
 /** The authenticated caller; only the guard sets it, from the token. */
-export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => {
+export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): AuthenticatedActor => {
   const actor = context.switchToHttp().getRequest<AuthenticatedRequest>().actor;
   if (!actor) throw new Unauthenticated();
   return actor;

@@ -30,7 +30,12 @@ export const ValidParam = createParamDecorator((spec: { name: string; schema: z.
   return parseOrFail(spec.schema, params[spec.name], ['params', spec.name]);
 });
 
-/** The query string checked with a zod object schema; issues name `query.<field>`. */
-export const ValidQuery = createParamDecorator((schema: z.ZodType, context: ExecutionContext) => {
-  return parseOrFail(schema, context.switchToHttp().getRequest<FastifyRequest>().query ?? {}, ['query']);
+/**
+ * The query string checked with a zod object schema; issues name `query.<field>`. (The schema
+ * travels wrapped: Nest takes a bare argument with a `transform` method, as zod schemas have,
+ * for a pipe.)
+ */
+const QueryParam = createParamDecorator((spec: { schema: z.ZodType }, context: ExecutionContext) => {
+  return parseOrFail(spec.schema, context.switchToHttp().getRequest<FastifyRequest>().query ?? {}, ['query']);
 });
+export const ValidQuery = (schema: z.ZodType) => QueryParam({ schema });

@@ -25,6 +25,7 @@ export class ProtocolLedger {
   constructor(
     private readonly store: EventStore,
     private readonly clock: Clock,
+    private readonly onCommitted: (position: Position) => void = () => undefined,
   ) {
     this.streams = new FoldedStreams<ZoneProtocol | undefined>(store, undefined, (protocol, event) =>
       evolveProtocol(protocol, { type: event.type, data: event.data } as ProtocolEvent, event.revision),
@@ -66,6 +67,7 @@ export class ProtocolLedger {
             ],
             revision ?? 'no-stream',
           );
+          this.onCommitted(result.position);
           return { protocol: evolveProtocol(current, event, result.nextExpectedRevision), position: result.position };
         } catch (error) {
           if (!(error instanceof WrongExpectedRevisionError)) throw error;

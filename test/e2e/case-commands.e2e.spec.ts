@@ -1,14 +1,16 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import type { Role } from '../../src/actor';
 import { caseStream } from '../../src/case/case-ledger';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { signProtocol, startService, type TestResponse, type TestService } from '../support/test-app';
 
-const sds = { agency: AGENCIES.sds, roles: ['operator' as const] };
-const sdsCoordinator = { agency: AGENCIES.sds, roles: ['coordinator' as const] };
-const cpi = { agency: AGENCIES.cpi, roles: ['operator' as const] };
-const serd = { agency: AGENCIES.serd, roles: ['operator' as const] };
-const uepe = { agency: AGENCIES.uepe, roles: ['operator' as const] };
+type As = { agency: string; roles: Role[] };
+const sds: As = { agency: AGENCIES.sds, roles: ['operator'] };
+const sdsCoordinator: As = { agency: AGENCIES.sds, roles: ['coordinator'] };
+const cpi: As = { agency: AGENCIES.cpi, roles: ['operator'] };
+const serd: As = { agency: AGENCIES.serd, roles: ['operator'] };
+const uepe: As = { agency: AGENCIES.uepe, roles: ['operator'] };
 
 const referral = { person: PERSON, needs: ['employment', 'addiction'], programmes: ['GOL-4'], notes: [{ category: 'health', text: 'in treatment at SerD since 2023' }] };
 
@@ -65,7 +67,7 @@ describe('case commands over HTTP', () => {
       );
       expect(consent.consentId).toMatch(/^[0-9a-f-]{36}$/);
 
-      const steps: Array<[string, object, typeof sds]> = [
+      const steps: Array<[string, object, As]> = [
         ['taking-in-charge', { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }, sdsCoordinator],
         ['members', { agency: AGENCIES.serd, tier: 'extended' }, sdsCoordinator],
         ['decisions', { decision: 'extend-equipe', heldOn: '2025-06-03', participants: [AGENCIES.sds, AGENCIES.cpi, AGENCIES.serd] }, sds],
@@ -83,7 +85,7 @@ describe('case commands over HTTP', () => {
         }),
       );
       expect(plan.planRevision).toBe(1);
-      const more: Array<[string, object, typeof sds]> = [
+      const more: Array<[string, object, As]> = [
         ['plan/revisions/1/agreement', { agreedOn: '2025-06-20' }, cpi],
         ['plan/revisions/1/validation', {}, sdsCoordinator],
         ['verifications', { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }], nextDue: '2025-09-30' }, cpi],
@@ -168,7 +170,7 @@ describe('case commands over HTTP', () => {
 
     it('answers 422 with the rule that refused the command, and writes nothing', async () => {
       const { caseId } = await refer();
-      const cases: Array<[string, object, typeof sds, string]> = [
+      const cases: Array<[string, object, As, string]> = [
         ['plan/revisions', { objectives: [{ id: 'o1', dimension: 'employment', description: 'x', term: 'short' }], interventions: [], commitments: [] }, sds, 'plan-before-taking-in-charge'],
         ['notes', { notes: [{ category: 'common', text: 'x' }] }, serd, 'not-a-member'],
         ['members', { agency: AGENCIES.cpi, tier: 'minimal' }, sdsCoordinator, 'already-member'],

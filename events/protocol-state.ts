@@ -1,0 +1,34 @@
+import type { AgencyKind } from './categories';
+import type { ProtocolEvent } from './catalogue';
+import type { ProtocolState, ResolvedParty } from './protocol-events';
+
+/** The zone's protocol as the ledger says it is now, and the kind of every agency it ever named. */
+export interface ZoneProtocol {
+  readonly current: ProtocolState;
+  /** Kinds of all parties of all versions: a reference to a former party is still classified. */
+  readonly kinds: ReadonlyMap<string, AgencyKind>;
+  readonly revision: bigint;
+}
+
+export function evolveProtocol(protocol: ZoneProtocol | undefined, event: ProtocolEvent, revision: bigint): ZoneProtocol {
+  const kinds = new Map(protocol?.kinds);
+  for (const party of event.data.parties) kinds.set(party.agency, party.kind);
+  return { current: event.data, kinds, revision };
+}
+
+export function partyOf(protocol: ZoneProtocol | undefined, agency: string): ResolvedParty | undefined {
+  return protocol?.current.parties.find((p) => p.agency === agency);
+}
+
+const ROME_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** Today's date where the protocols are signed: validity windows are Italian calendar days. */
+export function dateInItaly(now: Date): string {
+  return ROME_DATE.format(now);
+}
+
+export function inForce(protocol: ZoneProtocol | undefined, now: Date): protocol is ZoneProtocol {
+  if (!protocol) return false;
+  const today = dateInItaly(now);
+  return protocol.current.validFrom <= today && today <= protocol.current.validUntil;
+}

@@ -1,0 +1,32 @@
+/**
+ * Stream names. The zone is part of every name, so a token of one zone can never name another
+ * zone's streams; ids are UUIDs and zones are slugs: no personal data in a stream name
+ * (EVENTSTOREDB.md "Erasure constraints").
+ */
+export const STREAM_PREFIXES = { case: 'case-', protocol: 'protocol-', trail: 'trail-' } as const;
+
+export const caseStream = (zone: string, caseId: string) => `${STREAM_PREFIXES.case}${zone}.${caseId}`;
+export const protocolStream = (zone: string) => `${STREAM_PREFIXES.protocol}${zone}`;
+/** One stream per recorded request: appended with no-stream, so a retried append is recognised. */
+export const trailStream = (zone: string, recordId: string) => `${STREAM_PREFIXES.trail}${zone}.${recordId}`;
+
+export type ParsedStream =
+  | { kind: 'case'; zone: string; caseId: string }
+  | { kind: 'protocol'; zone: string }
+  | { kind: 'trail'; zone: string }
+  | { kind: 'other' };
+
+export function parseStream(stream: string): ParsedStream {
+  if (stream.startsWith(STREAM_PREFIXES.case)) {
+    const rest = stream.slice(STREAM_PREFIXES.case.length);
+    const dot = rest.indexOf('.');
+    if (dot > 0) return { kind: 'case', zone: rest.slice(0, dot), caseId: rest.slice(dot + 1) };
+  } else if (stream.startsWith(STREAM_PREFIXES.protocol)) {
+    return { kind: 'protocol', zone: stream.slice(STREAM_PREFIXES.protocol.length) };
+  } else if (stream.startsWith(STREAM_PREFIXES.trail)) {
+    const rest = stream.slice(STREAM_PREFIXES.trail.length);
+    const dot = rest.indexOf('.');
+    if (dot > 0) return { kind: 'trail', zone: rest.slice(0, dot) };
+  }
+  return { kind: 'other' };
+}

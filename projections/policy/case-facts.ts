@@ -1,0 +1,139 @@
+import {
+  type CaseEvent,
+  type CaseEventType,
+  type Category,
+  type ClassificationContext,
+  type ClassifiedDatum,
+  classify,
+  type ProtocolEvent,
+  type ZoneProtocol,
+  evolveProtocol,
+  needCategory,
+  agencyReferenceCategories,
+} from '../../events';
+import type { CaseMembership } from './membership';
+
+/** One event of a case as the policy reads it: what, when, by whom. */
+export interface LedgerEntry {
+  readonly position: string;
+  readonly revision: number;
+  readonly type: CaseEventType;
+  readonly data: CaseEvent['data'];
+  /** The author agency (metadata). */
+  readonly agency: string;
+  readonly operator: string;
+  /** When it happened (ISO instant). */
+  readonly at: string;
+}
+
+/** One protocol event of the zone, for the protocol as of an instant. */
+export interface ProtocolEntry {
+  readonly type: ProtocolEvent['type'];
+  readonly data: ProtocolEvent['data'];
+  readonly at: string;
+  readonly revision: number;
+}
+
+export interface ConsentFacts {
+  readonly consentId: string;
+  readonly grants: ReadonlyArray<{ agency: string; categories: readonly Category[] }>;
+  readonly status: 'active' | 'withdrawn' | 'expired';
+}
+
+/** A datum of an entry, classified once, with who recorded it. */
+export interface Fact extends ClassifiedDatum {
+  readonly entry: number;
+  readonly author: string;
+  /** False for `none` data: ids and numbers that are not personal data. */
+  readonly personal: boolean;
+}
+
+/**
+ * Everything the policy needs to know of a case, folded once from its entries and shared by
+ * the views of every agency: membership, consents, and each datum with its categories.
+ */
+export interface CaseFacts {
+  readonly caseId: string;
+  readonly entries: readonly LedgerEntry[];
+  readonly membership: CaseMembership;
+  readonly consents: ReadonlyMap<string, ConsentFacts>;
+  readonly facts: readonly Fact[];
+  /** Facts by entry index. */
+  readonly byEntry: ReadonlyArray<readonly Fact[]>;
+  readonly protocol: ZoneProtocol | undefined;
+}
+
+/** The zone's protocol as of an instant (undefined: the latest). */
+export function protocolAsOf(entries: readonly ProtocolEntry[], asOf?: string): ZoneProtocol | undefined {
+  let protocol: ZoneProtocol | undefined;
+  for (const entry of entries) {
+    if (asOf !== undefined && entry.at > asOf) break;
+    protocol = evolveProtocol(protocol, { type: entry.type, data: entry.data } as ProtocolEvent, BigInt(entry.revision));
+  }
+  return protocol;
+}
+
+export function caseFacts(caseId: string, allEntries: readonly LedgerEntry[], protocol: ZoneProtocol | undefined, asOf?: string): CaseFacts {
+  const entries = asOf === undefined ? allEntries : allEntries.filter((e) => e.at <= asOf);
+  const authors = new Set<string>();
+  const team = new Map<string, 'minimal' | 'extended'>();
+  const consents = new Map<string, ConsentFacts>();
+  const objectives = new Map<string, readonly Category[]>();
+  let referrer: string | undefined;
+  let caseManagerAgency: string | undefined;
+  let exists = false;
+  for (const entry of entries) {
+    authors.add(entry.agency);
+    const event = { type: entry.type, data: entry.data } as CaseEvent;
+    switch (event.type) {
+      case 'ReferralSubmitted':
+        exists = true;
+        referrer = entry.agency;
+        break;
+      case 'CaseTakenInCharge':
+        caseManagerAgency = event.data.caseManager.agency;
+        break;
+      case 'TeamMemberAdded':
+        team.set(event.data.member.agency, event.data.member.tier);
+        break;
+      case 'TeamMemberRemoved':
+        team.delete(event.data.agency);
+        break;
+      case 'ConsentRecorded':
+        consents.set(event.data.consentId, { consentId: event.data.consentId, grants: event.data.grants, status: 'active' });
+        break;
+      case 'ConsentWithdrawn':
+      case 'ConsentExpired': {
+        const consent = consents.get(event.data.consentId);
+        if (consent && consent.status === 'active') consents.set(consent.consentId, { ...consent, status: event.type === 'ConsentWithdrawn' ? 'withdrawn' : 'expired' });
+        break;
+      }
+      case 'PlanRevisionDrafted':
+        for (const o of event.data.objectives) objectives.set(`${event.data.planRevision}/${o.id}`, ['common', needCategory(o.dimension)]);
+        break;
+      default:
+        break;
+    }
+  }
+  const ctx: ClassificationContext = {
+    kindOf: (agency) => protocol?.kinds.get(agency),
+    objectiveCategories: (planRevision, objectiveId) => objectives.get(`${planRevision}/${objectiveId}`),
+  };
+  const byEntry: Fact[][] = entries.map((entry, i) =>
+    classify({ type: entry.type, data: entry.data } as CaseEvent, ctx).map((d) => ({ ...d, entry: i, author: entry.agency, personal: d.kind !== 'none' })),
+  );
+  return {
+    caseId,
+    entries,
+    membership: { exists, referrer, authors, team, caseManagerAgency },
+    consents,
+    facts: byEntry.flat(),
+    byEntry,
+    protocol,
+  };
+}
+
+/** The categories of "agency X recorded this": a reference to X (ENTITLEMENTS.md). */
+export function authorCategories(facts: CaseFacts, author: string): readonly Category[] {
+  return agencyReferenceCategories(author, { kindOf: (agency) => facts.protocol?.kinds.get(agency) });
+}

@@ -1,0 +1,261 @@
+import {
+  type CaseEventType,
+  type EventMetadata,
+  parseStream,
+  type ProtocolEventType,
+  STREAM_PREFIXES,
+  type TrailEvent,
+  type ZoneProtocol,
+} from '../events';
+import {
+  comparePositions,
+  type EventStore,
+  formatPosition,
+  parsePosition,
+  type Position,
+  type StoredEvent,
+  type Subscription,
+  type SubscriptionMessage,
+} from '../src/store/event-store';
+import { agencyCaseView, caseFacts, caseStatus, protocolAsOf } from './policy';
+import type { ReadModels } from './read-models';
+
+export interface RunnerOptions {
+  /** Events applied per transaction. */
+  readonly batchSize?: number;
+  /** Cases whose views are computed per transaction. */
+  readonly casesPerTransaction?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Feeds the read models from the store's catch-up subscription, from the durable checkpoint
+ * (never from the in-process bus). Each transaction applies a batch of events to the ledger
+ * copy, computes the views of the cases they touched for every agency of the zone, and moves
+ * the checkpoint: stopped anywhere, it resumes without losing or repeating anything.
+ *
+ * While catching up (at start, or in `ledger rebuild`) it only copies events and marks cases,
+ * and computes each case's views once when it has caught up: a case's view depends on its
+ * whole history, so computing it at every event of a replay would be wasted work.
+ */
+export class ProjectionRunner {
+  private subscription: Subscription | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private pending: StoredEvent[] = [];
+  private scannedTo: Position | undefined;
+  private applied: Position | undefined;
+  /** Every view reflects the ledger up to here. */
+  private projected: Position | undefined;
+  private caughtUp = false;
+  /** Caught up once and every view computed: reads may be served. */
+  private ready = false;
+  private failed: unknown;
+  private flushScheduled = false;
+  private readonly waiters = new Set<{ target: Position | undefined; resolve: (ok: boolean) => void }>();
+  private readonly protocols = new Map<string, ZoneProtocol | undefined>();
+  private readonly batchSize: number;
+  private readonly casesPerTransaction: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly models: ReadModels,
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 2_000;
+    this.casesPerTransaction = options.casesPerTransaction ?? 500;
+    const saved = models.checkpoint();
+    this.applied = saved === undefined ? undefined : parsePosition(saved);
+    this.projected = models.ledger.dirtyCount() === 0 ? this.applied : undefined;
+  }
+
+  /** Starts following the store; resolves at once. */
+  start(): void {
+    if (this.running) return;
+    this.stopped = false;
+    this.running = this.follow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.close();
+    await this.running;
+    this.running = undefined;
+    for (const waiter of this.waiters) waiter.resolve(false);
+    this.waiters.clear();
+  }
+
+  /** Caught up with the store at least once since start, and every view computed. */
+  isReady(): boolean {
+    return this.ready && this.failed === undefined;
+  }
+
+  get error(): unknown {
+    return this.failed;
+  }
+
+  position(): Position | undefined {
+    return this.projected;
+  }
+
+  /** Resolves true once ready and every view reflects the ledger up to `target`; false after the timeout. */
+  waitFor(target: Position | undefined, timeoutMs: number): Promise<boolean> {
+    if (this.reached(target)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        target,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Runs until caught up with everything in the store now, then stops (rebuild, tests). */
+  async runUntilCaughtUp(): Promise<void> {
+    const head = await this.store.headPosition();
+    this.start();
+    while (!this.failed && !this.reached(head)) await new Promise((r) => setTimeout(r, 5));
+    await this.stop();
+    if (this.failed) throw this.failed;
+  }
+
+  private async follow(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopped) {
+      this.subscription = this.store.subscribe({ after: this.applied, streamPrefixes: Object.values(STREAM_PREFIXES) });
+      try {
+        for await (const message of this.subscription) {
+          this.receive(message);
+          if (this.failed) return;
+        }
+        backoff = 100;
+      } catch (error) {
+        if (this.stopped) return;
+        this.options.onError?.(error);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  private receive(message: SubscriptionMessage): void {
+    if (message.type === 'event') {
+      this.pending.push(message.event);
+      this.scannedTo = message.event.position;
+      if (this.pending.length >= this.batchSize) this.flush();
+      else this.scheduleFlush();
+      return;
+    }
+    if (message.type === 'checkpoint') this.scannedTo = message.position;
+    if (message.type === 'caught-up') this.caughtUp = true;
+    this.flush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.failed) return;
+    const batch = this.pending;
+    this.pending = [];
+    const target = this.scannedTo;
+    try {
+      let remaining = 0;
+      this.models.transaction(() => {
+        for (const event of batch) this.apply(event);
+        if (this.caughtUp) remaining = this.computeViews();
+        if (target && (!this.applied || comparePositions(target, this.applied) > 0)) {
+          this.applied = target;
+          this.models.saveCheckpoint(formatPosition(target));
+        }
+      });
+      if (this.caughtUp && remaining === 0) this.projectedTo(this.applied);
+      else if (this.caughtUp) this.scheduleFlush();
+    } catch (error) {
+      // A view that cannot be computed from the ledger is a bug: stop, and let readiness say so.
+      this.failed = error;
+      this.options.onError?.(error);
+      void this.subscription?.close();
+    }
+  }
+
+  private reached(target: Position | undefined): boolean {
+    return this.isReady() && (!target || (this.projected !== undefined && comparePositions(this.projected, target) >= 0));
+  }
+
+  private projectedTo(position: Position | undefined): void {
+    if (position) this.projected = position;
+    this.ready = true;
+    for (const waiter of [...this.waiters]) if (this.reached(waiter.target)) waiter.resolve(true);
+  }
+
+  private apply(event: StoredEvent): void {
+    const stream = parseStream(event.stream);
+    const meta: EventMetadata = event.metadata;
+    if (stream.kind === 'case') {
+      this.models.ledger.addCaseEntry(stream.zone, stream.caseId, {
+        position: formatPosition(event.position),
+        revision: Number(event.revision),
+        type: event.type as CaseEventType,
+        data: event.data as never,
+        agency: meta.agency,
+        operator: meta.operator,
+        at: meta.occurredAt,
+      });
+    } else if (stream.kind === 'protocol') {
+      this.models.ledger.addProtocolEntry(stream.zone, { type: event.type as ProtocolEventType, data: event.data as never, at: meta.occurredAt, revision: Number(event.revision) });
+      this.protocols.delete(stream.zone);
+    } else if (stream.kind === 'trail' && event.type === 'AccessRecorded') {
+      const data = event.data as TrailEvent['data'];
+      this.models.trail.add(stream.zone, { id: event.id, at: meta.occurredAt, agency: meta.agency, operator: meta.operator, ...data });
+    }
+  }
+
+  /** Computes the views of dirty cases, a bounded number per transaction; returns how many remain. */
+  private computeViews(): number {
+    const dirty = this.models.ledger.dirtyCases(this.casesPerTransaction);
+    for (const { zone, caseId } of dirty) {
+      this.computeCase(zone, caseId);
+      this.models.ledger.markClean(zone, caseId);
+    }
+    return dirty.length < this.casesPerTransaction ? 0 : this.models.ledger.dirtyCount();
+  }
+
+  private protocolOf(zone: string): ZoneProtocol | undefined {
+    if (!this.protocols.has(zone)) this.protocols.set(zone, protocolAsOf(this.models.ledger.protocolEntries(zone)));
+    return this.protocols.get(zone);
+  }
+
+  private computeCase(zone: string, caseId: string): void {
+    const entries = this.models.ledger.caseEntries(zone, caseId);
+    const protocol = this.protocolOf(zone);
+    const facts = caseFacts(caseId, entries, protocol);
+    const agencies = new Set<string>([
+      ...(protocol?.current.parties.map((p) => p.agency) ?? []),
+      ...facts.membership.authors,
+      ...facts.membership.team.keys(),
+      ...this.models.cases.agenciesWithView(zone, caseId),
+    ]);
+    for (const agency of agencies) this.models.cases.write({ zone, agency }, caseId, agencyCaseView(facts, agency));
+    const referral = entries.find((e) => e.type === 'ReferralSubmitted')?.data as { programmes: string[]; needs: string[] } | undefined;
+    if (!referral) return;
+    this.models.index.write(zone, facts, {
+      status: caseStatus(entries),
+      openedAt: entries[0]!.at,
+      programmes: referral.programmes,
+      needs: referral.needs,
+      outcomes: entries.flatMap((e) => (e.type === 'OutcomeRecorded' ? (e.data as { outcomes: string[] }).outcomes : [])),
+    });
+  }
+}

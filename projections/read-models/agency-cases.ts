@@ -1,0 +1,211 @@
+import type Database from 'better-sqlite3';
+import type { AgencyCaseView, CaseView, Disclosure, HistoryItem } from '../policy';
+
+/** Who a partition belongs to: the authenticated zone and agency, nothing else. */
+export interface PartitionOwner {
+  readonly zone: string;
+  readonly agency: string;
+}
+
+export interface CaseRow {
+  readonly caseId: string;
+  readonly status: string;
+  readonly revision: number;
+  readonly openedAt: string;
+  readonly updatedAt: string;
+  readonly view: CaseView;
+  readonly disclosure: Disclosure;
+}
+
+export interface CaseListRow {
+  readonly caseId: string;
+  readonly status: string;
+  readonly openedAt: string;
+  readonly updatedAt: string;
+  readonly person?: { givenName: string; familyName: string };
+  readonly disclosure: Disclosure;
+}
+
+export interface ListQuery {
+  readonly status?: string;
+  readonly limit: number;
+  /** Keyset: the (updatedAt, caseId) of the last row of the previous page. */
+  readonly after?: { updatedAt: string; caseId: string };
+}
+
+interface Row {
+  case_id: string;
+  status: string;
+  revision: number;
+  opened_at: string;
+  updated_at: string;
+  view: string;
+  disclosure: string;
+  history: string;
+  history_disclosure: string;
+  list_name: string | null;
+  list_disclosure: string;
+}
+
+/**
+ * Per-agency case views: each (zone, agency) has its own table, `p<N>_cases`, and a partition
+ * handle holds statements on that table alone. A query handler is given the handle of the
+ * authenticated agency (AgencyCases.partition), so it has no way to name another agency's rows:
+ * there is no "all agencies" query on the read path (ARCHITECTURE.md property 6).
+ */
+export class AgencyCases {
+  private readonly ids = new Map<string, number>();
+  private readonly writers = new Map<number, { upsert: Database.Statement; remove: Database.Statement }>();
+  private readonly partitions = new Map<number, AgencyPartition>();
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS partitions (
+        id INTEGER PRIMARY KEY, zone TEXT NOT NULL, agency TEXT NOT NULL, UNIQUE (zone, agency)
+      );
+      CREATE TABLE IF NOT EXISTS case_agencies (
+        zone TEXT NOT NULL, case_id TEXT NOT NULL, agency TEXT NOT NULL, PRIMARY KEY (zone, case_id, agency)
+      ) WITHOUT ROWID;
+    `);
+    this.s = {
+      find: db.prepare<[string, string], { id: number }>('SELECT id FROM partitions WHERE zone = ? AND agency = ?'),
+      create: db.prepare<[string, string]>('INSERT INTO partitions (zone, agency) VALUES (?, ?)'),
+      agencies: db.prepare<[string, string], { agency: string }>('SELECT agency FROM case_agencies WHERE zone = ? AND case_id = ?'),
+      link: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO case_agencies (zone, case_id, agency) VALUES (?, ?, ?)'),
+      unlink: db.prepare<[string, string, string]>('DELETE FROM case_agencies WHERE zone = ? AND case_id = ? AND agency = ?'),
+    };
+  }
+
+  private partitionId(owner: PartitionOwner, create: boolean): number | undefined {
+    const key = `${owner.zone}\u0000${owner.agency}`;
+    let id = this.ids.get(key);
+    if (id !== undefined) return id;
+    id = this.s.find.get(owner.zone, owner.agency)?.id;
+    if (id === undefined && create) {
+      id = Number(this.s.create.run(owner.zone, owner.agency).lastInsertRowid);
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS p${id}_cases (
+          case_id TEXT PRIMARY KEY, status TEXT NOT NULL, revision INTEGER NOT NULL,
+          opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+          view TEXT NOT NULL, disclosure TEXT NOT NULL, history TEXT NOT NULL, history_disclosure TEXT NOT NULL,
+          list_name TEXT, list_disclosure TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS p${id}_by_update ON p${id}_cases (updated_at DESC, case_id DESC);
+      `);
+    }
+    if (id !== undefined) this.ids.set(key, id);
+    return id;
+  }
+
+  /** The agencies that currently have a row for the case (to remove those that no longer see it). */
+  agenciesWithView(zone: string, caseId: string): string[] {
+    return this.s.agencies.all(zone, caseId).map((r) => r.agency);
+  }
+
+  /** Writes (or, with undefined, removes) one agency's view of one case. Runner only. */
+  write(owner: PartitionOwner, caseId: string, view: AgencyCaseView | undefined): void {
+    const id = this.partitionId(owner, view !== undefined);
+    if (id === undefined) return;
+    let writer = this.writers.get(id);
+    if (!writer) {
+      writer = {
+        upsert: this.db.prepare(
+          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, view, disclosure, history, history_disclosure, list_name, list_disclosure)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        remove: this.db.prepare(`DELETE FROM p${id}_cases WHERE case_id = ?`),
+      };
+      this.writers.set(id, writer);
+    }
+    if (!view) {
+      writer.remove.run(caseId);
+      this.s.unlink.run(owner.zone, caseId, owner.agency);
+      return;
+    }
+    const v = view.view;
+    writer.upsert.run(
+      caseId,
+      v.status,
+      v.revision,
+      v.openedAt,
+      v.updatedAt,
+      JSON.stringify(v),
+      JSON.stringify(view.disclosure),
+      JSON.stringify(view.history),
+      JSON.stringify(view.historyDisclosure),
+      view.listName ? JSON.stringify(view.listName) : null,
+      JSON.stringify(view.listDisclosure),
+    );
+    this.s.link.run(owner.zone, caseId, owner.agency);
+  }
+
+  /** The read handle of one agency's partition; an agency with no views yet gets an empty one. */
+  partition(owner: PartitionOwner): AgencyPartition {
+    const id = this.partitionId(owner, false);
+    if (id === undefined) return EMPTY_PARTITION;
+    let partition = this.partitions.get(id);
+    if (!partition) {
+      partition = new AgencyPartition(MINT, this.db, id);
+      this.partitions.set(id, partition);
+    }
+    return partition;
+  }
+}
+
+/** Only this module can make a partition handle: the constructor asks for a key nobody else holds. */
+const MINT = Symbol('AgencyPartition');
+
+/** One agency's views. Its statements name its own table and no other. */
+export class AgencyPartition {
+  private readonly get_: Database.Statement<[string], Row> | undefined;
+  private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
+
+  constructor(mint: typeof MINT, db: Database.Database | undefined, id: number | undefined) {
+    if (mint !== MINT) throw new Error('an AgencyPartition comes from AgencyCases.partition(owner)');
+    if (!db || id === undefined) return;
+    this.get_ = db.prepare(`SELECT * FROM p${id}_cases WHERE case_id = ?`);
+    this.list_ = db.prepare(
+      `SELECT * FROM p${id}_cases
+       WHERE (? = '' OR status = ?) AND (updated_at < ? OR (updated_at = ? AND case_id < ?))
+       ORDER BY updated_at DESC, case_id DESC LIMIT ?`,
+    );
+  }
+
+  get(caseId: string): CaseRow | undefined {
+    const row = this.get_?.get(caseId);
+    return row && toCaseRow(row);
+  }
+
+  history(caseId: string): { items: HistoryItem[]; disclosure: Disclosure } | undefined {
+    const row = this.get_?.get(caseId);
+    return row && { items: JSON.parse(row.history) as HistoryItem[], disclosure: JSON.parse(row.history_disclosure) as Disclosure };
+  }
+
+  list(query: ListQuery): CaseListRow[] {
+    if (!this.list_) return [];
+    const after = query.after ?? { updatedAt: '\uffff', caseId: '\uffff' };
+    return this.list_.all(query.status ?? '', query.status ?? '', after.updatedAt, after.updatedAt, after.caseId, query.limit).map((row) => ({
+      caseId: row.case_id,
+      status: row.status,
+      openedAt: row.opened_at,
+      updatedAt: row.updated_at,
+      ...(row.list_name ? { person: JSON.parse(row.list_name) as { givenName: string; familyName: string } } : {}),
+      disclosure: JSON.parse(row.list_disclosure) as Disclosure,
+    }));
+  }
+}
+
+const EMPTY_PARTITION = new AgencyPartition(MINT, undefined, undefined);
+
+function toCaseRow(row: Row): CaseRow {
+  return {
+    caseId: row.case_id,
+    status: row.status,
+    revision: row.revision,
+    openedAt: row.opened_at,
+    updatedAt: row.updated_at,
+    view: JSON.parse(row.view) as CaseView,
+    disclosure: JSON.parse(row.disclosure) as Disclosure,
+  };
+}

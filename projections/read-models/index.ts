@@ -1,0 +1,51 @@
+import type Database from 'better-sqlite3';
+import { openViewsDb } from '../views-db';
+import { AccessTrail } from './access-trail';
+import { AgencyCases } from './agency-cases';
+import { CaseIndex } from './case-index';
+import { LedgerCopy } from './ledger-copy';
+
+export * from './access-trail';
+export * from './activity';
+export * from './agency-cases';
+export * from './case-index';
+export * from './ledger-copy';
+
+/** Every read model, in one SQLite file, so that they and the checkpoint commit together. */
+export class ReadModels {
+  readonly ledger: LedgerCopy;
+  readonly cases: AgencyCases;
+  readonly index: CaseIndex;
+  readonly trail: AccessTrail;
+  private readonly getCheckpoint: Database.Statement<[string], { position: string }>;
+  private readonly setCheckpoint: Database.Statement<[string, string]>;
+
+  constructor(readonly db: Database.Database) {
+    this.ledger = new LedgerCopy(db);
+    this.cases = new AgencyCases(db);
+    this.index = new CaseIndex(db);
+    this.trail = new AccessTrail(db);
+    this.getCheckpoint = db.prepare('SELECT position FROM checkpoint WHERE name = ?');
+    this.setCheckpoint = db.prepare('INSERT OR REPLACE INTO checkpoint (name, position) VALUES (?, ?)');
+  }
+
+  static open(file: string): ReadModels {
+    return new ReadModels(openViewsDb(file));
+  }
+
+  checkpoint(): string | undefined {
+    return this.getCheckpoint.get('ledger')?.position;
+  }
+
+  saveCheckpoint(position: string): void {
+    this.setCheckpoint.run('ledger', position);
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

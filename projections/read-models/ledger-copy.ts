@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3';
+import type { CaseEventType, ProtocolEventType } from '../../events';
+import type { LedgerEntry, ProtocolEntry } from '../policy';
+
+/**
+ * The runner's working copy of the ledger, by case and by zone protocol: the input of the
+ * policy, which needs a case's whole history to compute any view of it (a consent given today
+ * changes what yesterday's data shows). `dirty` lists the cases whose views must be computed
+ * again; it is committed with the checkpoint, so a restart resumes the work.
+ */
+export class LedgerCopy {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS case_entries (
+        zone TEXT NOT NULL, case_id TEXT NOT NULL, revision INTEGER NOT NULL,
+        position TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+        agency TEXT NOT NULL, operator TEXT NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (zone, case_id, revision)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS protocol_entries (
+        zone TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (zone, revision)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS dirty_cases (
+        zone TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (zone, case_id)
+      ) WITHOUT ROWID;
+    `);
+    this.s = {
+      insertCase: db.prepare<[string, string, number, string, string, string, string, string, string]>(
+        'INSERT OR IGNORE INTO case_entries (zone, case_id, revision, position, type, data, agency, operator, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertProtocol: db.prepare<[string, number, string, string, string]>('INSERT OR IGNORE INTO protocol_entries (zone, revision, type, data, at) VALUES (?, ?, ?, ?, ?)'),
+      caseEntries: db.prepare<[string, string], { position: string; revision: number; type: string; data: string; agency: string; operator: string; at: string }>(
+        'SELECT position, revision, type, data, agency, operator, at FROM case_entries WHERE zone = ? AND case_id = ? ORDER BY revision',
+      ),
+      protocolEntries: db.prepare<[string], { revision: number; type: string; data: string; at: string }>('SELECT revision, type, data, at FROM protocol_entries WHERE zone = ? ORDER BY revision'),
+      markDirty: db.prepare<[string, string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) VALUES (?, ?)'),
+      markZoneDirty: db.prepare<[string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) SELECT DISTINCT zone, case_id FROM case_entries WHERE zone = ?'),
+      dirty: db.prepare<[number], { zone: string; case_id: string }>('SELECT zone, case_id FROM dirty_cases LIMIT ?'),
+      clean: db.prepare<[string, string]>('DELETE FROM dirty_cases WHERE zone = ? AND case_id = ?'),
+      dirtyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dirty_cases'),
+      zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM case_entries'),
+    };
+  }
+
+  addCaseEntry(zone: string, caseId: string, entry: LedgerEntry): void {
+    this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at);
+    this.s.markDirty.run(zone, caseId);
+  }
+
+  /** A new protocol version can change every case of the zone: members, what parties receive. */
+  addProtocolEntry(zone: string, entry: ProtocolEntry): void {
+    this.s.insertProtocol.run(zone, entry.revision, entry.type, JSON.stringify(entry.data), entry.at);
+    this.s.markZoneDirty.run(zone);
+  }
+
+  caseEntries(zone: string, caseId: string): LedgerEntry[] {
+    return this.s.caseEntries.all(zone, caseId).map((r) => ({ ...r, type: r.type as CaseEventType, data: JSON.parse(r.data) }));
+  }
+
+  protocolEntries(zone: string): ProtocolEntry[] {
+    return this.s.protocolEntries.all(zone).map((r) => ({ ...r, type: r.type as ProtocolEventType, data: JSON.parse(r.data) }));
+  }
+
+  dirtyCases(limit: number): Array<{ zone: string; caseId: string }> {
+    return this.s.dirty.all(limit).map((r) => ({ zone: r.zone, caseId: r.case_id }));
+  }
+
+  markClean(zone: string, caseId: string): void {
+    this.s.clean.run(zone, caseId);
+  }
+
+  dirtyCount(): number {
+    return this.s.dirtyCount.get()!.n;
+  }
+}

@@ -1,0 +1,68 @@
+import { SYSTEM_AGENCY, SYSTEM_OPERATORS } from '../events';
+import type { CaseIndex } from '../projections/read-models';
+import type { Clock } from './clock';
+import { RuleViolation } from './errors';
+import { uuidV5 } from './ids';
+import type { CaseLedger } from './case/case-ledger';
+import type { CaseDecision } from './case/decision';
+import { expireConsent } from './case/expire-consent';
+
+const expire: CaseDecision<{ consentId: string }> = (state, input, ctx) => expireConsent(state, input.consentId, ctx.now);
+
+/**
+ * When an authorisation's `validUntil` passes, the service appends ConsentExpired itself
+ * (API.md), so that every view stays a function of the ledger. The command id is derived from
+ * the consent, so two instances, or two ticks, expiring the same consent write it once.
+ */
+export class ConsentExpiry {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<number> | undefined;
+
+  constructor(
+    private readonly cases: CaseLedger,
+    private readonly index: CaseIndex,
+    private readonly clock: Clock,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  start(intervalMs = 60_000): void {
+    this.timer ??= setInterval(() => void this.tick().catch(this.onError), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+  }
+
+  /** Expires every authorisation due now; returns how many it expired. */
+  tick(): Promise<number> {
+    this.ticking ??= this.expireDue().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  private async expireDue(): Promise<number> {
+    const now = this.clock.now();
+    let expired = 0;
+    for (const due of this.index.dueConsents(now.toISOString())) {
+      try {
+        await this.cases.execute({
+          actor: { zone: due.zone, agency: SYSTEM_AGENCY, operator: SYSTEM_OPERATORS.consentExpiry, roles: [] },
+          caseId: due.caseId,
+          decision: expire,
+          input: { consentId: due.consentId },
+          commandId: uuidV5(`consent-expiry/${due.zone}/${due.caseId}/${due.consentId}`),
+          correlationId: 'consent-expiry',
+        });
+        expired++;
+      } catch (error) {
+        // Withdrawn or expired meanwhile: nothing to do; the views will catch up.
+        if (!(error instanceof RuleViolation)) this.onError(error);
+      }
+    }
+    return expired;
+  }
+}

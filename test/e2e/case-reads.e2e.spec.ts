@@ -1,0 +1,179 @@
+import type { Role } from '../../src/actor';
+import { AGENCIES, PERSON } from '../support/fixtures';
+import { signProtocol, startService, type TestService } from '../support/test-app';
+
+type As = { agency: string; roles: Role[] };
+const op = (agency: string): As => ({ agency, roles: ['operator'] });
+const coordinator = (agency: string): As => ({ agency, roles: ['coordinator'] });
+const dpo = (agency: string): As => ({ agency, roles: ['dpo'] });
+
+describe('per-agency reads over HTTP', () => {
+  let service: TestService;
+  let caseId: string;
+  let consentId: string;
+
+  async function post(path: string, as: As, body: unknown) {
+    const response = await service.request('POST', path, { as, body });
+    if (response.status !== 201) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+  const view = (as: As) => service.request('GET', `/v1/cases/${caseId}`, { as });
+
+  beforeAll(async () => {
+    service = await startService();
+    await signProtocol(service);
+    ({ caseId } = await post('/v1/referrals', op(AGENCIES.serd), {
+      person: PERSON,
+      needs: ['employment', 'addiction'],
+      programmes: ['GOL-4'],
+      notes: [{ category: 'health', text: 'methadone programme, stable' }],
+    }));
+    await post(`/v1/cases/${caseId}/taking-in-charge`, coordinator(AGENCIES.sds), { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' });
+    await post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.serd, tier: 'extended' });
+    await post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.mentalHealth, tier: 'extended' });
+    ({ consentId } = await post(`/v1/cases/${caseId}/consents`, op(AGENCIES.sds), {
+      grants: [
+        { agency: AGENCIES.mentalHealth, categories: ['health'] },
+        { agency: AGENCIES.sds, categories: ['health'] },
+      ],
+      legalBasis: 'explicit-consent',
+      informativaVersion: 'SILL-2025-01',
+      collectedAt: '2025-06-01T09:00:00Z',
+    }));
+    await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.serd), { notes: [{ category: 'common', text: 'prefers morning shifts' }] });
+  });
+  afterAll(async () => service?.stop());
+
+  it('shows each agency exactly what it is entitled to', async () => {
+    const cpi = await view(op(AGENCIES.cpi));
+    expect(cpi.status).toBe(200);
+    expect(cpi.body.needs).toEqual(['employment']);
+    expect(cpi.body.members.map((m: { agency: string }) => m.agency)).toEqual([AGENCIES.sds, AGENCIES.cpi]);
+    expect(cpi.body.referrer).toBeUndefined();
+    expect(cpi.body.notes).toEqual([{ category: 'common', text: 'prefers morning shifts', at: expect.any(String), about: 'NoteRecorded' }]);
+    // A grant is a reference to its target agency (ENTITLEMENTS.md): the CPI sees the one to
+    // social services, a common reference, and not the one to mental health.
+    expect(cpi.body.consents).toHaveLength(1);
+    expect(cpi.body.consents[0].grants).toEqual([{ agency: AGENCIES.sds, categories: ['health'] }]);
+
+    const ufsma = await view(op(AGENCIES.mentalHealth));
+    expect(ufsma.body.needs).toEqual(['employment', 'addiction']);
+    expect(ufsma.body.notes.map((n: { text: string }) => n.text)).toContain('methadone programme, stable');
+    expect(ufsma.body.referrer).toBe(AGENCIES.serd);
+
+    const uepe = await view(op(AGENCIES.uepe));
+    expect(uepe.status).toBe(404);
+  });
+
+  it('sends the revision as ETag and answers no-store', async () => {
+    const response = await view(op(AGENCIES.sds));
+    expect(response.headers.get('etag')).toBe(`"${response.body.revision}"`);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('reflects a command in every later read, by any agency (read-your-writes)', async () => {
+    const { revision } = await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.cpi), { notes: [{ category: 'common', text: 'CV updated' }] });
+    for (const agency of [AGENCIES.sds, AGENCIES.cpi, AGENCIES.mentalHealth, AGENCIES.serd]) {
+      const response = await view(op(agency));
+      expect({ agency, revision: response.body.revision }).toEqual({ agency, revision });
+    }
+  });
+
+  it('hides, after a withdrawal, what the authorisation had shown', async () => {
+    await post(`/v1/cases/${caseId}/consents/${consentId}/withdrawal`, op(AGENCIES.sds), {});
+    const ufsma = await view(op(AGENCIES.mentalHealth));
+    expect(ufsma.body.needs).toEqual(['employment']);
+    expect(ufsma.body.notes.map((n: { text: string }) => n.text)).not.toContain('methadone programme, stable');
+  });
+
+  it('answers an invisible case exactly like an unknown one', async () => {
+    const invisible = await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.uepe) });
+    const unknown = await service.request('GET', '/v1/cases/6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11', { as: op(AGENCIES.uepe) });
+    expect([invisible.status, unknown.status]).toEqual([404, 404]);
+    expect(invisible.body).toEqual(unknown.body);
+    expect((await service.request('GET', `/v1/cases/${caseId}/history`, { as: op(AGENCIES.uepe) })).status).toBe(404);
+  });
+
+  it('lists the cases that exist for the caller, with names only where identity is visible, in pages', async () => {
+    const extra = await post('/v1/referrals', op(AGENCIES.cpi), { person: PERSON, needs: ['training'] });
+    const first = await service.request('GET', '/v1/cases?limit=1', { as: op(AGENCIES.cpi) });
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.items[0].caseId).toBe(extra.caseId);
+    expect(first.body.items[0].person).toEqual({ givenName: PERSON.givenName, familyName: PERSON.familyName });
+    const second = await service.request('GET', `/v1/cases?limit=1&cursor=${first.body.nextCursor}`, { as: op(AGENCIES.cpi) });
+    expect(second.body.items.map((i: { caseId: string }) => i.caseId)).toEqual([caseId]);
+    const uepe = await service.request('GET', '/v1/cases', { as: op(AGENCIES.uepe) });
+    expect(uepe.body).toEqual({ items: [], nextCursor: null });
+    const bad = await service.request('GET', '/v1/cases?limit=9999&cursor=xyz', { as: op(AGENCIES.cpi) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['query.limit']);
+  });
+
+  it('cuts the history to what the caller may see', async () => {
+    const cpi = await service.request('GET', `/v1/cases/${caseId}/history`, { as: op(AGENCIES.cpi) });
+    const types = cpi.body.items.map((i: { type: string }) => i.type);
+    expect(types).not.toContain('TeamMemberAdded');
+    const consent = cpi.body.items.find((i: { type: string }) => i.type === 'ConsentRecorded');
+    expect(consent.data.grants).toEqual([{ agency: AGENCIES.sds, categories: ['health'] }]);
+    const note = cpi.body.items.find((i: { data: { notes?: Array<{ text: string }> } }) => i.data.notes?.[0]?.text === 'prefers morning shifts');
+    expect(note.agency).toBeUndefined();
+  });
+
+  describe('the access trail', () => {
+    it('records every disclosure and refusal before the answer, for the DPO of the reader and of the data', async () => {
+      const byUs = await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
+      expect(byUs.status).toBe(200);
+      const reads = byUs.body.items.filter((r: { action: string }) => r.action === 'case.read');
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads[0]).toMatchObject({ agency: AGENCIES.cpi, caseId, outcome: 'disclosed', categories: ['common'], purpose: 'case-management', roles: ['operator'] });
+      expect(reads[0].basis).toEqual(['authored', 'full-member', 'self-reference']);
+
+      const uepeTrail = await service.request('GET', '/v1/access-trail?scope=by-us', { as: dpo(AGENCIES.uepe) });
+      const refusals = uepeTrail.body.items.filter((r: { outcome: string }) => r.outcome === 'not-found');
+      expect(refusals.map((r: { caseId: string }) => r.caseId)).toEqual(expect.arrayContaining([caseId, '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11']));
+
+      const ofSerdData = await service.request('GET', '/v1/access-trail?scope=of-our-data', { as: dpo(AGENCIES.serd) });
+      expect(ofSerdData.body.items.some((r: { agency: string; basis: string[] }) => r.agency === AGENCIES.mentalHealth && r.basis.some((b) => b.startsWith('consent:')))).toBe(true);
+      expect(ofSerdData.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
+    });
+
+    it('records a forbidden attempt on a case', async () => {
+      const refused = await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.cpi, roles: ['dpo'] } });
+      expect(refused.status).toBe(403);
+      const trail = await service.request('GET', `/v1/access-trail?caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
+      expect(trail.body.items[0]).toMatchObject({ outcome: 'forbidden', caseId, roles: ['dpo'] });
+    });
+
+    it('gives the DPO a CSV and a per-person report, and no case content', async () => {
+      const csv = await service.request('GET', '/v1/access-trail?limit=5', { as: dpo(AGENCIES.cpi), headers: { accept: 'text/csv' } });
+      expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+      const lines = String(csv.body).trim().split('\r\n');
+      expect(lines[0]).toBe('id,at,agency,operator,roles,action,caseId,categories,purpose,basis,outcome,ip');
+      expect(lines).toHaveLength(6);
+      const person = await service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}`, { as: dpo(AGENCIES.cpi) });
+      expect(person.status).toBe(200);
+      expect(person.body.items.length).toBeGreaterThan(0);
+      const inScope = async (scope: string) => (await service.request('GET', `/v1/access-trail?scope=${scope}&limit=500`, { as: dpo(AGENCIES.cpi) })).body.items.map((r: { id: string }) => r.id);
+      const scopeIds = new Set([...(await inScope('by-us')), ...(await inScope('of-our-data'))]);
+      expect(person.body.items.every((r: { id: string }) => scopeIds.has(r.id))).toBe(true);
+      expect(person.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
+      const unknownPerson = await service.request('GET', '/v1/access-trail/subjects/MRTMTT25D09F205Z', { as: dpo(AGENCIES.cpi) });
+      expect(unknownPerson.body).toEqual({ items: [] });
+      expect(JSON.stringify(person.body)).not.toContain(PERSON.familyName);
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: dpo(AGENCIES.cpi) })).status).toBe(403);
+      expect((await service.request('GET', `/v1/access-trail`, { as: op(AGENCIES.cpi) })).status).toBe(403);
+    });
+  });
+
+  describe('the activity report', () => {
+    it('counts for coordinators and coordination bodies, suppressing counts of 1 to 4', async () => {
+      const report = await service.request('GET', '/v1/reports/activity', { as: { agency: AGENCIES.coordination, roles: ['operator'] } });
+      expect(report.status).toBe(200);
+      expect(report.body).toMatchObject({ cases: '<5', byStatus: { 'in-charge': '<5', referred: '<5' }, byNeed: { addiction: '<5' } });
+      expect((await service.request('GET', '/v1/reports/activity', { as: coordinator(AGENCIES.sds) })).status).toBe(200);
+      expect((await service.request('GET', '/v1/reports/activity', { as: op(AGENCIES.cpi) })).status).toBe(403);
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.coordination) })).status).toBe(404);
+    });
+  });
+});
