@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import type { Actor, Role } from '../../src/actor';
+import { CaseLedger } from '../../src/case/case-ledger';
+import type { CaseDecision } from '../../src/case/decision';
+import type { Clock } from '../../src/clock';
+import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
+import type { EventStore } from '../../src/store/event-store';
+import { AGENCIES, PROTOCOL_TERMS, ZONE } from './fixtures';
+
+/** Writes a ledger through the real write path (decisions, expected revisions), without HTTP. */
+export class Seeder {
+  readonly protocols: ProtocolLedger;
+  readonly cases: CaseLedger;
+
+  constructor(readonly store: EventStore, clock: Clock = { now: () => new Date('2025-06-02T09:00:00Z') }) {
+    this.protocols = new ProtocolLedger(store, clock);
+    this.cases = new CaseLedger(store, this.protocols, clock);
+  }
+
+  actor(agency: string, roles: Role[] = ['operator', 'coordinator'], zone = ZONE): Actor {
+    return { zone, agency, operator: `op-${agency}`, roles };
+  }
+
+  async protocol(terms = PROTOCOL_TERMS, zone = ZONE) {
+    return this.protocols.sign({ signer: { zone, agency: AGENCIES.sds, operator: 'admin' }, terms, commandId: randomUUID(), correlationId: 'seed' });
+  }
+
+  async run<I>(agency: string, decision: CaseDecision<I>, input: I, caseId?: string, zone = ZONE) {
+    return this.cases.execute({ actor: this.actor(agency, undefined, zone), caseId, decision, input, commandId: randomUUID(), correlationId: 'seed' });
+  }
+}

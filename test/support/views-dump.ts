@@ -1,0 +1,26 @@
+import type { ReadModels } from '../../projections/read-models';
+
+/** Every read model row, in a stable order, to compare two projections of the same ledger. */
+export function dumpViews(models: ReadModels): Record<string, unknown[]> {
+  const db = models.db;
+  const dump: Record<string, unknown[]> = {};
+  const partitions = db.prepare('SELECT id, zone, agency FROM partitions').all() as Array<{ id: number; zone: string; agency: string }>;
+  for (const p of partitions) {
+    const rows = db.prepare(`SELECT * FROM p${p.id}_cases ORDER BY case_id`).all();
+    if (rows.length) dump[`views ${p.zone}/${p.agency}`] = rows;
+  }
+  for (const [name, sql] of [
+    ['case_entries', 'SELECT * FROM case_entries ORDER BY zone, case_id, revision'],
+    ['protocol_entries', 'SELECT * FROM protocol_entries ORDER BY zone, revision'],
+    ['case_summary', 'SELECT * FROM case_summary ORDER BY zone, case_id'],
+    ['person_cases', 'SELECT * FROM person_cases ORDER BY zone, person_key, case_id'],
+    ['consent_deadlines', 'SELECT * FROM consent_deadlines ORDER BY zone, case_id, consent_id'],
+    ['case_agencies', 'SELECT * FROM case_agencies ORDER BY zone, case_id, agency'],
+    ['trail', 'SELECT id, zone, at, agency, operator, roles, action, case_id, categories, purpose, basis, outcome, ip FROM trail ORDER BY id'],
+    ['trail_owners', 'SELECT t.id, o.owner FROM trail_owners o JOIN trail t ON t.seq = o.seq ORDER BY t.id, o.owner'],
+    ['dirty_cases', 'SELECT * FROM dirty_cases'],
+  ] as const) {
+    dump[name] = db.prepare(sql).all();
+  }
+  return dump;
+}
