@@ -18,7 +18,6 @@ import { AGENCY_VIEWS, CLOCK, DISCLOSURES, EVENT_STORE, READ_BARRIER, READ_MODEL
 import { ReportsController } from './http/reports.controller';
 import { ProtocolController } from './http/protocol.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
-import { httpLogOptions } from './logging';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { SignProtocolCommandHandler } from './protocol/sign-protocol-command';
 import type { EventStore } from './store/event-store';
@@ -73,7 +72,7 @@ export class LedgerModule {
     ];
     return {
       module: LedgerModule,
-      imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false }), LoggerModule.forRoot({ pinoHttp: httpLogOptions(parts.logger) })],
+      imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false }), LoggerModule.forRoot({ pinoHttp: { logger: parts.logger }, useExisting: true, forRoutes: [] })],
       controllers: [CaseCommandsController, CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
       providers,
     };

@@ -15,7 +15,7 @@ import { ErrorFilter } from './http/error-filter';
 import { storeReadiness } from './http/health.controller';
 import { setUpOpenApi } from './http/openapi';
 import { IdempotencyStore } from './idempotency/idempotency-store';
-import { createLogger } from './logging';
+import { accessLogLine, createLogger } from './logging';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
@@ -101,6 +101,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.
   fastify.removeContentTypeParser(['text/plain']);
+  fastify.addHook('onResponse', async (request, reply) => accessLogLine(logger, request, reply.statusCode, reply.elapsedTime));
   fastify.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', request.id);
     if (request.url.startsWith('/v1')) void reply.header('cache-control', 'no-store');

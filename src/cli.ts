@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { ReadModels } from '../projections/read-models';
 import { SYSTEM_AGENCY, ZoneId } from '../events';
 import { ROLES, type Role } from './actor';
 import { createApp } from './app';
@@ -29,6 +32,7 @@ const USAGE = `usage: ledger <command>
   token --zone Z --agency A --sub S --roles r1,r2 [--ttl 8h]
                                           print a token signed with the data folder's key (embedded mode)
   protocol apply FILE [--zone Z]          sign or renew a zone's protocol from a JSON file
+  rebuild                                 rebuild every per-agency view from position 0 (service stopped)
   help                                    this text
 
 roles: ${ROLES.join(', ')}`;
@@ -43,6 +47,8 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
         return await serve(env, io);
       case 'token':
         return await token(rest, env, io);
+      case 'rebuild':
+        return await rebuild(env, io);
       case 'protocol':
         if (rest[0] !== 'apply') throw new UsageError('protocol: only "protocol apply FILE" exists');
         return await applyProtocol(rest.slice(1), env, io);
@@ -140,6 +146,29 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
     );
     return 0;
   } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Throws the read models away and projects the whole ledger again (ARCHITECTURE.md property 4).
+ * Run it with the service stopped: the service holds the views file open.
+ */
+async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const config = loadConfig(env);
+  const file = join(config.dataDir, 'views.db');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  const store = await openEventStore(config);
+  const models = ReadModels.open(file);
+  try {
+    const started = performance.now();
+    await new ProjectionRunner(store, models).runUntilCaughtUp();
+    const seconds = (performance.now() - started) / 1000;
+    const events = models.db.prepare('SELECT (SELECT count(*) FROM case_entries) + (SELECT count(*) FROM protocol_entries) + (SELECT count(*) FROM trail) AS n').get() as { n: number };
+    io.out(`rebuilt the views from position 0: ${events.n} events in ${seconds.toFixed(2)} s (${Math.round(events.n / seconds)} events/s)`);
+    return 0;
+  } finally {
+    models.close();
     await store.close();
   }
 }

@@ -1,6 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { Options as PinoHttpOptions } from 'pino-http';
 import { identifyingFieldNames } from '../events';
 
 /**
@@ -39,17 +37,20 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-export function httpLogOptions(logger: Logger): PinoHttpOptions {
-  return {
-    logger,
-    genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? 'unknown',
-    autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
-    quietReqLogger: true,
-    serializers: {
-      req: (req: IncomingMessage & { id?: string }) => ({ id: req.id, method: req.method, path: loggablePath(req.url) }),
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-    },
-    customSuccessMessage: (req, res) => `${req.method} ${loggablePath(req.url)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${loggablePath(req.url)} ${res.statusCode}`,
-  };
+/**
+ * One access log line per response, written by a Fastify hook with the root logger. The
+ * pino-http middleware that nestjs-pino installs by default made a child logger and redacted
+ * a serialized request for every request, through the Express-style middleware layer: it cost
+ * 4 to 5 times the rest of a simple request (docs/BENCHMARKS.md). Nest's own logs still go
+ * through nestjs-pino, to this same logger.
+ */
+export function accessLogLine(
+  logger: Logger,
+  request: { id: string; method: string; url: string },
+  statusCode: number,
+  responseTimeMs: number,
+): void {
+  if (request.url.startsWith('/health')) return;
+  const path = loggablePath(request.url);
+  logger.info({ reqId: request.id, req: { method: request.method, path }, res: { statusCode }, responseTime: Math.round(responseTimeMs * 10) / 10 }, `${request.method} ${path} ${statusCode}`);
 }

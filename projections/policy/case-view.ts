@@ -1,6 +1,6 @@
 import { type CaseEvent, type Category, MEMBERSHIP_CATEGORY } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
-import { authorBasis, type Basis, type Entitlement, entitlementOf, factBasis } from './entitlements';
+import { authorBasis, type Basis, type Entitlement, entitlementOf, factBasis, memberBasis } from './entitlements';
 import { fullMembers } from './membership';
 
 /** What a response disclosed, for the access trail: categories, why, and whose data. */
@@ -43,71 +43,95 @@ export interface AgencyCaseView {
   readonly listDisclosure: Disclosure;
 }
 
-/** Collects what was shown and why, as a view is assembled. */
-class Lens {
+/** A visible datum and why it is visible. */
+interface Seen {
+  readonly fact: Fact;
+  readonly basis: readonly Basis[];
+}
+
+/** What one agency sees of one entry, decided once and used for the view, the history and the list. */
+interface Sight {
+  /** Visible data, personal or not, by top-level field. */
+  readonly fields: Map<string | number, Seen[]>;
+  readonly personal: number;
+  readonly visiblePersonal: number;
+  readonly author?: { agency: string; operator: string; basis: readonly Basis[]; categories: readonly Category[] };
+}
+
+const NOT_PERSONAL: readonly Basis[] = [];
+
+/**
+ * Decides, entry by entry, which data and which author attributions the agency may see (the
+ * rules are in entitlements.ts). One special case: the details of an authorisation (legal
+ * basis, dates, purposes) go with its grants, shown where at least one grant is; alone they
+ * would tell that a grant the agency cannot see exists.
+ */
+function look(facts: CaseFacts, ent: Entitlement): Sight[] {
+  return facts.entries.map((entry, i) => {
+    const all = facts.byEntry[i]!;
+    const fields = new Map<string | number, Seen[]>();
+    let personal = 0;
+    let visiblePersonal = 0;
+    let grantsVisible: boolean | undefined;
+    for (const fact of all) {
+      let basis: readonly Basis[] | null = NOT_PERSONAL;
+      if (fact.personal) {
+        personal++;
+        basis = factBasis(ent, fact);
+        if (basis && entry.type === 'ConsentRecorded' && fact.path[0] !== 'grants' && fact.path[0] !== 'notes') {
+          grantsVisible ??= all.some((f) => f.path[0] === 'grants' && factBasis(ent, f) !== null);
+          if (!grantsVisible) basis = null;
+        }
+        if (!basis) continue;
+        visiblePersonal++;
+      }
+      const key = fact.path[0]!;
+      const list = fields.get(key);
+      if (list) list.push({ fact, basis });
+      else fields.set(key, [{ fact, basis }]);
+    }
+    const basis = authorBasis(ent, facts, entry.agency);
+    const author = basis ? { agency: entry.agency, operator: entry.operator, basis, categories: authorCategories(facts, entry.agency) } : undefined;
+    return { fields, personal, visiblePersonal, author };
+  });
+}
+
+/** Collects what an output showed and why, as it is assembled. */
+class Disclosed {
   private readonly categories = new Set<Category>();
   private readonly basis = new Set<string>();
   private readonly owners = new Set<string>();
 
-  constructor(
-    readonly facts: CaseFacts,
-    readonly ent: Entitlement,
-  ) {}
-
-  sees(fact: Fact): boolean {
-    if (!fact.personal) return true;
-    const basis = factBasis(this.ent, fact);
-    if (!basis || !this.detailOfVisibleConsent(fact)) return false;
-    this.record(fact.categories, basis, fact.author);
-    return true;
+  fact(seen: Seen): unknown {
+    if (seen.fact.personal) this.add(seen.fact.categories, seen.basis, seen.fact.author);
+    return seen.fact.value;
   }
 
-  /**
-   * The details of an authorisation (legal basis, dates, purposes) mean nothing without its
-   * grants, and on their own would tell that a grant the agency cannot see exists: they go with
-   * the grants, shown where at least one grant is.
-   */
-  private detailOfVisibleConsent(fact: Fact): boolean {
-    if (this.facts.entries[fact.entry]!.type !== 'ConsentRecorded' || root(fact) === 'grants' || root(fact) === 'notes') return true;
-    return this.facts.byEntry[fact.entry]!.some((f) => root(f) === 'grants' && factBasis(this.ent, f) !== null);
+  values(sight: Sight, field: string): unknown[] {
+    return (sight.fields.get(field) ?? []).map((s) => this.fact(s));
   }
 
-  /** The author of an entry and the operator, when the attribution is visible. */
-  author(entry: number): { agency: string; operator: string } | undefined {
-    const { agency, operator } = this.facts.entries[entry]!;
-    const basis = authorBasis(this.ent, this.facts, agency);
-    if (!basis) return undefined;
-    this.record(authorCategories(this.facts, agency), basis, agency);
-    return { agency, operator };
+  value(sight: Sight, field: string): unknown {
+    const seen = sight.fields.get(field)?.[0];
+    return seen === undefined ? undefined : this.fact(seen);
   }
 
-  /** A reference to an agency that no event recorded (a minimal-team party of the protocol). */
-  seesReference(agency: string, categories: readonly Category[], basis: Basis[] | null): boolean {
-    if (!basis) return false;
-    this.record(categories, basis, undefined);
-    return true;
+  author(sight: Sight): { agency: string; operator: string } | undefined {
+    const author = sight.author;
+    if (!author) return undefined;
+    this.add(author.categories, author.basis, author.agency);
+    return { agency: author.agency, operator: author.operator };
   }
 
-  private record(categories: readonly Category[], basis: readonly string[], owner: string | undefined): void {
-    categories.forEach((c) => this.categories.add(c));
-    basis.forEach((b) => this.basis.add(b));
+  add(categories: readonly Category[], basis: readonly string[], owner: string | undefined): void {
+    for (const c of categories) this.categories.add(c);
+    for (const b of basis) this.basis.add(b);
     if (owner) this.owners.add(owner);
   }
 
-  disclosure(): Disclosure {
+  result(): Disclosure {
     return { categories: [...this.categories].sort(), basis: [...this.basis].sort(), owners: [...this.owners].sort() };
   }
-}
-
-const root = (fact: Fact) => fact.path[0];
-
-function visibleValues(lens: Lens, facts: readonly Fact[], field: string): unknown[] {
-  return facts.filter((f) => root(f) === field && lens.sees(f)).map((f) => f.value);
-}
-
-function visibleValue(lens: Lens, facts: readonly Fact[], field: string): unknown {
-  const fact = facts.find((f) => root(f) === field);
-  return fact && lens.sees(fact) ? fact.value : undefined;
 }
 
 /** Drops undefined fields and empty arrays: what is not visible is absent, not masked. */
@@ -148,20 +172,31 @@ export function caseStatus(entries: CaseFacts['entries']): CaseStatus {
   return status;
 }
 
-/** The case as agency A sees it (GET /v1/cases/{id}), or undefined if it does not exist for A. */
+/** The case as agency A sees it (GET /v1/cases/{id}), its history and its list entry; undefined if it does not exist for A. */
 export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView | undefined {
   const ent = entitlementOf(facts, agency);
   if (!ent.exists || facts.entries.length === 0) return undefined;
-  const lens = new Lens(facts, ent);
+  const sights = look(facts, ent);
+  const view = new Disclosed();
+  const history = new Disclosed();
+  const list = new Disclosed();
+  const items = historyOf(facts, sights, history);
+  const person = sights[0]?.fields.get('person')?.[0];
+  const listName = person && (list.fact(person) as { givenName: string; familyName: string });
+  return {
+    view: caseView(facts, ent, sights, view),
+    disclosure: view.result(),
+    history: items,
+    historyDisclosure: history.result(),
+    ...(listName ? { listName: { givenName: listName.givenName, familyName: listName.familyName } } : {}),
+    listDisclosure: list.result(),
+  };
+}
+
+function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], shown: Disclosed): CaseView {
   const entries = facts.entries;
   const last = entries[entries.length - 1]!;
-  const view: CaseView = {
-    caseId: facts.caseId,
-    status: caseStatus(entries),
-    revision: last.revision,
-    openedAt: entries[0]!.at,
-    updatedAt: last.at,
-  };
+  const view: CaseView = { caseId: facts.caseId, status: caseStatus(entries), revision: last.revision, openedAt: entries[0]!.at, updatedAt: last.at };
   const notes: Json[] = [];
   const consents = new Map<string, Json>();
   const decisions: Json[] = [];
@@ -172,34 +207,35 @@ export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView
   let closure: Json | undefined;
 
   entries.forEach((entry, i) => {
-    const f = facts.byEntry[i]!;
-    const by = () => lens.author(i);
-    for (const note of f.filter((x) => root(x) === 'notes' && lens.sees(x))) {
-      const author = lens.author(i);
-      notes.push(compact({ ...(note.value as Json), at: entry.at, agency: author?.agency, operator: author?.operator, about: entry.type }));
+    const sight = sights[i]!;
+    const noteFacts = sight.fields.get('notes');
+    if (noteFacts) {
+      const author = shown.author(sight);
+      for (const note of noteFacts) notes.push(compact({ ...(shown.fact(note) as Json), at: entry.at, agency: author?.agency, operator: author?.operator, about: entry.type }));
     }
+    const by = () => shown.author(sight)?.agency;
+    const has = (...fields: string[]) => fields.some((f) => sight.fields.has(f));
     const event = { type: entry.type, data: entry.data } as CaseEvent;
     switch (event.type) {
-      case 'ReferralSubmitted': {
-        view.person = visibleValue(lens, f, 'person');
-        view.needs = visibleValues(lens, f, 'needs');
-        view.programmes = visibleValues(lens, f, 'programmes');
-        view.urgency = visibleValue(lens, f, 'urgency');
-        view.referrer = by()?.agency;
+      case 'ReferralSubmitted':
+        view.person = shown.value(sight, 'person');
+        view.needs = shown.values(sight, 'needs');
+        view.programmes = shown.values(sight, 'programmes');
+        view.urgency = shown.value(sight, 'urgency');
+        view.referrer = by();
         break;
-      }
       case 'ConsentRecorded': {
-        const grants = visibleValues(lens, f, 'grants');
-        const base = f.filter((x) => x.personal && !['grants', 'notes'].includes(String(root(x))) && lens.sees(x));
-        if (grants.length === 0 && base.length === 0) break;
-        const author = by();
+        if (!has('grants')) break;
+        const details = Object.fromEntries(
+          [...sight.fields.entries()].filter(([field]) => field !== 'grants' && field !== 'notes' && field !== 'consentId').map(([field, seen]) => [field, shown.fact(seen[0]!)]),
+        );
         consents.set(event.data.consentId, {
           consentId: event.data.consentId,
           status: 'active',
-          grants,
-          ...Object.fromEntries(base.map((x) => [String(root(x)), x.value])),
+          grants: shown.values(sight, 'grants'),
+          ...details,
           recordedAt: entry.at,
-          recordedBy: author?.agency,
+          recordedBy: by(),
         });
         break;
       }
@@ -212,36 +248,38 @@ export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView
         }
         break;
       }
-      case 'CaseTakenInCharge': {
-        view.caseManager = visibleValue(lens, f, 'caseManager');
-        view.prevalentNeed = visibleValue(lens, f, 'prevalentNeed');
+      case 'CaseTakenInCharge':
+        view.caseManager = shown.value(sight, 'caseManager');
+        view.prevalentNeed = shown.value(sight, 'prevalentNeed');
         view.takenInChargeAt = entry.at;
         break;
-      }
-      case 'TeamDecisionRecorded': {
-        const decision = visibleValue(lens, f, 'decision');
-        const participants = visibleValues(lens, f, 'participants');
-        if (decision === undefined && participants.length === 0) break;
-        decisions.push(compact({ decision, heldOn: visibleValue(lens, f, 'heldOn'), participants, recordedAt: entry.at, recordedBy: by()?.agency }));
-        break;
-      }
-      case 'PlanRevisionDrafted': {
-        const objectives = visibleValues(lens, f, 'objectives');
-        const interventions = visibleValues(lens, f, 'interventions');
-        const commitments = visibleValues(lens, f, 'commitments');
-        if (objectives.length + interventions.length + commitments.length === 0) break;
-        revisions.set(
-          event.data.planRevision,
-          compact({ planRevision: event.data.planRevision, status: 'drafted', objectives, interventions, commitments, draftedAt: entry.at, draftedBy: by()?.agency }),
+      case 'TeamDecisionRecorded':
+        if (!has('decision', 'participants')) break;
+        decisions.push(
+          compact({ decision: shown.value(sight, 'decision'), heldOn: shown.value(sight, 'heldOn'), participants: shown.values(sight, 'participants'), recordedAt: entry.at, recordedBy: by() }),
         );
         break;
-      }
+      case 'PlanRevisionDrafted':
+        if (!has('objectives', 'interventions', 'commitments')) break;
+        revisions.set(
+          event.data.planRevision,
+          compact({
+            planRevision: event.data.planRevision,
+            status: 'drafted',
+            objectives: shown.values(sight, 'objectives'),
+            interventions: shown.values(sight, 'interventions'),
+            commitments: shown.values(sight, 'commitments'),
+            draftedAt: entry.at,
+            draftedBy: by(),
+          }),
+        );
+        break;
       case 'PlanRevisionAgreed':
       case 'PlanRevisionValidated': {
         const revision = revisions.get(event.data.planRevision);
         if (!revision) break;
         if (event.type === 'PlanRevisionAgreed') {
-          const agreedOn = visibleValue(lens, f, 'agreedOn');
+          const agreedOn = shown.value(sight, 'agreedOn');
           if (agreedOn !== undefined) revision.agreedOn = agreedOn;
           revision.status = revision.status === 'validated' ? 'validated' : 'agreed';
         } else {
@@ -250,30 +288,24 @@ export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView
         }
         break;
       }
-      case 'VerificationRecorded': {
-        const progress = visibleValues(lens, f, 'progress');
-        if (progress.length === 0) break;
-        verifications.push(compact({ planRevision: event.data.planRevision, progress, nextDue: visibleValue(lens, f, 'nextDue'), recordedAt: entry.at, recordedBy: by()?.agency }));
+      case 'VerificationRecorded':
+        if (!has('progress')) break;
+        verifications.push(compact({ planRevision: event.data.planRevision, progress: shown.values(sight, 'progress'), nextDue: shown.value(sight, 'nextDue'), recordedAt: entry.at, recordedBy: by() }));
         break;
-      }
       case 'NonComplianceReported': {
-        const commitment = visibleValue(lens, f, 'commitment');
-        const author = by();
-        if (commitment === undefined && !author) break;
-        nonCompliance.push(compact({ commitment, reportedAt: entry.at, reportedBy: author?.agency }));
+        const commitment = shown.value(sight, 'commitment');
+        const reportedBy = by();
+        if (commitment === undefined && !reportedBy) break;
+        nonCompliance.push(compact({ commitment, reportedAt: entry.at, reportedBy }));
         break;
       }
-      case 'OutcomeRecorded': {
-        const codes = visibleValues(lens, f, 'outcomes');
-        if (codes.length === 0) break;
-        outcomes.push(compact({ outcomes: codes, recordedAt: entry.at, recordedBy: by()?.agency }));
+      case 'OutcomeRecorded':
+        if (!has('outcomes')) break;
+        outcomes.push(compact({ outcomes: shown.values(sight, 'outcomes'), recordedAt: entry.at, recordedBy: by() }));
         break;
-      }
-      case 'CaseClosed': {
-        const reason = visibleValue(lens, f, 'reason');
-        closure = reason === undefined ? undefined : compact({ reason, closedAt: entry.at, closedBy: by()?.agency });
+      case 'CaseClosed':
+        closure = has('reason') ? compact({ reason: shown.value(sight, 'reason'), closedAt: entry.at, closedBy: by() }) : undefined;
         break;
-      }
       case 'CaseReopened':
         closure = undefined;
         break;
@@ -282,7 +314,7 @@ export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView
     }
   });
 
-  view.members = members(facts, lens);
+  view.members = members(facts, ent, sights, shown);
   view.consents = [...consents.values()].map((c) => compact(c));
   view.decisions = decisions;
   view.plan = revisions.size ? { revisions: [...revisions.values()] } : undefined;
@@ -291,65 +323,74 @@ export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView
   view.outcomes = outcomes;
   view.closure = view.status === 'closed' ? closure : undefined;
   view.notes = notes;
-  compact(view);
-  const disclosure = lens.disclosure();
-
-  const history = agencyHistory(facts, ent);
-  const list = listName(facts, ent);
-  return { view, disclosure, history: history.items, historyDisclosure: history.disclosure, listName: list.name, listDisclosure: list.disclosure };
+  return compact(view);
 }
 
 /**
- * The full members the agency may see: itself always (rule 2); the agencies it added (rule 1);
- * the others by rule 3 on their membership category.
+ * The full members the agency may see: itself always (rule 2); those whose latest addition it
+ * may see (rule 1 for the agency that added them, rule 3 otherwise); the minimal team and the
+ * case manager's agency by rule 3 on their membership category.
  */
-function members(facts: CaseFacts, lens: Lens): Json[] {
-  const result: Json[] = [];
+function members(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], shown: Disclosed): Json[] {
   const { membership, protocol } = facts;
+  const added = new Map<string, { entry: number }>();
+  facts.entries.forEach((entry, i) => {
+    if (entry.type === 'TeamMemberAdded') added.set((entry.data as { member: { agency: string } }).member.agency, { entry: i });
+  });
+  const result: Json[] = [];
   for (const agency of fullMembers(membership, protocol)) {
-    const tier = membership.team.get(agency) ?? (protocol?.current.parties.find((p) => p.agency === agency)?.minimalEquipe ? 'minimal' : 'case-manager');
-    const added = [...facts.facts].reverse().find((f) => facts.entries[f.entry]!.type === 'TeamMemberAdded' && (f.value as { agency: string }).agency === agency);
-    let visible: boolean;
-    if (added && membership.team.has(agency)) visible = lens.sees(added);
-    else {
+    const onTeam = membership.team.get(agency);
+    const tier = onTeam ?? (protocol?.current.parties.find((p) => p.agency === agency)?.minimalEquipe ? 'minimal' : 'case-manager');
+    let visible = false;
+    const addition = onTeam ? added.get(agency) : undefined;
+    if (addition) {
+      const seen = sights[addition.entry]!.fields.get('member')?.[0];
+      if (seen) {
+        shown.fact(seen);
+        visible = true;
+      }
+    } else {
       const kind = protocol?.kinds.get(agency);
       const categories: Category[] = kind ? [MEMBERSHIP_CATEGORY[kind]] : ['special', 'health', 'judicial'];
-      visible = lens.seesReference(agency, categories, agency === lens.ent.agency ? ['self-reference'] : memberOnly(lens.ent, categories));
+      const basis = agency === ent.agency ? (['self-reference'] as Basis[]) : memberBasis(ent, categories);
+      if (basis) {
+        shown.add(categories, basis, undefined);
+        visible = true;
+      }
     }
     if (visible) result.push({ agency, tier });
   }
   return result;
 }
 
-function memberOnly(ent: Entitlement, categories: readonly Category[]) {
-  return factBasis(ent, { path: [], kind: 'agency-ref', value: '', categories: [...categories], entry: -1, author: '', personal: true });
-}
-
-/** GET /v1/cases/{id}/history: entries with anything visible, their data cut to what is. */
-export function agencyHistory(facts: CaseFacts, ent: Entitlement): { items: HistoryItem[]; disclosure: Disclosure } {
-  const lens = new Lens(facts, ent);
+/**
+ * GET /v1/cases/{id}/history: the entries with anything visible, their data cut to what is.
+ * An entry with personal data shows only if some of it is visible: "SdS added someone to the
+ * team" with the someone hidden would tell that a health agency joined. An entry without
+ * personal data shows if its author is visible; one that acts on another (a withdrawal, an
+ * agreement, a validation) shows only if that other is shown.
+ */
+function historyOf(facts: CaseFacts, sights: readonly Sight[], shown: Disclosed): HistoryItem[] {
   const items: HistoryItem[] = [];
-  const shown = new Set<number>();
+  const shownEntries = new Set<number>();
   facts.entries.forEach((entry, i) => {
-    const f = facts.byEntry[i]!;
-    const personal = f.filter((x) => x.personal);
-    const visible = personal.filter((x) => lens.sees(x));
-    // An entry with personal data shows only if some of it is visible: "SdS added someone to the
-    // team" with the someone hidden would tell a health agency joined. An entry without personal
-    // data shows if its author is visible; one that acts on another (a withdrawal, an agreement,
-    // a validation) shows only if that other is shown.
-    if (!dependencyShown(facts, i, shown) || (visible.length === 0 && personal.length > 0)) return;
-    const author = lens.author(i);
-    if (visible.length === 0 && !author) return;
-    shown.add(i);
+    const sight = sights[i]!;
+    if (!dependencyShown(facts, i, shownEntries)) return;
+    if (sight.visiblePersonal === 0 && (sight.personal > 0 || !sight.author)) return;
+    shownEntries.add(i);
+    const author = shown.author(sight);
     const data: Json = {};
-    for (const fact of [...f.filter((x) => !x.personal), ...visible]) setAt(data, fact.path, fact.value);
-    items.push({ position: entry.position, type: entry.type, at: entry.at, ...(author ? { agency: author.agency, operator: author.operator } : {}), data: compactArrays(data) as Json });
+    for (const [field, seen] of sight.fields) {
+      // Arrays are packed: the positions of hidden elements are not revealed.
+      const path0 = seen[0]!.fact.path;
+      data[field] = path0.length > 1 ? seen.map((s) => shown.fact(s)) : shown.fact(seen[0]!);
+    }
+    items.push({ position: entry.position, type: entry.type, at: entry.at, ...(author ? { agency: author.agency, operator: author.operator } : {}), data });
   });
-  return { items, disclosure: lens.disclosure() };
+  return items;
 }
 
-/** The entry an entry without personal data acts on (the consent withdrawn, the revision validated) must itself be shown. */
+/** The entry an entry acts on (the consent withdrawn, the revision agreed or validated) must itself be shown. */
 function dependencyShown(facts: CaseFacts, index: number, shown: ReadonlySet<number>): boolean {
   const event = { type: facts.entries[index]!.type, data: facts.entries[index]!.data } as CaseEvent;
   const target = (predicate: (e: CaseEvent) => boolean) => {
@@ -366,32 +407,4 @@ function dependencyShown(facts: CaseFacts, index: number, shown: ReadonlySet<num
     default:
       return true;
   }
-}
-
-function listName(facts: CaseFacts, ent: Entitlement): { name?: { givenName: string; familyName: string }; disclosure: Disclosure } {
-  const lens = new Lens(facts, ent);
-  const person = facts.byEntry[0]?.find((f) => root(f) === 'person');
-  if (!person || !lens.sees(person)) return { disclosure: lens.disclosure() };
-  const { givenName, familyName } = person.value as { givenName: string; familyName: string };
-  return { name: { givenName, familyName }, disclosure: lens.disclosure() };
-}
-
-function setAt(target: Json, path: ReadonlyArray<string | number>, value: unknown): void {
-  let node: Json | unknown[] = target;
-  path.forEach((key, i) => {
-    const lastKey = i === path.length - 1;
-    const container = node as Record<string | number, unknown>;
-    if (lastKey) container[key] = value;
-    else {
-      container[key] ??= typeof path[i + 1] === 'number' ? [] : {};
-      node = container[key] as Json;
-    }
-  });
-}
-
-/** Arrays with gaps (hidden elements) are packed: positions of hidden data are not revealed. */
-function compactArrays(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(compactArrays);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, compactArrays(v)]));
-  return value;
 }

@@ -9,17 +9,41 @@
  *   http     POST /v1/cases/{id}/notes through the real service (child process, real HTTP,
  *            token checks, validation, fold, decide, append), N concurrent clients
  *   latency  the same command at a fixed 200 commands/s: p50, p99
+ *   rebuild  ProjectionRunner from position 0 into fresh views, every agency of every case,
+ *            against reading and decoding the same events through the store port
+ *   reads    GET /v1/cases/{id} (token, read barrier, the caller's partition, the durable
+ *            access-trail record) at a fixed 500 reads/s and flat out, against GET /health/live
+ *            of the same service
  */
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadOrCreateLocalSigningKey } from '../../src/auth/local-signing-key';
 import { issueToken } from '../../src/auth/tokens';
 import { runCli } from '../../src/cli';
+import { caseStream, type CaseEvent } from '../../events';
+import { ProjectionRunner } from '../../projections/projection-runner';
+import { ReadModels } from '../../projections/read-models';
+import { addTeamMember } from '../../src/case/add-team-member';
+import { agreePlanRevision } from '../../src/case/agree-plan-revision';
+import { type CaseState, EMPTY_CASE, evolve } from '../../src/case/case-state';
+import type { CaseDecision } from '../../src/case/decision';
+import { draftPlanRevision } from '../../src/case/draft-plan-revision';
+import { recordConsent } from '../../src/case/record-consent';
+import { recordNotes } from '../../src/case/record-notes';
+import { recordOutcome } from '../../src/case/record-outcome';
+import { recordVerification } from '../../src/case/record-verification';
+import { submitReferral } from '../../src/case/submit-referral';
+import { takeInCharge } from '../../src/case/take-in-charge';
+import { validatePlanRevision } from '../../src/case/validate-plan-revision';
+import { withdrawConsent } from '../../src/case/withdraw-consent';
+import { CommandIds } from '../../src/ids';
+import { evolveProtocol } from '../../src/protocol/protocol';
+import { signProtocol, SignProtocolBody } from '../../src/protocol/sign-protocol';
 import type { EventToAppend } from '../../src/store/event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 
@@ -79,6 +103,83 @@ async function portThroughput(dir: string, inFlight: number): Promise<number> {
   return result;
 }
 
+const { zone: _zone, ...PROTOCOL_TERMS } = JSON.parse(readFileSync(join(ROOT, 'examples/valdinievole-protocol.json'), 'utf8')) as { zone: string } & Record<string, unknown>;
+const TERMS = SignProtocolBody.parse(PROTOCOL_TERMS);
+const PROTOCOL = signProtocol(undefined, TERMS, { agency: 'sds-valdinievole' });
+
+/** One realistic case, through the real decider: referral to outcome, ~16 events. */
+function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
+  const protocol = evolveProtocol(undefined, PROTOCOL, 0n);
+  const events: Array<{ event: CaseEvent; agency: string }> = [];
+  let state: CaseState = EMPTY_CASE;
+  const ids = new CommandIds(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+  const run = <I>(agency: string, decision: CaseDecision<I>, input: I) => {
+    for (const event of decision(state, input, { actor: { zone: 'bench', agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] }, now: new Date('2025-06-02T09:00:00Z'), protocol, ids: new CommandIds(ids.entity(String(events.length))) })) {
+      events.push({ event, agency });
+      state = evolve(state, event, { agency });
+    }
+  };
+  const note = (text: string, category: 'common' | 'health' = 'common') => ({ notes: [{ category, text }] });
+  run('serd-valdinievole', submitReferral, { person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' }, needs: ['employment', 'addiction'], programmes: ['GOL-4'], notes: [{ category: 'health', text: 'in treatment' }] });
+  run('sds-valdinievole', takeInCharge, { caseManager: { agency: 'sds-valdinievole', operator: 'as-neri' }, prevalentNeed: 'employment' });
+  run('sds-valdinievole', addTeamMember, { agency: 'serd-valdinievole', tier: 'extended' });
+  run('sds-valdinievole', addTeamMember, { agency: 'ufsma-valdinievole', tier: 'extended' });
+  run('sds-valdinievole', recordConsent, { grants: [{ agency: 'ufsma-valdinievole', categories: ['health'] }], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-06-01T00:00:00Z' });
+  run('serd-valdinievole', recordNotes, note(`therapy plan ${i}`, 'health'));
+  run('arti-cpi-pescia', recordNotes, note(`interview ${i}`));
+  run('arti-cpi-pescia', draftPlanRevision, { objectives: [{ id: 'o1', dimension: 'employment', description: 'work internship', term: 'short' }], interventions: [{ id: 'i1', code: 'A2.09', description: 'tirocinio', responsibleAgency: 'arti-cpi-pescia', from: '2025-07-01' }], commitments: ['attend'] });
+  run('arti-cpi-pescia', agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-20' });
+  run('sds-valdinievole', validatePlanRevision, { planRevision: 1 });
+  run('arti-cpi-pescia', recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }] });
+  run('sds-valdinievole', recordNotes, note(`follow-up ${i}`));
+  run('arti-cpi-pescia', recordOutcome, { outcomes: ['internship'] });
+  const consent = events.find((e) => e.event.type === 'ConsentRecorded')!.event.data as { consentId: string };
+  if (i % 3 === 0) run('sds-valdinievole', withdrawConsent, { consentId: consent.consentId });
+  run('sds-valdinievole', recordNotes, note(`closing soon ${i}`));
+  return events;
+}
+
+/** A ledger of `cases` cases, each appended in one go (the rebuild reads it back). */
+async function seedLedger(store: SqliteEventStore, cases: number): Promise<number> {
+  const protocol = PROTOCOL;
+  const meta = (agency: string, i: number) => ({ zone: 'bench', agency, operator: `op-${agency}`, occurredAt: new Date(Date.UTC(2025, 5, 2) + i * 1000).toISOString(), commandId: randomUUID(), correlationId: 'bench' });
+  await store.append('protocol-bench', [{ id: randomUUID(), type: protocol.type, data: protocol.data, metadata: meta('sds-valdinievole', 0) }], 'no-stream');
+  let events = 1;
+  const pending: Array<Promise<unknown>> = [];
+  for (let i = 0; i < cases; i++) {
+    const history = caseHistory(i);
+    const caseId = (history[0]!.event.data as { caseId: string }).caseId;
+    pending.push(store.append(caseStream('bench', caseId), history.map(({ event, agency }) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: meta(agency, i) })), 'no-stream'));
+    events += history.length;
+    if (pending.length >= 64) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  return events;
+}
+
+async function rebuildRate(dir: string, cases: number) {
+  const store = new SqliteEventStore(join(dir, 'rebuild-ledger.db'));
+  const events = await seedLedger(store, cases);
+  let start = performance.now();
+  let read = 0;
+  let after;
+  for (;;) {
+    const page = await store.readAll({ after, maxCount: 5_000 });
+    if (page.length === 0) break;
+    read += page.length;
+    after = page[page.length - 1]!.position;
+  }
+  const readRate = rate(read, performance.now() - start);
+  const models = ReadModels.open(join(dir, 'rebuild-views.db'));
+  start = performance.now();
+  await new ProjectionRunner(store, models).runUntilCaughtUp();
+  const projectRate = rate(events, performance.now() - start);
+  const views = (models.db.prepare('SELECT count(*) AS n FROM case_agencies').get() as { n: number }).n;
+  models.close();
+  await store.close();
+  return { events, readRate, projectRate, views };
+}
+
 async function startService(dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
@@ -122,6 +223,21 @@ async function http(url: string, token: string, cases: string[], options: { conn
   };
 }
 
+async function get(url: string, token: string, path: (n: number) => string, options: { connections: number; overallRate?: number }) {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: SECONDS * 2,
+    overallRate: options.overallRate,
+    requests: [{ method: 'GET', headers: { authorization: `Bearer ${token}` }, setupRequest: (request) => ({ ...request, path: path(next++) }) }],
+  });
+  const ok = result.requests.total - result.non2xx;
+  return { perSecond: ok / (result.duration || SECONDS * 2), non2xx: result.non2xx, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
   const port = 3900 + Math.floor(Math.random() * 90);
@@ -160,6 +276,20 @@ async function main() {
     }
     const fixed = await http(url, token, cases, { connections: 16, overallRate: 200 });
     say(`HTTP at a fixed 200 commands/s, 16 clients:  ${fixed.perSecond.toFixed(0)} commands/s  p50 ${fixed.p50} ms, p99 ${fixed.p99} ms (target p99 < 25 ms), non-2xx ${fixed.non2xx}`);
+
+    const bare = await get(url, token, () => '/health/live', { connections: 16 });
+    say(`HTTP GET /health/live (bare route), 16 clients:  ${bare.perSecond.toFixed(0)} reads/s  p99 ${bare.p99} ms  (baseline)`);
+    const reads = await get(url, token, (n) => `/v1/cases/${cases[n % cases.length]}`, { connections: 16 });
+    say(`HTTP GET /v1/cases/{id} + trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`);
+    const readsFixed = await get(url, token, (n) => `/v1/cases/${cases[n % cases.length]}`, { connections: 16, overallRate: 500 });
+    const bareFixed = await get(url, token, () => '/health/live', { connections: 16, overallRate: 500 });
+    say(`HTTP at a fixed 500 reads/s: GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms (target p99 < 20 ms); bare route p99 ${bareFixed.p99} ms; non-2xx ${readsFixed.non2xx}`);
+    child.kill('SIGTERM');
+    child = undefined;
+
+    const rebuild = await rebuildRate(dir, REBUILD_CASES);
+    say(`read and decode all events through the store port:  ${rebuild.readRate.toFixed(0)} events/s  (baseline)`);
+    say(`projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`);
   } finally {
     child?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));

@@ -5,6 +5,12 @@ import { createTokenVerifier } from '../../src/auth/tokens';
 import { runCli } from '../../src/cli';
 import { loadConfig } from '../../src/config';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
+import { ProjectionRunner } from '../../projections/projection-runner';
+import { ReadModels } from '../../projections/read-models';
+import { submitReferral } from '../../src/case/submit-referral';
+import { AGENCIES, PERSON } from '../support/fixtures';
+import { Seeder } from '../support/seed';
+import { dumpViews } from '../support/views-dump';
 
 function capture() {
   const out: string[] = [];
@@ -71,5 +77,31 @@ describe('the ledger command', () => {
     const { io, err } = capture();
     expect(await runCli(['dance'], io, {})).toBe(2);
     expect(err.join('\n')).toMatch(/unknown command "dance"[\s\S]*usage: ledger/);
+  });
+});
+
+describe('ledger rebuild', () => {
+  it('projects the whole ledger again into fresh views, equal to the ones it replaces', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-rebuild-'));
+    try {
+      const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
+      const seed = new Seeder(store);
+      await seed.protocol();
+      for (let i = 0; i < 5; i++) await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] });
+      const before = ReadModels.open(join(dataDir, 'views.db'));
+      await new ProjectionRunner(store, before).runUntilCaughtUp();
+      const expected = dumpViews(before);
+      before.close();
+      await store.close();
+
+      const { io, out } = capture();
+      expect(await runCli(['rebuild'], io, { DATA_DIR: dataDir })).toBe(0);
+      expect(out[0]).toMatch(/^rebuilt the views from position 0: 6 events in/);
+      const after = ReadModels.open(join(dataDir, 'views.db'));
+      expect(dumpViews(after)).toEqual(expected);
+      after.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

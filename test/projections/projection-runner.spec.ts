@@ -31,7 +31,7 @@ async function seedLedger(store: SqliteEventStore) {
       caseId,
     );
     await seed.run(AGENCIES.cpi, recordNotes, { notes: [{ category: 'common', text: `cpi ${i}` }] }, caseId);
-    if (i % 4 === 0) await seed.run(AGENCIES.sds, withdrawConsent, { consentId: consent.events[0]!.data && (consent.events[0]!.data as { consentId: string }).consentId }, caseId);
+    if (i % 4 === 0) await seed.run(AGENCIES.sds, withdrawConsent, { consentId: (consent.events[0]!.data as { consentId: string }).consentId }, caseId);
     if (i % 5 === 0) {
       await new Disclosures(store, { now: () => new Date() }).record(
         seed.actor(AGENCIES.cpi),

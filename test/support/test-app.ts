@@ -42,7 +42,7 @@ export interface TestResponse {
  * The real service, over real HTTP on a loopback port, with the real embedded store in a fresh
  * data folder. Tests talk to it only through HTTP (and read the store to check durability).
  */
-export async function startService(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestService> {
+export async function startService(options: { clock?: Clock; env?: Record<string, string>; consentExpiryIntervalMs?: number } = {}): Promise<TestService> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-e2e-'));
   const logs: string[] = [];
   const logDestination = new Writable({
@@ -52,7 +52,7 @@ export async function startService(options: { clock?: Clock; env?: Record<string
     },
   });
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...options.env });
-  const ledger = await createApp({ config, clock: options.clock, logDestination });
+  const ledger = await createApp({ config, clock: options.clock, logDestination, consentExpiryIntervalMs: options.consentExpiryIntervalMs ?? 0 });
   await ledger.app.listen({ port: 0, host: '127.0.0.1' });
   const address = ledger.app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;

@@ -1,0 +1,55 @@
+import { caseStream } from '../../events';
+import type { Clock } from '../../src/clock';
+import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
+import { signProtocol, startService, type TestService } from '../support/test-app';
+
+/** A clock the test moves by hand. */
+class TestClock implements Clock {
+  constructor(private instant: Date) {}
+  now(): Date {
+    return new Date(this.instant);
+  }
+  set(iso: string): void {
+    this.instant = new Date(iso);
+  }
+}
+
+describe('authorisations expire by themselves', () => {
+  const clock = new TestClock(new Date('2025-06-02T09:00:00Z'));
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ clock });
+    await signProtocol(service);
+  });
+  afterAll(async () => service?.stop());
+
+  it('appends ConsentExpired once validUntil has passed, once, and the views follow', async () => {
+    const sds = { agency: AGENCIES.sds, roles: ['coordinator' as const] };
+    const { caseId } = (await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.serd }, body: { person: PERSON, needs: ['addiction'] } })).body;
+    await service.request('POST', `/v1/cases/${caseId}/members`, { as: sds, body: { agency: AGENCIES.mentalHealth, tier: 'extended' } });
+    const consent = await service.request('POST', `/v1/cases/${caseId}/consents`, {
+      as: sds,
+      body: { grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-06-01T09:00:00Z', validUntil: '2025-06-30T23:59:59Z' },
+    });
+    expect(consent.status).toBe(201);
+    const before = await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.mentalHealth } });
+    expect(before.body.needs).toEqual(['addiction']);
+
+    const expiry = service.ledger.parts.expiry;
+    expect(await expiry.tick()).toBe(0);
+    clock.set('2025-07-01T00:00:00Z');
+    expect(await expiry.tick()).toBe(1);
+
+    const events = await service.store.readStream(caseStream(ZONE, caseId));
+    const expired = events.filter((e) => e.type === 'ConsentExpired');
+    expect(expired).toHaveLength(1);
+    expect(expired[0]!.metadata).toMatchObject({ agency: 'ledger', operator: 'ledger:consent-expiry', occurredAt: '2025-07-01T00:00:00.000Z' });
+    expect(expired[0]!.data).toEqual({ consentId: consent.body.consentId, validUntil: '2025-06-30T23:59:59.000Z' });
+
+    const after = await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.mentalHealth } });
+    expect(after.body.needs).toBeUndefined();
+    expect(after.body.consents[0]).toMatchObject({ status: 'expired' });
+    expect(await expiry.tick()).toBe(0);
+    expect((await service.store.readStream(caseStream(ZONE, caseId))).filter((e) => e.type === 'ConsentExpired')).toHaveLength(1);
+  });
+});
