@@ -26,6 +26,8 @@ export interface RunnerOptions {
   /** Cases whose views are computed per transaction. */
   readonly casesPerTransaction?: number;
   readonly onError?: (error: unknown) => void;
+  /** Told every time the views move forward (the worker thread reports it to the main thread). */
+  readonly onProgress?: (projected: Position | undefined) => void;
 }
 
 /**
@@ -62,7 +64,7 @@ export class ProjectionRunner {
     private readonly models: ReadModels,
     private readonly options: RunnerOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 2_000;
+    this.batchSize = options.batchSize ?? 5_000;
     this.casesPerTransaction = options.casesPerTransaction ?? 500;
     const saved = models.checkpoint();
     this.applied = saved === undefined ? undefined : parsePosition(saved);
@@ -197,6 +199,7 @@ export class ProjectionRunner {
   private projectedTo(position: Position | undefined): void {
     if (position) this.projected = position;
     this.ready = true;
+    this.options.onProgress?.(this.projected);
     for (const waiter of [...this.waiters]) if (this.reached(waiter.target)) waiter.resolve(true);
   }
 

@@ -15,6 +15,7 @@ export function openViewsDb(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
   db.exec(`CREATE TABLE IF NOT EXISTS checkpoint (
     name TEXT PRIMARY KEY,
     position TEXT NOT NULL

@@ -21,7 +21,7 @@ import { IdempotencyStore } from './idempotency/idempotency-store';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { SignProtocolCommandHandler } from './protocol/sign-protocol-command';
 import type { EventStore } from './store/event-store';
-import type { ProjectionRunner } from '../projections/projection-runner';
+import type { Projections } from './projection-thread';
 import type { ReadModels } from '../projections/read-models';
 import type { ConsentExpiry } from './consent-expiry';
 import type { AgencyViews } from './reads/agency-views';
@@ -33,7 +33,7 @@ import type { ReadBarrier } from './reads/read-barrier';
 export interface LedgerParts {
   readonly store: EventStore;
   readonly models: ReadModels;
-  readonly runner: ProjectionRunner;
+  readonly projections: Projections;
   readonly barrier: ReadBarrier;
   readonly disclosures: Disclosures;
   readonly views: AgencyViews;

@@ -23,6 +23,8 @@ import { ConsentExpiry } from './consent-expiry';
 import { AgencyViews } from './reads/agency-views';
 import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
+import { type Projections, ProjectionThread } from './projection-thread';
+import { SqliteEventStore } from './store/sqlite-event-store';
 import type { EventStore } from './store/event-store';
 import { openEventStore } from './store/open-event-store';
 
@@ -35,6 +37,11 @@ export interface AppOptions {
   readonly store?: EventStore;
   /** How often due authorisations are expired (ms); 0 turns the scheduler off (tests tick it). */
   readonly consentExpiryIntervalMs?: number;
+  /**
+   * Where the projection runner runs: in a worker thread (`ledger serve`: the views are computed
+   * on the other core), or in this thread (tests, which run TypeScript sources).
+   */
+  readonly projections?: 'worker' | 'in-process';
 }
 
 export interface LedgerApp {
@@ -53,17 +60,25 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger: Logger = createLogger(config.logLevel, options.logDestination);
-  const store = options.store ?? (await openEventStore(config));
+  // With the projection worker, the worker checkpoints the embedded ledger's log (see SqliteEventStore).
+  const store = options.store ?? (await openEventStore(config, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' }));
   const models = ReadModels.open(join(config.dataDir, 'views.db'));
-  const runner = new ProjectionRunner(store, models, { onError: (err) => logger.error({ err }, 'projection failed') });
-  const barrier = new ReadBarrier(store, runner, config.eventStoreUrl !== undefined);
+  let projections: Projections;
+  if (options.projections === 'worker') {
+    const thread = new ProjectionThread(config, logger);
+    if (store instanceof SqliteEventStore) store.onCommit(() => thread.wake());
+    projections = thread;
+  } else {
+    projections = new ProjectionRunner(store, models, { onError: (err) => logger.error({ err }, 'projection failed') });
+  }
+  const barrier = new ReadBarrier(store, projections, config.eventStoreUrl !== undefined);
   const protocols = new ProtocolLedger(store, clock, (position) => barrier.committed(position));
   const cases = new CaseLedger(store, protocols, clock, (position) => barrier.committed(position));
   const expiry = new ConsentExpiry(cases, models.index, clock, (err) => logger.error({ err }, 'consent expiry failed'));
   const parts: LedgerParts = {
     store,
     models,
-    runner,
+    projections,
     barrier,
     disclosures: new Disclosures(store, clock),
     views: new AgencyViews(models),
@@ -74,7 +89,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db')),
     cases,
     protocols,
-    readiness: [storeReadiness(store), { name: 'projections', check: async () => runner.isReady() }],
+    readiness: [storeReadiness(store), { name: 'projections', check: async () => projections.isReady() }],
   };
 
   const adapter = new FastifyAdapter({
@@ -110,7 +125,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   });
   setUpOpenApi(app);
   await app.init();
-  runner.start();
+  projections.start();
   if (options.consentExpiryIntervalMs !== 0) expiry.start(options.consentExpiryIntervalMs);
 
   return {
@@ -119,7 +134,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     close: async () => {
       await expiry.stop();
       await app.close();
-      await runner.stop();
+      await projections.stop();
       models.close();
       parts.idempotency.close();
       await store.close();

@@ -73,12 +73,12 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
 
 async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const config = loadConfig(env);
-  const ledger = await createApp({ config });
+  const ledger = await createApp({ config, projections: 'worker' });
   await ledger.app.listen({ port: config.port, host: config.host });
   const address = ledger.app.getHttpServer().address() as { port: number };
   const store = config.eventStoreUrl ? 'EventStoreDB' : `embedded SQLite in ${config.dataDir}`;
   io.out(`Equipe Ledger listening on http://${config.host}:${address.port} (store: ${store}; API docs at /docs)`);
-  if (config.auth.mode === 'local') io.out('tokens: npx ledger token --zone ZONE --agency AGENCY --sub OPERATOR --roles operator');
+  if (config.auth.mode === 'local') io.out('tokens: node bin/ledger.js token --zone ZONE --agency AGENCY --sub OPERATOR --roles operator');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -32,15 +32,19 @@ export interface HistoryItem {
   data: Json;
 }
 
-/** Everything one agency is shown of one case, computed from the ledger alone. */
+/** What one agency is shown of one case (its view and its list entry), computed from the ledger alone. */
 export interface AgencyCaseView {
   readonly view: CaseView;
   readonly disclosure: Disclosure;
-  readonly history: HistoryItem[];
-  readonly historyDisclosure: Disclosure;
   /** The names shown in lists, when identity is visible. */
   readonly listName?: { givenName: string; familyName: string };
   readonly listDisclosure: Disclosure;
+}
+
+/** The history of one case as one agency is shown it. */
+export interface AgencyCaseHistory {
+  readonly items: HistoryItem[];
+  readonly disclosure: Disclosure;
 }
 
 /** A visible datum and why it is visible. */
@@ -172,25 +176,30 @@ export function caseStatus(entries: CaseFacts['entries']): CaseStatus {
   return status;
 }
 
-/** The case as agency A sees it (GET /v1/cases/{id}), its history and its list entry; undefined if it does not exist for A. */
+/** The case as agency A sees it (GET /v1/cases/{id}) and its list entry; undefined if it does not exist for A. */
 export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView | undefined {
   const ent = entitlementOf(facts, agency);
   if (!ent.exists || facts.entries.length === 0) return undefined;
   const sights = look(facts, ent);
   const view = new Disclosed();
-  const history = new Disclosed();
   const list = new Disclosed();
-  const items = historyOf(facts, sights, history);
   const person = sights[0]?.fields.get('person')?.[0];
   const listName = person && (list.fact(person) as { givenName: string; familyName: string });
   return {
     view: caseView(facts, ent, sights, view),
     disclosure: view.result(),
-    history: items,
-    historyDisclosure: history.result(),
     ...(listName ? { listName: { givenName: listName.givenName, familyName: listName.familyName } } : {}),
     listDisclosure: list.result(),
   };
+}
+
+/** The case's history as agency A sees it (GET /v1/cases/{id}/history); undefined if the case does not exist for A. */
+export function agencyCaseHistory(facts: CaseFacts, agency: string): AgencyCaseHistory | undefined {
+  const ent = entitlementOf(facts, agency);
+  if (!ent.exists || facts.entries.length === 0) return undefined;
+  const shown = new Disclosed();
+  const items = historyOf(facts, look(facts, ent), shown);
+  return { items, disclosure: shown.result() };
 }
 
 function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], shown: Disclosed): CaseView {

@@ -22,6 +22,8 @@ export interface Entitlement {
   readonly consentRequired: ReadonlySet<Category>;
   /** For each category, the authorisations in force that grant it to the agency. */
   readonly grants: ReadonlyMap<Category, readonly string[]>;
+  /** Rule 3's answer by set of categories: a case has few distinct sets, and many data. */
+  readonly memo: Map<string, Basis[] | null>;
 }
 
 export function entitlementOf(facts: CaseFacts, agency: string): Entitlement {
@@ -43,12 +45,23 @@ export function entitlementOf(facts: CaseFacts, agency: string): Entitlement {
     receivable: new Set(party?.receivable ?? []),
     consentRequired: new Set(facts.protocol?.current.consentRequired ?? []),
     grants,
+    memo: new Map(),
   };
 }
 
 /** Rule 3 for a set of categories: the basis that allows it, or null. */
 export function memberBasis(ent: Entitlement, categories: readonly Category[]): Basis[] | null {
   if (!ent.fullMember) return null;
+  const key = categories.join(' ');
+  let basis = ent.memo.get(key);
+  if (basis === undefined) {
+    basis = rule3(ent, categories);
+    ent.memo.set(key, basis);
+  }
+  return basis;
+}
+
+function rule3(ent: Entitlement, categories: readonly Category[]): Basis[] | null {
   const basis: Basis[] = ['full-member'];
   for (const category of categories) {
     if (!ent.receivable.has(category)) return null;

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { AgencyCaseView, CaseView, Disclosure, HistoryItem } from '../policy';
+import { type AgencyCaseHistory, type AgencyCaseView, agencyCaseHistory, type CaseView, caseFacts, type Disclosure, protocolAsOf } from '../policy';
+import type { LedgerCopy } from './ledger-copy';
 
 /** Who a partition belongs to: the authenticated zone and agency, nothing else. */
 export interface PartitionOwner {
@@ -41,8 +42,6 @@ interface Row {
   updated_at: string;
   view: string;
   disclosure: string;
-  history: string;
-  history_disclosure: string;
   list_name: string | null;
   list_disclosure: string;
 }
@@ -59,8 +58,13 @@ export class AgencyCases {
   private readonly partitions = new Map<number, AgencyPartition>();
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly ledger: LedgerCopy,
+  ) {
     db.exec(`
+      -- Rows here hold whole views (kilobytes): ordinary rowid tables, which SQLite stores large
+      -- rows in far better than WITHOUT ROWID ones (sqlite.org/withoutrowid.html, section 4).
       CREATE TABLE IF NOT EXISTS partitions (
         id INTEGER PRIMARY KEY, zone TEXT NOT NULL, agency TEXT NOT NULL, UNIQUE (zone, agency)
       );
@@ -88,9 +92,9 @@ export class AgencyCases {
         CREATE TABLE IF NOT EXISTS p${id}_cases (
           case_id TEXT PRIMARY KEY, status TEXT NOT NULL, revision INTEGER NOT NULL,
           opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-          view TEXT NOT NULL, disclosure TEXT NOT NULL, history TEXT NOT NULL, history_disclosure TEXT NOT NULL,
+          view TEXT NOT NULL, disclosure TEXT NOT NULL,
           list_name TEXT, list_disclosure TEXT NOT NULL
-        ) WITHOUT ROWID;
+        );
         CREATE INDEX IF NOT EXISTS p${id}_by_update ON p${id}_cases (updated_at DESC, case_id DESC);
       `);
     }
@@ -111,8 +115,8 @@ export class AgencyCases {
     if (!writer) {
       writer = {
         upsert: this.db.prepare(
-          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, view, disclosure, history, history_disclosure, list_name, list_disclosure)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, view, disclosure, list_name, list_disclosure)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
         remove: this.db.prepare(`DELETE FROM p${id}_cases WHERE case_id = ?`),
       };
@@ -132,8 +136,6 @@ export class AgencyCases {
       v.updatedAt,
       JSON.stringify(v),
       JSON.stringify(view.disclosure),
-      JSON.stringify(view.history),
-      JSON.stringify(view.historyDisclosure),
       view.listName ? JSON.stringify(view.listName) : null,
       JSON.stringify(view.listDisclosure),
     );
@@ -146,7 +148,7 @@ export class AgencyCases {
     if (id === undefined) return EMPTY_PARTITION;
     let partition = this.partitions.get(id);
     if (!partition) {
-      partition = new AgencyPartition(MINT, this.db, id);
+      partition = new AgencyPartition(MINT, this.db, id, { zone: owner.zone, agency: owner.agency }, this.ledger);
       this.partitions.set(id, partition);
     }
     return partition;
@@ -161,7 +163,13 @@ export class AgencyPartition {
   private readonly get_: Database.Statement<[string], Row> | undefined;
   private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
 
-  constructor(mint: typeof MINT, db: Database.Database | undefined, id: number | undefined) {
+  constructor(
+    mint: typeof MINT,
+    db: Database.Database | undefined,
+    id: number | undefined,
+    private readonly owner?: PartitionOwner,
+    private readonly ledger?: LedgerCopy,
+  ) {
     if (mint !== MINT) throw new Error('an AgencyPartition comes from AgencyCases.partition(owner)');
     if (!db || id === undefined) return;
     this.get_ = db.prepare(`SELECT * FROM p${id}_cases WHERE case_id = ?`);
@@ -177,9 +185,17 @@ export class AgencyPartition {
     return row && toCaseRow(row);
   }
 
-  history(caseId: string): { items: HistoryItem[]; disclosure: Disclosure } | undefined {
-    const row = this.get_?.get(caseId);
-    return row && { items: JSON.parse(row.history) as HistoryItem[], disclosure: JSON.parse(row.history_disclosure) as Disclosure };
+  /**
+   * The case's history as this partition's agency is shown it. Histories grow with every event,
+   * so they are not stored for every agency at every event: they are computed when asked, from
+   * the ledger copy, by the policy, for this partition's own agency and for a case that exists
+   * for it (its row is here) — the same function of the ledger, at the same position.
+   */
+  history(caseId: string): AgencyCaseHistory | undefined {
+    if (!this.owner || !this.ledger || !this.get_?.get(caseId)) return undefined;
+    const entries = this.ledger.caseEntries(this.owner.zone, caseId);
+    const facts = caseFacts(caseId, entries, protocolAsOf(this.ledger.protocolEntries(this.owner.zone)));
+    return agencyCaseHistory(facts, this.owner.agency);
   }
 
   list(query: ListQuery): CaseListRow[] {

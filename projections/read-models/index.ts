@@ -22,7 +22,7 @@ export class ReadModels {
 
   constructor(readonly db: Database.Database) {
     this.ledger = new LedgerCopy(db);
-    this.cases = new AgencyCases(db);
+    this.cases = new AgencyCases(db, this.ledger);
     this.index = new CaseIndex(db);
     this.trail = new AccessTrail(db);
     this.getCheckpoint = db.prepare('SELECT position FROM checkpoint WHERE name = ?');

@@ -25,7 +25,13 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
   }
   const issuer = auth.mode === 'local' ? undefined : auth.issuer;
   const audience = auth.mode === 'local' ? undefined : auth.audience;
+  // A token verified once is remembered until it expires: the signature check (Ed25519, or a
+  // JWKS round trip) is the dearest step of a small request, and a client sends the same
+  // token for hours. Only successful verifications are cached; the cache is bounded.
+  const verified = new Map<string, { actor: AuthenticatedActor; exp: number }>();
   return async (token) => {
+    const hit = verified.get(token);
+    if (hit && hit.exp * 1000 > Date.now()) return hit.actor;
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, key as CryptoKey, { algorithms, issuer, audience, requiredClaims: ['exp'], clockTolerance: 30 }));
@@ -35,7 +41,10 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     }
     const claims = ActorClaims.safeParse(payload);
     if (!claims.success) throw new Unauthenticated('the bearer token lacks the claims sub, zone, agency, roles or exp');
-    return { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] } as Actor as AuthenticatedActor;
+    const actor = { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] } as Actor as AuthenticatedActor;
+    if (verified.size >= 10_000) verified.delete(verified.keys().next().value!);
+    verified.set(token, { actor, exp: claims.data.exp });
+    return actor;
   };
 }
 

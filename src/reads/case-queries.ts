@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import type { AgencyPartition, CaseListRow, CaseRow, ListQuery } from '../../projections/read-models';
-import type { Disclosure, HistoryItem } from '../../projections/policy';
+import type { AgencyCaseHistory } from '../../projections/policy';
 
 /**
  * Case queries carry the caller's partition: a query without an agency does not compile, and
@@ -16,7 +16,7 @@ export class GetCaseView extends Query<CaseRow | undefined> {
   }
 }
 
-export class GetCaseHistory extends Query<{ items: HistoryItem[]; disclosure: Disclosure } | undefined> {
+export class GetCaseHistory extends Query<AgencyCaseHistory | undefined> {
   constructor(
     readonly partition: AgencyPartition,
     readonly caseId: string,

@@ -1,4 +1,4 @@
-import type { ProjectionRunner } from '../../projections/projection-runner';
+import type { Projections } from '../projection-thread';
 import { Unavailable } from '../errors';
 import { comparePositions, type EventStore, type Position } from '../store/event-store';
 
@@ -13,7 +13,7 @@ export class ReadBarrier {
 
   constructor(
     private readonly store: EventStore,
-    private readonly runner: ProjectionRunner,
+    private readonly runner: Projections,
     private readonly askStoreHead: boolean,
     private readonly timeoutMs = 5_000,
   ) {}

@@ -41,6 +41,13 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** Rows read per page by readAll and subscriptions. */
   pageSize?: number;
+  /**
+   * `elsewhere`: this connection never checkpoints the write-ahead log itself; another one does
+   * (the projection worker calls checkpoint()). A checkpoint copies the log into the database
+   * and fsyncs it, which can take a hundred milliseconds: done by the writer, it would hold up
+   * the commit that crosses the threshold and every request waiting on it.
+   */
+  walCheckpoints?: 'auto' | 'elsewhere';
 }
 
 const at = (n: number | bigint): Position => ({ commit: BigInt(n), prepare: BigInt(n) });
@@ -74,6 +81,7 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    if (options.walCheckpoints === 'elsewhere') this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,7 +97,7 @@ export class SqliteEventStore implements EventStore {
     `);
     this.codec = options.codec ?? jsonCodec;
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
-    this.pageSize = options.pageSize ?? 500;
+    this.pageSize = options.pageSize ?? 2_000;
     this.appended.setMaxListeners(0);
     this.statements = this.prepare();
   }
@@ -271,6 +279,22 @@ export class SqliteEventStore implements EventStore {
         await iterator.return(undefined);
       },
     };
+  }
+
+  /** Calls `listener` after every commit of this instance (to wake a follower in another thread). */
+  onCommit(listener: () => void): () => void {
+    this.appended.on('appended', listener);
+    return () => this.appended.off('appended', listener);
+  }
+
+  /** Copies the write-ahead log into the database as far as readers allow, without blocking the writer. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  /** Wakes this instance's subscriptions now: another connection (thread, process) has committed. */
+  wake(): void {
+    this.appended.emit('appended');
   }
 
   async headPosition(): Promise<Position | undefined> {

@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadOrCreateLocalSigningKey } from '../../src/auth/local-signing-key';
@@ -236,60 +237,111 @@ async function get(url: string, token: string, path: (n: number) => string, opti
   return { perSecond: ok / (result.duration || SECONDS * 2), non2xx: result.non2xx, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
+
+/**
+ * An open-loop load at a fixed rate: requests leave on schedule whatever the answers do, and
+ * each latency is measured from the moment its request was due (no coordinated omission).
+ */
+async function fixedRate(url: string, rate: number, seconds: number, request: (i: number) => { method: string; path: string; body?: string }, token: string) {
+  const { hostname, port } = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let ok = 0;
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    let done = 0;
+    const start = performance.now();
+    const fire = (i: number, due: number) => {
+      const { method, path, body } = request(i);
+      const req = httpRequest({ agent, host: hostname, port, method, path, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - due);
+          if ((res.statusCode ?? 500) < 300) ok++;
+          if (++done === total) resolve();
+        });
+      });
+      req.end(body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && start + (next * 1000) / rate <= now) {
+        fire(next, start + (next * 1000) / rate);
+        next++;
+      }
+      if (next < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
+  return { ok, total, p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1]!.toFixed(1) };
+}
+
 const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
+/** BENCH_ONLY=store,write,read,rebuild runs some sections only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild').split(','));
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
   const port = 3900 + Math.floor(Math.random() * 90);
-  const lines: string[] = [];
-  const say = (line: string) => {
-    lines.push(line);
-    console.log(line);
-  };
+  const say = (line: string) => console.log(line);
   let child: ChildProcess | undefined;
   try {
-    say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}, ${SECONDS}s per store run, ${SECONDS * 2}s per HTTP run`);
+    say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ${SECONDS} s per store run, ${SECONDS * 2} s per HTTP run`);
     const raw = rawCeiling(dir);
     say(`raw better-sqlite3, one-row INSERT transactions (WAL, FULL):  ${raw.toFixed(0)} commits/s  (baseline)`);
-    const port1 = await portThroughput(dir, 1);
-    say(`store port append, single-event commits, 1 in flight:        ${port1.toFixed(0)} appends/s  (${(port1 / raw).toFixed(2)}× raw)`);
-    const port64 = await portThroughput(dir, 64);
-    say(`store port append, single-event commits, 64 in flight:       ${port64.toFixed(0)} appends/s  (${(port64 / raw).toFixed(2)}× raw, group commit)`);
-
-    const dataDir = join(dir, 'service');
-    await runCli(['protocol', 'apply', '--zone', 'bench', join(ROOT, 'examples/valdinievole-protocol.json')], quiet, { DATA_DIR: dataDir });
-    child = await startService(dataDir, port);
-    const url = `http://127.0.0.1:${port}`;
-    const key = await loadOrCreateLocalSigningKey(dataDir);
-    const token = await issueToken(key, { zone: 'bench', agency: 'sds-valdinievole', sub: 'bench', roles: ['operator'], ttlSeconds: 3600 });
-    const referral = JSON.stringify({ person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' }, needs: ['employment'] });
-    const cases: string[] = [];
-    for (let i = 0; i < 500; i++) {
-      const response = await fetch(`${url}/v1/referrals`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: referral });
-      cases.push(((await response.json()) as { caseId: string }).caseId);
+    if (ONLY.has('store')) {
+      const port1 = await portThroughput(dir, 1);
+      say(`store port append, single-event commits, 1 in flight:        ${port1.toFixed(0)} appends/s  (${(port1 / raw).toFixed(2)}× raw)`);
+      const port64 = await portThroughput(dir, 64);
+      say(`store port append, single-event commits, 64 in flight:       ${port64.toFixed(0)} appends/s  (${(port64 / raw).toFixed(2)}× raw, group commit)`);
     }
-    for (const connections of [1, 16, 64]) {
-      const r = await http(url, token, cases, { connections });
-      say(
-        `HTTP POST /v1/cases/{id}/notes, ${String(connections).padStart(2)} clients:   ${r.perSecond.toFixed(0)} commands/s  (${(r.perSecond / raw).toFixed(2)}× raw)  p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`,
-      );
+
+    if (ONLY.has('write') || ONLY.has('read')) {
+      const dataDir = join(dir, 'service');
+      await runCli(['protocol', 'apply', '--zone', 'bench', join(ROOT, 'examples/valdinievole-protocol.json')], quiet, { DATA_DIR: dataDir });
+      child = await startService(dataDir, port);
+      const url = `http://127.0.0.1:${port}`;
+      const key = await loadOrCreateLocalSigningKey(dataDir);
+      const token = await issueToken(key, { zone: 'bench', agency: 'sds-valdinievole', sub: 'bench', roles: ['operator'], ttlSeconds: 3600 });
+      const referral = JSON.stringify({ person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' }, needs: ['employment'] });
+      const cases: string[] = [];
+      for (let i = 0; i < 2_000; i++) {
+        const response = await fetch(`${url}/v1/referrals`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: referral });
+        cases.push(((await response.json()) as { caseId: string }).caseId);
+      }
+      const note = (i: number) => ({ method: 'POST', path: `/v1/cases/${cases[i % cases.length]}/notes`, body: payload(i) });
+      if (ONLY.has('write')) {
+        for (const connections of [1, 16, 64]) {
+          const r = await http(url, token, cases, { connections });
+          say(
+            `HTTP POST /v1/cases/{id}/notes, ${String(connections).padStart(2)} clients:   ${r.perSecond.toFixed(0)} commands/s  (${(r.perSecond / raw).toFixed(2)}× raw)  p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`,
+          );
+        }
+        const fixed = await fixedRate(url, 200, SECONDS * 2, note, token);
+        say(`HTTP POST notes at a fixed 200 commands/s (open loop):  ${fixed.ok}/${fixed.total} accepted, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms  (target p99 < 25 ms)`);
+      }
+      if (ONLY.has('read')) {
+        const bare = await get(url, token, () => '/health/live', { connections: 16 });
+        say(`HTTP GET /health/live (bare route of the same service), 16 clients:  ${bare.perSecond.toFixed(0)} reads/s  p99 ${bare.p99} ms  (baseline)`);
+        const reads = await get(url, token, (n) => `/v1/cases/${cases[n % cases.length]}`, { connections: 16 });
+        say(`HTTP GET /v1/cases/{id} + durable trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`);
+        const bareFixed = await fixedRate(url, 500, SECONDS * 2, () => ({ method: 'GET', path: '/health/live' }), token);
+        const readsFixed = await fixedRate(url, 500, SECONDS * 2, (i) => ({ method: 'GET', path: `/v1/cases/${cases[i % cases.length]}` }), token);
+        say(`HTTP at a fixed 500 reads/s (open loop): GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms, max ${readsFixed.max} ms (target p99 < 20 ms); bare route p50 ${bareFixed.p50} ms, p99 ${bareFixed.p99} ms`);
+      }
+      child.kill('SIGTERM');
+      child = undefined;
     }
-    const fixed = await http(url, token, cases, { connections: 16, overallRate: 200 });
-    say(`HTTP at a fixed 200 commands/s, 16 clients:  ${fixed.perSecond.toFixed(0)} commands/s  p50 ${fixed.p50} ms, p99 ${fixed.p99} ms (target p99 < 25 ms), non-2xx ${fixed.non2xx}`);
 
-    const bare = await get(url, token, () => '/health/live', { connections: 16 });
-    say(`HTTP GET /health/live (bare route), 16 clients:  ${bare.perSecond.toFixed(0)} reads/s  p99 ${bare.p99} ms  (baseline)`);
-    const reads = await get(url, token, (n) => `/v1/cases/${cases[n % cases.length]}`, { connections: 16 });
-    say(`HTTP GET /v1/cases/{id} + trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`);
-    const readsFixed = await get(url, token, (n) => `/v1/cases/${cases[n % cases.length]}`, { connections: 16, overallRate: 500 });
-    const bareFixed = await get(url, token, () => '/health/live', { connections: 16, overallRate: 500 });
-    say(`HTTP at a fixed 500 reads/s: GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms (target p99 < 20 ms); bare route p99 ${bareFixed.p99} ms; non-2xx ${readsFixed.non2xx}`);
-    child.kill('SIGTERM');
-    child = undefined;
-
-    const rebuild = await rebuildRate(dir, REBUILD_CASES);
-    say(`read and decode all events through the store port:  ${rebuild.readRate.toFixed(0)} events/s  (baseline)`);
-    say(`projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`);
+    if (ONLY.has('rebuild')) {
+      const rebuild = await rebuildRate(dir, REBUILD_CASES);
+      say(`read and decode all events through the store port:  ${rebuild.readRate.toFixed(0)} events/s  (baseline)`);
+      say(`projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`);
+    }
   } finally {
     child?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));

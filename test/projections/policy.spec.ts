@@ -1,5 +1,5 @@
 import type { CaseEvent } from '../../events';
-import { agencyCaseView, caseFacts } from '../../projections/policy';
+import { agencyCaseHistory, agencyCaseView, caseFacts } from '../../projections/policy';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
 import { CASE_ID, factsOf, history } from '../support/ledger-history';
 
@@ -33,7 +33,9 @@ const outcome = (outcomes: Array<'employment-contract' | 'health-pathway' | 'int
 const C1 = '11111111-1111-4111-8111-111111111111';
 
 function viewOf(events: E[], agency: string, protocol = protocolFixture()) {
-  return agencyCaseView(factsOf(history(...events), protocol), agency);
+  const facts = factsOf(history(...events), protocol);
+  const view = agencyCaseView(facts, agency);
+  return view && { ...view, history: agencyCaseHistory(facts, agency)!.items };
 }
 const texts = (view: ReturnType<typeof viewOf>) => ((view?.view.notes ?? []) as Array<{ text: string }>).map((n) => n.text);
 
