@@ -111,7 +111,6 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   });
   app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new ErrorFilter(logger));
-  app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.

@@ -29,15 +29,42 @@ export class FoldedStreams<S> {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async load(stream: string): Promise<Folded<S>> {
+  /**
+   * The stream folded. `optimistic`: a cached fold is used as it is, without reading the tail
+   * (`fresh` is then false); right for a writer whose append checks the expected revision
+   * anyway, who folds in what it appended (appended()), and who loads again, fresh, when the
+   * check fails or when it would refuse a command on what it only remembers.
+   */
+  async load(stream: string, options: { optimistic?: boolean } = {}): Promise<Folded<S> & { fresh: boolean }> {
     const cached = this.cache.get(stream);
+    if (cached && options.optimistic) return { ...cached, fresh: false };
     const from = cached?.revision === undefined ? 0n : cached.revision + 1n;
     const tail = await this.store.readStream(stream, { fromRevision: from });
-    let folded: Folded<S> = cached ?? { state: this.initial, revision: undefined, applied: new Map() };
-    if (tail.length > 0) {
+    const folded = this.fold(stream, cached ?? { state: this.initial, revision: undefined, applied: new Map() }, tail);
+    return { ...folded, fresh: true };
+  }
+
+  /** Folds in events this process just appended after `before`, if the cached fold is at `before`. */
+  appended(stream: string, before: bigint | undefined, events: readonly StoredEvent[]): void {
+    const cached = this.cache.get(stream);
+    if (before === undefined ? cached !== undefined : cached?.revision !== before) {
+      this.cache.delete(stream);
+      return;
+    }
+    this.fold(stream, cached ?? { state: this.initial, revision: undefined, applied: new Map() }, events);
+  }
+
+  /** Drops a cached fold (after a conflict: someone else appended). */
+  forget(stream: string): void {
+    this.cache.delete(stream);
+  }
+
+  private fold(stream: string, from: Folded<S>, events: readonly StoredEvent[]): Folded<S> {
+    let folded = from;
+    if (events.length > 0) {
       let state = folded.state;
       const applied = new Map(folded.applied);
-      for (const event of tail) {
+      for (const event of events) {
         state = this.evolve(state, event);
         const previous = applied.get(event.metadata.commandId);
         applied.set(event.metadata.commandId, {
@@ -46,7 +73,7 @@ export class FoldedStreams<S> {
           events: [...(previous?.events ?? []), { type: event.type, data: event.data }],
         });
       }
-      folded = { state, revision: tail[tail.length - 1]!.revision, applied };
+      folded = { state, revision: events[events.length - 1]!.revision, applied };
     }
     if (folded.revision !== undefined) {
       this.cache.delete(stream);

@@ -1,7 +1,7 @@
-import { type CaseEvent, caseStream } from '../../events';
+import { type CaseEvent, caseStream, currentVersion } from '../../events';
 import type { Actor } from '../actor';
 import type { Clock } from '../clock';
-import { NotFound, PreconditionFailed, Unavailable } from '../errors';
+import { NotFound, PreconditionFailed, RuleViolation, Unavailable } from '../errors';
 import { type AppliedCommand, type Folded, FoldedStreams } from '../folded-streams';
 import { CommandIds } from '../ids';
 import { KeyedLock } from '../keyed-lock';
@@ -64,8 +64,12 @@ export class CaseLedger {
     const caseId = request.caseId ?? ids.entity('case');
     const stream = caseStream(request.actor.zone, caseId);
     return this.lock.run(stream, async () => {
+      let fresh = request.ifMatch !== undefined;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const { state, revision, applied } = await this.streams.load(stream);
+        // The remembered fold is trusted where it is safe: the append checks the revision, and a
+        // refusal is only ever given on a state read fresh from the store.
+        const folded = await this.streams.load(stream, { optimistic: !fresh });
+        const { state, revision, applied } = folded;
         const done = applied.get(request.commandId);
         if (done) return result(caseId, done);
         const now = this.clock.now();
@@ -74,29 +78,37 @@ export class CaseLedger {
           // A case that does not exist for the caller answers 404 whatever the If-Match: a 412 would tell it exists.
           throw existsFor(state, protocol, request.actor.agency) ? new PreconditionFailed() : new NotFound('no such case');
         }
-        const events = request.decision(state, request.input, { actor: request.actor, now, protocol, ids });
+        let events: CaseEvent[];
         try {
-          const appended = await this.store.append(
+          events = request.decision(state, request.input, { actor: request.actor, now, protocol, ids });
+        } catch (refusal) {
+          if (folded.fresh || !(refusal instanceof RuleViolation || refusal instanceof NotFound)) throw refusal;
+          fresh = true;
+          continue;
+        }
+        const metadata = {
+          zone: request.actor.zone,
+          agency: request.actor.agency,
+          operator: request.actor.operator,
+          occurredAt: now.toISOString(),
+          commandId: request.commandId,
+          correlationId: request.correlationId,
+        };
+        const toAppend = events.map((event, i) => ({ id: ids.event(i), type: event.type, data: event.data, metadata }));
+        try {
+          const appended = await this.store.append(stream, toAppend, revision ?? 'no-stream');
+          const first = (revision ?? -1n) + 1n;
+          this.streams.appended(
             stream,
-            events.map((event, i) => ({
-              id: ids.event(i),
-              type: event.type,
-              data: event.data,
-              metadata: {
-                zone: request.actor.zone,
-                agency: request.actor.agency,
-                operator: request.actor.operator,
-                occurredAt: now.toISOString(),
-                commandId: request.commandId,
-                correlationId: request.correlationId,
-              },
-            })),
-            revision ?? 'no-stream',
+            revision,
+            toAppend.map((e, i) => ({ ...e, stream, revision: first + BigInt(i), position: appended.position, metadata: { ...metadata, schemaVersion: currentVersion(e.type) } })),
           );
           this.onCommitted(appended.position);
           return result(caseId, { revision: appended.nextExpectedRevision, position: appended.position, events });
         } catch (error) {
           if (!(error instanceof WrongExpectedRevisionError)) throw error;
+          this.streams.forget(stream);
+          fresh = true;
           if (request.ifMatch !== undefined) throw new PreconditionFailed();
           await new Promise((r) => setTimeout(r, Math.random() * attempt * 2));
         }
