@@ -22,9 +22,14 @@ export function partyOf(protocol: ZoneProtocol | undefined, agency: string): Res
 
 const ROME_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' });
 
+let memo = { minute: NaN, date: '' };
+
 /** Today's date where the protocols are signed: validity windows are Italian calendar days. */
 export function dateInItaly(now: Date): string {
-  return ROME_DATE.format(now);
+  // Formatting with a time zone is slow and asked for on every command: remember it per minute.
+  const minute = Math.floor(now.getTime() / 60_000);
+  if (minute !== memo.minute) memo = { minute, date: ROME_DATE.format(now) };
+  return memo.date;
 }
 
 export function inForce(protocol: ZoneProtocol | undefined, now: Date): protocol is ZoneProtocol {

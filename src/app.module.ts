@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -66,7 +66,7 @@ export class LedgerModule {
       GetCaseHistoryHandler,
       ListCasesHandler,
       { provide: APP_GUARD, useClass: AccessGuard },
-      { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      IdempotencyInterceptor,
       RunCaseCommandHandler,
       SignProtocolCommandHandler,
     ];

@@ -1,9 +1,10 @@
-import { applyDecorators, HttpCode, Post, Put, SetMetadata } from '@nestjs/common';
+import { applyDecorators, HttpCode, Post, Put, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Role } from '../actor';
 import { Roles } from './access';
 import { ErrorBody } from './error-response';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
 import { BODY_SCHEMA } from './validation';
 
@@ -52,6 +53,8 @@ export function WriteRoute(path: string, spec: RouteSpec): MethodDecorator {
     (spec.method ?? 'POST') === 'PUT' ? Put(path) : Post(path),
     HttpCode(status),
     Roles(...spec.roles),
+    // Idempotency-Key applies to writes only; reads skip the interceptor machinery altogether.
+    UseInterceptors(IdempotencyInterceptor),
     SetMetadata(BODY_SCHEMA, spec.body),
     ApiOperation({ summary: spec.summary, description: `${spec.description ?? ''}\n\nRoles: ${spec.roles.join(', ')}.`.trim() }),
     ApiBearerAuth(),

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { SubmitReferralBody } from '../../src/case/submit-referral';
+import { jsonSchema } from '../../src/http/json-schema';
+import { startService, type TestService } from '../support/test-app';
+
+const ROUTES = [
+  'put /v1/protocol',
+  'get /v1/protocol',
+  'post /v1/referrals',
+  'post /v1/cases/{id}/consents',
+  'post /v1/cases/{id}/consents/{consentId}/withdrawal',
+  'post /v1/cases/{id}/taking-in-charge',
+  'post /v1/cases/{id}/members',
+  'post /v1/cases/{id}/members/{agency}/removal',
+  'post /v1/cases/{id}/decisions',
+  'post /v1/cases/{id}/plan/revisions',
+  'post /v1/cases/{id}/plan/revisions/{n}/agreement',
+  'post /v1/cases/{id}/plan/revisions/{n}/validation',
+  'post /v1/cases/{id}/verifications',
+  'post /v1/cases/{id}/non-compliance',
+  'post /v1/cases/{id}/outcomes',
+  'post /v1/cases/{id}/notes',
+  'post /v1/cases/{id}/closure',
+  'post /v1/cases/{id}/reopening',
+  'get /v1/cases',
+  'get /v1/cases/{id}',
+  'get /v1/cases/{id}/history',
+  'get /v1/reports/activity',
+  'get /v1/access-trail',
+  'get /v1/access-trail/subjects/{fiscalCode}',
+  'get /health/live',
+  'get /health/ready',
+];
+
+describe('/openapi.json', () => {
+  let service: TestService;
+  let doc: { openapi: string; paths: Record<string, Record<string, any>> };
+  beforeAll(async () => {
+    service = await startService();
+    doc = (await service.request('GET', '/openapi.json')).body;
+  });
+  afterAll(async () => service?.stop());
+
+  it('is OpenAPI 3.1 and lists every route of the service', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect(listed.sort()).toEqual([...ROUTES].sort());
+  });
+
+  it('takes every request body from the zod schema that validates it, field for field', () => {
+    const body = doc.paths['/v1/referrals']!.post.requestBody.content['application/json'].schema;
+    expect(body).toEqual(jsonSchema(SubmitReferralBody));
+    expect(body.additionalProperties).toBe(false);
+    expect(body.properties.person.required).toEqual(['fiscalCode', 'givenName', 'familyName', 'birthDate']);
+  });
+
+  it('documents the error body and the headers of the contract on every command', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (method !== 'post') continue;
+        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes: ['201', '400', '401', '403', '404', '412', '413', '415', '422', '503'] });
+        expect(op.responses['422'].content['application/json'].schema.properties.rule).toBeDefined();
+        expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'If-Match']));
+      }
+    }
+  });
+
+  it('serves Swagger UI at /docs on the same document', async () => {
+    const page = await service.request('GET', '/docs');
+    expect(page.body).toContain('swagger-ui-bundle.js');
+    expect((await service.request('GET', '/docs/init.js')).body).toContain("url: '/openapi.json'");
+    expect(z.string().parse(page.body).length).toBeGreaterThan(100);
+  });
+});
