@@ -1,0 +1,257 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Role } from '../actor';
+import { createApp } from '../app';
+import { loadOrCreateLocalSigningKey } from '../auth/local-signing-key';
+import { issueToken } from '../auth/tokens';
+import { loadConfig } from '../config';
+import { type Cell, COLOURS, columns, PLAIN, type Style, table, wrap } from './render';
+
+/**
+ * `npm run demo`: a Valdinievole story told through the HTTP API of a real service on a fresh
+ * embedded store, with what each agency sees of the case after each step, side by side, then
+ * the DPOs' access trail and the coordination body's report.
+ */
+export interface DemoOptions {
+  readonly out: (line: string) => void;
+  readonly width?: number;
+  readonly colours?: boolean;
+}
+
+const ZONE = 'valdinievole';
+const A = {
+  sds: 'sds-valdinievole',
+  cpi: 'arti-cpi-pescia',
+  serd: 'serd-valdinievole',
+  ufsma: 'ufsma-valdinievole',
+  uepe: 'uepe-pistoia',
+  cabina: 'cabina-regia-valdinievole',
+} as const;
+const SHORT: Record<string, string> = { [A.sds]: 'SdS', [A.cpi]: 'CPI', [A.serd]: 'SerD', [A.ufsma]: 'UFSMA', [A.uepe]: 'UEPE', [A.cabina]: 'Cabina', 'caritas-pescia': 'Caritas', ledger: 'ledger' };
+const short = (agency: string) => SHORT[agency] ?? agency;
+const WATCHERS = [A.sds, A.cpi, A.serd, A.ufsma, A.uepe];
+
+type Json = any; // the demo reads the API's JSON as a client would
+
+interface Client {
+  call(method: string, path: string, as: { agency: string; roles: Role[]; sub?: string }, body?: unknown): Promise<{ status: number; body: Json }>;
+}
+
+/** One step of the story: what happens, in Italian and English, and the calls that make it happen. */
+interface Step {
+  readonly title: string;
+  readonly gloss: string;
+  run(client: Client, state: { caseId?: string; consentId?: string }): Promise<void>;
+}
+
+async function expectOk(response: Promise<{ status: number; body: Json }>, what: string): Promise<Json> {
+  const r = await response;
+  if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+const op = (agency: string, sub?: string) => ({ agency, roles: ['operator'] as Role[], sub });
+const coord = (agency: string, sub?: string) => ({ agency, roles: ['coordinator'] as Role[], sub });
+
+function story(): Step[] {
+  return [
+    {
+      title: 'SerD refers Mario to the team',
+      gloss: 'Scheda unica di segnalazione: il SerD segnala. The referral carries health notes: only SerD, who wrote them, sees them for now.',
+      async run(c, s) {
+        const r = await expectOk(
+          c.call('POST', '/v1/referrals', op(A.serd, 'dr-bianchi'), {
+            person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' },
+            needs: ['employment', 'addiction'],
+            programmes: ['GOL-4'],
+            notes: [
+              { category: 'health', text: 'In the methadone programme since 2023, stable.' },
+              { category: 'common', text: 'Worked in a warehouse; wants to go back to work.' },
+            ],
+          }),
+          'referral',
+        );
+        s.caseId = r.caseId;
+      },
+    },
+    {
+      title: 'The minimal team takes the case in charge',
+      gloss: "Presa in carico: the coordination group names the SdS social worker case manager and extends the team to SerD and mental health (equipe allargata).",
+      async run(c, s) {
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/taking-in-charge`, coord(A.sds, 'as-neri'), { caseManager: { agency: A.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }), 'taking in charge');
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/members`, coord(A.sds, 'as-neri'), { agency: A.serd, tier: 'extended' }), 'adding SerD');
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/members`, coord(A.sds, 'as-neri'), { agency: A.ufsma, tier: 'extended' }), 'adding mental health');
+      },
+    },
+    {
+      title: 'Mario authorises mental health, not the CPI, to receive health data',
+      gloss: "Informativa e consenso: health data need an authorisation (consentRequired). Mental health now sees SerD's health note; the CPI never receives health data.",
+      async run(c, s) {
+        const r = await expectOk(
+          c.call('POST', `/v1/cases/${s.caseId}/consents`, op(A.sds, 'as-neri'), {
+            grants: [{ agency: A.ufsma, categories: ['health'] }],
+            legalBasis: 'explicit-consent',
+            informativaVersion: 'SILL-2025-01',
+            collectionMethod: 'written',
+            signedBy: 'person',
+            collectedAt: new Date().toISOString(),
+          }),
+          'consent',
+        );
+        s.consentId = r.consentId;
+      },
+    },
+    {
+      title: 'A plan with a work internship is agreed and validated',
+      gloss: 'PaIS: objective employment, intervention SIUSS A2.09 (support for labour insertion) run by the CPI; Mario signs, the coordination group validates.',
+      async run(c, s) {
+        await expectOk(
+          c.call('POST', `/v1/cases/${s.caseId}/plan/revisions`, op(A.cpi, 'cpi-verdi'), {
+            objectives: [{ id: 'o1', dimension: 'employment', description: 'Six-month internship in logistics', term: 'short', dueDate: '2026-06-30' }],
+            interventions: [{ id: 'i1', code: 'A2.09', description: 'Tirocinio di inclusione', responsibleAgency: A.cpi, from: '2026-01-07', programme: 'GOL-4' }],
+            commitments: ['Attend the weekly meetings at the CPI'],
+          }),
+          'plan',
+        );
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/plan/revisions/1/agreement`, op(A.cpi, 'cpi-verdi'), { agreedOn: '2025-12-15' }), 'agreement');
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/plan/revisions/1/validation`, coord(A.sds, 'as-neri'), {}), 'validation');
+      },
+    },
+    {
+      title: 'A verification and an outcome',
+      gloss: 'Scheda di monitoraggio e scheda esito: the internship is under way. SerD, who referred, gets the common outcome as feedback.',
+      async run(c, s) {
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/verifications`, op(A.cpi, 'cpi-verdi'), { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }], nextDue: '2026-03-31' }), 'verification');
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/notes`, op(A.serd, 'dr-bianchi'), { notes: [{ category: 'health', text: 'Therapy reduced, still stable.' }] }), 'note');
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/outcomes`, op(A.cpi, 'cpi-verdi'), { outcomes: ['internship'] }), 'outcome');
+      },
+    },
+    {
+      title: 'Mario withdraws the authorisation',
+      gloss: 'Revoca del consenso: from now on mental health no longer sees the health data it saw before. Nothing is deleted: the ledger keeps it, the views hide it.',
+      async run(c, s) {
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/consents/${s.consentId}/withdrawal`, op(A.sds, 'as-neri'), {}), 'withdrawal');
+      },
+    },
+  ];
+}
+
+/** One agency's view of the case, as lines. */
+function summarise(response: { status: number; body: Json }): Cell[] {
+  if (response.status === 404) return [{ text: '404 — no such case', tone: 'red' }, { text: 'not on the team, never wrote in it', tone: 'dim' }];
+  const v = response.body;
+  const cells: Cell[] = [{ text: `${v.status} · r${v.revision}`, tone: 'dim' }];
+  cells.push(v.person ? { text: `${v.person.givenName} ${v.person.familyName}` } : { text: 'person: —', tone: 'dim' });
+  if (v.referrer) cells.push({ text: `referred by ${short(v.referrer)}` });
+  if (v.needs) cells.push({ text: `needs: ${v.needs.join(', ')}` });
+  if (v.programmes) cells.push({ text: `programmes: ${v.programmes.join(', ')}` });
+  if (v.members) cells.push({ text: `team: ${v.members.map((m: Json) => short(m.agency)).join(', ')}` });
+  if (v.caseManager) cells.push({ text: `case manager: ${v.caseManager.operator} (${short(v.caseManager.agency)})` });
+  for (const consent of v.consents ?? []) cells.push({ text: `consent ${consent.grants.map((g: Json) => `${short(g.agency)}←${g.categories.join('+')}`).join(' ')}: ${consent.status}` });
+  for (const revision of v.plan?.revisions ?? []) {
+    const codes = (revision.interventions ?? []).map((i: Json) => `${i.code} ${short(i.responsibleAgency)}`).join(', ');
+    cells.push({ text: `plan ${revision.planRevision} ${revision.status}${codes ? `: ${codes}` : ''}` });
+  }
+  if (v.verifications) cells.push({ text: `verifications: ${v.verifications.length}` });
+  for (const outcome of v.outcomes ?? []) cells.push({ text: `outcome: ${outcome.outcomes.join(', ')}` });
+  for (const note of v.notes ?? []) cells.push({ text: `${note.category === 'common' ? '' : `[${note.category}] `}"${note.text}" — ${note.agency ? short(note.agency) : 'author hidden'}` });
+  return cells;
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const style: Style = options.colours ? COLOURS : PLAIN;
+  const width = Math.max(80, options.width ?? 120);
+  const say = (line = '') => options.out(line);
+  const dataDir = mkdtempSync(join(tmpdir(), 'equipe-ledger-demo-'));
+  const ledger = await createApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), consentExpiryIntervalMs: 0 });
+  try {
+    await ledger.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = ledger.app.getHttpServer().address() as { port: number };
+    const key = await loadOrCreateLocalSigningKey(dataDir);
+    const client: Client = {
+      async call(method, path, as, body) {
+        const token = await issueToken(key, { zone: ZONE, agency: as.agency, sub: as.sub ?? `op-${short(as.agency).toLowerCase()}`, roles: as.roles, ttlSeconds: 600 });
+        const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-purpose': 'presa-in-carico' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await response.text();
+        return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      },
+    };
+
+    say(style.bold('Equipe Ledger — a case in the Valdinievole zone, as each agency sees it'));
+    say(style.dim(wrap('Every step below is an HTTP call to a real service on a fresh embedded ledger. After each one, every agency asks for the case; each answer is that agency\'s own view, computed from the ledger by ENTITLEMENTS.md, and written to the access trail before it is sent. What an agency may not see is absent, never masked. Lines marked + are new since the step before.', width).join('\n')));
+    say();
+
+    const { zone: _zone, ...terms } = JSON.parse(readFileSync(exampleProtocol(), 'utf8')) as Json;
+    await expectOk(client.call('PUT', '/v1/protocol', { agency: A.sds, roles: ['admin'], sub: 'admin-sds' }, terms), 'protocol');
+    say(`${style.cyan('0.')} ${style.bold('The zone signs its protocol')} ${style.dim(`(protocollo d'intesa: ${terms.parties.length} parties; SdS and CPI are the minimal team)`)}`);
+    say();
+
+    const state: { caseId?: string; consentId?: string } = {};
+    let previous = new Map<string, Set<string>>();
+    for (const [i, step] of story().entries()) {
+      await step.run(client, state);
+      say(`${style.cyan(`${i + 1}.`)} ${style.bold(step.title)}`);
+      for (const line of wrap(step.gloss, width - 3)) say(`   ${style.dim(line)}`);
+      const views = await Promise.all(WATCHERS.map((agency) => client.call('GET', `/v1/cases/${state.caseId}`, op(agency))));
+      const current = new Map<string, Set<string>>();
+      const cells = views.map((view, k) => {
+        const agency = WATCHERS[k]!;
+        const lines = summarise(view);
+        current.set(agency, new Set(lines.map((c) => c.text)));
+        return lines.map((cell) => ({ ...cell, changed: i > 0 && cell.tone !== 'dim' && cell.tone !== 'red' && !previous.get(agency)?.has(cell.text) }));
+      });
+      previous = current;
+      say();
+      for (const line of columns(WATCHERS.map((a) => `${short(a)} sees`), cells, width, style)) say(line);
+      say();
+    }
+
+    say(style.bold("The access trail: every disclosure and every refusal, recorded before the answer left"));
+    const trail = async (agency: string, scope: string, limit: number) => (await expectOk(client.call('GET', `/v1/access-trail?scope=${scope}&limit=${limit}`, { agency, roles: ['dpo'], sub: `dpo-${short(agency).toLowerCase()}` }), 'trail')).items as Json[];
+    const rows = (items: Json[]) =>
+      items.map((r) => [r.at.slice(11, 19), short(r.agency), r.operator, r.action, r.outcome, r.categories.join('+') || '—', r.basis.map((b: string) => (b.startsWith('consent:') ? 'consent' : b)).join(', ') || '—']);
+    const headers = ['time', 'agency', 'operator', 'action', 'outcome', 'categories', 'basis'];
+    say();
+    say(style.cyan("The CPI's DPO, what the CPI's operators were shown (scope by-us, latest first):"));
+    for (const line of table(headers, rows(await trail(A.cpi, 'by-us', 6)), style)) say(line);
+    say();
+    say(style.cyan("SerD's DPO, who was shown what SerD recorded (scope of-our-data, latest first):"));
+    for (const line of table(headers, rows(await trail(A.serd, 'of-our-data', 8)), style)) say(line);
+    say();
+    say(style.cyan("UEPE's DPO: UEPE asked for the case and was told it does not exist — recorded too:"));
+    for (const line of table(headers, rows(await trail(A.uepe, 'by-us', 3)), style)) say(line);
+    say();
+
+    const report = await expectOk(client.call('GET', '/v1/reports/activity', { agency: A.cabina, roles: ['operator'], sub: 'cabina-1' }), 'report');
+    say(style.bold('The coordination body sees no case, only counts; 1 to 4 read "<5" so that no figure singles out a person:'));
+    for (const line of table(
+      ['cases', 'by status', 'by need', 'by programme', 'by outcome'],
+      [[String(report.cases), fmt(report.byStatus), fmt(report.byNeed), fmt(report.byProgramme), fmt(report.byOutcome)]],
+      style,
+    ))
+      say(line);
+    say();
+    say(style.dim('Try it yourself: npm start, then the curl walk-through in README.md.'));
+  } finally {
+    await ledger.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The example protocol, from the sources (src/demo) or from the build (dist/src/demo). */
+function exampleProtocol(): string {
+  const file = [join(__dirname, '../..'), join(__dirname, '../../..')].map((root) => join(root, 'examples/valdinievole-protocol.json')).find((f) => existsSync(f));
+  if (!file) throw new Error('examples/valdinievole-protocol.json not found');
+  return file;
+}
+
+function fmt(counts: Record<string, number | string>): string {
+  return Object.entries(counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+}

@@ -1,0 +1,48 @@
+import { runDemo } from '../../src/demo/demo';
+
+/** The demo is the first thing a newcomer runs: it must tell the truth of ENTITLEMENTS.md. */
+describe('npm run demo', () => {
+  let output: string[];
+  beforeAll(async () => {
+    output = [];
+    await runDemo({ out: (line) => output.push(line), width: 200 });
+  }, 60_000);
+
+  /** The block of side-by-side views printed after step n, column by agency. */
+  function after(step: number): Record<string, string> {
+    const start = output.findIndex((l) => l.startsWith(`${step}. `));
+    const header = output.findIndex((l, i) => i > start && l.startsWith('SdS sees'));
+    const end = output.findIndex((l, i) => i > header && l.trim() === '');
+    const lines = output.slice(header + 2, end);
+    const width = output[header]!.indexOf('CPI sees');
+    const agencies = ['SdS', 'CPI', 'SerD', 'UFSMA', 'UEPE'];
+    return Object.fromEntries(agencies.map((a, k) => [a, lines.map((l) => l.slice(k * width, (k + 1) * width)).join(' ').replace(/\s+/g, ' ')]));
+  }
+
+  it('never shows the CPI health data: not the addiction need, not SerD, not its health notes', () => {
+    for (let step = 1; step <= 6; step++) {
+      const cpi = after(step).CPI!;
+      expect(cpi).not.toContain('addiction');
+      expect(cpi).not.toContain('methadone');
+      expect(cpi).not.toContain('SerD');
+    }
+  });
+
+  it('shows mental health the health note while the authorisation stands, and not after the withdrawal', () => {
+    expect(after(2).UFSMA).not.toContain('methadone');
+    expect(after(3).UFSMA).toContain('methadone');
+    expect(after(5).UFSMA).toContain('methadone');
+    expect(after(6).UFSMA).not.toContain('methadone');
+  });
+
+  it('answers UEPE, outside the case, 404', () => {
+    for (let step = 1; step <= 6; step++) expect(after(step).UEPE).toContain('404');
+  });
+
+  it("lists the CPI's reads and UEPE's refusals on the trail, and suppresses small counts", () => {
+    const text = output.join('\n');
+    expect(text).toMatch(/CPI\s+op-cpi\s+case\.read\s+disclosed\s+common/);
+    expect(text).toMatch(/UEPE\s+op-uepe\s+case\.read\s+not-found/);
+    expect(text).toMatch(/<5\s+plan-active <5/);
+  });
+});
