@@ -73,13 +73,8 @@ interface ZodNode {
   _zod: { def: { type: string; innerType?: ZodNode; shape?: Record<string, ZodNode>; element?: ZodNode; in?: ZodNode } };
 }
 
-function compile(schema: ZodNode, where: string): Extractor {
-  const kind = datumKindOf(schema as unknown as z.ZodType);
-  if (kind) {
-    return (value, path, out) => {
-      if (value !== undefined) out.push({ path: [...path], kind, value });
-    };
-  }
+/** The schema a wrapper (optional, default, pipe, ...) stands for; undefined for anything else. */
+function unwrapped(schema: ZodNode): ZodNode | undefined {
   const def = schema._zod.def;
   switch (def.type) {
     case 'optional':
@@ -87,9 +82,25 @@ function compile(schema: ZodNode, where: string): Extractor {
     case 'nullable':
     case 'prefault':
     case 'readonly':
-      return compile(def.innerType!, where);
+      return def.innerType;
     case 'pipe':
-      return compile(def.in!, where);
+      return def.in;
+    default:
+      return undefined;
+  }
+}
+
+function compile(schema: ZodNode, where: string): Extractor {
+  const kind = datumKindOf(schema as unknown as z.ZodType);
+  if (kind) {
+    return (value, path, out) => {
+      if (value !== undefined) out.push({ path: [...path], kind, value });
+    };
+  }
+  const inner = unwrapped(schema);
+  if (inner) return compile(inner, where);
+  const def = schema._zod.def;
+  switch (def.type) {
     case 'object': {
       const fields = Object.entries(def.shape!).map(([key, field]) => [key, compile(field, `${where}.${key}`)] as const);
       return (value, path, out) => {
@@ -162,15 +173,9 @@ function collectIdentifying(schema: ZodNode, key: string | undefined, inherited:
   const def = schema._zod.def;
   const wholeIsIdentifying = kind === 'identity' || kind === 'note';
   if (key !== undefined && wholeIsIdentifying) out.add(key);
+  const inner = unwrapped(schema);
+  if (inner) return collectIdentifying(inner, key, kind, out);
   switch (def.type) {
-    case 'optional':
-    case 'default':
-    case 'nullable':
-    case 'prefault':
-    case 'readonly':
-      return collectIdentifying(def.innerType!, key, kind, out);
-    case 'pipe':
-      return collectIdentifying(def.in!, key, kind, out);
     case 'array':
       return collectIdentifying(def.element!, key, kind, out);
     case 'object':

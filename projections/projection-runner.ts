@@ -18,6 +18,7 @@ import {
   type SubscriptionMessage,
 } from '../src/store/event-store';
 import { agencyCaseView, caseFacts, caseStatus, protocolAsOf } from './policy';
+import { Progress } from './progress';
 import type { ReadModels } from './read-models';
 
 export interface RunnerOptions {
@@ -47,14 +48,11 @@ export class ProjectionRunner {
   private pending: StoredEvent[] = [];
   private scannedTo: Position | undefined;
   private applied: Position | undefined;
-  /** Every view reflects the ledger up to here. */
-  private projected: Position | undefined;
+  /** How far every view reflects the ledger, once caught up: reads may be served. */
+  private readonly progress = new Progress();
   private caughtUp = false;
-  /** Caught up once and every view computed: reads may be served. */
-  private ready = false;
   private failed: unknown;
   private flushScheduled = false;
-  private readonly waiters = new Set<{ target: Position | undefined; resolve: (ok: boolean) => void }>();
   private readonly protocols = new Map<string, ZoneProtocol | undefined>();
   private readonly batchSize: number;
   private readonly casesPerTransaction: number;
@@ -68,7 +66,6 @@ export class ProjectionRunner {
     this.casesPerTransaction = options.casesPerTransaction ?? 500;
     const saved = models.checkpoint();
     this.applied = saved === undefined ? undefined : parsePosition(saved);
-    this.projected = models.ledger.dirtyCount() === 0 ? this.applied : undefined;
   }
 
   /** Starts following the store; resolves at once. */
@@ -83,13 +80,12 @@ export class ProjectionRunner {
     await this.subscription?.close();
     await this.running;
     this.running = undefined;
-    for (const waiter of this.waiters) waiter.resolve(false);
-    this.waiters.clear();
+    this.progress.cancelWaiters();
   }
 
   /** Caught up with the store at least once since start, and every view computed. */
   isReady(): boolean {
-    return this.ready && this.failed === undefined;
+    return this.progress.isReady();
   }
 
   get error(): unknown {
@@ -97,31 +93,19 @@ export class ProjectionRunner {
   }
 
   position(): Position | undefined {
-    return this.projected;
+    return this.progress.position;
   }
 
   /** Resolves true once ready and every view reflects the ledger up to `target`; false after the timeout. */
   waitFor(target: Position | undefined, timeoutMs: number): Promise<boolean> {
-    if (this.reached(target)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        target,
-        resolve: (ok: boolean) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(ok);
-        },
-      };
-      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.progress.waitFor(target, timeoutMs);
   }
 
   /** Runs until caught up with everything in the store now, then stops (rebuild, tests). */
   async runUntilCaughtUp(): Promise<void> {
     const head = await this.store.headPosition();
     this.start();
-    while (!this.failed && !this.reached(head)) await new Promise((r) => setTimeout(r, 5));
+    while (!this.failed && !this.progress.reached(head)) await new Promise((r) => setTimeout(r, 5));
     await this.stop();
     if (this.failed) throw this.failed;
   }
@@ -187,20 +171,15 @@ export class ProjectionRunner {
     } catch (error) {
       // A view that cannot be computed from the ledger is a bug: stop, and let readiness say so.
       this.failed = error;
+      this.progress.fail();
       this.options.onError?.(error);
       void this.subscription?.close();
     }
   }
 
-  private reached(target: Position | undefined): boolean {
-    return this.isReady() && (!target || (this.projected !== undefined && comparePositions(this.projected, target) >= 0));
-  }
-
   private projectedTo(position: Position | undefined): void {
-    if (position) this.projected = position;
-    this.ready = true;
-    this.options.onProgress?.(this.projected);
-    for (const waiter of [...this.waiters]) if (this.reached(waiter.target)) waiter.resolve(true);
+    this.progress.advance(position);
+    this.options.onProgress?.(this.progress.position);
   }
 
   private apply(event: StoredEvent): void {

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { FromWorker, ToWorker, WorkerSettings } from './projection-worker';
-import { comparePositions, parsePosition, type Position } from './store/event-store';
+import { Progress } from '../projections/progress';
+import { parsePosition, type Position } from './store/event-store';
 
 /** What the read side needs of the projections, wherever they run. */
 export interface Projections {
@@ -22,10 +23,7 @@ export interface Projections {
  */
 export class ProjectionThread implements Projections {
   private worker: Worker | undefined;
-  private projected: Position | undefined;
-  private ready = false;
-  private failed: string | undefined;
-  private readonly waiters = new Set<{ target: Position | undefined; resolve: (ok: boolean) => void }>();
+  private readonly progress = new Progress();
   private stopped: Promise<void> | undefined;
 
   constructor(
@@ -64,47 +62,25 @@ export class ProjectionThread implements Projections {
       });
       worker.postMessage({ type: 'stop' } satisfies ToWorker);
     });
-    return this.stopped.then(() => {
-      for (const waiter of this.waiters) waiter.resolve(false);
-      this.waiters.clear();
-    });
+    return this.stopped.then(() => this.progress.cancelWaiters());
   }
 
   isReady(): boolean {
-    return this.ready && this.failed === undefined;
+    return this.progress.isReady();
   }
 
   waitFor(target: Position | undefined, timeoutMs: number): Promise<boolean> {
-    if (this.reached(target)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        target,
-        resolve: (ok: boolean) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(ok);
-        },
-      };
-      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
-      this.waiters.add(waiter);
-    });
-  }
-
-  private reached(target: Position | undefined): boolean {
-    return this.isReady() && (!target || (this.projected !== undefined && comparePositions(this.projected, target) >= 0));
+    return this.progress.waitFor(target, timeoutMs);
   }
 
   private receive(message: FromWorker): void {
     if (message.type === 'error') return this.fail(message.message);
     if (message.type === 'warning') return void this.log.warn({ err: { message: message.message } }, 'projection worker: retrying');
-    if (message.type !== 'progress') return;
-    if (message.position) this.projected = parsePosition(message.position);
-    this.ready = true;
-    for (const waiter of [...this.waiters]) if (this.reached(waiter.target)) waiter.resolve(true);
+    if (message.type === 'progress') this.progress.advance(message.position ? parsePosition(message.position) : undefined);
   }
 
   private fail(message: string): void {
-    this.failed = message;
+    this.progress.fail();
     this.log.error({ err: { message } }, 'projection worker failed');
   }
 }

@@ -9,6 +9,12 @@ import { join } from 'node:path';
  * print, and nothing waits: the machines this was written on have no Docker engine.
  */
 export default async function globalSetup(): Promise<void> {
+  await findEventStore();
+  // Jest does not show what a skipped file prints when it runs many files: say it here, once.
+  if (process.env.EVENTSTORE_SKIP_REASON) process.stdout.write(`\nEventStoreDB contract tests skipped: ${process.env.EVENTSTORE_SKIP_REASON}\n`);
+}
+
+async function findEventStore(): Promise<void> {
   if (process.env.EVENTSTORE_URL) return;
   const sockets = ['/var/run/docker.sock', join(homedir(), '.docker/run/docker.sock'), join(homedir(), '.docker/desktop/docker.sock')];
   if (!process.env.DOCKER_HOST && !sockets.some((s) => existsSync(s))) {

@@ -198,45 +198,25 @@ async function startService(dataDir: string, port: number): Promise<ChildProcess
   throw new Error('the service did not start');
 }
 
-async function http(url: string, token: string, cases: string[], options: { connections: number; overallRate?: number }) {
+/** Closed-loop load: `connections` clients, each sending its next request when the last is answered. */
+async function load(url: string, token: string, connections: number, request: { method: 'GET' | 'POST'; path: (n: number) => string; body?: string }) {
   let next = 0;
   const result = await autocannon({
     url,
-    connections: options.connections,
+    connections,
     duration: SECONDS * 2,
-    overallRate: options.overallRate,
     requests: [
       {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: payload(1),
-        setupRequest: (request) => ({ ...request, path: `/v1/cases/${cases[next++ % cases.length]}/notes` }),
+        method: request.method,
+        headers: { authorization: `Bearer ${token}`, ...(request.body ? { 'content-type': 'application/json' } : {}) },
+        body: request.body,
+        setupRequest: (r) => ({ ...r, path: request.path(next++) }),
       },
     ],
   });
   const ok = result.requests.total - result.non2xx;
-  return {
-    perSecond: ok / (result.duration || SECONDS * 2),
-    non2xx: result.non2xx,
-    errors: result.errors,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-  };
+  return { perSecond: ok / (result.duration || SECONDS * 2), non2xx: result.non2xx, errors: result.errors, p50: result.latency.p50, p99: result.latency.p99 };
 }
-
-async function get(url: string, token: string, path: (n: number) => string, options: { connections: number; overallRate?: number }) {
-  let next = 0;
-  const result = await autocannon({
-    url,
-    connections: options.connections,
-    duration: SECONDS * 2,
-    overallRate: options.overallRate,
-    requests: [{ method: 'GET', headers: { authorization: `Bearer ${token}` }, setupRequest: (request) => ({ ...request, path: path(next++) }) }],
-  });
-  const ok = result.requests.total - result.non2xx;
-  return { perSecond: ok / (result.duration || SECONDS * 2), non2xx: result.non2xx, p50: result.latency.p50, p99: result.latency.p99 };
-}
-
 
 /**
  * An open-loop load at a fixed rate: requests leave on schedule whatever the answers do, and
@@ -316,7 +296,7 @@ async function main() {
       const note = (i: number) => ({ method: 'POST', path: `/v1/cases/${cases[i % cases.length]}/notes`, body: payload(i) });
       if (ONLY.has('write')) {
         for (const connections of [1, 16, 64]) {
-          const r = await http(url, token, cases, { connections });
+          const r = await load(url, token, connections, { method: 'POST', path: (n) => `/v1/cases/${cases[n % cases.length]}/notes`, body: payload(1) });
           say(
             `HTTP POST /v1/cases/{id}/notes, ${String(connections).padStart(2)} clients:   ${r.perSecond.toFixed(0)} commands/s  (${(r.perSecond / raw).toFixed(2)}× raw)  p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`,
           );
@@ -325,9 +305,9 @@ async function main() {
         say(`HTTP POST notes at a fixed 200 commands/s (open loop):  ${fixed.ok}/${fixed.total} accepted, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms  (target p99 < 25 ms)`);
       }
       if (ONLY.has('read')) {
-        const bare = await get(url, token, () => '/health/live', { connections: 16 });
+        const bare = await load(url, token, 16, { method: 'GET', path: () => '/health/live' });
         say(`HTTP GET /health/live (bare route of the same service), 16 clients:  ${bare.perSecond.toFixed(0)} reads/s  p99 ${bare.p99} ms  (baseline)`);
-        const reads = await get(url, token, (n) => `/v1/cases/${cases[n % cases.length]}`, { connections: 16 });
+        const reads = await load(url, token, 16, { method: 'GET', path: (n) => `/v1/cases/${cases[n % cases.length]}` });
         say(`HTTP GET /v1/cases/{id} + durable trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`);
         const bareFixed = await fixedRate(url, 500, SECONDS * 2, () => ({ method: 'GET', path: '/health/live' }), token);
         const readsFixed = await fixedRate(url, 500, SECONDS * 2, (i) => ({ method: 'GET', path: `/v1/cases/${cases[i % cases.length]}` }), token);

@@ -6,11 +6,10 @@ import { eventStoreContract } from './event-store.contract';
 /**
  * The same contract suite as the embedded store's, against EventStoreDB: through
  * EVENTSTORE_URL, or a container the global setup started (test/global-setup.ts). Without
- * either it is skipped, and says why, in one line.
+ * either it is skipped, and the global setup says why, in one line.
  */
 const url = process.env.EVENTSTORE_URL;
 const describeWithServer = url ? describe : describe.skip;
-if (!url) console.log(`EventStoreDB contract tests skipped: ${process.env.EVENTSTORE_SKIP_REASON ?? 'EVENTSTORE_URL is not set'}`);
 
 describeWithServer('the EventStoreDB event store', () => {
   eventStoreContract(
