@@ -42,7 +42,12 @@ export class ReadModels {
   }
 
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    try {
+      return this.db.transaction(work)();
+    } catch (error) {
+      this.ledger.forgetRecent();
+      throw error;
+    }
   }
 
   close(): void {

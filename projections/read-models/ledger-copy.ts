@@ -10,6 +10,13 @@ import type { LedgerEntry, ProtocolEntry } from '../policy';
  */
 export class LedgerCopy {
   private readonly s;
+  /**
+   * The entries of recently touched cases, kept while they are known to be whole (first seen
+   * from revision 0, then every revision in turn): a view computed right after its events were
+   * copied need not read and parse them back. Bounded; dropped on any doubt.
+   */
+  private readonly recent = new Map<string, LedgerEntry[]>();
+  private static readonly RECENT_CASES = 20_000;
 
   constructor(private readonly db: Database.Database) {
     db.exec(`
@@ -46,8 +53,23 @@ export class LedgerCopy {
   }
 
   addCaseEntry(zone: string, caseId: string, entry: LedgerEntry): void {
-    this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at);
+    const inserted = this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at).changes > 0;
     this.s.markDirty.run(zone, caseId);
+    const key = `${zone}\u0000${caseId}`;
+    const known = this.recent.get(key);
+    if (inserted && entry.revision === 0) {
+      this.recent.set(key, [entry]);
+      if (this.recent.size > LedgerCopy.RECENT_CASES) this.recent.delete(this.recent.keys().next().value!);
+    } else if (inserted && known && known[known.length - 1]!.revision === entry.revision - 1) {
+      known.push(entry);
+    } else if (inserted) {
+      this.recent.delete(key);
+    }
+  }
+
+  /** After a rolled-back transaction the remembered entries may hold what the file does not. */
+  forgetRecent(): void {
+    this.recent.clear();
   }
 
   /** A new protocol version can change every case of the zone: members, what parties receive. */
@@ -57,6 +79,8 @@ export class LedgerCopy {
   }
 
   caseEntries(zone: string, caseId: string): LedgerEntry[] {
+    const known = this.recent.get(`${zone}\u0000${caseId}`);
+    if (known) return known;
     return this.s.caseEntries.all(zone, caseId).map((r) => ({ ...r, type: r.type as CaseEventType, data: JSON.parse(r.data) }));
   }
 

@@ -69,23 +69,26 @@ function rate(count: number, ms: number): number {
   return (count * 1000) / ms;
 }
 
-/** One-row INSERT transactions, each committed (and fsynced) alone. */
-function rawCeiling(dir: string): number {
+/** One-row INSERT transactions, each committed (and fsynced) alone: throughput and commit latency. */
+function rawCeiling(dir: string): { perSecond: number; p50: string; p99: string; p999: string; max: string } {
   const db = new Database(join(dir, 'raw.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec('CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, revision INTEGER, id TEXT UNIQUE, type TEXT, data BLOB, metadata BLOB)');
   const insert = db.prepare('INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, 0, ?, ?, ?, ?)');
   const meta = Buffer.from(JSON.stringify(noteEvent(0).metadata));
-  let n = 0;
+  const latencies: number[] = [];
   const start = performance.now();
   while (performance.now() - start < SECONDS * 1000) {
-    insert.run(`s-${n}`, randomUUID(), 'NoteRecorded', Buffer.from(payload(n)), meta);
-    n++;
+    const t = performance.now();
+    insert.run(`s-${latencies.length}`, randomUUID(), 'NoteRecorded', Buffer.from(payload(latencies.length)), meta);
+    latencies.push(performance.now() - t);
   }
-  const result = rate(n, performance.now() - start);
+  const perSecond = rate(latencies.length, performance.now() - start);
   db.close();
-  return result;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2);
+  return { perSecond, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: latencies[latencies.length - 1]!.toFixed(1) };
 }
 
 async function portThroughput(dir: string, inFlight: number): Promise<number> {
@@ -271,8 +274,9 @@ async function main() {
   let child: ChildProcess | undefined;
   try {
     say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ${SECONDS} s per store run, ${SECONDS * 2} s per HTTP run`);
-    const raw = rawCeiling(dir);
-    say(`raw better-sqlite3, one-row INSERT transactions (WAL, FULL):  ${raw.toFixed(0)} commits/s  (baseline)`);
+    const ceiling = rawCeiling(dir);
+    const raw = ceiling.perSecond;
+    say(`raw better-sqlite3, one-row INSERT transactions (WAL, FULL):  ${raw.toFixed(0)} commits/s  (baseline); commit latency p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms, p99.9 ${ceiling.p999} ms, max ${ceiling.max} ms`);
     if (ONLY.has('store')) {
       const port1 = await portThroughput(dir, 1);
       say(`store port append, single-event commits, 1 in flight:        ${port1.toFixed(0)} appends/s  (${(port1 / raw).toFixed(2)}× raw)`);
