@@ -159,7 +159,9 @@ export class ProjectionRunner {
     try {
       let remaining = 0;
       this.models.transaction(() => {
-        for (const event of batch) this.apply(event);
+        const touched = new Map<string, { zone: string; caseId: string }>();
+        for (const event of batch) this.apply(event, touched);
+        for (const { zone, caseId } of touched.values()) this.models.ledger.markDirty(zone, caseId);
         if (this.caughtUp) remaining = this.computeViews();
         if (target && (!this.applied || comparePositions(target, this.applied) > 0)) {
           this.applied = target;
@@ -182,10 +184,11 @@ export class ProjectionRunner {
     this.options.onProgress?.(this.progress.position);
   }
 
-  private apply(event: StoredEvent): void {
+  private apply(event: StoredEvent, touched: Map<string, { zone: string; caseId: string }>): void {
     const stream = parseStream(event.stream);
     const meta: EventMetadata = event.metadata;
     if (stream.kind === 'case') {
+      touched.set(event.stream, { zone: stream.zone, caseId: stream.caseId });
       this.models.ledger.addCaseEntry(stream.zone, stream.caseId, {
         position: formatPosition(event.position),
         revision: Number(event.revision),

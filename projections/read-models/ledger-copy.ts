@@ -52,9 +52,9 @@ export class LedgerCopy {
     };
   }
 
+  /** Copies one case event; the case is marked dirty by markDirty(), once per batch, by the caller. */
   addCaseEntry(zone: string, caseId: string, entry: LedgerEntry): void {
     const inserted = this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at).changes > 0;
-    this.s.markDirty.run(zone, caseId);
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
     if (inserted && entry.revision === 0) {
@@ -65,6 +65,11 @@ export class LedgerCopy {
     } else if (inserted) {
       this.recent.delete(key);
     }
+  }
+
+  /** The case's views must be computed again (committed with the checkpoint: a restart resumes the work). */
+  markDirty(zone: string, caseId: string): void {
+    this.s.markDirty.run(zone, caseId);
   }
 
   /** After a rolled-back transaction the remembered entries may hold what the file does not. */
