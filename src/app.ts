@@ -13,6 +13,7 @@ import { type Clock, systemClock } from './clock';
 import type { Config } from './config';
 import { ErrorFilter } from './http/error-filter';
 import { storeReadiness } from './http/health.controller';
+import { Metrics } from './http/metrics';
 import { setUpOpenApi } from './http/openapi';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { accessLogLine, createLogger } from './logging';
@@ -115,7 +116,12 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.
   fastify.removeContentTypeParser(['text/plain']);
-  fastify.addHook('onResponse', async (request, reply) => accessLogLine(logger, request, reply.statusCode, reply.elapsedTime));
+  const metrics = new Metrics();
+  metrics.serve(app);
+  fastify.addHook('onResponse', async (request, reply) => {
+    accessLogLine(logger, request, reply.statusCode, reply.elapsedTime);
+    metrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+  });
   fastify.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', request.id);
     if (request.url.startsWith('/v1')) void reply.header('cache-control', 'no-store');

@@ -90,3 +90,22 @@ describe('authentication and roles', () => {
     expect((await service.request('GET', '/docs/..%2Fpackage.json')).status).toBe(404);
   });
 });
+
+describe('/metrics', () => {
+  it('counts requests by route pattern, never by case id', async () => {
+    const service = await startService();
+    try {
+      await signProtocol(service);
+      const created = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds }, body });
+      await service.request('GET', `/v1/cases/${created.body.caseId}`, { as: { agency: AGENCIES.sds } });
+      const metrics = await service.request('GET', '/metrics');
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toMatch(/ledger_http_requests_total\{method="POST",route="\/v1\/referrals",status="201"\} 1/);
+      expect(metrics.body).toMatch(/ledger_http_requests_total\{method="GET",route="\/v1\/cases\/:id",status="200"\} 1/);
+      expect(metrics.body).not.toContain(created.body.caseId);
+      expect(metrics.body).toContain('process_cpu_user_seconds_total');
+    } finally {
+      await service.stop();
+    }
+  });
+});
