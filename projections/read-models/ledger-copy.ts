@@ -18,7 +18,7 @@ export class LedgerCopy {
   private readonly recent = new Map<string, LedgerEntry[]>();
   private static readonly RECENT_CASES = 20_000;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS case_entries (
         zone TEXT NOT NULL, case_id TEXT NOT NULL, revision INTEGER NOT NULL,
@@ -48,7 +48,6 @@ export class LedgerCopy {
       dirty: db.prepare<[number], { zone: string; case_id: string }>('SELECT zone, case_id FROM dirty_cases LIMIT ?'),
       clean: db.prepare<[string, string]>('DELETE FROM dirty_cases WHERE zone = ? AND case_id = ?'),
       dirtyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dirty_cases'),
-      zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM case_entries'),
     };
   }
 

@@ -2,7 +2,7 @@ import { type CaseEvent, caseStream, currentVersion } from '../../events';
 import type { Actor } from '../actor';
 import type { Clock } from '../clock';
 import { NotFound, PreconditionFailed, RuleViolation, Unavailable } from '../errors';
-import { type AppliedCommand, type Folded, FoldedStreams } from '../folded-streams';
+import { type AppliedCommand, FoldedStreams } from '../folded-streams';
 import { CommandIds } from '../ids';
 import { KeyedLock } from '../keyed-lock';
 import type { ProtocolLedger } from '../protocol/protocol-ledger';
@@ -53,10 +53,6 @@ export class CaseLedger {
     this.streams = new FoldedStreams<CaseState>(store, EMPTY_CASE, (state, event) =>
       evolve(state, { type: event.type, data: event.data } as CaseEvent, event.metadata),
     );
-  }
-
-  load(zone: string, caseId: string): Promise<Folded<CaseState>> {
-    return this.streams.load(caseStream(zone, caseId));
   }
 
   execute<I>(request: CaseCommandRequest<I>): Promise<CaseCommandResult> {
