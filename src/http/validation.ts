@@ -21,7 +21,7 @@ export const ValidBody = createParamDecorator((_: unknown, context: ExecutionCon
   const schema = Reflect.getMetadata(BODY_SCHEMA, context.getHandler()) as z.ZodType | undefined;
   if (!schema) throw new Error(`route ${context.getHandler().name} declares no body schema`);
   const body = context.switchToHttp().getRequest<FastifyRequest>().body;
-  return parseOrFail(schema, body ?? {});
+  return parseOrFail(schema, body === undefined ? {} : body);
 });
 
 /** A path parameter checked with zod; a malformed one is a 400 naming `params.<name>`. */

@@ -300,3 +300,24 @@ describe('case commands over HTTP', () => {
     });
   });
 });
+
+describe('bodies that are not objects', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService();
+    await signProtocol(service);
+  });
+  afterAll(async () => service?.stop());
+
+  it('refuses null, arrays and strings as bodies, and reads a missing body as {}', async () => {
+    const as = { agency: AGENCIES.sds, roles: ['coordinator' as const] };
+    for (const rawBody of ['null', '[]', '"x"', '42']) {
+      const response = await service.request('POST', '/v1/referrals', { as, rawBody, headers: { 'content-type': 'application/json' } });
+      expect({ rawBody, status: response.status }).toEqual({ rawBody, status: 400 });
+    }
+    const created = await service.request('POST', '/v1/referrals', { as, body: { person: PERSON, needs: ['employment'] } });
+    const reopen = await service.request('POST', `/v1/cases/${created.body.caseId}/reopening`, { as });
+    expect(reopen.status).toBe(422);
+    expect(reopen.body.rule).toBe('case-not-closed');
+  });
+});
