@@ -120,6 +120,32 @@ describe('per-agency reads over HTTP', () => {
     expect(note.agency).toBeUndefined();
   });
 
+  it('shows a third-sector body on the team common data only, and nothing before it joins', async () => {
+    const other = await post('/v1/referrals', op(AGENCIES.sds), {
+      person: PERSON,
+      needs: ['housing', 'mental-health'],
+      notes: [
+        { category: 'common', text: 'needs a room by winter' },
+        { category: 'health', text: 'follows a psychiatric therapy' },
+      ],
+    });
+    expect((await service.request('GET', `/v1/cases/${other.caseId}`, { as: op(AGENCIES.ets) })).status).toBe(404);
+    await post(`/v1/cases/${other.caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.ets, tier: 'extended' });
+    const caritas = await service.request('GET', `/v1/cases/${other.caseId}`, { as: op(AGENCIES.ets) });
+    expect(caritas.status).toBe(200);
+    expect(caritas.body.needs).toEqual(['housing']);
+    expect(caritas.body.notes.map((n: { text: string }) => n.text)).toEqual(['needs a room by winter']);
+  });
+
+  it('has the trail record on disk when the answer arrives', async () => {
+    const requestId = `trail-check-${Date.now()}`;
+    const response = await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-request-id': requestId } });
+    expect(response.status).toBe(200);
+    const trail = await service.store.readAll({ maxCount: 100_000, streamPrefixes: ['trail-'] });
+    const record = trail.find((e) => e.metadata.correlationId === requestId);
+    expect(record).toMatchObject({ type: 'AccessRecorded', data: { action: 'case.read', caseId, outcome: 'disclosed' } });
+  });
+
   describe('the access trail', () => {
     it('records every disclosure and refusal before the answer, for the DPO of the reader and of the data', async () => {
       const byUs = await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
