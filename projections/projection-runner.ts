@@ -17,7 +17,7 @@ import {
   type Subscription,
   type SubscriptionMessage,
 } from '../src/store/event-store';
-import { agencyCaseView, caseFacts, caseStatus, protocolAsOf } from './policy';
+import { agencyCaseView, caseFacts, protocolAsOf } from './policy';
 import { Progress } from './progress';
 import type { ReadModels } from './read-models';
 
@@ -228,15 +228,15 @@ export class ProjectionRunner {
     const facts = caseFacts(caseId, entries, protocol);
     const agencies = new Set<string>([
       ...(protocol?.current.parties.map((p) => p.agency) ?? []),
-      ...facts.membership.authors,
-      ...facts.membership.team.keys(),
+      ...facts.state.authors,
+      ...facts.state.team.keys(),
       ...this.models.cases.agenciesWithView(zone, caseId),
     ]);
     for (const agency of agencies) this.models.cases.write({ zone, agency }, caseId, agencyCaseView(facts, agency));
     const referral = entries.find((e) => e.type === 'ReferralSubmitted')?.data as { programmes: string[]; needs: string[] } | undefined;
     if (!referral) return;
     this.models.index.write(zone, facts, {
-      status: caseStatus(entries),
+      status: facts.state.status,
       openedAt: entries[0]!.at,
       programmes: referral.programmes,
       needs: referral.needs,

@@ -11,7 +11,7 @@ import {
   needCategory,
   agencyReferenceCategories,
 } from '../../events';
-import type { CaseMembership } from './membership';
+import { type CaseState, EMPTY_CASE, evolve } from './case-state';
 
 /** One event of a case as the policy reads it: what, when, by whom. */
 export interface LedgerEntry {
@@ -34,12 +34,6 @@ export interface ProtocolEntry {
   readonly revision: number;
 }
 
-export interface ConsentFacts {
-  readonly consentId: string;
-  readonly grants: ReadonlyArray<{ agency: string; categories: readonly Category[] }>;
-  readonly status: 'active' | 'withdrawn' | 'expired';
-}
-
 /** A datum of an entry, classified once, with who recorded it. */
 export interface Fact extends ClassifiedDatum {
   readonly entry: number;
@@ -55,8 +49,8 @@ export interface Fact extends ClassifiedDatum {
 export interface CaseFacts {
   readonly caseId: string;
   readonly entries: readonly LedgerEntry[];
-  readonly membership: CaseMembership;
-  readonly consents: ReadonlyMap<string, ConsentFacts>;
+  /** The case folded (case-state.ts): membership, consents, status. */
+  readonly state: CaseState;
   readonly facts: readonly Fact[];
   /** Facts by entry index. */
   readonly byEntry: ReadonlyArray<readonly Fact[]>;
@@ -75,44 +69,13 @@ export function protocolAsOf(entries: readonly ProtocolEntry[], asOf?: string): 
 
 export function caseFacts(caseId: string, allEntries: readonly LedgerEntry[], protocol: ZoneProtocol | undefined, asOf?: string): CaseFacts {
   const entries = asOf === undefined ? allEntries : allEntries.filter((e) => e.at <= asOf);
-  const authors = new Set<string>();
-  const team = new Map<string, 'minimal' | 'extended'>();
-  const consents = new Map<string, ConsentFacts>();
   const objectives = new Map<string, readonly Category[]>();
-  let referrer: string | undefined;
-  let caseManagerAgency: string | undefined;
-  let exists = false;
+  let state: CaseState = EMPTY_CASE;
   for (const entry of entries) {
-    authors.add(entry.agency);
     const event = { type: entry.type, data: entry.data } as CaseEvent;
-    switch (event.type) {
-      case 'ReferralSubmitted':
-        exists = true;
-        referrer = entry.agency;
-        break;
-      case 'CaseTakenInCharge':
-        caseManagerAgency = event.data.caseManager.agency;
-        break;
-      case 'TeamMemberAdded':
-        team.set(event.data.member.agency, event.data.member.tier);
-        break;
-      case 'TeamMemberRemoved':
-        team.delete(event.data.agency);
-        break;
-      case 'ConsentRecorded':
-        consents.set(event.data.consentId, { consentId: event.data.consentId, grants: event.data.grants, status: 'active' });
-        break;
-      case 'ConsentWithdrawn':
-      case 'ConsentExpired': {
-        const consent = consents.get(event.data.consentId);
-        if (consent && consent.status === 'active') consents.set(consent.consentId, { ...consent, status: event.type === 'ConsentWithdrawn' ? 'withdrawn' : 'expired' });
-        break;
-      }
-      case 'PlanRevisionDrafted':
-        for (const o of event.data.objectives) objectives.set(`${event.data.planRevision}/${o.id}`, ['common', needCategory(o.dimension)]);
-        break;
-      default:
-        break;
+    state = evolve(state, event, entry);
+    if (event.type === 'PlanRevisionDrafted') {
+      for (const o of event.data.objectives) objectives.set(`${event.data.planRevision}/${o.id}`, ['common', needCategory(o.dimension)]);
     }
   }
   const ctx: ClassificationContext = {
@@ -125,8 +88,7 @@ export function caseFacts(caseId: string, allEntries: readonly LedgerEntry[], pr
   return {
     caseId,
     entries,
-    membership: { exists, referrer, authors, team, caseManagerAgency },
-    consents,
+    state,
     facts: byEntry.flat(),
     byEntry,
     protocol,

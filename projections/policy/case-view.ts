@@ -1,6 +1,7 @@
 import { type CaseEvent, type Category, MEMBERSHIP_CATEGORY } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
 import { authorBasis, type Basis, type Entitlement, entitlementOf, factBasis, memberBasis } from './entitlements';
+import type { CaseStatus } from './case-state';
 import { fullMembers } from './membership';
 
 /** What a response disclosed, for the access trail: categories, why, and whose data. */
@@ -10,8 +11,6 @@ export interface Disclosure {
   /** Agencies whose recorded data (or attribution) was disclosed: the `of-our-data` scope of their DPO. */
   readonly owners: string[];
 }
-
-export type CaseStatus = 'referred' | 'in-charge' | 'plan-active' | 'closed';
 
 type Json = Record<string, unknown>;
 
@@ -147,35 +146,6 @@ function compact<T extends Json>(obj: T): T {
   return obj;
 }
 
-/** The case status after its entries (API.md "Case statuses"). */
-export function caseStatus(entries: CaseFacts['entries']): CaseStatus {
-  let status: CaseStatus = 'referred';
-  const agreed = new Set<number>();
-  const validated = new Set<number>();
-  for (const { type, data } of entries) {
-    const event = { type, data } as CaseEvent;
-    switch (event.type) {
-      case 'CaseTakenInCharge':
-        if (status === 'referred') status = 'in-charge';
-        break;
-      case 'PlanRevisionAgreed':
-      case 'PlanRevisionValidated':
-        (event.type === 'PlanRevisionAgreed' ? agreed : validated).add(event.data.planRevision);
-        if (status === 'in-charge' && agreed.has(event.data.planRevision) && validated.has(event.data.planRevision)) status = 'plan-active';
-        break;
-      case 'CaseClosed':
-        status = 'closed';
-        break;
-      case 'CaseReopened':
-        status = 'in-charge';
-        break;
-      default:
-        break;
-    }
-  }
-  return status;
-}
-
 /** The case as agency A sees it (GET /v1/cases/{id}) and its list entry; undefined if it does not exist for A. */
 export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView | undefined {
   const ent = entitlementOf(facts, agency);
@@ -205,7 +175,7 @@ export function agencyCaseHistory(facts: CaseFacts, agency: string): AgencyCaseH
 function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], shown: Disclosed): CaseView {
   const entries = facts.entries;
   const last = entries[entries.length - 1]!;
-  const view: CaseView = { caseId: facts.caseId, status: caseStatus(entries), revision: last.revision, openedAt: entries[0]!.at, updatedAt: last.at };
+  const view: CaseView = { caseId: facts.caseId, status: facts.state.status, revision: last.revision, openedAt: entries[0]!.at, updatedAt: last.at };
   const notes: Json[] = [];
   const consents = new Map<string, Json>();
   const decisions: Json[] = [];
@@ -341,7 +311,7 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
  * case manager's agency by rule 3 on their membership category.
  */
 function members(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], shown: Disclosed): Json[] {
-  const { membership, protocol } = facts;
+  const { state: membership, protocol } = facts;
   const added = new Map<string, { entry: number }>();
   facts.entries.forEach((entry, i) => {
     if (entry.type === 'TeamMemberAdded') added.set((entry.data as { member: { agency: string } }).member.agency, { entry: i });

@@ -29,18 +29,18 @@ export interface Entitlement {
 export function entitlementOf(facts: CaseFacts, agency: string): Entitlement {
   const party = facts.protocol?.current.parties.find((p) => p.agency === agency);
   const grants = new Map<Category, string[]>();
-  for (const consent of facts.consents.values()) {
+  for (const [consentId, consent] of facts.state.consents) {
     if (consent.status !== 'active') continue;
     for (const grant of consent.grants) {
       if (grant.agency !== agency) continue;
-      for (const category of grant.categories) grants.set(category, [...(grants.get(category) ?? []), consent.consentId]);
+      for (const category of grant.categories) grants.set(category, [...(grants.get(category) ?? []), consentId]);
     }
   }
   return {
     agency,
-    exists: existsFor(facts.membership, facts.protocol, agency),
-    fullMember: isFullMember(facts.membership, facts.protocol, agency),
-    referrer: facts.membership.referrer === agency,
+    exists: existsFor(facts.state, facts.protocol, agency),
+    fullMember: isFullMember(facts.state, facts.protocol, agency),
+    referrer: facts.state.referrer === agency,
     // An agency no longer a party of the protocol receives nothing by rule 3.
     receivable: new Set(party?.receivable ?? []),
     consentRequired: new Set(facts.protocol?.current.consentRequired ?? []),

@@ -65,7 +65,7 @@ export class CaseIndex {
     for (const entry of entries) {
       if (entry.type !== 'ConsentRecorded') continue;
       const { consentId, validUntil } = entry.data as { consentId: string; validUntil?: string };
-      if (validUntil && facts.consents.get(consentId)?.status === 'active') this.s.deadline.run(zone, caseId, consentId, validUntil);
+      if (validUntil && facts.state.consents.get(consentId)?.status === 'active') this.s.deadline.run(zone, caseId, consentId, validUntil);
     }
   }
 

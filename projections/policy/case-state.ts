@@ -1,0 +1,104 @@
+import type { CaseEvent, EventMetadata, Grant } from '../../events';
+import type { CaseMembership } from './membership';
+
+/*
+ * The one fold of a case's events: the decider decides on it, the policy reads membership,
+ * consents and status from it. Two folds could disagree on what the ledger says.
+ */
+
+export type CaseStatus = 'referred' | 'in-charge' | 'plan-active' | 'closed';
+
+export interface ConsentState {
+  readonly grants: readonly Grant[];
+  readonly validUntil?: string;
+  readonly status: 'active' | 'withdrawn' | 'expired';
+}
+
+export interface PlanRevisionState {
+  readonly objectiveIds: ReadonlySet<string>;
+  readonly agreed: boolean;
+  readonly validated: boolean;
+}
+
+/** What is known of a case: folded from its stream, nothing else. */
+export interface CaseState extends CaseMembership {
+  readonly caseId?: string;
+  readonly status: CaseStatus;
+  readonly consents: ReadonlyMap<string, ConsentState>;
+  readonly planRevisions: ReadonlyMap<number, PlanRevisionState>;
+  /** An outcome was recorded since the case was opened or last reopened. */
+  readonly outcomeSinceOpening: boolean;
+}
+
+export const EMPTY_CASE: CaseState = {
+  exists: false,
+  status: 'referred',
+  authors: new Set(),
+  team: new Map(),
+  consents: new Map(),
+  planRevisions: new Map(),
+  outcomeSinceOpening: false,
+};
+
+function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): Map<K, V> {
+  const next = new Map(map);
+  if (value === undefined) next.delete(key);
+  else next.set(key, value);
+  return next;
+}
+
+/** evolve: the state after one more event. Pure; it never refuses an event (the ledger is the truth). */
+export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventMetadata, 'agency'>): CaseState {
+  const s: CaseState = state.authors.has(metadata.agency) ? state : { ...state, authors: new Set([...state.authors, metadata.agency]) };
+  switch (event.type) {
+    case 'ReferralSubmitted':
+      return { ...s, exists: true, caseId: event.data.caseId, status: 'referred', referrer: metadata.agency };
+    case 'ConsentRecorded':
+      return {
+        ...s,
+        consents: withMap(s.consents, event.data.consentId, { grants: event.data.grants, validUntil: event.data.validUntil, status: 'active' }),
+      };
+    case 'ConsentWithdrawn':
+    case 'ConsentExpired': {
+      const consent = s.consents.get(event.data.consentId);
+      if (!consent) return s;
+      const status = event.type === 'ConsentWithdrawn' ? 'withdrawn' : 'expired';
+      return { ...s, consents: withMap(s.consents, event.data.consentId, { ...consent, status }) };
+    }
+    case 'CaseTakenInCharge':
+      return { ...s, status: s.status === 'referred' ? 'in-charge' : s.status, caseManagerAgency: event.data.caseManager.agency };
+    case 'TeamMemberAdded':
+      return { ...s, team: withMap(s.team, event.data.member.agency, event.data.member.tier) };
+    case 'TeamMemberRemoved':
+      return { ...s, team: withMap(s.team, event.data.agency, undefined) };
+    case 'PlanRevisionDrafted':
+      return {
+        ...s,
+        planRevisions: withMap(s.planRevisions, event.data.planRevision, {
+          objectiveIds: new Set(event.data.objectives.map((o) => o.id)),
+          agreed: false,
+          validated: false,
+        }),
+      };
+    case 'PlanRevisionAgreed':
+    case 'PlanRevisionValidated': {
+      const revision = s.planRevisions.get(event.data.planRevision);
+      if (!revision) return s;
+      const next = event.type === 'PlanRevisionAgreed' ? { ...revision, agreed: true } : { ...revision, validated: true };
+      const planRevisions = withMap(s.planRevisions, event.data.planRevision, next);
+      const active = next.agreed && next.validated && s.status === 'in-charge';
+      return { ...s, planRevisions, status: active ? 'plan-active' : s.status };
+    }
+    case 'OutcomeRecorded':
+      return { ...s, outcomeSinceOpening: true };
+    case 'CaseClosed':
+      return { ...s, status: 'closed' };
+    case 'CaseReopened':
+      return { ...s, status: 'in-charge', outcomeSinceOpening: false };
+    case 'TeamDecisionRecorded':
+    case 'VerificationRecorded':
+    case 'NonComplianceReported':
+    case 'NoteRecorded':
+      return s;
+  }
+}
