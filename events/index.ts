@@ -11,3 +11,4 @@ export * from './catalogue';
 export * from './protocol-state';
 export * from './streams';
 export { ReferralSubmittedV1 } from './upcasters';
+export * from './event-store';

@@ -1,4 +1,4 @@
-import { comparePositions, type Position } from '../src/store/event-store';
+import { comparePositions, type Position } from '../events/event-store';
 
 /**
  * How far the views are, and who is waiting for them to get somewhere (the read barrier).

@@ -16,7 +16,7 @@ import {
   type StoredEvent,
   type Subscription,
   type SubscriptionMessage,
-} from '../src/store/event-store';
+} from '../events/event-store';
 import { agencyCaseView, caseFacts, protocolAsOf } from './policy';
 import { Progress } from './progress';
 import type { ReadModels } from './read-models';

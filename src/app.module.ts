@@ -20,7 +20,7 @@ import { ProtocolController } from './http/protocol.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { SignProtocolCommandHandler } from './protocol/sign-protocol-command';
-import type { EventStore } from './store/event-store';
+import type { EventStore } from '../events/event-store';
 import type { Projections } from './projection-thread';
 import type { ReadModels } from '../projections/read-models';
 import type { ConsentExpiry } from './consent-expiry';

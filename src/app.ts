@@ -26,7 +26,7 @@ import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
 import { type Projections, ProjectionThread } from './projection-thread';
 import { SqliteEventStore } from './store/sqlite-event-store';
-import type { EventStore } from './store/event-store';
+import type { EventStore } from '../events/event-store';
 import { openEventStore } from './store/open-event-store';
 
 export interface AppOptions {

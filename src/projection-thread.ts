@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { FromWorker, ToWorker, WorkerSettings } from './projection-worker';
 import { Progress } from '../projections/progress';
-import { parsePosition, type Position } from './store/event-store';
+import { parsePosition, type Position } from '../events/event-store';
 
 /** What the read side needs of the projections, wherever they run. */
 export interface Projections {

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
-import { formatPosition } from './store/event-store';
+import { formatPosition } from '../events/event-store';
 import { openEventStore } from './store/open-event-store';
 import { SqliteEventStore } from './store/sqlite-event-store';
 

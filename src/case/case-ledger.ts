@@ -6,7 +6,7 @@ import { type AppliedCommand, FoldedStreams } from '../folded-streams';
 import { CommandIds } from '../ids';
 import { KeyedLock } from '../keyed-lock';
 import type { ProtocolLedger } from '../protocol/protocol-ledger';
-import { type EventStore, type Position, WrongExpectedRevisionError } from '../store/event-store';
+import { type EventStore, type Position, WrongExpectedRevisionError } from '../../events/event-store';
 import { type CaseState, EMPTY_CASE, evolve, existsFor } from './case-state';
 import type { CaseDecision } from './decision';
 

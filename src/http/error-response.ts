@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { z } from 'zod';
 import { Forbidden, NotFound, PreconditionFailed, RuleViolation, Unauthenticated, Unavailable, ValidationFailed, type ValidationIssue } from '../errors';
-import { StoreUnavailableError } from '../store/event-store';
+import { StoreUnavailableError } from '../../events/event-store';
 
 /** API.md "Conventions": the error body, the same for every route. */
 export const ErrorBody = z.object({

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nest
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import type { EventStore } from '../store/event-store';
+import type { EventStore } from '../../events/event-store';
 import { Public } from './access';
 import { READINESS_CHECKS } from './injection-tokens';
 

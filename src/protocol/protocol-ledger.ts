@@ -5,7 +5,7 @@ import { PreconditionFailed, Unavailable } from '../errors';
 import { FoldedStreams } from '../folded-streams';
 import { CommandIds } from '../ids';
 import { KeyedLock } from '../keyed-lock';
-import { type EventStore, type Position, WrongExpectedRevisionError } from '../store/event-store';
+import { type EventStore, type Position, WrongExpectedRevisionError } from '../../events/event-store';
 import { evolveProtocol, protocolStream, type ZoneProtocol } from './protocol';
 import { signProtocol, type SignProtocolBody } from './sign-protocol';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { Position } from '../store/event-store';
+import type { Position } from '../../events/event-store';
 import type { ZoneProtocol } from './protocol';
 import { ProtocolLedger, type SignProtocolRequest } from './protocol-ledger';
 

@@ -4,7 +4,7 @@ import type { Disclosure } from '../../projections/policy';
 import type { Actor } from '../actor';
 import type { Clock } from '../clock';
 import { CommandIds } from '../ids';
-import type { EventStore } from '../store/event-store';
+import type { EventStore } from '../../events/event-store';
 
 export type TrailAction = TrailEvent['data']['action'];
 

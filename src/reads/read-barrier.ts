@@ -1,6 +1,6 @@
 import type { Projections } from '../projection-thread';
 import { Unavailable } from '../errors';
-import { comparePositions, type EventStore, type Position } from '../store/event-store';
+import { comparePositions, type EventStore, type Position } from '../../events/event-store';
 
 /**
  * Read-your-writes (ARCHITECTURE.md property 5): before a read, wait (briefly, bounded) until

@@ -1,5 +1,5 @@
 import { currentVersion, type EventMetadata, EventMetadata as MetadataSchema, isEventType, parseEventData, upcast } from '../../events';
-import type { EventToAppend } from './event-store';
+import type { EventToAppend } from '../../events/event-store';
 
 /**
  * The one place where an event becomes bytes and bytes become an event again (ARCHITECTURE.md

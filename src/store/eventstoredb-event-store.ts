@@ -39,7 +39,7 @@ import {
   type Subscription,
   type SubscriptionMessage,
   WrongExpectedRevisionError,
-} from './event-store';
+} from '../../events/event-store';
 
 export interface EventStoreDbOptions {
   readonly codec?: EventCodec;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config';
-import type { EventStore } from './event-store';
+import type { EventStore } from '../../events/event-store';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 
 /** EVENTSTORE_URL set: EventStoreDB (KurrentDB); otherwise the embedded SQLite ledger in DATA_DIR. */

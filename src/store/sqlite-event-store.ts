@@ -15,7 +15,7 @@ import {
   type Subscription,
   type SubscriptionMessage,
   WrongExpectedRevisionError,
-} from './event-store';
+} from '../../events/event-store';
 
 interface Row {
   position: number;

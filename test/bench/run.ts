@@ -45,7 +45,7 @@ import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { CommandIds } from '../../src/ids';
 import { evolveProtocol } from '../../src/protocol/protocol';
 import { signProtocol, SignProtocolBody } from '../../src/protocol/sign-protocol';
-import type { EventToAppend } from '../../src/store/event-store';
+import type { EventToAppend } from '../../events/event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 
 const ROOT = resolve(__dirname, '../../..');

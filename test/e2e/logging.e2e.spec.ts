@@ -1,4 +1,4 @@
-import type { EventStore } from '../../src/store/event-store';
+import type { EventStore } from '../../events/event-store';
 import { AGENCIES } from '../support/fixtures';
 import { signProtocol, startService, type TestService } from '../support/test-app';
 

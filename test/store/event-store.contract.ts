@@ -6,7 +6,7 @@ import {
   type StoredEvent,
   type SubscriptionMessage,
   WrongExpectedRevisionError,
-} from '../../src/store/event-store';
+} from '../../events/event-store';
 import { note, texts } from '../support/events';
 
 export interface StoreUnderTest {

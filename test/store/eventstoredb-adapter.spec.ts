@@ -1,6 +1,6 @@
 import { DeadlineExceededError, NO_STREAM, ANY, StreamNotFoundError, UnavailableError, WrongExpectedVersionError } from '@eventstore/db-client';
 import { jsonCodec } from '../../src/store/codec';
-import { StoreUnavailableError, WrongExpectedRevisionError } from '../../src/store/event-store';
+import { StoreUnavailableError, WrongExpectedRevisionError } from '../../events/event-store';
 import {
   EventStoreDbEventStore,
   fromEsdbWrongExpectedVersion,

@@ -1,4 +1,4 @@
-import { comparePositions } from '../../src/store/event-store';
+import { comparePositions } from '../../events/event-store';
 import { EventStoreDbEventStore } from '../../src/store/eventstoredb-event-store';
 import { note } from '../support/events';
 import { eventStoreContract } from './event-store.contract';

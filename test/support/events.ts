@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventToAppend } from '../../src/store/event-store';
+import type { EventToAppend } from '../../events/event-store';
 
 /** A valid NoteRecorded event to append in store tests; `text` tells events apart. */
 export function note(text: string, overrides: Partial<EventToAppend> = {}): EventToAppend {

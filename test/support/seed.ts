@@ -4,7 +4,7 @@ import { CaseLedger } from '../../src/case/case-ledger';
 import type { CaseDecision } from '../../src/case/decision';
 import type { Clock } from '../../src/clock';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
-import type { EventStore } from '../../src/store/event-store';
+import type { EventStore } from '../../events/event-store';
 import { AGENCIES, PROTOCOL_TERMS, ZONE } from './fixtures';
 
 /** Writes a ledger through the real write path (decisions, expected revisions), without HTTP. */

@@ -8,7 +8,7 @@ import { loadOrCreateLocalSigningKey } from '../../src/auth/local-signing-key';
 import { issueToken } from '../../src/auth/tokens';
 import type { Clock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
-import type { EventStore } from '../../src/store/event-store';
+import type { EventStore } from '../../events/event-store';
 import { AGENCIES, PROTOCOL_TERMS, ZONE } from './fixtures';
 
 export interface TestService {

@@ -1,8 +1,10 @@
-import type { EventMetadata } from '../../events';
+import type { EventMetadata } from './metadata';
 
 /**
- * The event store port. Two adapters implement it (sqlite-event-store.ts, the embedded default,
- * and eventstoredb-event-store.ts) and one contract suite (test/store/event-store.contract.ts)
+ * The event store port. It lives beside the event catalogue so that the service (src/) and the
+ * projections (projections/) both depend on it without projections reaching into the
+ * application. Two adapters implement it (src/store/sqlite-event-store.ts, the embedded default,
+ * and src/store/eventstoredb-event-store.ts) and one contract suite (test/store/event-store.contract.ts)
  * holds them to the same semantics. An event-sourced stream has two operations: read it, and
  * append to it at an expected revision; the projections add reading and following `$all`.
  */
