@@ -93,6 +93,12 @@ export interface EventStore {
   headPosition(): Promise<Position | undefined>;
   /** Resolves when the store answers; used by readiness. */
   ping(): Promise<void>;
+  /**
+   * A UUID made when this store's log was created, the same for every reader of that log and
+   * different for any other (a wiped server, another data folder): what is derived from one
+   * log (the views' checkpoint) must never be resumed against another.
+   */
+  identity(): Promise<string>;
   close(): Promise<void>;
 }
 

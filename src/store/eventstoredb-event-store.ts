@@ -17,12 +17,14 @@ import {
   excludeSystemEvents,
   FORWARDS,
   isCommandError,
+  jsonEvent,
   NO_STREAM,
   type Position as EsdbPosition,
   START,
   streamNameFilter,
   type WrongExpectedVersionError,
 } from '@eventstore/db-client';
+import { randomUUID } from 'node:crypto';
 import { isEventType } from '../../events';
 import { type EventCodec, jsonCodec } from './codec';
 import {
@@ -191,6 +193,36 @@ export class EventStoreDbEventStore implements EventStore {
 
   async ping(): Promise<void> {
     for await (const _ of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: 2_000 })) break;
+  }
+
+  /**
+   * The log's identity: one event in the stream `ledger-identity` (outside the ledger's
+   * prefixes), written with NO_STREAM by whichever instance comes first and read by the others.
+   */
+  async identity(): Promise<string> {
+    const stream = 'ledger-identity';
+    const read = async (): Promise<string | undefined> => {
+      try {
+        for await (const resolved of this.client.readStream(stream, { direction: FORWARDS, fromRevision: START, maxCount: 1, deadline: this.deadline })) {
+          const id = (resolved.event?.data as { id?: unknown } | undefined)?.id;
+          if (typeof id === 'string') return id;
+        }
+      } catch (error) {
+        if (!(error instanceof Error && isCommandError(error) && error.type === ErrorType.STREAM_NOT_FOUND)) throw error;
+      }
+      return undefined;
+    };
+    const known = await read();
+    if (known) return known;
+    try {
+      await this.client.appendToStream(stream, jsonEvent({ type: 'LedgerIdentified', data: { id: randomUUID() } }), { expectedRevision: NO_STREAM, deadline: this.deadline });
+    } catch (error) {
+      // Another instance wrote it first: read theirs.
+      if (!(error instanceof Error && isCommandError(error) && error.type === ErrorType.WRONG_EXPECTED_VERSION)) throw error;
+    }
+    const written = await read();
+    if (!written) throw new Error('EventStoreDB holds no ledger identity');
+    return written;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -94,7 +95,9 @@ export class SqliteEventStore implements EventStore {
         recorded_at TEXT  NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         UNIQUE (stream, revision)
       );
+      CREATE TABLE IF NOT EXISTS ledger_identity (id TEXT NOT NULL);
     `);
+    this.db.prepare('INSERT INTO ledger_identity (id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM ledger_identity)').run(randomUUID());
     this.codec = options.codec ?? jsonCodec;
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.pageSize = options.pageSize ?? 2_000;
@@ -304,6 +307,10 @@ export class SqliteEventStore implements EventStore {
 
   async ping(): Promise<void> {
     this.statements.head.get();
+  }
+
+  async identity(): Promise<string> {
+    return (this.db.prepare('SELECT id FROM ledger_identity').get() as { id: string }).id;
   }
 
   async close(): Promise<void> {

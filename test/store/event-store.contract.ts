@@ -155,6 +155,12 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>, params: 
       expect(texts(afterFirst)).toEqual(['y1', 'x2']);
     });
 
+    it('names its log with one identity, a UUID, the same on every call', async () => {
+      const first = await store.identity();
+      expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(await store.identity()).toBe(first);
+    });
+
     it('reports the head position as the position of the last append', async () => {
       const result = await store.append(stream('a'), [note('one'), note('two')], 'no-stream');
       const head = await store.headPosition();

@@ -19,4 +19,21 @@ describe('the embedded SQLite event store', () => {
     },
     { eventsBeforeFilteredCheckpoint: 5 },
   );
+
+  it('keeps its identity when reopened, and a new file has another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-store-'));
+    try {
+      const first = new SqliteEventStore(join(dir, 'ledger.db'));
+      const id = await first.identity();
+      await first.close();
+      const again = new SqliteEventStore(join(dir, 'ledger.db'));
+      expect(await again.identity()).toBe(id);
+      await again.close();
+      const other = new SqliteEventStore(join(dir, 'other.db'));
+      expect(await other.identity()).not.toBe(id);
+      await other.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
