@@ -12,3 +12,5 @@ export * from './protocol-state';
 export * from './streams';
 export { ReferralSubmittedV1 } from './upcasters';
 export * from './event-store';
+export * from './case-membership';
+export * from './case-state';

@@ -11,7 +11,7 @@ import {
   needCategory,
   agencyReferenceCategories,
 } from '../../events';
-import { type CaseState, EMPTY_CASE, evolve } from './case-state';
+import { type CaseState, EMPTY_CASE, evolve } from '../../events/case-state';
 
 /** One event of a case as the policy reads it: what, when, by whom. */
 export interface LedgerEntry {

@@ -1,8 +1,8 @@
 import { type CaseEvent, type Category, MEMBERSHIP_CATEGORY } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
 import { authorBasis, type Basis, type Entitlement, entitlementOf, factBasis, memberBasis } from './entitlements';
-import type { CaseStatus } from './case-state';
-import { fullMembers } from './membership';
+import type { CaseStatus } from '../../events/case-state';
+import { fullMembers } from '../../events/case-membership';
 
 /** What a response disclosed, for the access trail: categories, why, and whose data. */
 export interface Disclosure {

@@ -1,6 +1,6 @@
 import type { Category } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
-import { existsFor, isFullMember } from './membership';
+import { existsFor, isFullMember } from '../../events/case-membership';
 
 /**
  * The rule of ENTITLEMENTS.md, to the letter. Agency A sees datum d of case C when:

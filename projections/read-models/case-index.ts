@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import type { CaseFacts, CaseStatus } from '../policy';
+import type { CaseStatus } from '../../events';
+import type { CaseFacts } from '../policy';
 
 /**
  * Zone-level facts about cases that are not any agency's view: the case summary behind the

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AgencyId, Notes, TIERS } from '../../events';
 import { RuleViolation } from '../errors';
-import { partyOf } from '../protocol/protocol';
-import { isFullMember } from './case-state';
+import { partyOf } from '../../events';
+import { isFullMember } from '../../events';
 import { type CaseDecision, openCaseForMember, requireParties } from './decision';
 
 /** POST /v1/cases/{id}/members: extends the team (equipe allargata). */

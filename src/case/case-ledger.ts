@@ -1,13 +1,13 @@
 import { type CaseEvent, caseStream, currentVersion } from '../../events';
-import type { Actor } from '../actor';
-import type { Clock } from '../clock';
+import type { Actor } from '../access/actor';
+import type { Clock } from '../ledger/clock';
 import { NotFound, PreconditionFailed, RuleViolation, Unavailable } from '../errors';
-import { type AppliedCommand, FoldedStreams } from '../folded-streams';
-import { CommandIds } from '../ids';
-import { KeyedLock } from '../keyed-lock';
+import { type AppliedCommand, FoldedStreams } from '../ledger/folded-streams';
+import { CommandIds } from '../ledger/command-ids';
+import { KeyedLock } from '../ledger/keyed-lock';
 import type { ProtocolLedger } from '../protocol/protocol-ledger';
 import { type EventStore, type Position, WrongExpectedRevisionError } from '../../events/event-store';
-import { type CaseState, EMPTY_CASE, evolve, existsFor } from './case-state';
+import { type CaseState, EMPTY_CASE, evolve, existsFor } from '../../events';
 import type { CaseDecision } from './decision';
 
 export { caseStream } from '../../events';

@@ -1,9 +1,9 @@
 import type { CaseEvent } from '../../events';
-import type { Actor } from '../actor';
+import type { Actor } from '../access/actor';
 import { NotFound, RuleViolation } from '../errors';
-import type { CommandIds } from '../ids';
-import { inForce, partyOf, type ZoneProtocol } from '../protocol/protocol';
-import { type CaseState, existsFor, isFullMember } from './case-state';
+import type { CommandIds } from '../ledger/command-ids';
+import { inForce, partyOf, type ZoneProtocol } from '../../events';
+import { type CaseState, existsFor, isFullMember } from '../../events';
 
 /** Everything a decision may depend on besides the case: passed in, so decisions stay pure. */
 export interface DecisionContext {

@@ -1,5 +1,5 @@
 import { RuleViolation } from '../errors';
-import type { CaseState } from './case-state';
+import type { CaseState } from '../../events';
 
 /**
  * The service itself records that an authorisation's `validUntil` has passed (API.md), so views

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Notes } from '../../events';
 import { RuleViolation } from '../errors';
-import { partyOf } from '../protocol/protocol';
+import { partyOf } from '../../events';
 import { type CaseDecision, openCaseForMember } from './decision';
 
 /** POST /v1/cases/{id}/members/{agency}/removal */

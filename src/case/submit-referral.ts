@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Need, Notes, Person, Programme, URGENCIES } from '../../events';
-import type { CaseState } from './case-state';
+import type { CaseState } from '../../events';
 import { type CaseDecision, protocolInForceFor } from './decision';
 
 /** POST /v1/referrals: the single referral sheet (scheda unica di segnalazione). */

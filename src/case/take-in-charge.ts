@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CaseManager, Need, Notes } from '../../events';
 import { RuleViolation } from '../errors';
-import { partyOf } from '../protocol/protocol';
+import { partyOf } from '../../events';
 import { type CaseDecision, openCaseForMember, requireParties } from './decision';
 
 /** POST /v1/cases/{id}/taking-in-charge: the coordination group names the case manager by prevalent need. */

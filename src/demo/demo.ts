@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Role } from '../actor';
+import type { Role } from '../access/actor';
 import { createApp } from '../app';
-import { loadOrCreateLocalSigningKey } from '../auth/local-signing-key';
-import { issueToken } from '../auth/tokens';
+import { loadOrCreateLocalSigningKey } from '../access/local-signing-key';
+import { issueToken } from '../access/tokens';
 import { loadConfig } from '../config';
 import { type Cell, COLOURS, columns, PLAIN, type Style, table, wrap } from './render';
 

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FiscalCode, IsoInstant } from '../../events';
 import type { ReadModels, TrailRecord } from '../../projections/read-models';
-import type { Actor } from '../actor';
+import type { Actor } from '../access/actor';
 import type { ReadBarrier } from '../reads/read-barrier';
 import { CurrentActor, Roles } from './access';
 import { decodeCursor, encodeCursor } from './cursor';

@@ -1,9 +1,9 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { Actor, Role } from '../actor';
+import type { Actor, Role } from '../access/actor';
 import type { AuthenticatedActor } from '../reads/agency-views';
-import type { TokenVerifier } from '../auth/tokens';
+import type { TokenVerifier } from '../access/tokens';
 import { Forbidden, Unauthenticated } from '../errors';
 import { DISCLOSURES, TOKEN_VERIFIER } from './injection-tokens';
 import { DISCLOSES, requestContext } from './request-context';

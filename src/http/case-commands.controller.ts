@@ -4,7 +4,7 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AgencyId } from '../../events';
-import type { Actor } from '../actor';
+import type { Actor } from '../access/actor';
 import { AddTeamMemberBody, addTeamMember } from '../case/add-team-member';
 import { AgreePlanRevisionBody, agreePlanRevision } from '../case/agree-plan-revision';
 import type { CaseCommandResult } from '../case/case-ledger';

@@ -1,8 +1,8 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ValidationFailed } from '../errors';
-import { commandIdFor } from '../ids';
-import type { Actor } from '../actor';
+import { commandIdFor } from '../ledger/command-ids';
+import type { Actor } from '../access/actor';
 
 /** What a command carries besides its body: ids for idempotency and tracing, and If-Match. */
 export interface CommandContext {

@@ -2,11 +2,11 @@ import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestI
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import type { Actor } from '../actor';
-import type { Clock } from '../clock';
+import type { Actor } from '../access/actor';
+import type { Clock } from '../ledger/clock';
 import { RuleViolation, ValidationFailed } from '../errors';
 import { IdempotencyStore, requestFingerprint } from '../idempotency/idempotency-store';
-import { KeyedLock } from '../keyed-lock';
+import { KeyedLock } from '../ledger/keyed-lock';
 import { CLOCK } from './injection-tokens';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;

@@ -4,10 +4,10 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AgencyKind, Category, ZoneId } from '../../events';
-import type { Actor } from '../actor';
-import type { Clock } from '../clock';
+import type { Actor } from '../access/actor';
+import type { Clock } from '../ledger/clock';
 import { Forbidden, NotFound } from '../errors';
-import { inForce, partyOf, type ZoneProtocol } from '../protocol/protocol';
+import { inForce, partyOf, type ZoneProtocol } from '../../events';
 import { ProtocolLedger } from '../protocol/protocol-ledger';
 import { SignProtocolBody } from '../protocol/sign-protocol';
 import { SignProtocolCommand } from '../protocol/sign-protocol-command';

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import { z } from 'zod';
 import { activityReport, type ReadModels } from '../../projections/read-models';
 import { IsoDate } from '../../events';
-import type { Actor } from '../actor';
+import type { Actor } from '../access/actor';
 import { Forbidden } from '../errors';
 import { ProtocolLedger } from '../protocol/protocol-ledger';
 import type { ReadBarrier } from '../reads/read-barrier';

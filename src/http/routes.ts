@@ -1,7 +1,7 @@
 import { applyDecorators, HttpCode, Post, Put, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
-import type { Role } from '../actor';
+import type { Role } from '../access/actor';
 import { Roles } from './access';
 import { ErrorBody } from './error-response';
 import { IdempotencyInterceptor } from './idempotency.interceptor';

@@ -1,12 +1,12 @@
 import type { ProtocolEvent } from '../../events';
-import type { Actor } from '../actor';
-import type { Clock } from '../clock';
+import type { Actor } from '../access/actor';
+import type { Clock } from '../ledger/clock';
 import { PreconditionFailed, Unavailable } from '../errors';
-import { FoldedStreams } from '../folded-streams';
-import { CommandIds } from '../ids';
-import { KeyedLock } from '../keyed-lock';
+import { FoldedStreams } from '../ledger/folded-streams';
+import { CommandIds } from '../ledger/command-ids';
+import { KeyedLock } from '../ledger/keyed-lock';
 import { type EventStore, type Position, WrongExpectedRevisionError } from '../../events/event-store';
-import { evolveProtocol, protocolStream, type ZoneProtocol } from './protocol';
+import { evolveProtocol, protocolStream, type ZoneProtocol } from '../../events';
 import { signProtocol, type SignProtocolBody } from './sign-protocol';
 
 export interface SignProtocolRequest {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Position } from '../../events/event-store';
-import type { ZoneProtocol } from './protocol';
+import type { ZoneProtocol } from '../../events';
 import { ProtocolLedger, type SignProtocolRequest } from './protocol-ledger';
 
 export class SignProtocolCommand extends Command<{ protocol: ZoneProtocol; position: Position }> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_CONSENT_REQUIRED, DEFAULT_RECEIVABLE, type ProtocolEvent, ProtocolTerms, SYSTEM_AGENCY } from '../../events';
 import { RuleViolation } from '../errors';
-import { partyOf, type ZoneProtocol } from './protocol';
+import { partyOf, type ZoneProtocol } from '../../events';
 
 /** PUT /v1/protocol body (API.md "Protocol"). */
 export const SignProtocolBody = ProtocolTerms.superRefine((terms, ctx) => {

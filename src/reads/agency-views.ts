@@ -1,5 +1,5 @@
 import type { AgencyPartition, ReadModels } from '../../projections/read-models';
-import type { Actor } from '../actor';
+import type { Actor } from '../access/actor';
 
 declare const authenticated: unique symbol;
 

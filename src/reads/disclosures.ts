@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Category, type TrailEvent, trailStream } from '../../events';
 import type { Disclosure } from '../../projections/policy';
-import type { Actor } from '../actor';
-import type { Clock } from '../clock';
-import { CommandIds } from '../ids';
+import type { Actor } from '../access/actor';
+import type { Clock } from '../ledger/clock';
+import { CommandIds } from '../ledger/command-ids';
 import type { EventStore } from '../../events/event-store';
 
 export type TrailAction = TrailEvent['data']['action'];

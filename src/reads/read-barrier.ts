@@ -1,4 +1,4 @@
-import type { Projections } from '../projection-thread';
+import type { Projections } from './projection-thread';
 import { Unavailable } from '../errors';
 import { comparePositions, type EventStore, type Position } from '../../events/event-store';
 

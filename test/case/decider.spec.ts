@@ -17,7 +17,7 @@ import { takeInCharge } from '../../src/case/take-in-charge';
 import { validatePlanRevision } from '../../src/case/validate-plan-revision';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { RuleViolation } from '../../src/errors';
-import { CommandIds } from '../../src/ids';
+import { CommandIds } from '../../src/ledger/command-ids';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
 import { given, type Given } from '../support/given-when-then';
 

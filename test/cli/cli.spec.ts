@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTokenVerifier } from '../../src/auth/tokens';
+import { createTokenVerifier } from '../../src/access/tokens';
 import { runCli } from '../../src/cli';
 import { loadConfig } from '../../src/config';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';

@@ -1,4 +1,4 @@
-import type { Role } from '../../src/actor';
+import type { Role } from '../../src/access/actor';
 import { AGENCIES, PERSON } from '../support/fixtures';
 import { signProtocol, startService, type TestService } from '../support/test-app';
 

@@ -1,5 +1,5 @@
 import { caseStream } from '../../events';
-import type { Clock } from '../../src/clock';
+import type { Clock } from '../../src/ledger/clock';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { signProtocol, startService, type TestService } from '../support/test-app';
 

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreateLocalSigningKey } from '../../src/auth/local-signing-key';
-import { issueToken } from '../../src/auth/tokens';
+import { loadOrCreateLocalSigningKey } from '../../src/access/local-signing-key';
+import { issueToken } from '../../src/access/tokens';
 import { AGENCIES, PERSON, PROTOCOL_TERMS } from '../support/fixtures';
 
 const ROOT = join(__dirname, '../..');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Actor, Role } from '../../src/actor';
-import { evolveProtocol, type ZoneProtocol } from '../../src/protocol/protocol';
+import type { Actor, Role } from '../../src/access/actor';
+import { evolveProtocol, type ZoneProtocol } from '../../events';
 import { signProtocol, SignProtocolBody } from '../../src/protocol/sign-protocol';
 
 /** The Valdinievole parties the source documents name (seeds 001, 003), as used across tests. */

@@ -1,9 +1,9 @@
 import type { CaseEvent } from '../../events';
-import { type CaseState, EMPTY_CASE, evolve } from '../../src/case/case-state';
+import { type CaseState, EMPTY_CASE, evolve } from '../../events';
 import type { CaseDecision, DecisionContext } from '../../src/case/decision';
 import { NotFound, type Rule, RuleViolation } from '../../src/errors';
-import { CommandIds } from '../../src/ids';
-import type { ZoneProtocol } from '../../src/protocol/protocol';
+import { CommandIds } from '../../src/ledger/command-ids';
+import type { ZoneProtocol } from '../../events';
 import { actor as makeActor, AGENCIES, NOW, protocolFixture } from './fixtures';
 
 /** An event in a history, with the agency that recorded it (SdS unless said). */

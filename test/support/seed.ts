@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, Role } from '../../src/actor';
+import type { Actor, Role } from '../../src/access/actor';
 import { CaseLedger } from '../../src/case/case-ledger';
 import type { CaseDecision } from '../../src/case/decision';
-import type { Clock } from '../../src/clock';
+import type { Clock } from '../../src/ledger/clock';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
 import type { EventStore } from '../../events/event-store';
 import { AGENCIES, PROTOCOL_TERMS, ZONE } from './fixtures';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, type CryptoKey, importSPKI, type JWK, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
-import { type Actor, ActorClaims, type Role } from '../actor';
+import { type Actor, ActorClaims, type Role } from './actor';
 import type { Config } from '../config';
 import { Unauthenticated } from '../errors';
 import type { AuthenticatedActor } from '../reads/agency-views';

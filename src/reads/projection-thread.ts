@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import type { Config } from '../config';
 import type { FromWorker, ToWorker, WorkerSettings } from './projection-worker';
-import { Progress } from '../projections/progress';
-import { parsePosition, type Position } from '../events/event-store';
+import { Progress } from '../../projections/progress';
+import { parsePosition, type Position } from '../../events/event-store';
 
 /** What the read side needs of the projections, wherever they run. */
 export interface Projections {

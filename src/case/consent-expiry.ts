@@ -1,11 +1,11 @@
-import { SYSTEM_AGENCY, SYSTEM_OPERATORS } from '../events';
-import type { CaseIndex } from '../projections/read-models';
-import type { Clock } from './clock';
-import { RuleViolation } from './errors';
-import { uuidV5 } from './ids';
-import type { CaseLedger } from './case/case-ledger';
-import type { CaseDecision } from './case/decision';
-import { expireConsent } from './case/expire-consent';
+import { SYSTEM_AGENCY, SYSTEM_OPERATORS } from '../../events';
+import type { CaseIndex } from '../../projections/read-models';
+import type { Clock } from '../ledger/clock';
+import { RuleViolation } from '../errors';
+import { uuidV5 } from '../ledger/command-ids';
+import type { CaseLedger } from './case-ledger';
+import type { CaseDecision } from './decision';
+import { expireConsent } from './expire-consent';
 
 const expire: CaseDecision<{ consentId: string }> = (state, input, ctx) => expireConsent(state, input.consentId, ctx.now);
 

@@ -1,4 +1,4 @@
-import type { EventStore, Position, StoredEvent } from '../events/event-store';
+import type { EventStore, Position, StoredEvent } from '../../events/event-store';
 
 /** What one command appended to a stream, found again by its id when the command is retried. */
 export interface AppliedCommand {

@@ -1,4 +1,4 @@
-import { partyOf, type ZoneProtocol } from '../../events';
+import { partyOf, type ZoneProtocol } from './protocol-state';
 
 /**
  * ENTITLEMENTS.md "Members of a case", one definition for the whole product: the decider

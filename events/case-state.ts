@@ -1,5 +1,7 @@
-import type { CaseEvent, EventMetadata, Grant } from '../../events';
-import type { CaseMembership } from './membership';
+import type { CaseEvent } from './catalogue';
+import type { EventMetadata } from './metadata';
+import type { Grant } from './values';
+import type { CaseMembership } from './case-membership';
 
 /*
  * The one fold of a case's events: the decider decides on it, the policy reads membership,

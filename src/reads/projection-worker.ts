@@ -6,11 +6,11 @@
  * writer). See projection-thread.ts for the main thread's side.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ProjectionRunner } from '../projections/projection-runner';
-import { ReadModels } from '../projections/read-models';
-import { formatPosition } from '../events/event-store';
-import { openEventStore } from './store/open-event-store';
-import { SqliteEventStore } from './store/sqlite-event-store';
+import { ProjectionRunner } from '../../projections/projection-runner';
+import { ReadModels } from '../../projections/read-models';
+import { formatPosition } from '../../events/event-store';
+import { openEventStore } from '../store/open-event-store';
+import { SqliteEventStore } from '../store/sqlite-event-store';
 
 export interface WorkerSettings {
   readonly dataDir: string;

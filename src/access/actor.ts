@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgencyId, OperatorId, ZoneId } from '../events';
+import { AgencyId, OperatorId, ZoneId } from '../../events';
 
 export const ROLES = ['operator', 'coordinator', 'dpo', 'auditor', 'admin'] as const;
 export const Role = z.enum(ROLES);

@@ -1,2 +1,0 @@
-export * from '../../projections/policy/case-state';
-export { existsFor, isFullMember } from '../../projections/policy/membership';

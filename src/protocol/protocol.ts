@@ -1,1 +1,0 @@
-export { dateInItaly, evolveProtocol, inForce, partyOf, protocolStream, type ZoneProtocol } from '../../events';
