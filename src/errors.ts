@@ -1,8 +1,31 @@
 /**
- * The one error module (ARCHITECTURE.md property 9). Domain code throws these; one exception
- * filter (http/error-filter.ts) maps them, and every other failure, to the error bodies of
- * API.md. Messages never carry personal data: only codes, agency ids and revision numbers.
+ * The one error module (ARCHITECTURE.md property 9). One table names every error the API can
+ * answer: its stable code, its HTTP status and what it means. The error classes, the exception
+ * filter (http/error-response.ts) and the OpenAPI error answers (http/routes.ts) are all made
+ * from it, in the manner of fastify's lib/errors.js. Messages never carry personal data: only
+ * codes, agency ids and revision numbers.
  */
+export const ERRORS = {
+  validation: { status: 400, description: 'the body, a parameter or a header is not valid (issues name each path)' },
+  unauthenticated: { status: 401, description: 'missing, malformed, expired or wrongly signed token' },
+  forbidden: { status: 403, description: 'the token lacks the role, or its agency is not a party of the zone protocol' },
+  'not-found': { status: 404, description: 'no such resource for the caller (for a case: the same answer whether it exists or not)' },
+  'precondition-failed': { status: 412, description: 'If-Match no longer matches the revision' },
+  'payload-too-large': { status: 413, description: 'the body is over 256 KiB' },
+  'unsupported-media-type': { status: 415, description: 'the body is not application/json' },
+  'rule-violation': { status: 422, description: 'a domain rule refused the command (see `rule`)' },
+  internal: { status: 500, description: 'a fault of the service; logged, never detailed to the caller' },
+  unavailable: { status: 503, description: 'the store could not be reached or the views are catching up; try again' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+/** The code an HTTP status stands for (for errors the framework raises with a status only). */
+export function codeOfStatus(status: number): ErrorCode | undefined {
+  if (status === 405) return 'not-found';
+  return ERROR_CODES.find((code) => ERRORS[code].status === status);
+}
 
 /** Domain rules and what each protects; the code is stable, the API's `rule`. */
 export const RULES = {
@@ -32,63 +55,80 @@ export const RULES = {
 } as const;
 export type Rule = keyof typeof RULES;
 
-export class RuleViolation extends Error {
-  constructor(
-    readonly rule: Rule,
-    detail?: string,
-  ) {
-    super(detail ? `${RULES[rule]}: ${detail}` : RULES[rule]);
-    this.name = 'RuleViolation';
-  }
-}
-
 export interface ValidationIssue {
   path: string;
   message: string;
 }
 
-export class ValidationFailed extends Error {
+/** API.md "Conventions": at most 20 issues in an answer. */
+export const MAX_ISSUES = 20;
+
+/** An error the API answers with its own code; anything else thrown is a 500 `internal`. */
+export class LedgerError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LedgerError';
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  /** What the caller reads: API.md "Conventions", the error body. */
+  body(): { error: ErrorCode; message: string; issues?: ValidationIssue[]; rule?: Rule } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+export class RuleViolation extends LedgerError {
+  constructor(
+    readonly rule: Rule,
+    detail?: string,
+  ) {
+    super('rule-violation', detail ? `${RULES[rule]}: ${detail}` : RULES[rule]);
+    this.name = 'RuleViolation';
+  }
+
+  override body() {
+    return { ...super.body(), rule: this.rule };
+  }
+}
+
+export class ValidationFailed extends LedgerError {
   constructor(
     readonly issues: ValidationIssue[],
     message = 'the request is not valid',
   ) {
-    super(message);
+    super('validation', message);
     this.name = 'ValidationFailed';
   }
-}
 
-export class Unauthenticated extends Error {
-  constructor(message = 'a valid bearer token is required') {
-    super(message);
-    this.name = 'Unauthenticated';
+  override body() {
+    return { ...super.body(), issues: this.issues.slice(0, MAX_ISSUES) };
   }
 }
 
-export class Forbidden extends Error {
-  constructor(message = 'the token does not allow this') {
-    super(message);
-    this.name = 'Forbidden';
-  }
+/** A class per code, with the default message of that code. */
+function errorClass(code: ErrorCode, name: string, defaultMessage: string) {
+  const Class = class extends LedgerError {
+    constructor(message = defaultMessage) {
+      super(code, message);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(Class, 'name', { value: name });
+  return Class;
 }
 
+export const Unauthenticated = errorClass('unauthenticated', 'Unauthenticated', 'a valid bearer token is required');
+export const Forbidden = errorClass('forbidden', 'Forbidden', 'the token does not allow this');
 /** Also what a case that exists but not for the caller answers (ENTITLEMENTS.md). */
-export class NotFound extends Error {
-  constructor(message = 'not found') {
-    super(message);
-    this.name = 'NotFound';
-  }
-}
-
-export class PreconditionFailed extends Error {
-  constructor(message = 'the case has changed since the revision in If-Match') {
-    super(message);
-    this.name = 'PreconditionFailed';
-  }
-}
-
-export class Unavailable extends Error {
-  constructor(message = 'the service is unavailable, try again') {
-    super(message);
-    this.name = 'Unavailable';
-  }
-}
+export const NotFound = errorClass('not-found', 'NotFound', 'not found');
+export const PreconditionFailed = errorClass('precondition-failed', 'PreconditionFailed', 'the case has changed since the revision in If-Match');
+export const PayloadTooLarge = errorClass('payload-too-large', 'PayloadTooLarge', 'the body is larger than 256 KiB');
+export const UnsupportedMediaType = errorClass('unsupported-media-type', 'UnsupportedMediaType', 'send application/json');
+/** 503: the store is unreachable or the views are catching up; the caller may try again. */
+export const Unavailable = errorClass('unavailable', 'Unavailable', 'the service is unavailable, try again');

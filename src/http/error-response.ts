@@ -1,24 +1,13 @@
 import { HttpException } from '@nestjs/common';
 import { z } from 'zod';
-import { Forbidden, NotFound, PreconditionFailed, RuleViolation, Unauthenticated, Unavailable, ValidationFailed, type ValidationIssue } from '../errors';
-import { StoreUnavailableError } from '../../events/event-store';
+import { StoreUnavailableError } from '../../events';
+import { codeOfStatus, ERROR_CODES, ERRORS, type ErrorCode, LedgerError, MAX_ISSUES, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed, type ValidationIssue } from '../errors';
 
-/** API.md "Conventions": the error body, the same for every route. */
+/** API.md "Conventions": the error body, the same for every route, its codes from the one table. */
 export const ErrorBody = z.object({
-  error: z.enum([
-    'validation',
-    'unauthenticated',
-    'forbidden',
-    'not-found',
-    'precondition-failed',
-    'payload-too-large',
-    'unsupported-media-type',
-    'rule-violation',
-    'unavailable',
-    'internal',
-  ]),
+  error: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).max(20).optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).max(MAX_ISSUES).optional(),
   rule: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
@@ -27,8 +16,6 @@ export interface ErrorResponse {
   readonly status: number;
   readonly body: ErrorBody;
 }
-
-const MAX_ISSUES = 20;
 
 /** zod issues as API.md issues: dotted paths, unknown keys named in the path, at most 20. */
 export function zodIssues(error: z.ZodError, prefix: ReadonlyArray<string | number> = []): ValidationIssue[] {
@@ -44,23 +31,33 @@ export function zodIssues(error: z.ZodError, prefix: ReadonlyArray<string | numb
   return issues.slice(0, MAX_ISSUES);
 }
 
-const byStatus: Record<number, ErrorBody['error']> = {
-  400: 'validation',
-  401: 'unauthenticated',
-  403: 'forbidden',
-  404: 'not-found',
-  405: 'not-found',
-  412: 'precondition-failed',
-  413: 'payload-too-large',
-  415: 'unsupported-media-type',
-  422: 'rule-violation',
-  503: 'unavailable',
-};
-
 /** Fastify's own errors, raised before a request reaches a controller (body parsing, limits). */
 interface FastifyError {
   code?: string;
   statusCode?: number;
+}
+
+/**
+ * What anything thrown becomes as a LedgerError, or undefined for a fault of the service.
+ * A ZodError that reaches here was not raised by request validation (which throws
+ * ValidationFailed): it comes from encoding or decoding a stored event, a server fault.
+ */
+function asLedgerError(error: unknown): LedgerError | undefined {
+  // A 503 never says which part is down: the details are in the server's log.
+  if (error instanceof Unavailable || error instanceof StoreUnavailableError) return new Unavailable();
+  if (error instanceof LedgerError) return error;
+  if (error instanceof HttpException) {
+    const code = codeOfStatus(error.getStatus());
+    if (code && code !== 'internal') return new LedgerError(code, code === 'not-found' ? 'not found' : httpMessage(error));
+  }
+  const fastify = error as FastifyError;
+  if (typeof fastify?.code === 'string' && fastify.code.startsWith('FST_')) {
+    if (fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PayloadTooLarge();
+    if (fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new UnsupportedMediaType();
+    if (fastify.statusCode === 400) return new ValidationFailed([], 'the body is not valid JSON');
+  }
+  if (error instanceof SyntaxError && (error as FastifyError).statusCode === 400) return new ValidationFailed([], 'the body is not valid JSON');
+  return undefined;
 }
 
 /**
@@ -69,29 +66,11 @@ interface FastifyError {
  * server's log.
  */
 export function errorResponse(error: unknown): ErrorResponse {
-  if (error instanceof ValidationFailed) return { status: 400, body: { error: 'validation', message: error.message, issues: error.issues.slice(0, MAX_ISSUES) } };
-  if (error instanceof z.ZodError) return { status: 400, body: { error: 'validation', message: 'the request is not valid', issues: zodIssues(error) } };
-  if (error instanceof RuleViolation) return { status: 422, body: { error: 'rule-violation', message: error.message, rule: error.rule } };
-  if (error instanceof Unauthenticated) return { status: 401, body: { error: 'unauthenticated', message: error.message } };
-  if (error instanceof Forbidden) return { status: 403, body: { error: 'forbidden', message: error.message } };
-  if (error instanceof NotFound) return { status: 404, body: { error: 'not-found', message: error.message } };
-  if (error instanceof PreconditionFailed) return { status: 412, body: { error: 'precondition-failed', message: error.message } };
-  if (error instanceof Unavailable || error instanceof StoreUnavailableError) return { status: 503, body: { error: 'unavailable', message: 'the service is unavailable, try again' } };
-  if (error instanceof HttpException) {
-    const status = error.getStatus();
-    const code = byStatus[status];
-    if (code) return { status, body: { error: code, message: status === 404 ? 'not found' : httpMessage(error) } };
-  }
-  const fastify = error as FastifyError;
-  if (typeof fastify?.code === 'string' && fastify.code.startsWith('FST_')) {
-    if (fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'payload-too-large', message: 'the body is larger than 256 KiB' } };
-    if (fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: 'unsupported-media-type', message: 'send application/json' } };
-    if (fastify.statusCode === 400) return { status: 400, body: { error: 'validation', message: 'the body is not valid JSON' } };
-  }
-  if (error instanceof SyntaxError && (error as FastifyError).statusCode === 400) {
-    return { status: 400, body: { error: 'validation', message: 'the body is not valid JSON' } };
-  }
-  return { status: 500, body: { error: 'internal', message: 'internal error' } };
+  const known = asLedgerError(error);
+  if (!known) return { status: ERRORS.internal.status, body: { error: 'internal', message: 'internal error' } };
+  const body = known.body();
+  if (body.issues?.length === 0) delete body.issues;
+  return { status: known.status, body };
 }
 
 function httpMessage(error: HttpException): string {

@@ -2,6 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { NotFound } from '../errors';
+import { errorResponse } from './error-response';
 
 /**
  * /openapi.json and Swagger UI at /docs (no token: API.md "Operations"). Paths and operations
@@ -40,7 +42,10 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
   fastify.get('/docs/init.js', async (_request, reply) => reply.type(TYPES.js!).send(INIT));
   fastify.get<{ Params: { asset: string } }>('/docs/:asset', async (request, reply) => {
     const asset = request.params.asset;
-    if (!ASSETS.has(asset)) return reply.status(404).send({ error: 'not-found', message: 'not found' });
+    if (!ASSETS.has(asset)) {
+      const { status, body } = errorResponse(new NotFound());
+      return reply.status(status).send(body);
+    }
     return reply.type(TYPES[asset.split('.').pop()!]!).header('cache-control', 'public, max-age=86400').send(readFileSync(join(dist, asset)));
   });
 }

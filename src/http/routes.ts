@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse 
 import { z } from 'zod';
 import type { Role } from '../access/actor';
 import { Roles } from './access';
+import { ERROR_CODES, ERRORS, type ErrorCode } from '../errors';
 import { ErrorBody } from './error-response';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
@@ -18,19 +19,13 @@ export const CommandAccepted = z.object({
 });
 export type CommandAccepted = z.infer<typeof CommandAccepted>;
 
-const ERROR_STATUSES: Record<number, string> = {
-  400: 'validation: the body, a parameter or a header is not valid (issues name each path)',
-  401: 'unauthenticated: missing, malformed, expired or wrongly signed token',
-  403: 'forbidden: the token lacks the role',
-  404: 'not-found: no such case for the caller (the same answer whether it exists or not)',
-  412: 'precondition-failed: If-Match no longer matches the revision',
-  413: 'payload-too-large: the body is over 256 KiB',
-  415: 'unsupported-media-type: the body is not application/json',
-  422: 'rule-violation: a domain rule refused the command (see `rule`)',
-  503: 'unavailable: the store could not be reached, try again',
-};
 
 const errorSchema = jsonSchema(ErrorBody, 'output');
+
+/** The error answers of a route, from the one error table (src/errors.ts). */
+export function errorAnswers(codes: readonly ErrorCode[] = ERROR_CODES): MethodDecorator[] {
+  return codes.map((code) => ApiResponse({ status: ERRORS[code].status, description: `${code}: ${ERRORS[code].description}`, schema: errorSchema as never }));
+}
 
 export interface RouteSpec {
   readonly summary: string;
@@ -63,6 +58,6 @@ export function WriteRoute(path: string, spec: RouteSpec): MethodDecorator {
     ApiHeader({ name: 'If-Match', required: false, description: 'the revision last read, e.g. "3"; 412 if the case changed since' }),
     ...Object.entries(spec.params ?? {}).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) as never })),
     ApiResponse({ status, schema: jsonSchema(spec.response ?? CommandAccepted, 'output') as never, description: 'accepted and durable' }),
-    ...Object.entries(ERROR_STATUSES).map(([code, description]) => ApiResponse({ status: Number(code), description, schema: errorSchema as never })),
+    ...errorAnswers(),
   );
 }

@@ -58,7 +58,7 @@ describe('/openapi.json', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (method !== 'post') continue;
-        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes: ['201', '400', '401', '403', '404', '412', '413', '415', '422', '503'] });
+        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes: ['201', '400', '401', '403', '404', '412', '413', '415', '422', '500', '503'] });
         expect(op.responses['422'].content['application/json'].schema.properties.rule).toBeDefined();
         expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'If-Match']));
       }
