@@ -20,7 +20,9 @@ import {
 } from './values';
 
 /**
- * The events of a case's life (DOMAIN.md "The path of a case"), current shapes. Every field is
+ * The events of a case's life (DOMAIN.md "The path of a case"), current shapes. They are also
+ * the single source of the command bodies that repeat their fields (src/case/*.ts), so the
+ * limits an API caller meets are written here once. Every field is
  * marked with its datum kind (datum.ts); the author agency and operator travel in the metadata
  * and are a datum of their own (ENTITLEMENTS.md). Old shapes live, frozen, in upcasters.ts.
  */
@@ -34,23 +36,23 @@ const PlanRevision = z.int().min(1);
 export const ReferralSubmitted = z.strictObject({
   caseId: id(CaseId),
   person: datum('identity', Person),
-  needs: z.array(datum('need', Need)).min(1),
-  programmes: z.array(datum('programme', Programme)).default([]),
+  needs: z.array(datum('need', Need)).min(1).max(12),
+  programmes: z.array(datum('programme', Programme)).max(12).default([]),
   urgency: datum('common', z.enum(URGENCIES)),
   notes,
 });
 
 export const ConsentRecorded = z.strictObject({
   consentId: id(ConsentId),
-  grants: z.array(datum('grant', Grant)).min(1),
-  purposes: datum('common', z.array(z.string().min(1).max(200)).max(20)).default([]),
+  grants: z.array(datum('grant', Grant)).min(1).max(50),
+  purposes: datum('common', z.array(z.string().trim().min(1).max(200)).max(20)).default([]),
   legalBasis: datum('common', z.enum(LEGAL_BASES)),
-  informativaVersion: datum('common', z.string().min(1).max(100)),
+  informativaVersion: datum('common', z.string().trim().min(1).max(100)),
   collectionMethod: datum('common', z.enum(COLLECTION_METHODS)).optional(),
   signedBy: datum('common', z.enum(SIGNERS)).optional(),
   collectedAt: datum('common', IsoInstant),
   validUntil: datum('common', IsoInstant).optional(),
-  evidenceSha256: datum('common', z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+  evidenceSha256: datum('common', z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256')).optional(),
   notes,
 });
 
@@ -75,15 +77,15 @@ export const TeamMemberRemoved = z.strictObject({ agency: datum('agency-ref', Ag
 export const TeamDecisionRecorded = z.strictObject({
   decision: datum('common', Decision),
   heldOn: datum('common', IsoDate),
-  participants: z.array(datum('agency-ref', AgencyId)).min(1),
+  participants: z.array(datum('agency-ref', AgencyId)).min(1).max(50),
   notes,
 });
 
 export const PlanRevisionDrafted = z.strictObject({
   planRevision: id(PlanRevision),
-  objectives: z.array(datum('objective', Objective)).min(1),
-  interventions: z.array(datum('intervention', Intervention)),
-  commitments: z.array(datum('common', z.string().min(1).max(1_000))),
+  objectives: z.array(datum('objective', Objective)).min(1).max(50),
+  interventions: z.array(datum('intervention', Intervention)).max(50),
+  commitments: z.array(datum('common', z.string().trim().min(1).max(1_000))).max(50),
   notes,
 });
 
@@ -93,17 +95,17 @@ export const PlanRevisionValidated = z.strictObject({ planRevision: id(PlanRevis
 
 export const VerificationRecorded = z.strictObject({
   planRevision: id(PlanRevision),
-  progress: z.array(datum('verification-entry', ProgressEntry)).min(1),
+  progress: z.array(datum('verification-entry', ProgressEntry)).min(1).max(50),
   nextDue: datum('common', IsoDate).optional(),
   notes,
 });
 
 export const NonComplianceReported = z.strictObject({
-  commitment: datum('common', z.string().min(1).max(1_000)).optional(),
+  commitment: datum('common', z.string().trim().min(1).max(1_000)).optional(),
   notes,
 });
 
-export const OutcomeRecorded = z.strictObject({ outcomes: z.array(datum('outcome', Outcome)).min(1), notes });
+export const OutcomeRecorded = z.strictObject({ outcomes: z.array(datum('outcome', Outcome)).min(1).max(14), notes });
 
 export const NoteRecorded = z.strictObject({ notes: Notes.min(1) });
 

@@ -4,30 +4,31 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import type { EventStore } from '../events';
+import type { ReadModels } from '../projections/read-models';
 import type { TokenVerifier } from './access/tokens';
+import { CASE_BEHAVIOURS } from './case/behaviours';
 import { CaseLedger } from './case/case-ledger';
-import { RunCaseCommandHandler } from './case/run-case-command';
-import type { Clock } from './ledger/clock';
+import type { ConsentExpiry } from './case/consent-expiry';
 import { AccessGuard } from './http/access';
-import { CaseCommandsController } from './http/case-commands.controller';
-import { HealthController, type ReadinessCheck } from './http/health.controller';
-import { IdempotencyInterceptor } from './http/idempotency.interceptor';
 import { AccessTrailController } from './http/access-trail.controller';
 import { CaseReadsController } from './http/case-reads.controller';
-import { AGENCY_VIEWS, CLOCK, DISCLOSURES, EVENT_STORE, READ_BARRIER, READ_MODELS, READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
-import { ReportsController } from './http/reports.controller';
+import { commandRoutes } from './http/command-routes';
+import { HealthController, type ReadinessCheck } from './http/health.controller';
+import { IdempotencyInterceptor } from './http/idempotency.interceptor';
+import { READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
 import { ProtocolController } from './http/protocol.controller';
+import { ReportsController } from './http/reports.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
+import { CLOCK, type Clock } from './ledger/clock';
 import { ProtocolLedger } from './protocol/protocol-ledger';
-import { SignProtocolCommandHandler } from './protocol/sign-protocol-command';
-import type { EventStore } from '../events/event-store';
+import { signProtocol, SignProtocolHandler } from './protocol/sign-protocol';
+import { GetActivityReportHandler } from './reads/activity-report';
+import { CASE_QUERY_HANDLERS } from './reads/case-queries';
+import { Disclosures } from './reads/disclosures';
 import type { Projections } from './reads/projection-thread';
-import type { ReadModels } from '../projections/read-models';
-import type { ConsentExpiry } from './case/consent-expiry';
-import type { AgencyViews } from './reads/agency-views';
-import { GetCaseHistoryHandler, GetCaseViewHandler, ListCasesHandler } from './reads/case-queries';
-import type { Disclosures } from './reads/disclosures';
-import type { ReadBarrier } from './reads/read-barrier';
+import { ReadBarrier } from './reads/read-barrier';
+import { TRAIL_QUERY_HANDLERS } from './reads/trail-queries';
 
 /** What the service is made of, built before Nest starts (store opened, keys loaded). */
 export interface LedgerParts {
@@ -36,7 +37,6 @@ export interface LedgerParts {
   readonly projections: Projections;
   readonly barrier: ReadBarrier;
   readonly disclosures: Disclosures;
-  readonly views: AgencyViews;
   readonly expiry: ConsentExpiry;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -47,33 +47,34 @@ export interface LedgerParts {
   readonly readiness: ReadinessCheck[];
 }
 
+/** Every command the ledger accepts over HTTP: a route each, and a CommandBus handler each. */
+const BEHAVIOURS = [...CASE_BEHAVIOURS, signProtocol];
+
 @Module({})
 export class LedgerModule {
   static with(parts: LedgerParts): DynamicModule {
     const providers: Provider[] = [
-      { provide: EVENT_STORE, useValue: parts.store },
       { provide: CLOCK, useValue: parts.clock },
       { provide: TOKEN_VERIFIER, useValue: parts.verifyToken },
       { provide: READINESS_CHECKS, useValue: parts.readiness },
       { provide: IdempotencyStore, useValue: parts.idempotency },
       { provide: CaseLedger, useValue: parts.cases },
       { provide: ProtocolLedger, useValue: parts.protocols },
-      { provide: READ_MODELS, useValue: parts.models },
-      { provide: READ_BARRIER, useValue: parts.barrier },
-      { provide: DISCLOSURES, useValue: parts.disclosures },
-      { provide: AGENCY_VIEWS, useValue: parts.views },
-      GetCaseViewHandler,
-      GetCaseHistoryHandler,
-      ListCasesHandler,
+      { provide: ReadBarrier, useValue: parts.barrier },
+      { provide: Disclosures, useValue: parts.disclosures },
       { provide: APP_GUARD, useClass: AccessGuard },
       IdempotencyInterceptor,
-      RunCaseCommandHandler,
-      SignProtocolCommandHandler,
+      // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.
+      ...CASE_BEHAVIOURS.map((b) => b.Handler),
+      SignProtocolHandler,
+      ...CASE_QUERY_HANDLERS,
+      ...TRAIL_QUERY_HANDLERS,
+      GetActivityReportHandler,
     ];
     return {
       module: LedgerModule,
       imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false }), LoggerModule.forRoot({ pinoHttp: { logger: parts.logger }, useExisting: true, forRoutes: [] })],
-      controllers: [CaseCommandsController, CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
+      controllers: [commandRoutes(BEHAVIOURS as never), CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
       providers,
     };
   }

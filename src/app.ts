@@ -21,7 +21,6 @@ import { ProtocolLedger } from './protocol/protocol-ledger';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
 import { ConsentExpiry } from './case/consent-expiry';
-import { AgencyViews } from './reads/agency-views';
 import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
 import { type Projections, ProjectionThread } from './reads/projection-thread';
@@ -82,11 +81,10 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     projections,
     barrier,
     disclosures: new Disclosures(store, clock),
-    views: new AgencyViews(models),
     expiry,
     clock,
     logger,
-    verifyToken: await createTokenVerifier(config),
+    verifyToken: await createTokenVerifier(config, models),
     idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db')),
     cases,
     protocols,

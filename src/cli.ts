@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
-import { SYSTEM_AGENCY, ZoneId } from '../events';
+import { inForce, SYSTEM_AGENCY, ZoneId } from '../events';
 import { ROLES, type Role } from './access/actor';
 import { createApp } from './app';
 import { loadOrCreateLocalSigningKey } from './access/local-signing-key';
@@ -15,9 +15,8 @@ import { ConfigError, loadConfig } from './config';
 import { RuleViolation, ValidationFailed } from './errors';
 import { zodIssues } from './http/error-response';
 import { commandIdFor } from './ledger/command-ids';
-import { inForce } from '../events';
 import { ProtocolLedger } from './protocol/protocol-ledger';
-import { SignProtocolBody } from './protocol/sign-protocol';
+import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
 import { openEventStore } from './store/open-event-store';
 
 /** Where the CLI writes; tests pass their own. */
@@ -134,9 +133,10 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const store = await openEventStore(config);
   try {
     const protocols = new ProtocolLedger(store, systemClock);
-    const { protocol } = await protocols.sign({
-      signer: { zone: zone.data, agency: SYSTEM_AGENCY, operator: `cli:${safeUser()}` },
-      terms: parsed.data,
+    const signer = { zone: zone.data, agency: SYSTEM_AGENCY, operator: `cli:${safeUser()}` };
+    const { protocol } = await protocols.execute({
+      signer,
+      decide: (current) => decideSigning(current, parsed.data, signer),
       commandId: commandIdFor({ zone: zone.data, agency: SYSTEM_AGENCY }),
       correlationId: 'cli',
     });

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { type AgencyCaseHistory, type AgencyCaseView, agencyCaseHistory, type CaseView, caseFacts, type Disclosure, protocolAsOf } from '../policy';
+import type { ZoneProtocol } from '../../events';
+import { type AgencyCaseView, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
 import type { LedgerCopy } from './ledger-copy';
 
 /** Who a partition belongs to: the authenticated zone and agency, nothing else. */
@@ -186,16 +187,18 @@ export class AgencyPartition {
   }
 
   /**
-   * The case's history as this partition's agency is shown it. Histories grow with every event,
-   * so they are not stored for every agency at every event: they are computed when asked, from
-   * the ledger copy, by the policy, for this partition's own agency and for a case that exists
-   * for it (its row is here) — the same function of the ledger, at the same position.
+   * The ledger of a case that exists for this partition's agency (its row is here), from which
+   * the policy computes what else the agency may be shown of it (its history). Histories grow
+   * with every event, so they are computed when asked rather than stored for every agency.
    */
-  history(caseId: string): AgencyCaseHistory | undefined {
+  ledgerOf(caseId: string): { entries: LedgerEntry[]; protocol: ZoneProtocol | undefined } | undefined {
     if (!this.owner || !this.ledger || !this.get_?.get(caseId)) return undefined;
-    const entries = this.ledger.caseEntries(this.owner.zone, caseId);
-    const facts = caseFacts(caseId, entries, protocolAsOf(this.ledger.protocolEntries(this.owner.zone)));
-    return agencyCaseHistory(facts, this.owner.agency);
+    return { entries: this.ledger.caseEntries(this.owner.zone, caseId), protocol: protocolAsOf(this.ledger.protocolEntries(this.owner.zone)) };
+  }
+
+  /** Whose partition this is. */
+  get agency(): string | undefined {
+    return this.owner?.agency;
   }
 
   list(query: ListQuery): CaseListRow[] {

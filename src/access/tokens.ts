@@ -3,15 +3,19 @@ import { createLocalJWKSet, createRemoteJWKSet, type CryptoKey, importSPKI, type
 import { type Actor, ActorClaims, type Role } from './actor';
 import type { Config } from '../config';
 import { Unauthenticated } from '../errors';
-import type { AuthenticatedActor } from '../reads/agency-views';
+import type { ReadModels } from '../../projections/read-models';
+import { Caller } from './caller';
 import { loadOrCreateLocalSigningKey, type LocalSigningKey } from './local-signing-key';
 
-/** Turns a bearer token into the actor it speaks for, or throws Unauthenticated (401). */
-export type TokenVerifier = (token: string) => Promise<AuthenticatedActor>;
+/**
+ * Turns a bearer token into the caller it speaks for, or throws Unauthenticated (401). The
+ * caller is the only handle on the read models (caller.ts): nothing else mints one.
+ */
+export type TokenVerifier = (token: string) => Promise<Caller>;
 
 const ASYMMETRIC = ['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256'];
 
-export async function createTokenVerifier(config: Config): Promise<TokenVerifier> {
+export async function createTokenVerifier(config: Config, models: ReadModels): Promise<TokenVerifier> {
   const auth = config.auth;
   let key: CryptoKey | JWTVerifyGetKey;
   let algorithms = ASYMMETRIC;
@@ -28,10 +32,10 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
   // A token verified once is remembered until it expires: the signature check (Ed25519, or a
   // JWKS round trip) is the dearest step of a small request, and a client sends the same
   // token for hours. Only successful verifications are cached; the cache is bounded.
-  const verified = new Map<string, { actor: AuthenticatedActor; exp: number }>();
+  const verified = new Map<string, { caller: Caller; exp: number }>();
   return async (token) => {
     const hit = verified.get(token);
-    if (hit && hit.exp * 1000 > Date.now()) return hit.actor;
+    if (hit && hit.exp * 1000 > Date.now()) return hit.caller;
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, key as CryptoKey, { algorithms, issuer, audience, requiredClaims: ['exp'], clockTolerance: 30 }));
@@ -41,10 +45,11 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     }
     const claims = ActorClaims.safeParse(payload);
     if (!claims.success) throw new Unauthenticated('the bearer token lacks the claims sub, zone, agency, roles or exp');
-    const actor = { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] } as Actor as AuthenticatedActor;
+    const actor: Actor = { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] };
+    const caller = Caller.mint(actor, models);
     if (verified.size >= 10_000) verified.delete(verified.keys().next().value!);
-    verified.set(token, { actor, exp: claims.data.exp });
-    return actor;
+    verified.set(token, { caller, exp: claims.data.exp });
+    return caller;
   };
 }
 

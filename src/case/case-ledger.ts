@@ -1,16 +1,12 @@
-import { type CaseEvent, caseStream, currentVersion } from '../../events';
+import { type CaseEvent, type CaseState, caseStream, currentVersion, EMPTY_CASE, type EventStore, evolve, existsFor, type Position, WrongExpectedRevisionError } from '../../events';
 import type { Actor } from '../access/actor';
-import type { Clock } from '../ledger/clock';
 import { NotFound, PreconditionFailed, RuleViolation, Unavailable } from '../errors';
-import { type AppliedCommand, FoldedStreams } from '../ledger/folded-streams';
+import type { Clock } from '../ledger/clock';
 import { CommandIds } from '../ledger/command-ids';
+import { type AppliedCommand, FoldedStreams } from '../ledger/folded-streams';
 import { KeyedLock } from '../ledger/keyed-lock';
 import type { ProtocolLedger } from '../protocol/protocol-ledger';
-import { type EventStore, type Position, WrongExpectedRevisionError } from '../../events/event-store';
-import { type CaseState, EMPTY_CASE, evolve, existsFor } from '../../events';
 import type { CaseDecision } from './decision';
-
-export { caseStream } from '../../events';
 
 export interface CaseCommandRequest<I> {
   readonly actor: Actor;

@@ -1,15 +1,16 @@
-import { z } from 'zod';
-import { ClosureReason, Notes } from '../../events';
+import { CaseClosed } from '../../events';
 import { RuleViolation } from '../errors';
-import { type CaseDecision, openCaseForMember } from './decision';
+import { caseCommand } from './case-command';
+import { openCaseForMember } from './decision';
 
-/** POST /v1/cases/{id}/closure */
-export const CloseCaseBody = z.strictObject({ reason: ClosureReason, notes: Notes.optional() });
-export type CloseCaseBody = z.output<typeof CloseCaseBody>;
-
-/** Governance counts outcomes: no case closes without one since it was (re)opened. */
-export const closeCase: CaseDecision<CloseCaseBody> = (state, body, ctx) => {
-  openCaseForMember(state, ctx);
-  if (!state.outcomeSinceOpening) throw new RuleViolation('closure-needs-outcome');
-  return [{ type: 'CaseClosed', data: { reason: body.reason, notes: body.notes ?? [] } }];
-};
+/** POST /v1/cases/{id}/closure. Governance counts outcomes: no case closes without one since it was (re)opened. */
+export const closeCase = caseCommand({
+  name: 'CloseCase',
+  route: { path: 'cases/:id/closure', roles: ['coordinator'], summary: 'Close the case' },
+  body: CaseClosed,
+  decide: (state, body, ctx) => {
+    openCaseForMember(state, ctx);
+    if (!state.outcomeSinceOpening) throw new RuleViolation('closure-needs-outcome');
+    return [{ type: 'CaseClosed', data: body }];
+  },
+});

@@ -1,9 +1,7 @@
-import type { CaseEvent } from '../../events';
+import { type CaseEvent, type CaseState, existsFor, inForce, isFullMember, partyOf, type ZoneProtocol } from '../../events';
 import type { Actor } from '../access/actor';
 import { NotFound, RuleViolation } from '../errors';
 import type { CommandIds } from '../ledger/command-ids';
-import { inForce, partyOf, type ZoneProtocol } from '../../events';
-import { type CaseState, existsFor, isFullMember } from '../../events';
 
 /** Everything a decision may depend on besides the case: passed in, so decisions stay pure. */
 export interface DecisionContext {

@@ -1,7 +1,8 @@
-import { z } from 'zod';
-import { Intervention, Notes, Objective } from '../../events';
+import type { z } from 'zod';
+import { PlanRevisionDrafted } from '../../events';
 import { RuleViolation } from '../errors';
-import { type CaseDecision, openCaseForMember, requireParties } from './decision';
+import { caseCommand } from './case-command';
+import { openCaseForMember, requireParties } from './decision';
 
 function uniqueIds(items: ReadonlyArray<{ id: string }>, field: string, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
@@ -11,37 +12,25 @@ function uniqueIds(items: ReadonlyArray<{ id: string }>, field: string, ctx: z.R
   });
 }
 
-/** POST /v1/cases/{id}/plan/revisions: a PaIS revision (objectives, interventions, the person's commitments). */
-export const DraftPlanRevisionBody = z
-  .strictObject({
-    objectives: z.array(Objective).min(1).max(50),
-    interventions: z.array(Intervention).max(50),
-    commitments: z.array(z.string().trim().min(1).max(1_000)).max(50),
-    notes: Notes.optional(),
-  })
-  .superRefine((body, ctx) => {
-    uniqueIds(body.objectives, 'objectives', ctx);
-    uniqueIds(body.interventions, 'interventions', ctx);
-    body.interventions.forEach((intervention, i) => {
-      if (intervention.to && intervention.to < intervention.from) ctx.addIssue({ code: 'custom', path: ['interventions', i, 'to'], message: 'must not be before from' });
-    });
+/** The body is the event without the revision number the command gives it. */
+const DraftPlanRevisionBody = PlanRevisionDrafted.omit({ planRevision: true }).superRefine((body, ctx) => {
+  uniqueIds(body.objectives, 'objectives', ctx);
+  uniqueIds(body.interventions, 'interventions', ctx);
+  body.interventions.forEach((intervention, i) => {
+    if (intervention.to && intervention.to < intervention.from) ctx.addIssue({ code: 'custom', path: ['interventions', i, 'to'], message: 'must not be before from' });
   });
-export type DraftPlanRevisionBody = z.output<typeof DraftPlanRevisionBody>;
+});
 
-export const draftPlanRevision: CaseDecision<DraftPlanRevisionBody> = (state, body, ctx) => {
-  const protocol = openCaseForMember(state, ctx);
-  if (state.status === 'referred') throw new RuleViolation('plan-before-taking-in-charge');
-  requireParties(protocol, body.interventions.map((i) => i.responsibleAgency));
-  return [
-    {
-      type: 'PlanRevisionDrafted',
-      data: {
-        planRevision: state.planRevisions.size + 1,
-        objectives: body.objectives,
-        interventions: body.interventions,
-        commitments: body.commitments,
-        notes: body.notes ?? [],
-      },
-    },
-  ];
-};
+/** POST /v1/cases/{id}/plan/revisions: a PaIS revision (objectives, interventions, the person's commitments). */
+export const draftPlanRevision = caseCommand({
+  name: 'DraftPlanRevision',
+  route: { path: 'cases/:id/plan/revisions', roles: ['operator'], summary: 'Draft a plan (PaIS) revision' },
+  body: DraftPlanRevisionBody,
+  decide: (state, body, ctx) => {
+    const protocol = openCaseForMember(state, ctx);
+    if (state.status === 'referred') throw new RuleViolation('plan-before-taking-in-charge');
+    requireParties(protocol, body.interventions.map((i) => i.responsibleAgency));
+    return [{ type: 'PlanRevisionDrafted', data: { planRevision: state.planRevisions.size + 1, ...body } }];
+  },
+  answer: (events) => ({ planRevision: events.find((e) => e.type === 'PlanRevisionDrafted')?.data.planRevision }),
+});

@@ -1,50 +1,37 @@
-import { z } from 'zod';
-import { COLLECTION_METHODS, Grant, IsoInstant, LEGAL_BASES, Notes, SIGNERS } from '../../events';
+import { ConsentRecorded } from '../../events';
 import { RuleViolation } from '../errors';
-import { type CaseDecision, openCaseForMember, requireParties } from './decision';
+import { caseCommand } from './case-command';
+import { openCaseForMember, requireParties } from './decision';
+
+/** The body is the event without the id the command makes. */
+const RecordConsentBody = ConsentRecorded.omit({ consentId: true }).superRefine((body, ctx) => {
+  if (body.validUntil && Date.parse(body.validUntil) <= Date.parse(body.collectedAt)) {
+    ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after collectedAt' });
+  }
+});
 
 /** POST /v1/cases/{id}/consents: the person's authorisation (informativa, consenso). */
-export const RecordConsentBody = z
-  .strictObject({
-    grants: z.array(Grant).min(1).max(50),
-    purposes: z.array(z.string().trim().min(1).max(200)).max(20).optional(),
-    legalBasis: z.enum(LEGAL_BASES),
-    informativaVersion: z.string().trim().min(1).max(100),
-    collectionMethod: z.enum(COLLECTION_METHODS).optional(),
-    signedBy: z.enum(SIGNERS).optional(),
-    collectedAt: IsoInstant,
-    validUntil: IsoInstant.optional(),
-    evidenceSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256').optional(),
-    notes: Notes.optional(),
-  })
-  .superRefine((body, ctx) => {
-    if (body.validUntil && Date.parse(body.validUntil) <= Date.parse(body.collectedAt)) {
-      ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after collectedAt' });
-    }
-  });
-export type RecordConsentBody = z.output<typeof RecordConsentBody>;
-
-export const recordConsent: CaseDecision<RecordConsentBody> = (state, body, ctx) => {
-  const protocol = openCaseForMember(state, ctx);
-  requireParties(protocol, body.grants.map((g) => g.agency));
-  if (body.validUntil && Date.parse(body.validUntil) <= ctx.now.getTime()) throw new RuleViolation('consent-expired', 'validUntil has passed');
-  return [
-    {
-      type: 'ConsentRecorded',
-      data: {
-        consentId: ctx.ids.entity('consent'),
-        grants: body.grants.map((g) => ({ agency: g.agency, categories: [...new Set(g.categories)] })),
-        purposes: body.purposes ?? [],
-        legalBasis: body.legalBasis,
-        informativaVersion: body.informativaVersion,
-        collectionMethod: body.collectionMethod,
-        signedBy: body.signedBy,
-        // Stored in one form (milliseconds, Z), so that deadlines compare as text.
-        collectedAt: new Date(body.collectedAt).toISOString(),
-        validUntil: body.validUntil && new Date(body.validUntil).toISOString(),
-        evidenceSha256: body.evidenceSha256,
-        notes: body.notes ?? [],
+export const recordConsent = caseCommand({
+  name: 'RecordConsent',
+  route: { path: 'cases/:id/consents', roles: ['operator'], summary: 'Record an authorisation: which agencies may receive which categories' },
+  body: RecordConsentBody,
+  decide: (state, body, ctx) => {
+    const protocol = openCaseForMember(state, ctx);
+    requireParties(protocol, body.grants.map((g) => g.agency));
+    if (body.validUntil && Date.parse(body.validUntil) <= ctx.now.getTime()) throw new RuleViolation('consent-expired', 'validUntil has passed');
+    return [
+      {
+        type: 'ConsentRecorded',
+        data: {
+          ...body,
+          consentId: ctx.ids.entity('consent'),
+          grants: body.grants.map((g) => ({ agency: g.agency, categories: [...new Set(g.categories)] })),
+          // Stored in one form (milliseconds, Z), so that deadlines compare as text.
+          collectedAt: new Date(body.collectedAt).toISOString(),
+          validUntil: body.validUntil && new Date(body.validUntil).toISOString(),
+        },
       },
-    },
-  ];
-};
+    ];
+  },
+  answer: (events) => ({ consentId: events.find((e) => e.type === 'ConsentRecorded')?.data.consentId }),
+});

@@ -1,14 +1,16 @@
-import { z } from 'zod';
-import { Notes } from '../../events';
+import { CaseReopened } from '../../events';
 import { RuleViolation } from '../errors';
-import { type CaseDecision, caseForMember } from './decision';
+import { caseCommand } from './case-command';
+import { caseForMember } from './decision';
 
 /** POST /v1/cases/{id}/reopening: returns a closed case to `in-charge`. */
-export const ReopenCaseBody = z.strictObject({ notes: Notes.optional() });
-export type ReopenCaseBody = z.output<typeof ReopenCaseBody>;
-
-export const reopenCase: CaseDecision<ReopenCaseBody> = (state, body, ctx) => {
-  caseForMember(state, ctx);
-  if (state.status !== 'closed') throw new RuleViolation('case-not-closed');
-  return [{ type: 'CaseReopened', data: { notes: body.notes ?? [] } }];
-};
+export const reopenCase = caseCommand({
+  name: 'ReopenCase',
+  route: { path: 'cases/:id/reopening', roles: ['coordinator'], summary: 'Reopen a closed case' },
+  body: CaseReopened,
+  decide: (state, body, ctx) => {
+    caseForMember(state, ctx);
+    if (state.status !== 'closed') throw new RuleViolation('case-not-closed');
+    return [{ type: 'CaseReopened', data: body }];
+  },
+});

@@ -1,17 +1,21 @@
-import { z } from 'zod';
-import { Notes } from '../../events';
+import { PlanRevisionValidated } from '../../events';
 import { RuleViolation } from '../errors';
-import { type CaseDecision, openCaseForMember } from './decision';
+import { caseCommand } from './case-command';
+import { openCaseForMember } from './decision';
+import { PlanRevisionNumber } from './plan-revision-number';
 
 /** POST /v1/cases/{id}/plan/revisions/{n}/validation: the coordination group validates an agreed revision. */
-export const ValidatePlanRevisionBody = z.strictObject({ notes: Notes.optional() });
-export type ValidatePlanRevisionInput = z.output<typeof ValidatePlanRevisionBody> & { planRevision: number };
-
-export const validatePlanRevision: CaseDecision<ValidatePlanRevisionInput> = (state, input, ctx) => {
-  openCaseForMember(state, ctx);
-  const revision = state.planRevisions.get(input.planRevision);
-  if (!revision) throw new RuleViolation('unknown-plan-revision', String(input.planRevision));
-  if (!revision.agreed) throw new RuleViolation('validation-before-agreement', String(input.planRevision));
-  if (revision.validated) throw new RuleViolation('plan-revision-already-validated', String(input.planRevision));
-  return [{ type: 'PlanRevisionValidated', data: { planRevision: input.planRevision, notes: input.notes ?? [] } }];
-};
+export const validatePlanRevision = caseCommand({
+  name: 'ValidatePlanRevision',
+  route: { path: 'cases/:id/plan/revisions/:n/validation', roles: ['coordinator'], summary: 'Validate an agreed plan revision', params: { n: PlanRevisionNumber } },
+  body: PlanRevisionValidated.omit({ planRevision: true }),
+  input: (body, params) => ({ ...body, planRevision: params.n }),
+  decide: (state, input, ctx) => {
+    openCaseForMember(state, ctx);
+    const revision = state.planRevisions.get(input.planRevision);
+    if (!revision) throw new RuleViolation('unknown-plan-revision', String(input.planRevision));
+    if (!revision.agreed) throw new RuleViolation('validation-before-agreement', String(input.planRevision));
+    if (revision.validated) throw new RuleViolation('plan-revision-already-validated', String(input.planRevision));
+    return [{ type: 'PlanRevisionValidated', data: input }];
+  },
+});

@@ -1,18 +1,21 @@
 import { z } from 'zod';
-import { Notes } from '../../events';
+import { ConsentWithdrawn } from '../../events';
 import { RuleViolation } from '../errors';
-import { type CaseDecision, openCaseForMember } from './decision';
+import { caseCommand } from './case-command';
+import { openCaseForMember } from './decision';
 
-/** POST /v1/cases/{id}/consents/{consentId}/withdrawal */
-export const WithdrawConsentBody = z.strictObject({ notes: Notes.optional() });
-export type WithdrawConsentInput = z.output<typeof WithdrawConsentBody> & { consentId: string };
-
-/** A withdrawal hides, from then on, what the authorisation had shown (ENTITLEMENTS.md). */
-export const withdrawConsent: CaseDecision<WithdrawConsentInput> = (state, input, ctx) => {
-  openCaseForMember(state, ctx);
-  const consent = state.consents.get(input.consentId);
-  if (!consent) throw new RuleViolation('unknown-consent');
-  if (consent.status === 'withdrawn') throw new RuleViolation('consent-already-withdrawn');
-  if (consent.status === 'expired') throw new RuleViolation('consent-expired');
-  return [{ type: 'ConsentWithdrawn', data: { consentId: input.consentId, notes: input.notes ?? [] } }];
-};
+/** POST /v1/cases/{id}/consents/{consentId}/withdrawal. A withdrawal hides, from then on, what the authorisation had shown (ENTITLEMENTS.md). */
+export const withdrawConsent = caseCommand({
+  name: 'WithdrawConsent',
+  route: { path: 'cases/:id/consents/:consentId/withdrawal', roles: ['operator'], summary: 'Withdraw an authorisation', params: { consentId: z.uuid({ error: 'must be a consent id (UUID)' }) } },
+  body: ConsentWithdrawn.omit({ consentId: true }),
+  input: (body, params) => ({ ...body, consentId: params.consentId }),
+  decide: (state, input, ctx) => {
+    openCaseForMember(state, ctx);
+    const consent = state.consents.get(input.consentId);
+    if (!consent) throw new RuleViolation('unknown-consent');
+    if (consent.status === 'withdrawn') throw new RuleViolation('consent-already-withdrawn');
+    if (consent.status === 'expired') throw new RuleViolation('consent-expired');
+    return [{ type: 'ConsentWithdrawn', data: { consentId: input.consentId, notes: input.notes } }];
+  },
+});

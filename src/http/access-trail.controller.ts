@@ -1,14 +1,15 @@
-import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FiscalCode, IsoInstant } from '../../events';
-import type { ReadModels, TrailRecord } from '../../projections/read-models';
-import type { Actor } from '../access/actor';
-import type { ReadBarrier } from '../reads/read-barrier';
-import { CurrentActor, Roles } from './access';
+import type { Caller } from '../access/caller';
+import { ReadAccessTrail, ReadSubjectTrail, type TrailItem } from '../reads/trail-queries';
+import { CurrentCaller, Roles } from './access';
 import { decodeCursor, encodeCursor } from './cursor';
-import { READ_BARRIER, READ_MODELS } from './injection-tokens';
+import { jsonSchema } from './json-schema';
+import { ApiErrors, ApiQueryFrom } from './routes';
 import { ValidParam, ValidQuery } from './validation';
 
 const TrailQuery = z.strictObject({
@@ -29,7 +30,7 @@ function csvCell(value: unknown): string {
   return /[",\n\r]/.test(text) || /^[=+\-@\t]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function toCsv(records: readonly TrailRecord[]): string {
+export function toCsv(records: readonly TrailItem[]): string {
   return [CSV_COLUMNS.join(','), ...records.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n';
 }
 
@@ -37,36 +38,24 @@ function wantsCsv(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').split(',').some((t) => t.trim().startsWith('text/csv'));
 }
 
-/**
- * API.md "DPO": each agency's DPO reads the records made by its own operators (`by-us`) and
- * those in which its agency's data was disclosed to anyone (`of-our-data`), never case content.
- */
+/** API.md "DPO": the access trail in the DPO's scope (src/reads/trail-queries.ts), as JSON or CSV. */
 @ApiTags('access trail')
 @ApiBearerAuth()
+@ApiErrors('validation', 'unauthenticated', 'forbidden', 'internal', 'unavailable')
 @Controller('v1/access-trail')
 export class AccessTrailController {
-  constructor(
-    @Inject(READ_MODELS) private readonly models: ReadModels,
-    @Inject(READ_BARRIER) private readonly barrier: ReadBarrier,
-  ) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get()
   @Roles('dpo')
   @ApiOperation({ summary: "The access trail in the DPO's scope, newest first; Accept: text/csv gives CSV" })
-  @ApiQuery({ name: 'scope', required: false, enum: ['by-us', 'of-our-data'] })
-  @ApiQuery({ name: 'caseId', required: false })
-  @ApiQuery({ name: 'operator', required: false })
-  @ApiQuery({ name: 'from', required: false })
-  @ApiQuery({ name: 'to', required: false })
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiQuery({ name: 'cursor', required: false })
-  async list(@CurrentActor() actor: Actor, @ValidQuery(TrailQuery) q: z.output<typeof TrailQuery>, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    await this.barrier.pass({ everything: true });
+  @ApiQueryFrom(TrailQuery)
+  async list(@CurrentCaller() caller: Caller, @ValidQuery(TrailQuery) q: z.output<typeof TrailQuery>, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, TrailCursor).s;
-    const records = this.models.trail.query(actor, { scope: q.scope, caseIds: q.caseId ? [q.caseId] : undefined, operator: q.operator, from: q.from, to: q.to, limit: q.limit, before });
-    const last = records[records.length - 1];
-    const nextCursor = records.length === q.limit && last ? encodeCursor({ s: last.seq }) : null;
-    const items = records.map(({ seq: _seq, ...r }) => r);
+    const { items, lastSeq } = await this.queries.execute(
+      new ReadAccessTrail(caller, { scope: q.scope, caseIds: q.caseId ? [q.caseId] : undefined, operator: q.operator, from: q.from, to: q.to, limit: q.limit, before }),
+    );
+    const nextCursor = lastSeq === undefined ? null : encodeCursor({ s: lastSeq });
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');
       if (nextCursor) void reply.header('x-next-cursor', nextCursor);
@@ -78,17 +67,9 @@ export class AccessTrailController {
   @Get('subjects/:fiscalCode')
   @Roles('dpo')
   @ApiOperation({ summary: "Every record, in the DPO's scope, about the cases of one person" })
-  @ApiParam({ name: 'fiscalCode', schema: { type: 'string' } })
-  async subject(@CurrentActor() actor: Actor, @ValidParam({ name: 'fiscalCode', schema: FiscalCode }) fiscalCode: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    await this.barrier.pass({ everything: true });
-    const caseIds = this.models.index.casesOfPerson(actor.zone, fiscalCode);
-    const seen = new Map<string, TrailRecord>();
-    if (caseIds.length > 0) {
-      for (const scope of ['by-us', 'of-our-data'] as const) {
-        for (const { seq: _seq, ...record } of this.models.trail.query(actor, { scope, caseIds, limit: 100_000 })) seen.set(record.id, record);
-      }
-    }
-    const items = [...seen.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  @ApiParam({ name: 'fiscalCode', schema: jsonSchema(FiscalCode) as never })
+  async subject(@CurrentCaller() caller: Caller, @ValidParam({ name: 'fiscalCode', schema: FiscalCode }) fiscalCode: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const items = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode));
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');
       return toCsv(items);

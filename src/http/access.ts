@@ -2,12 +2,12 @@ import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, 
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { Actor, Role } from '../access/actor';
-import type { AuthenticatedActor } from '../reads/agency-views';
+import type { Caller } from '../access/caller';
 import type { TokenVerifier } from '../access/tokens';
 import { Forbidden, Unauthenticated } from '../errors';
-import { DISCLOSURES, TOKEN_VERIFIER } from './injection-tokens';
+import { Disclosures, type TrailAction } from '../reads/disclosures';
+import { TOKEN_VERIFIER } from './injection-tokens';
 import { DISCLOSES, requestContext } from './request-context';
-import type { Disclosures, TrailAction } from '../reads/disclosures';
 
 const PUBLIC = 'ledger:public';
 const ROLES = 'ledger:roles';
@@ -18,7 +18,8 @@ export const Public = () => SetMetadata(PUBLIC, true);
 /** The roles that may call a route; a coordinator is also an operator (ENTITLEMENTS.md "Roles"). */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
 
-type AuthenticatedRequest = FastifyRequest & { actor?: AuthenticatedActor };
+/** A request the guard let through carries its caller, made by the token verifier only. */
+export type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
 
 function effectiveRoles(actor: Actor): Set<Role> {
   const roles = new Set(actor.roles);
@@ -35,7 +36,7 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(TOKEN_VERIFIER) private readonly verify: TokenVerifier,
-    @Inject(DISCLOSURES) private readonly disclosures: Disclosures,
+    @Inject(Disclosures) private readonly disclosures: Disclosures,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -45,9 +46,10 @@ export class AccessGuard implements CanActivate {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
     if (!match) throw new Unauthenticated();
-    const actor = await this.verify(match[1]!);
+    const caller = await this.verify(match[1]!);
+    const actor = caller.actor;
     // Known before the role check, so that a refusal on a case is attributed on the access trail.
-    request.actor = actor;
+    request.caller = caller;
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     const roles = effectiveRoles(actor);
     if (!allowed || !allowed.some((role) => roles.has(role))) {
@@ -64,8 +66,8 @@ export class AccessGuard implements CanActivate {
 }
 
 /** The authenticated caller; only the guard sets it, from the token. */
-export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): AuthenticatedActor => {
-  const actor = context.switchToHttp().getRequest<AuthenticatedRequest>().actor;
-  if (!actor) throw new Unauthenticated();
-  return actor;
+export const CurrentCaller = createParamDecorator((_: unknown, context: ExecutionContext): Caller => {
+  const caller = context.switchToHttp().getRequest<AuthenticatedRequest>().caller;
+  if (!caller) throw new Unauthenticated();
+  return caller;
 });

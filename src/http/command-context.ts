@@ -1,15 +1,8 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
 import { ValidationFailed } from '../errors';
 import { commandIdFor } from '../ledger/command-ids';
-import type { Actor } from '../access/actor';
-
-/** What a command carries besides its body: ids for idempotency and tracing, and If-Match. */
-export interface CommandContext {
-  readonly commandId: string;
-  readonly correlationId: string;
-  readonly ifMatch?: bigint;
-}
+import type { CommandOrigin } from '../ledger/behaviour';
+import type { AuthenticatedRequest } from './access';
 
 const IF_MATCH = /^(?:W\/)?"(\d{1,18})"$|^(\d{1,18})$/;
 
@@ -24,11 +17,12 @@ export function parseIfMatch(header: string | string[] | undefined): bigint | un
  * The command id comes from the Idempotency-Key when there is one (so everything the command
  * creates gets the same ids on a repeat), the correlation id is the request id of the logs.
  */
-export const CurrentCommand = createParamDecorator((_: unknown, context: ExecutionContext): CommandContext => {
-  const request = context.switchToHttp().getRequest<FastifyRequest & { actor?: Actor }>();
+export const CurrentCommand = createParamDecorator((_: unknown, context: ExecutionContext): CommandOrigin => {
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
   const key = request.headers['idempotency-key'];
-  const actor = request.actor!;
+  const actor = request.caller!.actor;
   return {
+    actor,
     commandId: commandIdFor(actor, typeof key === 'string' ? key : undefined),
     correlationId: request.id,
     ifMatch: parseIfMatch(request.headers['if-match']),

@@ -1,13 +1,13 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import type { Actor } from '../access/actor';
 import type { Clock } from '../ledger/clock';
 import { RuleViolation, ValidationFailed } from '../errors';
 import { IdempotencyStore, requestFingerprint } from '../idempotency/idempotency-store';
 import { KeyedLock } from '../ledger/keyed-lock';
-import { CLOCK } from './injection-tokens';
+import type { AuthenticatedRequest } from './access';
+import { CLOCK } from '../ledger/clock';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -27,14 +27,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<FastifyRequest & { actor?: Actor }>();
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = request.headers['idempotency-key'];
-    if (key === undefined || (request.method !== 'POST' && request.method !== 'PUT') || !request.actor) return next.handle();
+    if (key === undefined || (request.method !== 'POST' && request.method !== 'PUT') || !request.caller) return next.handle();
     if (typeof key !== 'string' || !KEY.test(key)) {
       throw new ValidationFailed([{ path: 'headers.idempotency-key', message: 'must be 1 to 255 visible ASCII characters' }], 'the Idempotency-Key header is not valid');
     }
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const actor = request.actor;
+    const actor = request.caller.actor;
     const fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body);
     const status = (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ?? 201;
     return from(

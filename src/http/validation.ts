@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationFailed } from '../errors';
 import { zodIssues } from './error-response';
 
@@ -23,6 +23,13 @@ export const ValidBody = createParamDecorator((_: unknown, context: ExecutionCon
   const body = context.switchToHttp().getRequest<FastifyRequest>().body;
   return parseOrFail(schema, body === undefined ? {} : body);
 });
+
+/** The path parameters checked with their zod schemas; a malformed one is a 400 naming `params.<name>`. */
+const ParamsParam = createParamDecorator((spec: { shape: Record<string, z.ZodType> }, context: ExecutionContext) => {
+  const params = context.switchToHttp().getRequest<FastifyRequest>().params as Record<string, string>;
+  return parseOrFail(z.object(spec.shape), params, ['params']);
+});
+export const ValidParams = (shape: Record<string, z.ZodType>) => ParamsParam({ shape });
 
 /** A path parameter checked with zod; a malformed one is a 400 naming `params.<name>`. */
 export const ValidParam = createParamDecorator((spec: { name: string; schema: z.ZodType }, context: ExecutionContext) => {

@@ -4,3 +4,6 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** The Nest injection token of the clock. */
+export const CLOCK = Symbol('Clock');

@@ -1,20 +1,18 @@
-import type { ProtocolEvent } from '../../events';
+import { evolveProtocol, type EventStore, type Position, type ProtocolEvent, protocolStream, WrongExpectedRevisionError, type ZoneProtocol } from '../../events';
 import type { Actor } from '../access/actor';
-import type { Clock } from '../ledger/clock';
 import { PreconditionFailed, Unavailable } from '../errors';
-import { FoldedStreams } from '../ledger/folded-streams';
+import type { Clock } from '../ledger/clock';
 import { CommandIds } from '../ledger/command-ids';
+import { FoldedStreams } from '../ledger/folded-streams';
 import { KeyedLock } from '../ledger/keyed-lock';
-import { type EventStore, type Position, WrongExpectedRevisionError } from '../../events/event-store';
-import { evolveProtocol, protocolStream, type ZoneProtocol } from '../../events';
-import { signProtocol, type SignProtocolBody } from './sign-protocol';
 
-export interface SignProtocolRequest {
+export interface ProtocolCommandRequest {
   readonly signer: Pick<Actor, 'zone' | 'agency' | 'operator'>;
-  readonly terms: SignProtocolBody;
   readonly commandId: string;
   readonly correlationId: string;
   readonly ifMatch?: bigint;
+  /** decide: the protocol event this command appends, given the protocol in force (pure). */
+  readonly decide: (current: ZoneProtocol | undefined) => ProtocolEvent;
 }
 
 /** The zones' protocols, folded from their `protocol-<zone>` streams. */
@@ -36,8 +34,11 @@ export class ProtocolLedger {
     return (await this.streams.load(protocolStream(zone))).state;
   }
 
-  /** Signs or renews; a retried command (same id) answers what it did the first time. */
-  async sign(request: SignProtocolRequest): Promise<{ protocol: ZoneProtocol; position: Position }> {
+  /**
+   * Runs a protocol command: read and fold the zone's protocol stream, decide, append at the
+   * expected revision. A retried command (same id) answers what it did the first time.
+   */
+  async execute(request: ProtocolCommandRequest): Promise<{ protocol: ZoneProtocol; position: Position }> {
     const { signer } = request;
     const stream = protocolStream(signer.zone);
     return this.lock.run(stream, async () => {
@@ -46,7 +47,7 @@ export class ProtocolLedger {
         const done = applied.get(request.commandId);
         if (done && current) return { protocol: current, position: done.position };
         if (request.ifMatch !== undefined && request.ifMatch !== (revision ?? -1n)) throw new PreconditionFailed('the protocol has changed since the revision in If-Match');
-        const event = signProtocol(current, request.terms, signer);
+        const event = request.decide(current);
         try {
           const result = await this.store.append(
             stream,

@@ -1,7 +1,12 @@
-import { z } from 'zod';
-import { DEFAULT_CONSENT_REQUIRED, DEFAULT_RECEIVABLE, type ProtocolEvent, ProtocolTerms, SYSTEM_AGENCY } from '../../events';
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { z } from 'zod';
+import { DEFAULT_CONSENT_REQUIRED, DEFAULT_RECEIVABLE, partyOf, type ProtocolEvent, ProtocolTerms, SYSTEM_AGENCY, type ZoneProtocol } from '../../events';
 import { RuleViolation } from '../errors';
-import { partyOf, type ZoneProtocol } from '../../events';
+import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
+import { CLOCK, type Clock } from '../ledger/clock';
+import { ProtocolLedger } from './protocol-ledger';
+import { ProtocolView, protocolView } from './protocol-view';
 
 /** PUT /v1/protocol body (API.md "Protocol"). */
 export const SignProtocolBody = ProtocolTerms.superRefine((terms, ctx) => {
@@ -25,10 +30,11 @@ export interface ProtocolSigner {
 }
 
 /**
- * Signs the first protocol of a zone or renews it. Every default is resolved into the event.
- * Whoever signs must be a party of the protocol it signs and, for a renewal, of the one in force.
+ * decide: signs the first protocol of a zone or renews it. Every default is resolved into the
+ * event. Whoever signs must be a party of the protocol it signs and, for a renewal, of the one
+ * in force. Pure.
  */
-export function signProtocol(current: ZoneProtocol | undefined, terms: SignProtocolBody, signer: ProtocolSigner): ProtocolEvent {
+export function decideSigning(current: ZoneProtocol | undefined, terms: SignProtocolBody, signer: ProtocolSigner): ProtocolEvent {
   if (signer.agency !== SYSTEM_AGENCY) {
     const inNew = terms.parties.some((p) => p.agency === signer.agency);
     if (!inNew || (current && !partyOf(current, signer.agency))) throw new RuleViolation('protocol-party-required', signer.agency);
@@ -50,3 +56,43 @@ export function signProtocol(current: ZoneProtocol | undefined, terms: SignProto
   };
   return current ? { type: 'ProtocolRenewed', data } : { type: 'ProtocolSigned', data };
 }
+
+/** The command on the CommandBus. */
+export class SignProtocol {
+  constructor(
+    readonly origin: CommandOrigin,
+    readonly terms: SignProtocolBody,
+  ) {}
+}
+
+@Injectable()
+@CommandHandler(SignProtocol)
+export class SignProtocolHandler implements ICommandHandler<SignProtocol, ProtocolView> {
+  constructor(
+    @Inject(ProtocolLedger) private readonly protocols: ProtocolLedger,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ origin, terms }: SignProtocol): Promise<ProtocolView> {
+    const { protocol } = await this.protocols.execute({ ...origin, signer: origin.actor, decide: (current) => decideSigning(current, terms, origin.actor) });
+    return protocolView(origin.actor.zone, protocol, this.clock.now());
+  }
+}
+
+/** PUT /v1/protocol */
+export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, never>, ProtocolView> = {
+  name: 'SignProtocol',
+  route: {
+    method: 'PUT',
+    path: 'protocol',
+    params: {},
+    status: 200,
+    roles: ['admin'],
+    summary: "Sign the zone's first protocol, or renew it",
+    description: 'The signing agency must be a party of the protocol it signs (and, for a renewal, of the one in force).',
+  },
+  body: SignProtocolBody,
+  answer: ProtocolView,
+  command: (origin, _params, terms) => new SignProtocol(origin, terms),
+  headers: (view) => ({ etag: `"${view.revision}"` }),
+};

@@ -35,6 +35,8 @@ interface Rule {
 
 const NODE_BUILTIN = (i: string) => i.startsWith('node:');
 const EVENTS = (i: string) => i === 'events' || i.startsWith('events/');
+/** The case behaviours: one file each, pure decisions; the generic command/handler maker, the ledger runner and the scheduler are not behaviours. */
+const BEHAVIOUR_FILE = (f: string) => f.startsWith('src/case/') && !['case-command.ts', 'case-ledger.ts', 'consent-expiry.ts', 'behaviours.ts'].includes(f.slice('src/case/'.length));
 
 const RULES: Rule[] = [
   {
@@ -50,18 +52,42 @@ const RULES: Rule[] = [
     violation: { file: 'projections/x.ts', line: "import { CaseLedger } from '../src/case/case-ledger';" },
   },
   {
+    name: 'projections/policy imports only events/, zod and itself',
+    files: (f) => f.startsWith('projections/policy/'),
+    allowed: (i) => i === 'zod' || EVENTS(i) || i.startsWith('projections/policy/'),
+    violation: { file: 'projections/policy/x.ts', line: "import type Database from 'better-sqlite3';" },
+  },
+  {
     name: 'only the EventStoreDB adapter imports @eventstore/db-client',
     files: (f) => f !== 'src/store/eventstoredb-event-store.ts',
     allowed: (i) => i !== '@eventstore/db-client' && i !== '@kurrent/kurrentdb-client',
     violation: { file: 'src/store/open-event-store.ts', line: "import { EventStoreDBClient } from '@eventstore/db-client';" },
   },
   {
-    name: 'case decisions import no framework and no driver',
-    files: (f) => f.startsWith('src/case/') && !['case-ledger.ts', 'run-case-command.ts', 'consent-expiry.ts'].includes(f.slice('src/case/'.length)),
+    name: 'case behaviours import no framework, no driver and no store',
+    files: BEHAVIOUR_FILE,
     allowed: (i) => NODE_BUILTIN(i) || i === 'zod' || EVENTS(i) || i.startsWith('src/case/') || ['src/errors', 'src/access/actor', 'src/ledger/command-ids'].includes(i),
-    violation: { file: 'src/case/x.ts', line: "import Database from 'better-sqlite3';" },
+    violation: { file: 'src/case/x.ts', line: "import { CommandHandler } from '@nestjs/cqrs';" },
+  },
+  {
+    name: 'src/http does not import read models (it reaches views only through the caller)',
+    files: (f) => f.startsWith('src/http/'),
+    allowed: (i) => !i.startsWith('projections/read-models'),
+    violation: { file: 'src/http/x.ts', line: "import type { ReadModels } from '../../projections/read-models';" },
   },
 ];
+
+/** Calls that open the read models of an agency or a zone: only the access module (src/access/caller.ts) may make them. */
+const DOORS = /cases\.partition\(|trail\.query\(|index\.casesOfPerson\(|index\.summaries\(|Caller\.mint\(/;
+
+/** Where the doors may be called: the caller (and the token verifier, which mints callers); the read models that define them. */
+const DOOR_KEEPERS = (f: string) => f === 'src/access/caller.ts' || f === 'src/access/tokens.ts' || f.startsWith('projections/read-models/');
+
+function doorCalls(files: Array<{ file: string; text: string }>): string[] {
+  return files
+    .filter(({ file }) => !DOOR_KEEPERS(file))
+    .flatMap(({ file, text }) => text.split('\n').flatMap((line, n) => (DOORS.test(line) ? [`${file}:${n + 1} ${line.trim()}`] : [])));
+}
 
 const ALL = [...sourceFiles('events'), ...sourceFiles('src'), ...(safeDir('projections') ? sourceFiles('projections') : [])];
 
@@ -82,6 +108,13 @@ describe('architecture rules', () => {
 
   it('checks a real tree', () => {
     expect(tree.length).toBeGreaterThan(30);
+  });
+
+  it('lets nothing but the access module open an agency\'s partition, its DPO trail or its zone figures', () => {
+    const sources = ALL.map((file) => ({ file, text: readFileSync(join(ROOT, file), 'utf8') }));
+    expect(doorCalls(sources)).toEqual([]);
+    expect(doorCalls([{ file: 'src/reads/x.ts', text: 'const rows = models.cases.partition({ zone, agency: body.agency }).list(q);' }])).toHaveLength(1);
+    expect(doorCalls([{ file: 'src/http/x.ts', text: 'const caller = Caller.mint(actor, models);' }])).toHaveLength(1);
   });
 
   it.each(RULES)('$name', (rule) => {

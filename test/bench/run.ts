@@ -32,7 +32,8 @@ import { ReadModels } from '../../projections/read-models';
 import { addTeamMember } from '../../src/case/add-team-member';
 import { agreePlanRevision } from '../../src/case/agree-plan-revision';
 import { type CaseState, EMPTY_CASE, evolve } from '../../events';
-import type { CaseDecision } from '../../src/case/decision';
+import type { z } from 'zod';
+import { type Decides, routedInput, type SentInput } from '../support/decide';
 import { draftPlanRevision } from '../../src/case/draft-plan-revision';
 import { recordConsent } from '../../src/case/record-consent';
 import { recordNotes } from '../../src/case/record-notes';
@@ -44,7 +45,7 @@ import { validatePlanRevision } from '../../src/case/validate-plan-revision';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { CommandIds } from '../../src/ledger/command-ids';
 import { evolveProtocol } from '../../events';
-import { signProtocol, SignProtocolBody } from '../../src/protocol/sign-protocol';
+import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
 import type { EventToAppend } from '../../events/event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 
@@ -109,7 +110,7 @@ async function portThroughput(dir: string, inFlight: number): Promise<number> {
 
 const { zone: _zone, ...PROTOCOL_TERMS } = JSON.parse(readFileSync(join(ROOT, 'examples/valdinievole-protocol.json'), 'utf8')) as { zone: string } & Record<string, unknown>;
 const TERMS = SignProtocolBody.parse(PROTOCOL_TERMS);
-const PROTOCOL = signProtocol(undefined, TERMS, { agency: 'sds-valdinievole' });
+const PROTOCOL = decideSigning(undefined, TERMS, { agency: 'sds-valdinievole' });
 
 /** One realistic case, through the real decider: referral to outcome, ~16 events. */
 function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
@@ -117,8 +118,8 @@ function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
   const events: Array<{ event: CaseEvent; agency: string }> = [];
   let state: CaseState = EMPTY_CASE;
   const ids = new CommandIds(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-  const run = <I>(agency: string, decision: CaseDecision<I>, input: I) => {
-    for (const event of decision(state, input, { actor: { zone: 'bench', agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] }, now: new Date('2025-06-02T09:00:00Z'), protocol, ids: new CommandIds(ids.entity(String(events.length))) })) {
+  const run = <B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>) => {
+    for (const event of behaviour.decide(state, routedInput(behaviour, sent), { actor: { zone: 'bench', agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] }, now: new Date('2025-06-02T09:00:00Z'), protocol, ids: new CommandIds(ids.entity(String(events.length))) })) {
       events.push({ event, agency });
       state = evolve(state, event, { agency });
     }

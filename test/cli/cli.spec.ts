@@ -29,8 +29,8 @@ describe('the ledger command', () => {
     const { io, out, err } = capture();
     const code = await runCli(['token', '--zone', 'valdinievole', '--agency', 'sds-valdinievole', '--sub', 'as-neri', '--roles', 'operator,coordinator', '--ttl', '1h'], io, { DATA_DIR: dataDir });
     expect({ code, err }).toEqual({ code: 0, err: [] });
-    const verify = await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }));
-    expect(await verify(out[0]!)).toEqual({ zone: 'valdinievole', agency: 'sds-valdinievole', operator: 'as-neri', roles: ['operator', 'coordinator'] });
+    const verify = await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }), ReadModels.open(':memory:'));
+    expect((await verify(out[0]!)).actor).toEqual({ zone: 'valdinievole', agency: 'sds-valdinievole', operator: 'as-neri', roles: ['operator', 'coordinator'] });
   });
 
   it('refuses unknown roles and missing arguments', async () => {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Role } from '../../src/access/actor';
-import { caseStream } from '../../src/case/case-ledger';
+import { caseStream } from '../../events';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { signProtocol, startService, type TestResponse, type TestService } from '../support/test-app';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Actor, Role } from '../../src/access/actor';
 import { evolveProtocol, type ZoneProtocol } from '../../events';
-import { signProtocol, SignProtocolBody } from '../../src/protocol/sign-protocol';
+import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
 
 /** The Valdinievole parties the source documents name (seeds 001, 003), as used across tests. */
 export const AGENCIES = {
@@ -23,7 +23,7 @@ const { zone: _zone, ...terms } = EXAMPLE_PROTOCOL;
 export const PROTOCOL_TERMS = SignProtocolBody.parse(terms);
 
 export function protocolFixture(terms = PROTOCOL_TERMS): ZoneProtocol {
-  const event = signProtocol(undefined, terms, { agency: AGENCIES.sds });
+  const event = decideSigning(undefined, terms, { agency: AGENCIES.sds });
   return evolveProtocol(undefined, event, 0n);
 }
 

@@ -4,6 +4,8 @@ import type { CaseDecision, DecisionContext } from '../../src/case/decision';
 import { NotFound, type Rule, RuleViolation } from '../../src/errors';
 import { CommandIds } from '../../src/ledger/command-ids';
 import type { ZoneProtocol } from '../../events';
+import type { z } from 'zod';
+import { type Decides, routedInput, type SentInput } from './decide';
 import { actor as makeActor, AGENCIES, NOW, protocolFixture } from './fixtures';
 
 /** An event in a history, with the agency that recorded it (SdS unless said). */
@@ -19,11 +21,13 @@ export function given(...history: Given[]) {
   const state = history.reduce<CaseState>((s, e) => evolve(s, { type: e.type, data: e.data } as CaseEvent, { agency: e.by ?? AGENCIES.sds }), EMPTY_CASE);
   return {
     state,
-    when<I>(
-      decision: CaseDecision<I>,
-      input: I,
+    when<B extends z.ZodType, I>(
+      behaviour: Decides<B, I>,
+      sent: SentInput<B, I>,
       options: { by?: string; roles?: Parameters<typeof makeActor>[1]; now?: Date; protocol?: ZoneProtocol | null } = {},
     ) {
+      const decision: CaseDecision<I> = behaviour.decide;
+      const input = routedInput(behaviour, sent);
       const ctx: DecisionContext = {
         actor: makeActor(options.by ?? AGENCIES.sds, options.roles ?? ['operator', 'coordinator']),
         now: options.now ?? NOW,

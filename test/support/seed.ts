@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor, Role } from '../../src/access/actor';
 import { CaseLedger } from '../../src/case/case-ledger';
-import type { CaseDecision } from '../../src/case/decision';
+import type { z } from 'zod';
+import { type Decides, routedInput, type SentInput } from './decide';
 import type { Clock } from '../../src/ledger/clock';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
+import { decideSigning } from '../../src/protocol/sign-protocol';
 import type { EventStore } from '../../events/event-store';
 import { AGENCIES, PROTOCOL_TERMS, ZONE } from './fixtures';
 
@@ -22,10 +24,12 @@ export class Seeder {
   }
 
   async protocol(terms = PROTOCOL_TERMS, zone = ZONE) {
-    return this.protocols.sign({ signer: { zone, agency: AGENCIES.sds, operator: 'admin' }, terms, commandId: randomUUID(), correlationId: 'seed' });
+    const signer = { zone, agency: AGENCIES.sds, operator: 'admin' };
+    return this.protocols.execute({ signer, decide: (current) => decideSigning(current, terms, signer), commandId: randomUUID(), correlationId: 'seed' });
   }
 
-  async run<I>(agency: string, decision: CaseDecision<I>, input: I, caseId?: string, zone = ZONE) {
-    return this.cases.execute({ actor: this.actor(agency, undefined, zone), caseId, decision, input, commandId: randomUUID(), correlationId: 'seed' });
+  async run<B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string, zone = ZONE) {
+    const input = routedInput(behaviour, sent);
+    return this.cases.execute({ actor: this.actor(agency, undefined, zone), caseId, decision: behaviour.decide, input, commandId: randomUUID(), correlationId: 'seed' });
   }
 }

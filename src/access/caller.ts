@@ -1,0 +1,56 @@
+import type { CaseStatus } from '../../events';
+import type { AgencyPartition, CaseSummary, ReadModels, TrailQuery, TrailRecord } from '../../projections/read-models';
+import type { Actor } from './actor';
+
+/**
+ * The one door from the read path to the read models (ARCHITECTURE.md property 6). A Caller is
+ * made only by the token verifier (tokens.ts), from a verified token, and it opens only the
+ * caller's own doors: its agency's partition of case views, its DPO's scope of the access
+ * trail, its zone's figures. No method takes an agency or a zone: they come from the token.
+ * An architecture rule (test/architecture) checks that nothing but this module calls the
+ * partition or the trail's query, and that src/http does not import read models at all.
+ */
+export class Caller {
+  private constructor(
+    readonly actor: Actor,
+    private readonly models: ReadModels,
+  ) {}
+
+  /** @internal for tokens.ts only (checked by an architecture rule). */
+  static mint(actor: Actor, models: ReadModels): Caller {
+    return new Caller(Object.freeze({ ...actor, roles: Object.freeze([...actor.roles]) }), models);
+  }
+
+  /** The caller's agency's views of the cases of its zone. */
+  cases(): AgencyPartition {
+    return this.models.cases.partition({ zone: this.actor.zone, agency: this.actor.agency });
+  }
+
+  /** The access trail as the caller's agency's DPO may read it (API.md "DPO"). */
+  accessTrail(): DpoTrail {
+    const { zone, agency } = this.actor;
+    const { trail, index } = this.models;
+    return {
+      records: (query) => trail.query({ zone, agency }, query),
+      casesOfPerson: (fiscalCode) => index.casesOfPerson(zone, fiscalCode),
+    };
+  }
+
+  /** Counts of the caller's zone, never rows (the activity report). */
+  zoneFigures(): ZoneFigures {
+    const zone = this.actor.zone;
+    return { summaries: () => this.models.index.summaries(zone) };
+  }
+}
+
+export interface DpoTrail {
+  records(query: TrailQuery): Array<TrailRecord & { seq: number }>;
+  /** The cases of the caller's zone about one person (for the per-person report). */
+  casesOfPerson(fiscalCode: string): string[];
+}
+
+export interface ZoneFigures {
+  summaries(): CaseSummary[];
+}
+
+export type { CaseStatus };

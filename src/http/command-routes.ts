@@ -1,0 +1,64 @@
+import { Controller, HttpCode, Inject, Post, Put, Res, SetMetadata, type Type, UseInterceptors } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
+import { Roles } from './access';
+import { CurrentCommand } from './command-context';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { jsonSchema } from './json-schema';
+import { errorAnswers } from './routes';
+import { BODY_SCHEMA, ValidBody, ValidParams } from './validation';
+
+/**
+ * Registers every behaviour as a route under /v1 (one small generic piece: a behaviour is
+ * described in its own file, src/case/*.ts or src/protocol/*.ts). The route checks the token's
+ * roles (the global guard reads @Roles), the path parameters and the body against the
+ * behaviour's zod schemas (which also write its OpenAPI operation), puts the behaviour's
+ * command on the CommandBus, and answers what the command's handler returns, with the
+ * behaviour's headers. Idempotency-Key applies to these routes only (IdempotencyInterceptor).
+ */
+export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
+  @ApiTags('commands')
+  @ApiBearerAuth()
+  @Controller('v1')
+  class CommandRoutes {
+    constructor(@Inject(CommandBus) readonly bus: CommandBus) {}
+  }
+
+  for (const behaviour of behaviours) {
+    const { route } = behaviour;
+    const status = route.status ?? 201;
+    const handle = {
+      async [behaviour.name](this: CommandRoutes, origin: CommandOrigin, params: never, body: never, reply: FastifyReply) {
+        const answer = await this.bus.execute(behaviour.command(origin, params, body));
+        for (const [name, value] of Object.entries(behaviour.headers?.(answer) ?? {})) void reply.header(name, value);
+        return answer;
+      },
+    }[behaviour.name]!;
+    const prototype = CommandRoutes.prototype as unknown as Record<string, unknown>;
+    const descriptor: PropertyDescriptor = { value: handle, writable: true, configurable: true, enumerable: false };
+    Object.defineProperty(prototype, behaviour.name, descriptor);
+    // Parameters, in order: who and which command (token, Idempotency-Key, If-Match), path, body, reply.
+    CurrentCommand()(prototype, behaviour.name, 0);
+    ValidParams(route.params)(prototype, behaviour.name, 1);
+    ValidBody()(prototype, behaviour.name, 2);
+    Res({ passthrough: true })(prototype, behaviour.name, 3);
+    const decorators: MethodDecorator[] = [
+      route.method === 'PUT' ? Put(route.path) : Post(route.path),
+      HttpCode(status),
+      Roles(...route.roles),
+      UseInterceptors(IdempotencyInterceptor),
+      SetMetadata(BODY_SCHEMA, behaviour.body),
+      ApiOperation({ operationId: behaviour.name, summary: route.summary, description: `${route.description ?? ''}\n\nRoles: ${route.roles.join(', ')}.`.trim() }),
+      ApiBody({ schema: jsonSchema(behaviour.body) as never }),
+      ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body within 24 h returns the first response and writes nothing' }),
+      ApiHeader({ name: 'If-Match', required: false, description: 'the revision last read, e.g. "3"; 412 if it changed since' }),
+      ...Object.entries(route.params).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) as never })),
+      ApiResponse({ status, schema: jsonSchema(behaviour.answer, 'output') as never, description: 'accepted and durable' }),
+      ...errorAnswers(),
+    ];
+    for (const decorate of decorators) decorate(prototype, behaviour.name, descriptor);
+  }
+  return CommandRoutes;
+}
