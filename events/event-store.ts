@@ -121,6 +121,19 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * A store failure that retrying cannot fix: access denied or not authenticated, an event this
+ * version cannot decode or bring forward, a TLS certificate the client will not trust. A
+ * follower that meets one stops (and says so through readiness) instead of resubscribing in a
+ * loop; `cause` carries the store's own error.
+ */
+export class FatalStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FatalStoreError';
+  }
+}
+
 export function comparePositions(a: Position, b: Position): number {
   if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
   if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;

@@ -2,8 +2,10 @@
  * The EventStoreDB (KurrentDB) adapter of the event store port, through @eventstore/db-client
  * 6.2.1. This is the only file that imports the client, so moving to its renamed successor
  * @kurrent/kurrentdb-client costs this file. Facts relied on are in ../shared/docs/
- * EVENTSTOREDB.md and the client's type definitions; no server could be run where this was
- * written (docs/EVENTSTOREDB-ADAPTER.md says what that means).
+ * EVENTSTOREDB.md and the client's own code (node_modules/@eventstore/db-client/dist); it is
+ * tested against the real client running over an in-memory server double
+ * (test/store/esdb-client-double.ts). docs/EVENTSTOREDB-ADAPTER.md says what only a real
+ * server can show.
  */
 import {
   ANY,
@@ -26,6 +28,7 @@ import {
 } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { isEventType } from '../../events';
+import { STREAM_PREFIXES } from '../../events/streams';
 import { type EventCodec, jsonCodec } from './codec';
 import {
   type AppendResult,
@@ -33,6 +36,7 @@ import {
   type EventStore,
   type EventToAppend,
   type ExpectedRevision,
+  FatalStoreError,
   type Position,
   type ReadAllOptions,
   StoreUnavailableError,
@@ -43,18 +47,40 @@ import {
   WrongExpectedRevisionError,
 } from '../../events/event-store';
 
+/** What of the client the adapter uses: a test passes a double of it (EventStoreDbOptions.client). */
+export type EsdbClient = Pick<EventStoreDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+
 export interface EventStoreDbOptions {
   readonly codec?: EventCodec;
   /**
    * A filtered subscription reports a checkpoint every `checkpointInterval` × 32 events the
-   * server scans (EVENTSTOREDB.md), matching or not.
+   * server scans (EVENTSTOREDB.md), matching or not. Default 32: one per 1,024 events, so that
+   * a catch-up is not cut into transactions of 32 events; the server (24.10.5 and later) also
+   * sends one when the subscription goes live, whatever the interval.
    */
   readonly checkpointInterval?: number;
   /** How many times an append whose outcome is unknown (deadline, unavailable) is sent again. */
   readonly appendRetries?: number;
-  /** Deadline of one call, ms. */
+  /**
+   * Deadline of one call, ms. The client honours it for appends; for reads 6.2.1 passes
+   * `deadline: Infinity` whatever it is given (streams/readAll.js, readStream.js), so the adapter
+   * keeps it with its own timer, which cancels the read.
+   */
   readonly deadline?: number;
+  /** The streams that count for headPosition(): the ledger's own (events/streams.ts). */
+  readonly headPrefixes?: readonly string[];
+  /** Bytes; the server's MaxAppendSize, 1 MiB by default. */
+  readonly maxAppendSize?: number;
+  /** Events per page of a $all read. */
+  readonly readPageSize?: number;
+  /** Events and markers a subscription holds for its consumer before it stops reading. */
+  readonly subscriptionBuffer?: number;
+  /** The client, when not made from the connection string (tests pass a double). */
+  readonly client?: EsdbClient;
 }
+
+/** The server's default MaxAppendSize (1 MiB). */
+export const DEFAULT_MAX_APPEND_SIZE = 1024 * 1024;
 
 /** 6.2.1 parses only esdb:// and esdb+discover://; KurrentDB's names mean the same. */
 export function toEsdbConnectionString(url: string): string {
@@ -76,105 +102,184 @@ export function isTransient(error: unknown): boolean {
   return (
     error instanceof Error &&
     isCommandError(error) &&
+    !isFatal(error) &&
     [ErrorType.DEADLINE_EXCEEDED, ErrorType.UNAVAILABLE, ErrorType.TIMEOUT, ErrorType.NOT_LEADER, ErrorType.CANCELLED].includes(error.type)
   );
 }
 
+/**
+ * What a retry cannot fix. Access denied: the client maps the server's `access-denied` and
+ * gRPC UNAUTHENTICATED both to AccessDeniedError (utils/CommandError.js). TLS: grpc-js reports
+ * a refused certificate as UNAVAILABLE "No connection established. Last error: <the TLS
+ * error>", and the client throws a plain Error when the tlsCAFile is missing.
+ */
+export function isFatal(error: unknown): boolean {
+  if (error instanceof FatalStoreError) return true;
+  if (!(error instanceof Error)) return false;
+  if (isCommandError(error) && error.type === ErrorType.ACCESS_DENIED) return true;
+  return /certificate|self[- ]signed|altnames|unable to verify|wrong version number|SSL routines|ERR_SSL|CERT_/i.test(error.message);
+}
+
+/** The port's error for a failure of the client: fatal, unavailable, or as it is. */
+export function toStoreError(error: unknown, doing: string): unknown {
+  if (error instanceof FatalStoreError || error instanceof StoreUnavailableError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isFatal(error)) return new FatalStoreError(`EventStoreDB: ${doing} cannot succeed: ${message}`, { cause: error });
+  if (isTransient(error)) return new StoreUnavailableError(`EventStoreDB: ${doing} failed: ${message}`, { cause: error });
+  return error;
+}
+
+/** The server's size of an append (Event.SizeOnDisk since 24.10.4): data + metadata + 2 × type length. */
+export function appendSize(events: ReadonlyArray<{ type: string; data: Uint8Array; metadata: Uint8Array }>): number {
+  return events.reduce((sum, e) => sum + e.data.length + e.metadata.length + e.type.length * 2, 0);
+}
+
 const isSystemStream = (stream: string) => stream.startsWith('$');
 const toPosition = (p: EsdbPosition): Position => ({ commit: p.commit, prepare: p.prepare });
+/** Servers before 24.10.5 could send a checkpoint of (ulong.max, ulong.max): outside the log. */
+const ULONG_MAX = 2n ** 64n - 1n;
+
+/** A read the adapter can cancel (the client's ReadStream). */
+interface Cancellable extends AsyncIterable<unknown> {
+  cancel(): Promise<void>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
 
 export class EventStoreDbEventStore implements EventStore {
   readonly name = 'eventstoredb' as const;
-  private readonly client: EventStoreDBClient;
+  private readonly client: EsdbClient;
   private readonly codec: EventCodec;
   private readonly checkpointInterval: number;
   private readonly appendRetries: number;
   private readonly deadline: number;
+  private readonly headPrefixes: readonly string[];
+  private readonly maxAppendSize: number;
+  private readonly readPageSize: number;
+  /** @internal */
+  readonly subscriptionBuffer: number;
 
   constructor(connectionString: string, options: EventStoreDbOptions = {}) {
-    this.client = EventStoreDBClient.connectionString(toEsdbConnectionString(connectionString));
+    this.client = options.client ?? connect(connectionString);
     this.codec = options.codec ?? jsonCodec;
-    this.checkpointInterval = options.checkpointInterval ?? 1;
+    this.checkpointInterval = options.checkpointInterval ?? 32;
     this.appendRetries = options.appendRetries ?? 3;
     this.deadline = options.deadline ?? 10_000;
+    this.headPrefixes = options.headPrefixes ?? Object.values(STREAM_PREFIXES);
+    this.maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
+    this.readPageSize = options.readPageSize ?? 1_000;
+    this.subscriptionBuffer = options.subscriptionBuffer ?? 512;
   }
 
   async append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new Error('nothing to append');
     // Bytes from the one codec, as binary events: data and metadata are exactly the codec's.
-    const data = events.map((event) => {
-      const encoded = this.codec.encode(event);
-      return binaryEvent({ id: encoded.id, type: encoded.type, data: encoded.data, metadata: Uint8Array.from(encoded.metadata) });
-    });
+    const encoded = events.map((event) => this.codec.encode(event));
+    const size = appendSize(encoded);
+    if (size > this.maxAppendSize) {
+      // The server would refuse it (MaxAppendSize); say so before sending it.
+      throw new Error(
+        `append to ${stream} is ${size} bytes (data + metadata + 2 × type length of ${events.length} events), over EventStoreDB's maximum append size of ${this.maxAppendSize} bytes: nothing was written`,
+      );
+    }
+    const data = encoded.map((e) => binaryEvent({ id: e.id, type: e.type, data: e.data, metadata: Uint8Array.from(e.metadata) }));
     // Idempotency is by event id and is reliable with a numeric revision or NO_STREAM: the same
     // append sent again after an unknown outcome is recognised by the server (EVENTSTOREDB.md).
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.client.appendToStream(stream, data, { expectedRevision: toEsdbExpectedRevision(expected), deadline: this.deadline });
-        const position = result.position ? toPosition(result.position) : await this.lastPositionOf(stream);
+        const position = result.position ? toPosition(result.position) : await this.positionAt(stream, result.nextExpectedRevision);
         return { nextExpectedRevision: result.nextExpectedRevision, position };
       } catch (error) {
         if (error instanceof Error && isCommandError(error) && error.type === ErrorType.WRONG_EXPECTED_VERSION) {
           throw fromEsdbWrongExpectedVersion(stream, expected, error);
         }
+        if (error instanceof Error && isCommandError(error) && error.type === ErrorType.MAXIMUM_APPEND_SIZE_EXCEEDED) {
+          const max = (error as { maxAppendSize?: number }).maxAppendSize;
+          throw new Error(`append to ${stream} is over EventStoreDB's maximum append size${max ? ` of ${max} bytes` : ''}: nothing was written`, { cause: error });
+        }
         if (!isTransient(error) || attempt >= this.appendRetries) {
-          throw isTransient(error) ? new StoreUnavailableError('EventStoreDB did not confirm the append', { cause: error }) : error;
+          throw isTransient(error) ? new StoreUnavailableError('EventStoreDB did not confirm the append', { cause: error }) : toStoreError(error, `append to ${stream}`);
         }
         await new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
       }
     }
   }
 
-  /** A retried append the server recognised may come back without a position: read it. */
-  private async lastPositionOf(stream: string): Promise<Position> {
-    for await (const resolved of this.client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1, deadline: this.deadline })) {
-      if (resolved.event?.position) return toPosition(resolved.event.position);
-    }
-    throw new Error(`no position for ${stream}`);
+  /**
+   * A retried append the server recognised may come back without a position: read the event at
+   * the revision it answered (the last of this append), not the stream's last event, which may
+   * be someone else's later append.
+   */
+  private async positionAt(stream: string, revision: bigint): Promise<Position> {
+    const found = await this.reading(`read of ${stream}@${revision}`, () => this.client.readStream(stream, { direction: FORWARDS, fromRevision: revision, maxCount: 1 }), async (reading) => {
+      for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+        if (resolved.event?.revision === revision && resolved.event.position) return toPosition(resolved.event.position);
+      }
+      return undefined;
+    });
+    if (!found) throw new Error(`no position for ${stream}@${revision}`);
+    return found;
   }
 
+  /**
+   * Every event of the stream, including those whose type this version does not know: they
+   * still count for revisions (a writer appending after them must expect their revision, or a
+   * rolling upgrade loops on wrong expected revisions). The codec hands their data back as
+   * stored (parsed JSON, not upcast); the decider's fold ignores what it does not know.
+   */
   async readStream(stream: string, options: { fromRevision?: bigint } = {}): Promise<StoredEvent[]> {
-    const events: StoredEvent[] = [];
-    try {
-      const reading = this.client.readStream(stream, { direction: FORWARDS, fromRevision: options.fromRevision ?? START, deadline: this.deadline });
-      for await (const resolved of reading) {
-        const stored = this.toStored(resolved as AllStreamResolvedEvent);
-        if (stored) events.push(stored);
-      }
-    } catch (error) {
-      // A stream that does not exist reads as empty (the port's contract).
-      if (error instanceof Error && isCommandError(error) && error.type === ErrorType.STREAM_NOT_FOUND) return [];
-      throw error;
-    }
-    return events;
+    return this.reading(
+      `read of ${stream}`,
+      () => this.client.readStream(stream, { direction: FORWARDS, fromRevision: options.fromRevision ?? START }),
+      async (reading) => {
+        const events: StoredEvent[] = [];
+        try {
+          for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+            if (resolved.event) events.push(this.decode(resolved));
+          }
+        } catch (error) {
+          // A stream that does not exist reads as empty (the port's contract).
+          if (error instanceof Error && isCommandError(error) && error.type === ErrorType.STREAM_NOT_FOUND) return [];
+          throw error;
+        }
+        return events;
+      },
+    );
   }
 
   /**
    * 6.2.1's readAll has no server-side filter: system streams, unknown types and other
-   * prefixes are skipped here. $all is read from a position inclusively, the port's `after`
-   * is exclusive: the event at `after` itself is skipped.
+   * prefixes are skipped here. $all is read from a position inclusively (the server includes
+   * the event at the position given), the port's `after` is exclusive: on every page, events at
+   * or before the page's start are skipped, so a page boundary is never delivered twice.
    */
   async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    let from: EsdbPosition | typeof START = options.after ?? START;
-    const page = 1_000;
+    let from: Position | undefined = options.after;
     for (;;) {
-      let seen = 0;
-      let last: Position | undefined;
-      for await (const resolved of this.client.readAll({ direction: FORWARDS, fromPosition: from, maxCount: page, deadline: this.deadline })) {
-        seen++;
-        const event = resolved.event;
-        if (!event) continue;
-        const position = toPosition(event.position);
-        last = position;
-        if (options.after && comparePositions(position, options.after) <= 0) continue;
-        if (!this.wanted(event.streamId, event.type, options.streamPrefixes)) continue;
-        const stored = this.toStored(resolved);
-        if (stored) events.push(stored);
-        if (events.length >= options.maxCount) return events;
-      }
-      if (seen < page || !last) return events;
-      from = last;
+      const start = from;
+      const page = await this.reading(
+        'read of $all',
+        () => this.client.readAll({ direction: FORWARDS, fromPosition: start ?? START, maxCount: this.readPageSize }),
+        async (reading) => {
+          let seen = 0;
+          let last: Position | undefined;
+          for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+            seen++;
+            const event = resolved.event;
+            if (!event?.position) continue;
+            const position = toPosition(event.position);
+            if (start && comparePositions(position, start) <= 0) continue;
+            last = position;
+            if (!this.wanted(event.streamId, event.type, options.streamPrefixes)) continue;
+            events.push(this.decode(resolved));
+            if (events.length >= options.maxCount) return { done: true, last };
+          }
+          return { done: seen < this.readPageSize || !last, last };
+        },
+      );
+      if (page.done) return events;
+      from = page.last;
     }
   }
 
@@ -182,17 +287,55 @@ export class EventStoreDbEventStore implements EventStore {
     return new EsdbSubscription(this, options);
   }
 
-  /** The position of the last event that is not a system event. */
+  /**
+   * The position of the last event in the ledger's own streams (`headPrefixes`): another
+   * application's events in the same server must not keep read-your-writes waiting for a
+   * position the ledger's subscription never delivers. 6.2.1 cannot filter a read of $all on
+   * the server, so this reads $all backwards, page by page, until it meets one.
+   */
   async headPosition(): Promise<Position | undefined> {
-    for await (const resolved of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 4_096, deadline: this.deadline })) {
-      const event = resolved.event;
-      if (event && !isSystemStream(event.streamId)) return toPosition(event.position);
+    return this.lastPositionIn(this.headPrefixes);
+  }
+
+  /** @internal the last position of an event in streams with these prefixes (any non-system stream without). */
+  async lastPositionIn(prefixes: readonly string[] | undefined): Promise<Position | undefined> {
+    let from: Position | undefined;
+    for (;;) {
+      const start = from;
+      const page = await this.reading(
+        'read of the head of $all',
+        () => this.client.readAll({ direction: BACKWARDS, fromPosition: start ?? END, maxCount: this.readPageSize }),
+        async (reading) => {
+          let seen = 0;
+          let last: Position | undefined;
+          for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+            seen++;
+            const event = resolved.event;
+            if (!event?.position) continue;
+            const position = toPosition(event.position);
+            // The page's start itself may come again: it was looked at on the page before.
+            if (start && comparePositions(position, start) >= 0) continue;
+            last = position;
+            if (!isSystemStream(event.streamId) && (!prefixes || prefixes.some((p) => event.streamId.startsWith(p)))) return { found: position };
+          }
+          return { end: seen < this.readPageSize || !last, last };
+        },
+      );
+      if ('found' in page) return page.found;
+      if (page.end) return undefined;
+      from = page.last;
     }
-    return undefined;
   }
 
   async ping(): Promise<void> {
-    for await (const _ of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: 2_000 })) break;
+    await this.reading(
+      'ping',
+      () => this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 }),
+      async (reading) => {
+        for await (const _ of reading) break;
+      },
+      Math.min(this.deadline, 2_000),
+    );
   }
 
   /**
@@ -201,24 +344,29 @@ export class EventStoreDbEventStore implements EventStore {
    */
   async identity(): Promise<string> {
     const stream = 'ledger-identity';
-    const read = async (): Promise<string | undefined> => {
-      try {
-        for await (const resolved of this.client.readStream(stream, { direction: FORWARDS, fromRevision: START, maxCount: 1, deadline: this.deadline })) {
-          const id = (resolved.event?.data as { id?: unknown } | undefined)?.id;
-          if (typeof id === 'string') return id;
-        }
-      } catch (error) {
-        if (!(error instanceof Error && isCommandError(error) && error.type === ErrorType.STREAM_NOT_FOUND)) throw error;
-      }
-      return undefined;
-    };
+    const read = () =>
+      this.reading(
+        `read of ${stream}`,
+        () => this.client.readStream(stream, { direction: FORWARDS, fromRevision: START, maxCount: 1 }),
+        async (reading): Promise<string | undefined> => {
+          try {
+            for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+              const id = (resolved.event?.data as { id?: unknown } | undefined)?.id;
+              if (typeof id === 'string') return id;
+            }
+          } catch (error) {
+            if (!(error instanceof Error && isCommandError(error) && error.type === ErrorType.STREAM_NOT_FOUND)) throw error;
+          }
+          return undefined;
+        },
+      );
     const known = await read();
     if (known) return known;
     try {
       await this.client.appendToStream(stream, jsonEvent({ type: 'LedgerIdentified', data: { id: randomUUID() } }), { expectedRevision: NO_STREAM, deadline: this.deadline });
     } catch (error) {
       // Another instance wrote it first: read theirs.
-      if (!(error instanceof Error && isCommandError(error) && error.type === ErrorType.WRONG_EXPECTED_VERSION)) throw error;
+      if (!(error instanceof Error && isCommandError(error) && error.type === ErrorType.WRONG_EXPECTED_VERSION)) throw toStoreError(error, 'the ledger identity');
     }
     const written = await read();
     if (!written) throw new Error('EventStoreDB holds no ledger identity');
@@ -229,21 +377,65 @@ export class EventStoreDbEventStore implements EventStore {
     await this.client.dispose();
   }
 
-  /** @internal the subscription's access to the client and codec. */
-  openSubscription(after: Position | undefined, prefixes: readonly string[] | undefined, onCheckpoint: (position: Position) => void): AllStreamSubscription {
-    const checkpointReached = (_: unknown, position: EsdbPosition) => {
+  /**
+   * A read with a deadline the adapter keeps itself (6.2.1 reads have none, see `deadline`):
+   * when it passes, the read is cancelled and StoreUnavailableError thrown; a cancelled read
+   * ends quietly in the client, so its partial result is never taken for the whole.
+   */
+  private async reading<T>(what: string, open: () => unknown, consume: (reading: AsyncIterable<unknown>) => Promise<T>, ms = this.deadline): Promise<T> {
+    let reading: Cancellable;
+    try {
+      reading = open() as Cancellable;
+    } catch (error) {
+      throw toStoreError(error, what);
+    }
+    // An 'error' after the consumer stopped listening must not crash the process.
+    reading.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void reading.cancel().catch(() => undefined);
+        reject(new StoreUnavailableError(`EventStoreDB did not answer the ${what} within ${ms} ms`));
+      }, ms);
+      // The read's own call keeps the process alive while it matters; the timer need not.
+      timer.unref();
+    });
+    const consuming = consume(reading);
+    consuming.catch(() => undefined);
+    try {
+      return await Promise.race([consuming, timedOut]);
+    } catch (error) {
+      throw toStoreError(error, what);
+    } finally {
+      clearTimeout(timer);
+      // A consumer that stopped early (a page full, the head found) lets the call go.
+      void reading.cancel().catch(() => undefined);
+    }
+  }
+
+  /** @internal a subscription to $all whose checkpoints and caught-up travel in the events' own stream. */
+  openSubscription(after: Position | undefined, prefixes: readonly string[] | undefined): AllStreamSubscription {
+    // 6.2.1 runs this callback (and emits caughtUp) when Subscription._transform processes the
+    // message, while up to a readable buffer's worth of earlier events still wait for the
+    // reader. Pushing a marker into that same readable puts it behind them, in order.
+    const checkpointReached = (subscription: AllStreamSubscription, position: EsdbPosition) => {
       // A callback that throws stalls the subscription silently (EVENTSTOREDB.md): never let it.
       try {
-        onCheckpoint(toPosition(position));
+        subscription.push(new Marker('checkpoint', toPosition(position)));
       } catch {
-        // the queue cannot fail; nothing to do
+        // the stream is ending; the next subscription starts again from the last position taken
       }
     };
     const filter = prefixes?.length
       ? streamNameFilter({ prefixes: [...prefixes], checkpointInterval: this.checkpointInterval, checkpointReached })
       : excludeSystemEvents({ checkpointInterval: this.checkpointInterval, checkpointReached });
     // fromPosition resumes after (exclusive) the position given.
-    return this.client.subscribeToAll({ fromPosition: after ?? START, filter });
+    const subscription = this.client.subscribeToAll({ fromPosition: after ?? START, filter });
+    subscription.on('caughtUp', () => subscription.push(new Marker('caught-up')));
+    subscription.on('fellBehind', () => subscription.push(new Marker('fell-behind')));
+    // An 'error' after the reader stopped must not crash the process; the reader sees it too.
+    subscription.on('error', () => undefined);
+    return subscription;
   }
 
   /** @internal */
@@ -252,35 +444,79 @@ export class EventStoreDbEventStore implements EventStore {
     return !prefixes || prefixes.some((p) => stream.startsWith(p));
   }
 
-  /** @internal decodes a resolved event with the one codec; undefined for what the port does not carry. */
+  /** @internal decodes a resolved event for $all: undefined for what the port does not carry there. */
   toStored(resolved: AllStreamResolvedEvent): StoredEvent | undefined {
     const event = resolved.event;
     if (!event || isSystemStream(event.streamId) || !isEventType(event.type)) return undefined;
+    return this.decode(resolved);
+  }
+
+  /** @internal decodes with the one codec; an event it cannot decode is fatal (a retry reads the same bytes). */
+  decode(resolved: AllStreamResolvedEvent): StoredEvent {
+    const event = resolved.event!;
     // Events read from a stream carry their position on current servers; the commit position
     // of the resolved event stands in where one does not.
     const commit = event.position?.commit ?? resolved.commitPosition ?? 0n;
     const position = event.position ? toPosition(event.position) : { commit, prepare: commit };
-    const data = event.data instanceof Uint8Array ? event.data : Buffer.from(JSON.stringify(event.data), 'utf8');
-    // The client hands back custom metadata it could parse as JSON already parsed: bytes again,
-    // so that the codec alone decides what they mean.
-    const metadata = event.metadata instanceof Uint8Array ? event.metadata : Buffer.from(JSON.stringify(event.metadata ?? {}), 'utf8');
-    const decoded = this.codec.decode(event.type, data, metadata);
-    return { id: event.id, stream: event.streamId, type: event.type, revision: event.revision, position, data: decoded.data, metadata: decoded.metadata };
+    try {
+      const data = event.data instanceof Uint8Array ? event.data : Buffer.from(JSON.stringify(event.data), 'utf8');
+      // The client hands back custom metadata it could parse as JSON already parsed
+      // (utils/convertGrpcEvent.js): bytes again, so that the codec alone decides what they mean.
+      const metadata = event.metadata instanceof Uint8Array ? event.metadata : Buffer.from(JSON.stringify(event.metadata ?? {}), 'utf8');
+      const decoded = this.codec.decode(event.type, data, metadata);
+      return { id: event.id, stream: event.streamId, type: event.type, revision: event.revision, position, data: decoded.data, metadata: decoded.metadata };
+    } catch (error) {
+      throw new FatalStoreError(`cannot decode ${event.type} ${event.streamId}@${event.revision}: ${(error as Error).message}`, { cause: error });
+    }
   }
 }
 
+function connect(connectionString: string): EventStoreDBClient {
+  try {
+    return EventStoreDBClient.connectionString(toEsdbConnectionString(connectionString));
+  } catch (error) {
+    // A malformed string or a missing certificate file: no retry will find them.
+    throw new FatalStoreError(`cannot connect to EventStoreDB: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A checkpoint, caught-up or fell-behind, pushed into the client's subscription stream between its events. */
+class Marker {
+  constructor(
+    readonly kind: 'checkpoint' | 'caught-up' | 'fell-behind',
+    readonly position?: Position,
+  ) {}
+}
+
+interface Entry {
+  readonly message: SubscriptionMessage;
+  /** A checkpoint superseded by a later one before the consumer took it. */
+  dropped: boolean;
+}
+
 /**
- * A catch-up subscription to $all as the port's async iterable. Events are consumed with
- * `for await` (the client's readable applies backpressure); checkpoints and caught-up come on
- * the side, through one queue, in order. The client never resubscribes by itself: on an error
- * or an end, this does, after the last position delivered, with a bounded backoff.
+ * A catch-up subscription to $all as the port's async iterable. Events, checkpoints and
+ * caught-up come through one stream (the client's, see openSubscription) into one bounded queue,
+ * in order; a checkpoint still waiting in the queue when a later one arrives is dropped, so a
+ * slow consumer gets one checkpoint where many were sent. Every failure ends the iteration with
+ * an error after what was already queued: FatalStoreError for what no retry can fix,
+ * StoreUnavailableError for a dropped connection or an ended subscription. The consumer (the
+ * projection runner) resubscribes from the last position it made durable; this adapter never
+ * does it behind its back.
  */
 class EsdbSubscription implements Subscription {
-  private readonly queue: SubscriptionMessage[] = [];
+  private readonly queue: Entry[] = [];
+  private queuedCheckpoint: Entry | undefined;
   private wake: (() => void) | undefined;
+  private space: (() => void) | undefined;
   private current: AllStreamSubscription | undefined;
   private closed = false;
+  private ended = false;
+  private failure: unknown;
   private last: Position | undefined;
+  private resolveClosing: () => void = () => undefined;
+  /** Resolves when close() is called: no await of the pump outlives it. */
+  private readonly closing = new Promise<void>((resolve) => (this.resolveClosing = resolve));
   private readonly pump: Promise<void>;
 
   constructor(
@@ -292,73 +528,120 @@ class EsdbSubscription implements Subscription {
   }
 
   private push(message: SubscriptionMessage): void {
-    this.queue.push(message);
+    if (message.type === 'checkpoint') {
+      if (this.queuedCheckpoint) this.queuedCheckpoint.dropped = true;
+      const entry = { message, dropped: false };
+      this.queuedCheckpoint = entry;
+      this.queue.push(entry);
+    } else if (message.type === 'caught-up' && this.queue.at(-1)?.message.type === 'caught-up') {
+      return;
+    } else {
+      this.queue.push({ message, dropped: false });
+    }
     this.wake?.();
   }
 
+  /** Backpressure: waits until the consumer has taken enough, or the subscription is closed. */
+  private async room(): Promise<void> {
+    while (!this.closed && this.queue.length >= this.store.subscriptionBuffer) {
+      await new Promise<void>((resolve) => (this.space = resolve));
+      this.space = undefined;
+    }
+  }
+
   private async run(): Promise<void> {
-    let backoff = 100;
-    while (!this.closed) {
-      // Servers before 23.10 send no caughtUp: the head at (re)subscription time stands in.
-      const head = await this.store.headPosition().catch(() => undefined);
-      let caughtUp = !head || (this.last !== undefined && comparePositions(this.last, head) >= 0);
-      if (caughtUp) this.push({ type: 'caught-up' });
-      const reached = (position: Position) => {
-        if (!caughtUp && head && comparePositions(position, head) >= 0) {
+    const prefixes = this.options.streamPrefixes;
+    let subscription: AllStreamSubscription | undefined;
+    try {
+      // Servers before 23.10 send no caughtUp: reaching the head read now stands in. A head that
+      // could not be read stands in for nothing: then only the server's own caughtUp counts.
+      const head = await Promise.race([
+        this.store.lastPositionIn(prefixes).then(
+          (position) => ({ known: true as const, position }),
+          () => ({ known: false as const }),
+        ),
+        this.closing.then(() => ({ known: false as const })),
+      ]);
+      if (this.closed) return;
+      let caughtUp = false;
+      const reached = (position: Position | undefined) => {
+        if (caughtUp || !head.known) return;
+        if (head.position === undefined || (position && comparePositions(position, head.position) >= 0)) {
           caughtUp = true;
           this.push({ type: 'caught-up' });
         }
       };
-      const subscription = this.store.openSubscription(this.last, this.options.streamPrefixes, (position) => {
-        this.last = position;
-        this.push({ type: 'checkpoint', position });
-        reached(position);
-      });
+      reached(this.last);
+      subscription = this.store.openSubscription(this.last, prefixes);
       this.current = subscription;
-      subscription.on('caughtUp', () => {
-        if (!caughtUp) {
-          caughtUp = true;
-          this.push({ type: 'caught-up' });
-        }
-      });
-      try {
-        for await (const resolved of subscription) {
-          if (this.closed) break;
+      for await (const item of subscription as AsyncIterable<unknown>) {
+        if (this.closed) return;
+        if (item instanceof Marker) {
+          if (item.kind === 'checkpoint') {
+            const position = item.position!;
+            const valid = position.commit !== ULONG_MAX && position.prepare !== ULONG_MAX;
+            if (valid && (!this.last || comparePositions(position, this.last) > 0)) {
+              this.last = position;
+              this.push({ type: 'checkpoint', position });
+            }
+            if (valid) reached(position);
+          } else if (item.kind === 'caught-up') {
+            if (!caughtUp) this.push({ type: 'caught-up' });
+            caughtUp = true;
+          } else {
+            caughtUp = false;
+          }
+        } else {
+          const resolved = item as AllStreamResolvedEvent;
           const event = resolved.event;
           if (!event?.position) continue;
-          const position = { commit: event.position.commit, prepare: event.position.prepare };
-          const stored = this.store.wanted(event.streamId, event.type, this.options.streamPrefixes) ? this.store.toStored(resolved) : undefined;
-          this.last = position;
+          const stored = this.store.wanted(event.streamId, event.type, prefixes) ? this.store.decode(resolved) : undefined;
+          this.last = toPosition(event.position);
           if (stored) this.push({ type: 'event', event: stored });
-          reached(position);
-          // Backpressure: let the follower drain before reading more.
-          while (this.queue.length > 1_000 && !this.closed) await new Promise((r) => setTimeout(r, 5));
-          backoff = 100;
+          reached(this.last);
         }
-      } catch {
-        // Dropped (server restart, leader change, network): resubscribe below.
+        await this.room();
       }
-      if (this.closed) break;
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 5_000);
+      if (!this.closed) throw new StoreUnavailableError('EventStoreDB ended the subscription');
+    } catch (error) {
+      if (!this.closed) this.failure = toStoreError(error, 'the subscription to $all') ?? new StoreUnavailableError('the subscription failed');
+    } finally {
+      this.current = undefined;
+      this.ended = true;
+      this.wake?.();
+      await subscription?.unsubscribe().catch(() => undefined);
     }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<SubscriptionMessage> {
-    while (!this.closed) {
-      const next = this.queue.shift();
-      if (next) {
-        yield next;
-        continue;
+    try {
+      for (;;) {
+        const entry = this.queue.shift();
+        if (entry) {
+          this.space?.();
+          if (entry === this.queuedCheckpoint) this.queuedCheckpoint = undefined;
+          if (!entry.dropped) yield entry.message;
+          continue;
+        }
+        if (this.closed) return;
+        if (this.ended) {
+          if (this.failure !== undefined) throw this.failure;
+          return;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
       }
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
+    } finally {
+      // A consumer that stops reading lets go of the server's subscription.
+      if (!this.closed && !(this.ended && this.queue.length === 0)) void this.close();
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.resolveClosing();
     this.wake?.();
+    this.space?.();
     await this.current?.unsubscribe().catch(() => undefined);
     await this.pump.catch(() => undefined);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   comparePositions,
   type EventStore,
+  type ExpectedRevision,
   type Position,
   type StoredEvent,
   type SubscriptionMessage,
@@ -20,6 +21,12 @@ export interface ContractParameters {
    * checkpoint past them (EventStoreDB: checkpointInterval × 32; the embedded store: at once).
    */
   readonly eventsBeforeFilteredCheckpoint: number;
+  /**
+   * Appends one event of a type this version does not know ('FromANewerVersion', data
+   * `{ newer: true }`) to `stream` at `expected`, as a newer version of the service would (a
+   * rolling upgrade). Absent where the store cannot be written but through this version's codec.
+   */
+  readonly appendUnknownType?: (stream: string, expected: ExpectedRevision) => Promise<void>;
 }
 
 /**
@@ -155,6 +162,37 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>, params: 
       expect(texts(afterFirst)).toEqual(['y1', 'x2']);
     });
 
+    it('pages through $all with maxCount, never repeating or losing the event at a page boundary', async () => {
+      const start = await headOrStart();
+      for (let i = 0; i < 7; i++) await store.append(stream(`p-${i}`), [note(`p${i}a`), note(`p${i}b`)], 'no-stream');
+      const pages: string[][] = [];
+      let after = start;
+      for (;;) {
+        const page = await store.readAll({ after, maxCount: 3, streamPrefixes: [stream('p-')] });
+        if (page.length === 0) break;
+        pages.push(texts(page));
+        after = page[page.length - 1]!.position;
+      }
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 3, 3, 2]);
+      expect(pages.flat()).toEqual(Array.from({ length: 7 }, (_, i) => [`p${i}a`, `p${i}b`]).flat());
+    });
+
+    const unknownTypes = params.appendUnknownType ? it : it.skip;
+    unknownTypes('reads an event of a type this version does not know: it counts for revisions, data as stored', async () => {
+      await store.append(stream('a'), [note('one')], 'no-stream');
+      await params.appendUnknownType!(stream('a'), 0n);
+      const before = await store.readStream(stream('a'));
+      expect(before.map((e) => e.revision)).toEqual([0n, 1n]);
+      await store.append(stream('a'), [note('three')], before[1]!.revision);
+      const events = await store.readStream(stream('a'));
+      expect(events.map((e) => [e.revision, e.type])).toEqual([
+        [0n, 'NoteRecorded'],
+        [1n, 'FromANewerVersion'],
+        [2n, 'NoteRecorded'],
+      ]);
+      expect(events[1]!.data).toEqual({ newer: true });
+    });
+
     it('names its log with one identity, a UUID, the same on every call', async () => {
       const first = await store.identity();
       expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -217,6 +255,28 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>, params: 
       const resumed = await collect({ after: first.events[1]!.position, streamPrefixes: [stream('s-')] }, (evs) => evs.length >= 1);
       expect(texts(first.events)).toEqual(['one', 'two']);
       expect(texts(resumed.events)).toEqual(['three']);
+    });
+
+    it('sends a checkpoint only after the events it covers: a consumer resuming from one loses nothing', async () => {
+      const start = await headOrStart();
+      const wanted: string[] = [];
+      const unrelated = Math.ceil(params.eventsBeforeFilteredCheckpoint / 20);
+      for (let i = 0; i < 20; i++) {
+        await store.append(stream(`w-${i}`), [note(`w${i}`)], 'no-stream');
+        wanted.push(`w${i}`);
+        await store.append(stream(`other-${i}`), Array.from({ length: unrelated }, (_, j) => note(`u${i}.${j}`)), 'no-stream');
+      }
+      const last = (await store.readAll({ after: start, maxCount: 10_000, streamPrefixes: [stream('')] })).at(-1)!.position;
+      const first = await collect({ after: start, streamPrefixes: [stream('w-')] }, (_, msgs) => msgs.some((m) => m.type === 'checkpoint'));
+      const messages = first.messages;
+      const at = messages.findIndex((m) => m.type === 'checkpoint');
+      expect(at).toBeGreaterThanOrEqual(0);
+      const checkpoint = messages[at] as Extract<SubscriptionMessage, { type: 'checkpoint' }>;
+      const rest = await collect({ after: checkpoint.position, streamPrefixes: [stream('w-')] }, (_, msgs) =>
+        msgs.some((m) => (m.type === 'checkpoint' && comparePositions(m.position, last) >= 0) || (m.type === 'event' && comparePositions(m.event.position, last) >= 0)),
+      );
+      expect([...texts(first.events), ...texts(rest.events)].filter((t, i, all) => all.indexOf(t) === i).sort()).toEqual([...wanted].sort());
+      expect(texts(rest.events).filter((t) => texts(first.events).includes(t))).toEqual([]);
     });
 
     it('reports checkpoints past events the filter leaves out', async () => {
