@@ -1,20 +1,30 @@
 import { z } from 'zod';
-import { Need, Programme } from './codes';
-import { Notes, Person } from './values';
 
 /**
  * Events are permanent: an old shape is frozen here, never edited, and an upcaster brings it
- * forward when it is read. Writers always write the current version (catalogue.ts).
+ * forward when it is read. Writers always write the current version (catalogue.ts). A frozen
+ * shape is written out in full and shares nothing with the live schemas: a later change to a
+ * live value (a new need code, a longer name) must not change what v1 was.
  */
 
 /** ReferralSubmitted v1 (frozen): urgency was a boolean flag. */
 export const ReferralSubmittedV1 = z.strictObject({
   caseId: z.uuid(),
-  person: Person,
-  needs: z.array(Need).min(1),
-  programmes: z.array(Programme).default([]),
+  person: z.strictObject({
+    fiscalCode: z.string().regex(/^[A-Z0-9]{16}$/),
+    givenName: z.string().min(1).max(100),
+    familyName: z.string().min(1).max(100),
+    birthDate: z.iso.date(),
+    phone: z.string().optional(),
+    email: z.string().optional(),
+    address: z.string().optional(),
+  }),
+  needs: z
+    .array(z.enum(['employment', 'training', 'income', 'housing', 'family', 'education', 'social-relations', 'addiction', 'mental-health', 'disability', 'physical-health', 'justice']))
+    .min(1),
+  programmes: z.array(z.enum(['GOL-1', 'GOL-2', 'GOL-3', 'GOL-4', 'GOL-5', 'ADI', 'SFL', 'L68', 'PNRR', 'FSE-PLUS', 'RDC', 'OTHER'])).default([]),
   urgent: z.boolean(),
-  notes: Notes.default([]),
+  notes: z.array(z.strictObject({ category: z.enum(['common', 'special', 'health', 'judicial']), text: z.string().min(1).max(10_000) })).max(50).default([]),
 });
 type ReferralSubmittedV1 = z.output<typeof ReferralSubmittedV1>;
 
