@@ -3,19 +3,27 @@ import { createHash } from 'node:crypto';
 /*
  * The auditor's verifier. It runs outside the service, so it depends on node:crypto alone and
  * repeats the two hash functions of merkle.ts instead of importing them: what it trusts is this
- * file and RFC 9162, not the code under audit.
+ * file and RFC 9162, not the code under audit. It hashes with createHash, which every Node
+ * version an auditor may have provides; unlike the log it is never on a hot path.
  */
 
 const HASH_SIZE = 32;
 
 /** RFC 6962 §2.1: SHA-256(0x00 ‖ entry). */
 export function leafHash(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.from([0x00])).update(bytes).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0x00]))
+    .update(bytes)
+    .digest();
 }
 
 /** RFC 6962 §2.1: SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0x01]))
+    .update(left)
+    .update(right)
+    .digest();
 }
 
 /** Tree sizes and indices are uint64 in RFC 9162 (§4.3, §4.4); a number must be a safe integer to mean one exactly. */
