@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import { CASE_EVENTS } from './case-events';
 import type { Category } from './categories';
 import { type ClassificationContext, categoriesOf, type DatumKind, datumKindOf } from './datum';
@@ -129,9 +129,7 @@ function compile(schema: ZodNode, where: string): Extractor {
   }
 }
 
-const EXTRACTORS = Object.fromEntries(
-  EVENT_TYPES.map((type) => [type, compile(EVENT_SCHEMAS[type] as unknown as ZodNode, type)]),
-) as Record<EventType, Extractor>;
+const EXTRACTORS = Object.fromEntries(EVENT_TYPES.map((type) => [type, compile(EVENT_SCHEMAS[type] as unknown as ZodNode, type)])) as Record<EventType, Extractor>;
 
 /** The data of an event, datum by datum, as the schema classifies them. */
 export function datumsOf(event: DomainEvent): Datum[] {
@@ -142,7 +140,7 @@ export function datumsOf(event: DomainEvent): Datum[] {
 
 /** The data of an event with their categories (ENTITLEMENTS.md "The categories of each datum"). */
 export function classify(event: DomainEvent, ctx: ClassificationContext): ClassifiedDatum[] {
-  const planRevision = 'planRevision' in event.data ? (event.data.planRevision as number) : undefined;
+  const planRevision = 'planRevision' in event.data ? event.data.planRevision : undefined;
   return datumsOf(event).map((d) => ({ ...d, categories: categoriesOf(d.kind, d.value, ctx, planRevision) }));
 }
 
@@ -154,7 +152,7 @@ export function classify(event: DomainEvent, ctx: ClassificationContext): Classi
  */
 export function identifyingFieldNames(): string[] {
   const names = new Set<string>();
-  for (const type of EVENT_TYPES) collectIdentifying(EVENT_SCHEMAS[type] as unknown as ZodNode, undefined, undefined, names);
+  for (const type of EVENT_TYPES) collectIdentifying(EVENT_SCHEMAS[type], undefined, undefined, names);
   return [...names].sort();
 }
 
@@ -182,6 +180,6 @@ function collectIdentifying(schema: ZodNode, key: string | undefined, inherited:
       for (const [field, inner] of Object.entries(def.shape!)) collectIdentifying(inner, field, kind, out);
       return;
     default:
-      if (key !== undefined && kind !== undefined && kind !== 'none' && isFreeText(def as unknown as StringDef)) out.add(key);
+      if (key !== undefined && kind !== undefined && kind !== 'none' && isFreeText(def)) out.add(key);
   }
 }

@@ -32,7 +32,7 @@ export interface DatumMeta {
 
 /** Marks a schema as a datum of the given kind. */
 export function datum<S extends z.ZodType>(kind: DatumKind, schema: S): S {
-  return schema.meta({ datum: kind } satisfies DatumMeta) as S;
+  return schema.meta({ datum: kind } satisfies DatumMeta);
 }
 
 export function datumKindOf(schema: z.ZodType): DatumKind | undefined {
@@ -92,11 +92,7 @@ export function categoriesOf(kind: DatumKind, value: unknown, ctx: Classificatio
       return union(['common'], [needCategory((value as { dimension: Need }).dimension)]);
     case 'intervention': {
       const v = value as { category?: Category; responsibleAgency: string; programme?: Programme };
-      return union(
-        [v.category ?? 'common'],
-        agencyReferenceCategories(v.responsibleAgency, ctx),
-        v.programme ? [programmeCategory(v.programme)] : [],
-      );
+      return union([v.category ?? 'common'], agencyReferenceCategories(v.responsibleAgency, ctx), v.programme ? [programmeCategory(v.programme)] : []);
     }
     case 'verification-entry': {
       const objectiveId = String((value as Obj).objectiveId);

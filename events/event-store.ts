@@ -68,9 +68,7 @@ export interface SubscribeOptions {
  * `caught-up` says the past is delivered (it may come again after a burst of live events).
  */
 export type SubscriptionMessage =
-  | { readonly type: 'event'; readonly event: StoredEvent }
-  | { readonly type: 'checkpoint'; readonly position: Position }
-  | { readonly type: 'caught-up' };
+  { readonly type: 'event'; readonly event: StoredEvent } | { readonly type: 'checkpoint'; readonly position: Position } | { readonly type: 'caught-up' };
 
 export interface Subscription extends AsyncIterable<SubscriptionMessage> {
   close(): Promise<void>;

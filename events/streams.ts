@@ -10,11 +10,7 @@ export const protocolStream = (zone: string) => `${STREAM_PREFIXES.protocol}${zo
 /** One stream per recorded request: appended with no-stream, so a retried append is recognised. */
 export const trailStream = (zone: string, recordId: string) => `${STREAM_PREFIXES.trail}${zone}.${recordId}`;
 
-export type ParsedStream =
-  | { kind: 'case'; zone: string; caseId: string }
-  | { kind: 'protocol'; zone: string }
-  | { kind: 'trail'; zone: string }
-  | { kind: 'other' };
+export type ParsedStream = { kind: 'case'; zone: string; caseId: string } | { kind: 'protocol'; zone: string } | { kind: 'trail'; zone: string } | { kind: 'other' };
 
 export function parseStream(stream: string): ParsedStream {
   if (stream.startsWith(STREAM_PREFIXES.case)) {

@@ -20,11 +20,16 @@ export const ReferralSubmittedV1 = z.strictObject({
     address: z.string().optional(),
   }),
   needs: z
-    .array(z.enum(['employment', 'training', 'income', 'housing', 'family', 'education', 'social-relations', 'addiction', 'mental-health', 'disability', 'physical-health', 'justice']))
+    .array(
+      z.enum(['employment', 'training', 'income', 'housing', 'family', 'education', 'social-relations', 'addiction', 'mental-health', 'disability', 'physical-health', 'justice']),
+    )
     .min(1),
   programmes: z.array(z.enum(['GOL-1', 'GOL-2', 'GOL-3', 'GOL-4', 'GOL-5', 'ADI', 'SFL', 'L68', 'PNRR', 'FSE-PLUS', 'RDC', 'OTHER'])).default([]),
   urgent: z.boolean(),
-  notes: z.array(z.strictObject({ category: z.enum(['common', 'special', 'health', 'judicial']), text: z.string().min(1).max(10_000) })).max(50).default([]),
+  notes: z
+    .array(z.strictObject({ category: z.enum(['common', 'special', 'health', 'judicial']), text: z.string().min(1).max(10_000) }))
+    .max(50)
+    .default([]),
 });
 type ReferralSubmittedV1 = z.output<typeof ReferralSubmittedV1>;
 

@@ -29,7 +29,10 @@ export const Person = z.strictObject({
   givenName: Name,
   familyName: Name,
   birthDate: IsoDate,
-  phone: z.string().regex(/^\+?[0-9 ().-]{5,30}$/, 'must be a phone number').optional(),
+  phone: z
+    .string()
+    .regex(/^\+?[0-9 ().-]{5,30}$/, 'must be a phone number')
+    .optional(),
   email: z.email().max(254).optional(),
   address: z.string().trim().min(1).max(300).optional(),
 });

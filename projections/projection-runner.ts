@@ -1,12 +1,4 @@
-import {
-  type CaseEventType,
-  type EventMetadata,
-  parseStream,
-  type ProtocolEventType,
-  STREAM_PREFIXES,
-  type TrailEvent,
-  type ZoneProtocol,
-} from '../events';
+import { type CaseEventType, type EventMetadata, parseStream, type ProtocolEventType, STREAM_PREFIXES, type TrailEvent, type ZoneProtocol } from '../events';
 import {
   comparePositions,
   type EventStore,
@@ -107,7 +99,7 @@ export class ProjectionRunner {
     this.start();
     while (!this.failed && !this.progress.reached(head)) await new Promise((r) => setTimeout(r, 5));
     await this.stop();
-    if (this.failed) throw this.failed;
+    if (this.failed) throw this.failed instanceof Error ? this.failed : new Error('the projections failed', { cause: this.failed });
   }
 
   private async follow(): Promise<void> {

@@ -74,7 +74,7 @@ export class LedgerModule {
     return {
       module: LedgerModule,
       imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false }), LoggerModule.forRoot({ pinoHttp: { logger: parts.logger }, useExisting: true, forRoutes: [] })],
-      controllers: [commandRoutes(BEHAVIOURS as never), CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
+      controllers: [commandRoutes(BEHAVIOURS), CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
       providers,
     };
   }

@@ -96,7 +96,10 @@ const TokenArgs = z.strictObject({
   agency: z.string().min(1),
   sub: z.string().min(1),
   roles: z.string().transform((s, ctx) => {
-    const roles = s.split(',').map((r) => r.trim()).filter(Boolean);
+    const roles = s
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
     const bad = roles.find((r) => !(ROLES as readonly string[]).includes(r));
     if (bad || roles.length === 0) ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${ROLES.join(', ')}` });
     return roles as Role[];
@@ -105,9 +108,16 @@ const TokenArgs = z.strictObject({
 });
 
 async function token(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, sub: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { zone: { type: 'string' }, agency: { type: 'string' }, sub: { type: 'string' }, roles: { type: 'string' }, ttl: { type: 'string' } },
+  });
   const parsed = TokenArgs.safeParse(values);
-  if (!parsed.success) throw new ValidationFailed(zodIssues(parsed.error).map((i) => ({ ...i, path: `--${i.path}` })), 'token: bad arguments');
+  if (!parsed.success)
+    throw new ValidationFailed(
+      zodIssues(parsed.error).map((i) => ({ ...i, path: `--${i.path}` })),
+      'token: bad arguments',
+    );
   const config = loadConfig(env);
   if (config.auth.mode !== 'local') throw new UsageError('token: the service trusts an identity provider (AUTH_JWKS_URL / AUTH_PUBLIC_KEY_FILE); get tokens there');
   const key = await loadOrCreateLocalSigningKey(config.dataDir);
@@ -164,7 +174,9 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
     const started = performance.now();
     await new ProjectionRunner(store, models).runUntilCaughtUp();
     const seconds = (performance.now() - started) / 1000;
-    const events = models.db.prepare('SELECT (SELECT count(*) FROM case_entries) + (SELECT count(*) FROM protocol_entries) + (SELECT count(*) FROM trail) AS n').get() as { n: number };
+    const events = models.db.prepare('SELECT (SELECT count(*) FROM case_entries) + (SELECT count(*) FROM protocol_entries) + (SELECT count(*) FROM trail) AS n').get() as {
+      n: number;
+    };
     io.out(`rebuilt the views from position 0: ${events.n} events in ${seconds.toFixed(2)} s (${Math.round(events.n / seconds)} events/s)`);
     return 0;
   } finally {

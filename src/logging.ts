@@ -51,13 +51,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * 4 to 5 times the rest of a simple request (docs/BENCHMARKS.md). Nest's own logs still go
  * through nestjs-pino, to this same logger.
  */
-export function accessLogLine(
-  logger: Logger,
-  request: { id: string; method: string; url: string },
-  statusCode: number,
-  responseTimeMs: number,
-): void {
+export function accessLogLine(logger: Logger, request: { id: string; method: string; url: string }, statusCode: number, responseTimeMs: number): void {
   if (request.url.startsWith('/health')) return;
   const path = loggablePath(request.url);
-  logger.info({ reqId: request.id, req: { method: request.method, path }, res: { statusCode }, responseTime: Math.round(responseTimeMs * 10) / 10 }, `${request.method} ${path} ${statusCode}`);
+  logger.info(
+    { reqId: request.id, req: { method: request.method, path }, res: { statusCode }, responseTime: Math.round(responseTimeMs * 10) / 10 },
+    `${request.method} ${path} ${statusCode}`,
+  );
 }

@@ -62,7 +62,7 @@ export function protocolAsOf(entries: readonly ProtocolEntry[], asOf?: string): 
   let protocol: ZoneProtocol | undefined;
   for (const entry of entries) {
     if (asOf !== undefined && entry.at > asOf) break;
-    protocol = evolveProtocol(protocol, { type: entry.type, data: entry.data } as ProtocolEvent, BigInt(entry.revision));
+    protocol = evolveProtocol(protocol, { type: entry.type, data: entry.data }, BigInt(entry.revision));
   }
   return protocol;
 }

@@ -102,7 +102,13 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
       case 'TeamDecisionRecorded':
         if (!has('decision', 'participants')) break;
         decisions.push(
-          compact({ decision: shown.value(sight, 'decision'), heldOn: shown.value(sight, 'heldOn'), participants: shown.values(sight, 'participants'), recordedAt: entry.at, recordedBy: by() }),
+          compact({
+            decision: shown.value(sight, 'decision'),
+            heldOn: shown.value(sight, 'heldOn'),
+            participants: shown.values(sight, 'participants'),
+            recordedAt: entry.at,
+            recordedBy: by(),
+          }),
         );
         break;
       case 'PlanRevisionDrafted':
@@ -136,7 +142,15 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
       }
       case 'VerificationRecorded':
         if (!has('progress')) break;
-        verifications.push(compact({ planRevision: event.data.planRevision, progress: shown.values(sight, 'progress'), nextDue: shown.value(sight, 'nextDue'), recordedAt: entry.at, recordedBy: by() }));
+        verifications.push(
+          compact({
+            planRevision: event.data.planRevision,
+            progress: shown.values(sight, 'progress'),
+            nextDue: shown.value(sight, 'nextDue'),
+            recordedAt: entry.at,
+            recordedBy: by(),
+          }),
+        );
         break;
       case 'NonComplianceReported': {
         const commitment = shown.value(sight, 'commitment');

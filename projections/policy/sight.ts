@@ -117,4 +117,3 @@ export function compact<T extends Json>(obj: T): T {
   }
   return obj;
 }
-

@@ -42,7 +42,9 @@ export class LedgerCopy {
       caseEntries: db.prepare<[string, string], { position: string; revision: number; type: string; data: string; agency: string; operator: string; at: string }>(
         'SELECT position, revision, type, data, agency, operator, at FROM case_entries WHERE zone = ? AND case_id = ? ORDER BY revision',
       ),
-      protocolEntries: db.prepare<[string], { revision: number; type: string; data: string; at: string }>('SELECT revision, type, data, at FROM protocol_entries WHERE zone = ? ORDER BY revision'),
+      protocolEntries: db.prepare<[string], { revision: number; type: string; data: string; at: string }>(
+        'SELECT revision, type, data, at FROM protocol_entries WHERE zone = ? ORDER BY revision',
+      ),
       markDirty: db.prepare<[string, string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) VALUES (?, ?)'),
       markZoneDirty: db.prepare<[string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) SELECT DISTINCT zone, case_id FROM case_entries WHERE zone = ?'),
       dirty: db.prepare<[number], { zone: string; case_id: string }>('SELECT zone, case_id FROM dirty_cases LIMIT ?'),
@@ -53,7 +55,8 @@ export class LedgerCopy {
 
   /** Copies one case event; the case is marked dirty by markDirty(), once per batch, by the caller. */
   addCaseEntry(zone: string, caseId: string, entry: LedgerEntry): void {
-    const inserted = this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at).changes > 0;
+    const inserted =
+      this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at).changes > 0;
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
     if (inserted && entry.revision === 0) {

@@ -7,7 +7,12 @@ import { PlanRevisionNumber } from './plan-revision-number';
 /** POST /v1/cases/{id}/plan/revisions/{n}/agreement: the person signs the pact. */
 export const agreePlanRevision = caseCommand({
   name: 'AgreePlanRevision',
-  route: { path: 'cases/:id/plan/revisions/:n/agreement', roles: ['operator'], summary: 'Record that the person agreed to (signed) a plan revision', params: { n: PlanRevisionNumber } },
+  route: {
+    path: 'cases/:id/plan/revisions/:n/agreement',
+    roles: ['operator'],
+    summary: 'Record that the person agreed to (signed) a plan revision',
+    params: { n: PlanRevisionNumber },
+  },
   body: PlanRevisionAgreed.omit({ planRevision: true }),
   input: (body, params) => ({ ...body, planRevision: params.n }),
   decide: (state, input, ctx) => {

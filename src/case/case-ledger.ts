@@ -1,4 +1,15 @@
-import { type CaseEvent, type CaseState, caseStream, currentVersion, EMPTY_CASE, type EventStore, evolve, existsFor, type Position, WrongExpectedRevisionError } from '../../events';
+import {
+  type CaseEvent,
+  type CaseState,
+  caseStream,
+  currentVersion,
+  EMPTY_CASE,
+  type EventStore,
+  evolve,
+  existsFor,
+  type Position,
+  WrongExpectedRevisionError,
+} from '../../events';
 import type { Actor } from '../access/actor';
 import { NotFound, PreconditionFailed, RuleViolation, Unavailable } from '../errors';
 import type { Clock } from '../ledger/clock';
@@ -46,9 +57,7 @@ export class CaseLedger {
     /** Told the position of every committed command (read-your-writes). */
     private readonly onCommitted: (position: Position) => void = () => undefined,
   ) {
-    this.streams = new FoldedStreams<CaseState>(store, EMPTY_CASE, (state, event) =>
-      evolve(state, { type: event.type, data: event.data } as CaseEvent, event.metadata),
-    );
+    this.streams = new FoldedStreams<CaseState>(store, EMPTY_CASE, (state, event) => evolve(state, { type: event.type, data: event.data } as CaseEvent, event.metadata));
   }
 
   execute<I>(request: CaseCommandRequest<I>): Promise<CaseCommandResult> {

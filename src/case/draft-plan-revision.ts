@@ -29,7 +29,10 @@ export const draftPlanRevision = caseCommand({
   decide: (state, body, ctx) => {
     const protocol = openCaseForMember(state, ctx);
     if (state.status === 'referred') throw new RuleViolation('plan-before-taking-in-charge');
-    requireParties(protocol, body.interventions.map((i) => i.responsibleAgency));
+    requireParties(
+      protocol,
+      body.interventions.map((i) => i.responsibleAgency),
+    );
     return [{ type: 'PlanRevisionDrafted', data: { planRevision: state.planRevisions.size + 1, ...body } }];
   },
   answer: (events) => ({ planRevision: events.find((e) => e.type === 'PlanRevisionDrafted')?.data.planRevision }),

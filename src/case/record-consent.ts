@@ -17,7 +17,10 @@ export const recordConsent = caseCommand({
   body: RecordConsentBody,
   decide: (state, body, ctx) => {
     const protocol = openCaseForMember(state, ctx);
-    requireParties(protocol, body.grants.map((g) => g.agency));
+    requireParties(
+      protocol,
+      body.grants.map((g) => g.agency),
+    );
     if (body.validUntil && Date.parse(body.validUntil) <= ctx.now.getTime()) throw new RuleViolation('consent-expired', 'validUntil has passed');
     return [
       {

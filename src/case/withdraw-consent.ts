@@ -7,7 +7,12 @@ import { openCaseForMember } from './decision';
 /** POST /v1/cases/{id}/consents/{consentId}/withdrawal. A withdrawal hides, from then on, what the authorisation had shown (ENTITLEMENTS.md). */
 export const withdrawConsent = caseCommand({
   name: 'WithdrawConsent',
-  route: { path: 'cases/:id/consents/:consentId/withdrawal', roles: ['operator'], summary: 'Withdraw an authorisation', params: { consentId: z.uuid({ error: 'must be a consent id (UUID)' }) } },
+  route: {
+    path: 'cases/:id/consents/:consentId/withdrawal',
+    roles: ['operator'],
+    summary: 'Withdraw an authorisation',
+    params: { consentId: z.uuid({ error: 'must be a consent id (UUID)' }) },
+  },
   body: ConsentWithdrawn.omit({ consentId: true }),
   input: (body, params) => ({ ...body, consentId: params.consentId }),
   decide: (state, input, ctx) => {

@@ -28,11 +28,21 @@ const A = {
   uepe: 'uepe-pistoia',
   cabina: 'cabina-regia-valdinievole',
 } as const;
-const SHORT: Record<string, string> = { [A.sds]: 'SdS', [A.cpi]: 'CPI', [A.serd]: 'SerD', [A.ufsma]: 'UFSMA', [A.uepe]: 'UEPE', [A.cabina]: 'Cabina', 'caritas-pescia': 'Caritas', ledger: 'ledger' };
+const SHORT: Record<string, string> = {
+  [A.sds]: 'SdS',
+  [A.cpi]: 'CPI',
+  [A.serd]: 'SerD',
+  [A.ufsma]: 'UFSMA',
+  [A.uepe]: 'UEPE',
+  [A.cabina]: 'Cabina',
+  'caritas-pescia': 'Caritas',
+  ledger: 'ledger',
+};
 const short = (agency: string) => SHORT[agency] ?? agency;
 const WATCHERS = [A.sds, A.cpi, A.serd, A.ufsma, A.uepe];
 
-type Json = any; // the demo reads the API's JSON as a client would
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the demo reads the API's JSON as any client would, untyped
+type Json = any;
 
 interface Client {
   call(method: string, path: string, as: { agency: string; roles: Role[]; sub?: string }, body?: unknown): Promise<{ status: number; body: Json }>;
@@ -77,9 +87,12 @@ function story(): Step[] {
     },
     {
       title: 'The minimal team takes the case in charge',
-      gloss: "Presa in carico: the coordination group names the SdS social worker case manager and extends the team to SerD and mental health (equipe allargata).",
+      gloss: 'Presa in carico: the coordination group names the SdS social worker case manager and extends the team to SerD and mental health (equipe allargata).',
       async run(c, s) {
-        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/taking-in-charge`, coord(A.sds, 'as-neri'), { caseManager: { agency: A.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }), 'taking in charge');
+        await expectOk(
+          c.call('POST', `/v1/cases/${s.caseId}/taking-in-charge`, coord(A.sds, 'as-neri'), { caseManager: { agency: A.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }),
+          'taking in charge',
+        );
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/members`, coord(A.sds, 'as-neri'), { agency: A.serd, tier: 'extended' }), 'adding SerD');
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/members`, coord(A.sds, 'as-neri'), { agency: A.ufsma, tier: 'extended' }), 'adding mental health');
       },
@@ -122,8 +135,18 @@ function story(): Step[] {
       title: 'A verification and an outcome',
       gloss: 'Scheda di monitoraggio e scheda esito: the internship is under way. SerD, who referred, gets the common outcome as feedback.',
       async run(c, s) {
-        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/verifications`, op(A.cpi, 'cpi-verdi'), { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }], nextDue: '2026-03-31' }), 'verification');
-        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/notes`, op(A.serd, 'dr-bianchi'), { notes: [{ category: 'health', text: 'Therapy reduced, still stable.' }] }), 'note');
+        await expectOk(
+          c.call('POST', `/v1/cases/${s.caseId}/verifications`, op(A.cpi, 'cpi-verdi'), {
+            planRevision: 1,
+            progress: [{ objectiveId: 'o1', status: 'in-progress' }],
+            nextDue: '2026-03-31',
+          }),
+          'verification',
+        );
+        await expectOk(
+          c.call('POST', `/v1/cases/${s.caseId}/notes`, op(A.serd, 'dr-bianchi'), { notes: [{ category: 'health', text: 'Therapy reduced, still stable.' }] }),
+          'note',
+        );
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/outcomes`, op(A.cpi, 'cpi-verdi'), { outcomes: ['internship'] }), 'outcome');
       },
     },
@@ -139,7 +162,11 @@ function story(): Step[] {
 
 /** One agency's view of the case, as lines. */
 function summarise(response: { status: number; body: Json }): Cell[] {
-  if (response.status === 404) return [{ text: '404 — no such case', tone: 'red' }, { text: 'not on the team, never wrote in it', tone: 'dim' }];
+  if (response.status === 404)
+    return [
+      { text: '404 — no such case', tone: 'red' },
+      { text: 'not on the team, never wrote in it', tone: 'dim' },
+    ];
   const v = response.body;
   const cells: Cell[] = [{ text: `${v.status} · r${v.revision}`, tone: 'dim' }];
   cells.push(v.person ? { text: `${v.person.givenName} ${v.person.familyName}` } : { text: 'person: —', tone: 'dim' });
@@ -148,14 +175,16 @@ function summarise(response: { status: number; body: Json }): Cell[] {
   if (v.programmes) cells.push({ text: `programmes: ${v.programmes.join(', ')}` });
   if (v.members) cells.push({ text: `team: ${v.members.map((m: Json) => short(m.agency)).join(', ')}` });
   if (v.caseManager) cells.push({ text: `case manager: ${v.caseManager.operator} (${short(v.caseManager.agency)})` });
-  for (const consent of v.consents ?? []) cells.push({ text: `consent ${consent.grants.map((g: Json) => `${short(g.agency)}←${g.categories.join('+')}`).join(' ')}: ${consent.status}` });
+  for (const consent of v.consents ?? [])
+    cells.push({ text: `consent ${consent.grants.map((g: Json) => `${short(g.agency)}←${g.categories.join('+')}`).join(' ')}: ${consent.status}` });
   for (const revision of v.plan?.revisions ?? []) {
     const codes = (revision.interventions ?? []).map((i: Json) => `${i.code} ${short(i.responsibleAgency)}`).join(', ');
     cells.push({ text: `plan ${revision.planRevision} ${revision.status}${codes ? `: ${codes}` : ''}` });
   }
   if (v.verifications) cells.push({ text: `verifications: ${v.verifications.length}` });
   for (const outcome of v.outcomes ?? []) cells.push({ text: `outcome: ${outcome.outcomes.join(', ')}` });
-  for (const note of v.notes ?? []) cells.push({ text: `${note.category === 'common' ? '' : `[${note.category}] `}"${note.text}" — ${note.agency ? short(note.agency) : 'author hidden'}` });
+  for (const note of v.notes ?? [])
+    cells.push({ text: `${note.category === 'common' ? '' : `[${note.category}] `}"${note.text}" — ${note.agency ? short(note.agency) : 'author hidden'}` });
   return cells;
 }
 
@@ -183,12 +212,21 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     };
 
     say(style.bold('Equipe Ledger — a case in the Valdinievole zone, as each agency sees it'));
-    say(style.dim(wrap('Every step below is an HTTP call to a real service on a fresh embedded ledger. After each one, every agency asks for the case; each answer is that agency\'s own view, computed from the ledger by ENTITLEMENTS.md, and written to the access trail before it is sent. What an agency may not see is absent, never masked. Lines marked + are new since the step before.', width).join('\n')));
+    say(
+      style.dim(
+        wrap(
+          "Every step below is an HTTP call to a real service on a fresh embedded ledger. After each one, every agency asks for the case; each answer is that agency's own view, computed from the ledger by ENTITLEMENTS.md, and written to the access trail before it is sent. What an agency may not see is absent, never masked. Lines marked + are new since the step before.",
+          width,
+        ).join('\n'),
+      ),
+    );
     say();
 
-    const { zone: _zone, ...terms } = JSON.parse(readFileSync(exampleProtocol(), 'utf8')) as Json;
+    const { zone: _zone, ...terms } = JSON.parse(readFileSync(exampleProtocol(), 'utf8'));
     await expectOk(client.call('PUT', '/v1/protocol', { agency: A.sds, roles: ['admin'], sub: 'admin-sds' }, terms), 'protocol');
-    say(`${style.cyan('0.')} ${style.bold('The zone signs its protocol')} ${style.dim(`(protocollo d'intesa: ${terms.parties.length} parties; SdS and CPI are the minimal team)`)}`);
+    say(
+      `${style.cyan('0.')} ${style.bold('The zone signs its protocol')} ${style.dim(`(protocollo d'intesa: ${terms.parties.length} parties; SdS and CPI are the minimal team)`)}`,
+    );
     say();
 
     const state: { caseId?: string; consentId?: string } = {};
@@ -207,14 +245,30 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       });
       previous = current;
       say();
-      for (const line of columns(WATCHERS.map((a) => `${short(a)} sees`), cells, width, style)) say(line);
+      for (const line of columns(
+        WATCHERS.map((a) => `${short(a)} sees`),
+        cells,
+        width,
+        style,
+      ))
+        say(line);
       say();
     }
 
-    say(style.bold("The access trail: every disclosure and every refusal, recorded before the answer left"));
-    const trail = async (agency: string, scope: string, limit: number) => (await expectOk(client.call('GET', `/v1/access-trail?scope=${scope}&limit=${limit}`, { agency, roles: ['dpo'], sub: `dpo-${short(agency).toLowerCase()}` }), 'trail')).items as Json[];
+    say(style.bold('The access trail: every disclosure and every refusal, recorded before the answer left'));
+    const trail = async (agency: string, scope: string, limit: number) =>
+      (await expectOk(client.call('GET', `/v1/access-trail?scope=${scope}&limit=${limit}`, { agency, roles: ['dpo'], sub: `dpo-${short(agency).toLowerCase()}` }), 'trail'))
+        .items as Json[];
     const rows = (items: Json[]) =>
-      items.map((r) => [r.at.slice(11, 19), short(r.agency), r.operator, r.action, r.outcome, r.categories.join('+') || '—', r.basis.map((b: string) => (b.startsWith('consent:') ? 'consent' : b)).join(', ') || '—']);
+      items.map((r) => [
+        r.at.slice(11, 19),
+        short(r.agency),
+        r.operator,
+        r.action,
+        r.outcome,
+        r.categories.join('+') || '—',
+        r.basis.map((b: string) => (b.startsWith('consent:') ? 'consent' : b)).join(', ') || '—',
+      ]);
     const headers = ['time', 'agency', 'operator', 'action', 'outcome', 'categories', 'basis'];
     say();
     say(style.cyan("The CPI's DPO, what the CPI's operators were shown (scope by-us, latest first):"));

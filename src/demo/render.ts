@@ -56,13 +56,23 @@ export function columns(headers: string[], cells: Cell[][], width: number, style
   const height = Math.max(...blocks.map((b) => b.length));
   const pad = (line: string) => line + ' '.repeat(Math.max(0, colWidth - visibleLength(line)));
   const out = [headers.map((h) => style.bold(pad(h.slice(0, colWidth)))).join(' '.repeat(gap)), headers.map(() => style.dim('─'.repeat(colWidth))).join(' '.repeat(gap))];
-  for (let i = 0; i < height; i++) out.push(blocks.map((b) => pad(b[i] ?? '')).join(' '.repeat(gap)).trimEnd());
+  for (let i = 0; i < height; i++)
+    out.push(
+      blocks
+        .map((b) => pad(b[i] ?? ''))
+        .join(' '.repeat(gap))
+        .trimEnd(),
+    );
   return out;
 }
 
 /** A plain table with a header row. */
 export function table(headers: string[], rows: string[][], style: Style): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [style.bold(line(headers)), style.dim(widths.map((w) => '─'.repeat(w)).join('  ')), ...rows.map(line)];
 }

@@ -25,8 +25,8 @@ const TrailCursor = z.object({ s: z.int().min(1) });
 
 const CSV_COLUMNS = ['id', 'at', 'agency', 'operator', 'roles', 'action', 'caseId', 'categories', 'purpose', 'basis', 'outcome', 'ip'] as const;
 
-function csvCell(value: unknown): string {
-  const text = Array.isArray(value) ? value.join(' ') : value === undefined ? '' : String(value);
+function csvCell(value: string | readonly string[] | undefined): string {
+  const text = typeof value === 'string' ? value : value === undefined ? '' : value.join(' ');
   return /[",\n\r]/.test(text) || /^[=+\-@\t]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -50,7 +50,12 @@ export class AccessTrailController {
   @Roles('dpo')
   @ApiOperation({ summary: "The access trail in the DPO's scope, newest first; Accept: text/csv gives CSV" })
   @ApiQueryFrom(TrailQuery)
-  async list(@CurrentCaller() caller: Caller, @ValidQuery(TrailQuery) q: z.output<typeof TrailQuery>, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async list(
+    @CurrentCaller() caller: Caller,
+    @ValidQuery(TrailQuery) q: z.output<typeof TrailQuery>,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, TrailCursor).s;
     const { items, lastSeq } = await this.queries.execute(
       new ReadAccessTrail(caller, { scope: q.scope, caseIds: q.caseId ? [q.caseId] : undefined, operator: q.operator, from: q.from, to: q.to, limit: q.limit, before }),
@@ -67,8 +72,13 @@ export class AccessTrailController {
   @Get('subjects/:fiscalCode')
   @Roles('dpo')
   @ApiOperation({ summary: "Every record, in the DPO's scope, about the cases of one person" })
-  @ApiParam({ name: 'fiscalCode', schema: jsonSchema(FiscalCode) as never })
-  async subject(@CurrentCaller() caller: Caller, @ValidParam({ name: 'fiscalCode', schema: FiscalCode }) fiscalCode: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiParam({ name: 'fiscalCode', schema: jsonSchema(FiscalCode) })
+  async subject(
+    @CurrentCaller() caller: Caller,
+    @ValidParam({ name: 'fiscalCode', schema: FiscalCode }) fiscalCode: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const items = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode));
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');

@@ -50,7 +50,7 @@ export class CaseReadsController {
   @Discloses('case.list')
   @ApiOperation({ summary: 'The cases that exist for the caller, most recently updated first' })
   @ApiQueryFrom(ListCasesQuery)
-  @ApiResponse({ status: 200, schema: jsonSchema(CaseList, 'output') as never })
+  @ApiResponse({ status: 200, schema: jsonSchema(CaseList, 'output') })
   async list(@CurrentCaller() caller: Caller, @ValidQuery(ListCasesQuery) query: z.output<typeof ListCasesQuery>, @CurrentRequest() request: RequestContext) {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ListCursor);
     const rows = await this.queries.execute(new ListCases(caller, { status: query.status, limit: query.limit, after: after && { updatedAt: after.u, caseId: after.c } }, request));
@@ -65,7 +65,7 @@ export class CaseReadsController {
   @Roles('operator')
   @Discloses('case.read')
   @ApiOperation({ summary: "The caller's view of a case: what is not visible is absent" })
-  @ApiParam({ name: 'id', schema: jsonSchema(CaseId) as never })
+  @ApiParam({ name: 'id', schema: jsonSchema(CaseId) })
   @ApiResponse({ status: 200, description: 'the view; ETag is its revision' })
   async read(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @CurrentRequest() request: RequestContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { view, revision } = await this.queries.execute(new GetCaseView(caller, caseId, request));
@@ -77,7 +77,7 @@ export class CaseReadsController {
   @Roles('operator')
   @Discloses('case.history')
   @ApiOperation({ summary: 'The entries of the case with anything visible to the caller, their data cut to what is visible' })
-  @ApiParam({ name: 'id', schema: jsonSchema(CaseId) as never })
+  @ApiParam({ name: 'id', schema: jsonSchema(CaseId) })
   history(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @CurrentRequest() request: RequestContext) {
     return this.queries.execute(new GetCaseHistory(caller, caseId, request));
   }

@@ -54,8 +54,8 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       ApiBody({ schema: jsonSchema(behaviour.body) as never }),
       ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body within 24 h returns the first response and writes nothing' }),
       ApiHeader({ name: 'If-Match', required: false, description: 'the revision last read, e.g. "3"; 412 if it changed since' }),
-      ...Object.entries(route.params).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) as never })),
-      ApiResponse({ status, schema: jsonSchema(behaviour.answer, 'output') as never, description: 'accepted and durable' }),
+      ...Object.entries(route.params).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) })),
+      ApiResponse({ status, schema: jsonSchema(behaviour.answer, 'output'), description: 'accepted and durable' }),
       ...errorAnswers(),
     ];
     for (const decorate of decorators) decorate(prototype, behaviour.name, descriptor);

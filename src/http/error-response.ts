@@ -1,13 +1,28 @@
 import { HttpException } from '@nestjs/common';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../../events';
-import { codeOfStatus, ERROR_CODES, ERRORS, type ErrorCode, LedgerError, MAX_ISSUES, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed, type ValidationIssue } from '../errors';
+import {
+  codeOfStatus,
+  ERROR_CODES,
+  ERRORS,
+  type ErrorCode,
+  LedgerError,
+  MAX_ISSUES,
+  PayloadTooLarge,
+  Unavailable,
+  UnsupportedMediaType,
+  ValidationFailed,
+  type ValidationIssue,
+} from '../errors';
 
 /** API.md "Conventions": the error body, the same for every route, its codes from the one table. */
 export const ErrorBody = z.object({
   error: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).max(MAX_ISSUES).optional(),
+  issues: z
+    .array(z.object({ path: z.string(), message: z.string() }))
+    .max(MAX_ISSUES)
+    .optional(),
   rule: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

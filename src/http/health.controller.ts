@@ -15,11 +15,7 @@ export interface ReadinessCheck {
 export function storeReadiness(store: EventStore): ReadinessCheck {
   return {
     name: 'event-store',
-    check: () =>
-      Promise.race([
-        store.ping().then(() => true),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref()),
-      ]).catch(() => false),
+    check: () => Promise.race([store.ping().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref())]).catch(() => false),
   };
 }
 

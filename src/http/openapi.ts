@@ -46,6 +46,9 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
       const { status, body } = errorResponse(new NotFound());
       return reply.status(status).send(body);
     }
-    return reply.type(TYPES[asset.split('.').pop()!]!).header('cache-control', 'public, max-age=86400').send(readFileSync(join(dist, asset)));
+    return reply
+      .type(TYPES[asset.split('.').pop()!]!)
+      .header('cache-control', 'public, max-age=86400')
+      .send(readFileSync(join(dist, asset)));
   });
 }

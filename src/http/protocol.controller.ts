@@ -25,7 +25,7 @@ export class ProtocolController {
   @Get()
   @Roles('operator', 'coordinator', 'dpo', 'auditor', 'admin')
   @ApiOperation({ summary: "The zone's current protocol (to its parties)" })
-  @ApiResponse({ status: 200, schema: jsonSchema(ProtocolView, 'output') as never })
+  @ApiResponse({ status: 200, schema: jsonSchema(ProtocolView, 'output') })
   async current(@CurrentCaller() { actor }: Caller, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProtocolView> {
     const protocol = await this.protocols.current(actor.zone);
     if (!protocol) throw new NotFound('the zone has no protocol yet');

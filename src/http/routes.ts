@@ -14,7 +14,7 @@ const errorSchema = jsonSchema(ErrorBody, 'output');
 
 /** The error answers of a route, from the one error table (src/errors.ts). */
 export function errorAnswers(codes: readonly ErrorCode[] = ERROR_CODES): MethodDecorator[] {
-  return codes.map((code) => ApiResponse({ status: ERRORS[code].status, description: `${code}: ${ERRORS[code].description}`, schema: errorSchema as never }));
+  return codes.map((code) => ApiResponse({ status: ERRORS[code].status, description: `${code}: ${ERRORS[code].description}`, schema: errorSchema }));
 }
 
 /** The error answers of every operation of a controller, or of one operation. */
@@ -29,8 +29,6 @@ interface ZodObjectLike {
 /** The query parameters of a route, each documented from its field of the zod object that validates the query string. */
 export function ApiQueryFrom(schema: ZodObjectLike): MethodDecorator {
   return applyDecorators(
-    ...Object.entries(schema.shape).map(([name, field]) =>
-      ApiQuery({ name, required: !field.safeParse(undefined).success, schema: jsonSchema(field) as never }),
-    ),
+    ...Object.entries(schema.shape).map(([name, field]) => ApiQuery({ name, required: !field.safeParse(undefined).success, schema: jsonSchema(field) as never })),
   );
 }

@@ -58,7 +58,10 @@ export class IdempotencyStore {
 
 /** The same request: method, path and a canonical form of the JSON body (key order does not matter). */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n`).update(canonicalJson(body ?? {})).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n`)
+    .update(canonicalJson(body ?? {}))
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

@@ -48,5 +48,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
 
 if (parentPort) {
   const port = parentPort;
-  main(port, workerData as WorkerSettings).catch((error: unknown) => port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies FromWorker));
+  main(port, workerData as WorkerSettings).catch((error: unknown) =>
+    port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies FromWorker),
+  );
 }

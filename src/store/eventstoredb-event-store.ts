@@ -211,12 +211,16 @@ export class EventStoreDbEventStore implements EventStore {
    * be someone else's later append.
    */
   private async positionAt(stream: string, revision: bigint): Promise<Position> {
-    const found = await this.reading(`read of ${stream}@${revision}`, () => this.client.readStream(stream, { direction: FORWARDS, fromRevision: revision, maxCount: 1 }), async (reading) => {
-      for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
-        if (resolved.event?.revision === revision && resolved.event.position) return toPosition(resolved.event.position);
-      }
-      return undefined;
-    });
+    const found = await this.reading(
+      `read of ${stream}@${revision}`,
+      () => this.client.readStream(stream, { direction: FORWARDS, fromRevision: revision, maxCount: 1 }),
+      async (reading) => {
+        for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+          if (resolved.event?.revision === revision && resolved.event.position) return toPosition(resolved.event.position);
+        }
+        return undefined;
+      },
+    );
     if (!found) throw new Error(`no position for ${stream}@${revision}`);
     return found;
   }
@@ -625,7 +629,7 @@ class EsdbSubscription implements Subscription {
         }
         if (this.closed) return;
         if (this.ended) {
-          if (this.failure !== undefined) throw this.failure;
+          if (this.failure !== undefined) throw this.failure instanceof Error ? this.failure : new Error('the subscription failed', { cause: this.failure });
           return;
         }
         await new Promise<void>((resolve) => (this.wake = resolve));

@@ -76,7 +76,10 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly statements: ReturnType<SqliteEventStore['prepare']>;
 
-  constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
+  constructor(
+    readonly file: string,
+    options: SqliteEventStoreOptions = {},
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -109,9 +112,7 @@ export class SqliteEventStore implements EventStore {
     const db = this.db;
     return {
       lastRevision: db.prepare<[string], { revision: number | null }>('SELECT max(revision) AS revision FROM events WHERE stream = ?'),
-      insert: db.prepare<[string, number, string, string, Buffer, Buffer]>(
-        'INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
+      insert: db.prepare<[string, number, string, string, Buffer, Buffer]>('INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)'),
       byId: db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
       readStream: db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
       readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
@@ -242,6 +243,7 @@ export class SqliteEventStore implements EventStore {
       wake?.();
     };
     this.appended.on('appended', onAppended);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the generator below is a function of its own, not a method
     const store = this;
     async function* messages(): AsyncGenerator<SubscriptionMessage> {
       let after = options.after;

@@ -21,7 +21,12 @@ function sourceFiles(dir: string): string[] {
 /** What a file imports: package names, or repository-relative paths for relative imports. */
 function importsOf(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
   return ts.preProcessFile(text, true, true).importedFiles.map(({ fileName }) =>
-    fileName.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), fileName)) : fileName.split('/').slice(0, fileName.startsWith('@') ? 2 : 1).join('/'),
+    fileName.startsWith('.')
+      ? relative(ROOT, resolve(ROOT, dirname(file), fileName))
+      : fileName
+          .split('/')
+          .slice(0, fileName.startsWith('@') ? 2 : 1)
+          .join('/'),
   );
 }
 
@@ -36,7 +41,8 @@ interface Rule {
 const NODE_BUILTIN = (i: string) => i.startsWith('node:');
 const EVENTS = (i: string) => i === 'events' || i.startsWith('events/');
 /** The case behaviours: one file each, pure decisions; the generic command/handler maker, the ledger runner and the scheduler are not behaviours. */
-const BEHAVIOUR_FILE = (f: string) => f.startsWith('src/case/') && !['case-command.ts', 'case-ledger.ts', 'consent-expiry.ts', 'behaviours.ts'].includes(f.slice('src/case/'.length));
+const BEHAVIOUR_FILE = (f: string) =>
+  f.startsWith('src/case/') && !['case-command.ts', 'case-ledger.ts', 'consent-expiry.ts', 'behaviours.ts'].includes(f.slice('src/case/'.length));
 
 const RULES: Rule[] = [
   {
@@ -110,7 +116,7 @@ describe('architecture rules', () => {
     expect(tree.length).toBeGreaterThan(30);
   });
 
-  it('lets nothing but the access module open an agency\'s partition, its DPO trail or its zone figures', () => {
+  it("lets nothing but the access module open an agency's partition, its DPO trail or its zone figures", () => {
     const sources = ALL.map((file) => ({ file, text: readFileSync(join(ROOT, file), 'utf8') }));
     expect(doorCalls(sources)).toEqual([]);
     expect(doorCalls([{ file: 'src/reads/x.ts', text: 'const rows = models.cases.partition({ zone, agency: body.agency }).list(q);' }])).toHaveLength(1);

@@ -119,20 +119,39 @@ function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
   let state: CaseState = EMPTY_CASE;
   const ids = new CommandIds(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
   const run = <B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>) => {
-    for (const event of behaviour.decide(state, routedInput(behaviour, sent), { actor: { zone: 'bench', agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] }, now: new Date('2025-06-02T09:00:00Z'), protocol, ids: new CommandIds(ids.entity(String(events.length))) })) {
+    for (const event of behaviour.decide(state, routedInput(behaviour, sent), {
+      actor: { zone: 'bench', agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] },
+      now: new Date('2025-06-02T09:00:00Z'),
+      protocol,
+      ids: new CommandIds(ids.entity(String(events.length))),
+    })) {
       events.push({ event, agency });
       state = evolve(state, event, { agency });
     }
   };
   const note = (text: string, category: 'common' | 'health' = 'common') => ({ notes: [{ category, text }] });
-  run('serd-valdinievole', submitReferral, { person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' }, needs: ['employment', 'addiction'], programmes: ['GOL-4'], notes: [{ category: 'health', text: 'in treatment' }] });
+  run('serd-valdinievole', submitReferral, {
+    person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' },
+    needs: ['employment', 'addiction'],
+    programmes: ['GOL-4'],
+    notes: [{ category: 'health', text: 'in treatment' }],
+  });
   run('sds-valdinievole', takeInCharge, { caseManager: { agency: 'sds-valdinievole', operator: 'as-neri' }, prevalentNeed: 'employment' });
   run('sds-valdinievole', addTeamMember, { agency: 'serd-valdinievole', tier: 'extended' });
   run('sds-valdinievole', addTeamMember, { agency: 'ufsma-valdinievole', tier: 'extended' });
-  run('sds-valdinievole', recordConsent, { grants: [{ agency: 'ufsma-valdinievole', categories: ['health'] }], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-06-01T00:00:00Z' });
+  run('sds-valdinievole', recordConsent, {
+    grants: [{ agency: 'ufsma-valdinievole', categories: ['health'] }],
+    legalBasis: 'explicit-consent',
+    informativaVersion: 'v1',
+    collectedAt: '2025-06-01T00:00:00Z',
+  });
   run('serd-valdinievole', recordNotes, note(`therapy plan ${i}`, 'health'));
   run('arti-cpi-pescia', recordNotes, note(`interview ${i}`));
-  run('arti-cpi-pescia', draftPlanRevision, { objectives: [{ id: 'o1', dimension: 'employment', description: 'work internship', term: 'short' }], interventions: [{ id: 'i1', code: 'A2.09', description: 'tirocinio', responsibleAgency: 'arti-cpi-pescia', from: '2025-07-01' }], commitments: ['attend'] });
+  run('arti-cpi-pescia', draftPlanRevision, {
+    objectives: [{ id: 'o1', dimension: 'employment', description: 'work internship', term: 'short' }],
+    interventions: [{ id: 'i1', code: 'A2.09', description: 'tirocinio', responsibleAgency: 'arti-cpi-pescia', from: '2025-07-01' }],
+    commitments: ['attend'],
+  });
   run('arti-cpi-pescia', agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-20' });
   run('sds-valdinievole', validatePlanRevision, { planRevision: 1 });
   run('arti-cpi-pescia', recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }] });
@@ -147,14 +166,27 @@ function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
 /** A ledger of `cases` cases, each appended in one go (the rebuild reads it back). */
 async function seedLedger(store: SqliteEventStore, cases: number): Promise<number> {
   const protocol = PROTOCOL;
-  const meta = (agency: string, i: number) => ({ zone: 'bench', agency, operator: `op-${agency}`, occurredAt: new Date(Date.UTC(2025, 5, 2) + i * 1000).toISOString(), commandId: randomUUID(), correlationId: 'bench' });
+  const meta = (agency: string, i: number) => ({
+    zone: 'bench',
+    agency,
+    operator: `op-${agency}`,
+    occurredAt: new Date(Date.UTC(2025, 5, 2) + i * 1000).toISOString(),
+    commandId: randomUUID(),
+    correlationId: 'bench',
+  });
   await store.append('protocol-bench', [{ id: randomUUID(), type: protocol.type, data: protocol.data, metadata: meta('sds-valdinievole', 0) }], 'no-stream');
   let events = 1;
   const pending: Array<Promise<unknown>> = [];
   for (let i = 0; i < cases; i++) {
     const history = caseHistory(i);
     const caseId = (history[0]!.event.data as { caseId: string }).caseId;
-    pending.push(store.append(caseStream('bench', caseId), history.map(({ event, agency }) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: meta(agency, i) })), 'no-stream'));
+    pending.push(
+      store.append(
+        caseStream('bench', caseId),
+        history.map(({ event, agency }) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: meta(agency, i) })),
+        'no-stream',
+      ),
+    );
     events += history.length;
     if (pending.length >= 64) await Promise.all(pending.splice(0));
   }
@@ -238,14 +270,17 @@ async function fixedRate(url: string, rate: number, seconds: number, request: (i
     const start = performance.now();
     const fire = (i: number, due: number) => {
       const { method, path, body } = request(i);
-      const req = httpRequest({ agent, host: hostname, port, method, path, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          latencies.push(performance.now() - due);
-          if ((res.statusCode ?? 500) < 300) ok++;
-          if (++done === total) resolve();
-        });
-      });
+      const req = httpRequest(
+        { agent, host: hostname, port, method, path, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            if ((res.statusCode ?? 500) < 300) ok++;
+            if (++done === total) resolve();
+          });
+        },
+      );
       req.end(body);
     };
     const tick = () => {
@@ -277,7 +312,9 @@ async function main() {
     say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ${SECONDS} s per store run, ${SECONDS * 2} s per HTTP run`);
     const ceiling = rawCeiling(dir);
     const raw = ceiling.perSecond;
-    say(`raw better-sqlite3, one-row INSERT transactions (WAL, FULL):  ${raw.toFixed(0)} commits/s  (baseline); commit latency p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms, p99.9 ${ceiling.p999} ms, max ${ceiling.max} ms`);
+    say(
+      `raw better-sqlite3, one-row INSERT transactions (WAL, FULL):  ${raw.toFixed(0)} commits/s  (baseline); commit latency p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms, p99.9 ${ceiling.p999} ms, max ${ceiling.max} ms`,
+    );
     if (ONLY.has('store')) {
       const port1 = await portThroughput(dir, 1);
       say(`store port append, single-event commits, 1 in flight:        ${port1.toFixed(0)} appends/s  (${(port1 / raw).toFixed(2)}× raw)`);
@@ -307,16 +344,22 @@ async function main() {
           );
         }
         const fixed = await fixedRate(url, 200, SECONDS * 2, note, token);
-        say(`HTTP POST notes at a fixed 200 commands/s (open loop):  ${fixed.ok}/${fixed.total} accepted, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms  (target p99 < 25 ms)`);
+        say(
+          `HTTP POST notes at a fixed 200 commands/s (open loop):  ${fixed.ok}/${fixed.total} accepted, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms  (target p99 < 25 ms)`,
+        );
       }
       if (ONLY.has('read')) {
         const bare = await load(url, token, 16, { method: 'GET', path: () => '/health/live' });
         say(`HTTP GET /health/live (bare route of the same service), 16 clients:  ${bare.perSecond.toFixed(0)} reads/s  p99 ${bare.p99} ms  (baseline)`);
         const reads = await load(url, token, 16, { method: 'GET', path: (n) => `/v1/cases/${cases[n % cases.length]}` });
-        say(`HTTP GET /v1/cases/{id} + durable trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`);
+        say(
+          `HTTP GET /v1/cases/{id} + durable trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`,
+        );
         const bareFixed = await fixedRate(url, 500, SECONDS * 2, () => ({ method: 'GET', path: '/health/live' }), token);
         const readsFixed = await fixedRate(url, 500, SECONDS * 2, (i) => ({ method: 'GET', path: `/v1/cases/${cases[i % cases.length]}` }), token);
-        say(`HTTP at a fixed 500 reads/s (open loop): GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms, max ${readsFixed.max} ms (target p99 < 20 ms); bare route p50 ${bareFixed.p50} ms, p99 ${bareFixed.p99} ms`);
+        say(
+          `HTTP at a fixed 500 reads/s (open loop): GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms, max ${readsFixed.max} ms (target p99 < 20 ms); bare route p50 ${bareFixed.p50} ms, p99 ${bareFixed.p99} ms`,
+        );
       }
       child.kill('SIGTERM');
       child = undefined;
@@ -325,7 +368,9 @@ async function main() {
     if (ONLY.has('rebuild')) {
       const rebuild = await rebuildRate(dir, REBUILD_CASES);
       say(`read and decode all events through the store port:  ${rebuild.readRate.toFixed(0)} events/s  (baseline)`);
-      say(`projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`);
+      say(
+        `projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`,
+      );
     }
   } finally {
     child?.kill('SIGTERM');

@@ -45,7 +45,12 @@ describe('the case ledger with another writer', () => {
   it('never refuses on what it only remembers: a plan drafted elsewhere can be agreed here', async () => {
     const { caseId } = await mine.run(AGENCIES.sds, submitReferral, { person: PERSON, needs: ['employment'] });
     await mine.run(AGENCIES.sds, takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }, caseId);
-    await theirs.run(AGENCIES.cpi, draftPlanRevision, { objectives: [{ id: 'o1', dimension: 'employment', description: 'internship', term: 'short' }], interventions: [], commitments: [] }, caseId);
+    await theirs.run(
+      AGENCIES.cpi,
+      draftPlanRevision,
+      { objectives: [{ id: 'o1', dimension: 'employment', description: 'internship', term: 'short' }], interventions: [], commitments: [] },
+      caseId,
+    );
     const agreed = await mine.run(AGENCIES.cpi, agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }, caseId);
     expect(agreed.events.map((e) => e.type)).toEqual(['PlanRevisionAgreed']);
   });

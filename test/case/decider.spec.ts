@@ -64,17 +64,28 @@ const referralBody = { person: PERSON, needs: ['employment' as const], urgency: 
 describe('the case decider', () => {
   describe('submitting a referral', () => {
     it('opens a case whose id is derived from the command id', () => {
-      given().when(submitReferral, referralBody, { by: AGENCIES.serd }).then([
-        {
-          type: 'ReferralSubmitted',
-          data: { caseId: new CommandIds('00000000-0000-4000-8000-000000000001').entity('case'), person: PERSON, needs: ['employment'], programmes: [], urgency: 'urgent', notes: [] },
-        },
-      ]);
+      given()
+        .when(submitReferral, referralBody, { by: AGENCIES.serd })
+        .then([
+          {
+            type: 'ReferralSubmitted',
+            data: {
+              caseId: new CommandIds('00000000-0000-4000-8000-000000000001').entity('case'),
+              person: PERSON,
+              needs: ['employment'],
+              programmes: [],
+              urgency: 'urgent',
+              notes: [],
+            },
+          },
+        ]);
     });
 
     it('is refused when the zone has no protocol in force', () => {
       given().when(submitReferral, referralBody, { protocol: null }).thenRule('protocol-not-in-force');
-      given().when(submitReferral, referralBody, { now: new Date('2030-02-05T12:00:00Z') }).thenRule('protocol-not-in-force');
+      given()
+        .when(submitReferral, referralBody, { now: new Date('2030-02-05T12:00:00Z') })
+        .thenRule('protocol-not-in-force');
     });
 
     it('is refused to an agency that is not a party of the protocol', () => {
@@ -83,28 +94,38 @@ describe('the case decider', () => {
 
     it('counts protocol validity in Italian calendar days', () => {
       // 23:30 UTC on 4 Feb 2030 is already 5 Feb in Rome: the protocol has expired.
-      given().when(submitReferral, referralBody, { now: new Date('2030-02-04T23:30:00Z') }).thenRule('protocol-not-in-force');
-      given().when(submitReferral, referralBody, { now: new Date('2030-02-04T22:30:00Z') }).then((events) => expect(events).toHaveLength(1));
+      given()
+        .when(submitReferral, referralBody, { now: new Date('2030-02-04T23:30:00Z') })
+        .thenRule('protocol-not-in-force');
+      given()
+        .when(submitReferral, referralBody, { now: new Date('2030-02-04T22:30:00Z') })
+        .then((events) => expect(events).toHaveLength(1));
     });
   });
 
   describe('any command on a case', () => {
     it('answers not found for a case that does not exist', () => {
-      given().when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }).thenNotFound();
+      given()
+        .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] })
+        .thenNotFound();
     });
 
     it('answers not found, as for no case at all, to an agency the case does not exist for', () => {
-      given(referred(AGENCIES.sds)).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.uepe }).thenNotFound();
+      given(referred(AGENCIES.sds))
+        .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.uepe })
+        .thenNotFound();
     });
 
     it('refuses a referrer that is not a full member', () => {
-      given(referred(AGENCIES.serd)).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.serd }).thenRule('not-a-member');
+      given(referred(AGENCIES.serd))
+        .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.serd })
+        .thenRule('not-a-member');
     });
 
     it('accepts the minimal team on every case of the zone', () => {
-      given(referred()).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi }).then([
-        { type: 'NoteRecorded', data: { notes: [{ category: 'common', text: 'x' }] } },
-      ]);
+      given(referred())
+        .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi })
+        .then([{ type: 'NoteRecorded', data: { notes: [{ category: 'common', text: 'x' }] } }]);
     });
 
     it('refuses everything but reopening on a closed case', () => {
@@ -116,7 +137,9 @@ describe('the case decider', () => {
 
     it('refuses a caller whose agency left the protocol at renewal', () => {
       const renewed = protocolFixture({ ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.filter((p) => p.agency !== AGENCIES.cpi) });
-      given(referred()).when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi, protocol: renewed }).thenNotFound();
+      given(referred())
+        .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi, protocol: renewed })
+        .thenNotFound();
       given(referred(), { type: 'NoteRecorded', by: AGENCIES.cpi, data: { notes: [{ category: 'common', text: 'y' }] } })
         .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.cpi, protocol: renewed })
         .thenRule('not-a-party');
@@ -133,22 +156,33 @@ describe('the case decider', () => {
     };
 
     it('records a consent with an id derived from the command', () => {
-      given(referred()).when(recordConsent, body).then((events) => {
-        expect(events).toHaveLength(1);
-        expect(events[0]).toMatchObject({ type: 'ConsentRecorded', data: { grants: body.grants, consentId: new CommandIds('00000000-0000-4000-8000-000000000001').entity('consent') } });
-      });
+      given(referred())
+        .when(recordConsent, body)
+        .then((events) => {
+          expect(events).toHaveLength(1);
+          expect(events[0]).toMatchObject({
+            type: 'ConsentRecorded',
+            data: { grants: body.grants, consentId: new CommandIds('00000000-0000-4000-8000-000000000001').entity('consent') },
+          });
+        });
     });
 
     it('refuses a grant to an agency outside the protocol', () => {
-      given(referred()).when(recordConsent, { ...body, grants: [{ agency: 'asl-altrove', categories: ['health'] }] }).thenRule('not-a-party');
+      given(referred())
+        .when(recordConsent, { ...body, grants: [{ agency: 'asl-altrove', categories: ['health'] }] })
+        .thenRule('not-a-party');
     });
 
     it('refuses a consent whose validity has already passed', () => {
-      given(referred()).when(recordConsent, { ...body, validUntil: '2025-06-01T12:00:00Z' }).thenRule('consent-expired');
+      given(referred())
+        .when(recordConsent, { ...body, validUntil: '2025-06-01T12:00:00Z' })
+        .thenRule('consent-expired');
     });
 
     it('withdraws a consent once, and never an unknown one', () => {
-      given(referred(), consented).when(withdrawConsent, { consentId: CONSENT_ID }).then([{ type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } }]);
+      given(referred(), consented)
+        .when(withdrawConsent, { consentId: CONSENT_ID })
+        .then([{ type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } }]);
       given(referred(), consented, { type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } })
         .when(withdrawConsent, { consentId: CONSENT_ID })
         .thenRule('consent-already-withdrawn');
@@ -170,22 +204,30 @@ describe('the case decider', () => {
   describe('taking in charge and the team', () => {
     it('names the case manager, whose agency becomes a full member', () => {
       const body = { caseManager: { agency: AGENCIES.serd, operator: 'dr-bianchi' }, prevalentNeed: 'addiction' as const };
-      given(referred()).when(takeInCharge, body).then([{ type: 'CaseTakenInCharge', data: { ...body, notes: [] } }]);
+      given(referred())
+        .when(takeInCharge, body)
+        .then([{ type: 'CaseTakenInCharge', data: { ...body, notes: [] } }]);
       given(referred(), { type: 'CaseTakenInCharge', data: { ...body, notes: [] } })
         .when(recordNotes, { notes: [{ category: 'health', text: 'x' }] }, { by: AGENCIES.serd })
         .then((events) => expect(events).toHaveLength(1));
     });
 
     it('refuses a second taking in charge, a non-party case manager and a coordination body', () => {
-      given(referred(), inCharge).when(takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'x' }, prevalentNeed: 'employment' }).thenRule('already-in-charge');
-      given(referred()).when(takeInCharge, { caseManager: { agency: 'nobody', operator: 'x' }, prevalentNeed: 'employment' }).thenRule('not-a-party');
-      given(referred()).when(takeInCharge, { caseManager: { agency: AGENCIES.coordination, operator: 'x' }, prevalentNeed: 'employment' }).thenRule('aggregates-only');
+      given(referred(), inCharge)
+        .when(takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'x' }, prevalentNeed: 'employment' })
+        .thenRule('already-in-charge');
+      given(referred())
+        .when(takeInCharge, { caseManager: { agency: 'nobody', operator: 'x' }, prevalentNeed: 'employment' })
+        .thenRule('not-a-party');
+      given(referred())
+        .when(takeInCharge, { caseManager: { agency: AGENCIES.coordination, operator: 'x' }, prevalentNeed: 'employment' })
+        .thenRule('aggregates-only');
     });
 
     it('adds an extended-team member once', () => {
-      given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).then([
-        { type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } },
-      ]);
+      given(referred(), inCharge)
+        .when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' })
+        .then([{ type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } }]);
       given(referred(), inCharge, serdAdded).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).thenRule('already-member');
       given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.cpi, tier: 'minimal' }).thenRule('already-member');
       given(referred(), inCharge).when(addTeamMember, { agency: 'nobody', tier: 'extended' }).thenRule('not-a-party');
@@ -193,17 +235,21 @@ describe('the case decider', () => {
     });
 
     it('removes a team member, never a minimal-team agency nor one not on the team', () => {
-      given(referred(), inCharge, serdAdded).when(removeTeamMember, { agency: AGENCIES.serd }).then([{ type: 'TeamMemberRemoved', data: { agency: AGENCIES.serd, notes: [] } }]);
+      given(referred(), inCharge, serdAdded)
+        .when(removeTeamMember, { agency: AGENCIES.serd })
+        .then([{ type: 'TeamMemberRemoved', data: { agency: AGENCIES.serd, notes: [] } }]);
       given(referred(), inCharge).when(removeTeamMember, { agency: AGENCIES.cpi }).thenRule('minimal-equipe-fixed');
       given(referred(), inCharge).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
     });
 
     it('records a decision whose participants are all parties', () => {
       const body = { decision: 'extend-equipe' as const, heldOn: '2025-06-01', participants: [AGENCIES.sds, AGENCIES.cpi, AGENCIES.sds] };
-      given(referred()).when(recordDecision, body).then([
-        { type: 'TeamDecisionRecorded', data: { ...body, participants: [AGENCIES.sds, AGENCIES.cpi], notes: [] } },
-      ]);
-      given(referred()).when(recordDecision, { ...body, participants: ['nobody'] }).thenRule('not-a-party');
+      given(referred())
+        .when(recordDecision, body)
+        .then([{ type: 'TeamDecisionRecorded', data: { ...body, participants: [AGENCIES.sds, AGENCIES.cpi], notes: [] } }]);
+      given(referred())
+        .when(recordDecision, { ...body, participants: ['nobody'] })
+        .thenRule('not-a-party');
     });
   });
 
@@ -212,8 +258,12 @@ describe('the case decider', () => {
 
     it('numbers revisions from 1, and only once the case is taken in charge', () => {
       given(referred()).when(draftPlanRevision, plan).thenRule('plan-before-taking-in-charge');
-      given(referred(), inCharge).when(draftPlanRevision, plan).then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 1 } }));
-      given(referred(), inCharge, drafted).when(draftPlanRevision, plan).then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 2 } }));
+      given(referred(), inCharge)
+        .when(draftPlanRevision, plan)
+        .then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 1 } }));
+      given(referred(), inCharge, drafted)
+        .when(draftPlanRevision, plan)
+        .then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 2 } }));
     });
 
     it('refuses an intervention entrusted to an agency outside the protocol', () => {
@@ -225,7 +275,9 @@ describe('the case decider', () => {
       given(referred(), inCharge, drafted).when(validatePlanRevision, { planRevision: 1 }).thenRule('validation-before-agreement');
       given(referred(), inCharge, drafted).when(agreePlanRevision, { planRevision: 2, agreedOn: '2025-06-01' }).thenRule('unknown-plan-revision');
       given(referred(), inCharge, drafted, agreed).when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }).thenRule('plan-revision-already-agreed');
-      given(referred(), inCharge, drafted, agreed).when(validatePlanRevision, { planRevision: 1 }).then([{ type: 'PlanRevisionValidated', data: { planRevision: 1, notes: [] } }]);
+      given(referred(), inCharge, drafted, agreed)
+        .when(validatePlanRevision, { planRevision: 1 })
+        .then([{ type: 'PlanRevisionValidated', data: { planRevision: 1, notes: [] } }]);
       given(referred(), inCharge, drafted, agreed, validated).when(validatePlanRevision, { planRevision: 1 }).thenRule('plan-revision-already-validated');
       given(referred(), inCharge).when(validatePlanRevision, { planRevision: 1 }).thenRule('unknown-plan-revision');
     });
@@ -236,25 +288,33 @@ describe('the case decider', () => {
     });
 
     it('verifies progress only on objectives of an existing revision', () => {
-      given(referred(), inCharge, drafted).when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }] }).then((events) =>
-        expect(events[0]).toMatchObject({ type: 'VerificationRecorded' }),
-      );
-      given(referred(), inCharge, drafted).when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o9', status: 'achieved' }] }).thenRule('unknown-objective');
-      given(referred(), inCharge).when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'achieved' }] }).thenRule('unknown-plan-revision');
+      given(referred(), inCharge, drafted)
+        .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }] })
+        .then((events) => expect(events[0]).toMatchObject({ type: 'VerificationRecorded' }));
+      given(referred(), inCharge, drafted)
+        .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o9', status: 'achieved' }] })
+        .thenRule('unknown-objective');
+      given(referred(), inCharge)
+        .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'achieved' }] })
+        .thenRule('unknown-plan-revision');
     });
   });
 
   describe('non-compliance, outcomes and closure', () => {
     it('records non-compliance reported by the employment centre', () => {
-      given(referred(), inCharge).when(reportNonCompliance, { commitment: 'attend the CPI interviews' }, { by: AGENCIES.cpi }).then([
-        { type: 'NonComplianceReported', data: { commitment: 'attend the CPI interviews', notes: [] } },
-      ]);
+      given(referred(), inCharge)
+        .when(reportNonCompliance, { commitment: 'attend the CPI interviews' }, { by: AGENCIES.cpi })
+        .then([{ type: 'NonComplianceReported', data: { commitment: 'attend the CPI interviews', notes: [] } }]);
     });
 
     it('closes a case only after an outcome since it was opened or reopened', () => {
       given(referred(), inCharge).when(closeCase, { reason: 'dropped-out' }).thenRule('closure-needs-outcome');
-      given(referred(), inCharge, outcome).when(closeCase, { reason: 'objectives-achieved' }).then([{ type: 'CaseClosed', data: { reason: 'objectives-achieved', notes: [] } }]);
-      given(referred(), inCharge, outcome, closed, { type: 'CaseReopened', data: { notes: [] } }).when(closeCase, { reason: 'moved' }).thenRule('closure-needs-outcome');
+      given(referred(), inCharge, outcome)
+        .when(closeCase, { reason: 'objectives-achieved' })
+        .then([{ type: 'CaseClosed', data: { reason: 'objectives-achieved', notes: [] } }]);
+      given(referred(), inCharge, outcome, closed, { type: 'CaseReopened', data: { notes: [] } })
+        .when(closeCase, { reason: 'moved' })
+        .thenRule('closure-needs-outcome');
     });
 
     it('reopens only a closed case, back to in-charge', () => {
@@ -263,9 +323,9 @@ describe('the case decider', () => {
     });
 
     it('records several outcomes at once, each once', () => {
-      given(referred()).when(recordOutcome, { outcomes: ['internship', 'training', 'internship'] }).then([
-        { type: 'OutcomeRecorded', data: { outcomes: ['internship', 'training'], notes: [] } } satisfies CaseEvent,
-      ]);
+      given(referred())
+        .when(recordOutcome, { outcomes: ['internship', 'training', 'internship'] })
+        .then([{ type: 'OutcomeRecorded', data: { outcomes: ['internship', 'training'], notes: [] } } satisfies CaseEvent]);
     });
   });
 });

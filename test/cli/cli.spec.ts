@@ -27,7 +27,9 @@ describe('the ledger command', () => {
 
   it('issues a token that the service accepts, for the zone, agency, operator and roles asked', async () => {
     const { io, out, err } = capture();
-    const code = await runCli(['token', '--zone', 'valdinievole', '--agency', 'sds-valdinievole', '--sub', 'as-neri', '--roles', 'operator,coordinator', '--ttl', '1h'], io, { DATA_DIR: dataDir });
+    const code = await runCli(['token', '--zone', 'valdinievole', '--agency', 'sds-valdinievole', '--sub', 'as-neri', '--roles', 'operator,coordinator', '--ttl', '1h'], io, {
+      DATA_DIR: dataDir,
+    });
     expect({ code, err }).toEqual({ code: 0, err: [] });
     const verify = await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }), ReadModels.open(':memory:'));
     expect((await verify(out[0]!)).actor).toEqual({ zone: 'valdinievole', agency: 'sds-valdinievole', operator: 'as-neri', roles: ['operator', 'coordinator'] });
@@ -60,7 +62,10 @@ describe('the ledger command', () => {
 
   it('explains an invalid protocol file path by path', async () => {
     const file = join(dataDir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ zone: 'valdinievole', title: 'x', validFrom: '2025-01-01', validUntil: '2026-01-01', parties: [{ agency: 'A B', name: 'x', kind: 'bank' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ zone: 'valdinievole', title: 'x', validFrom: '2025-01-01', validUntil: '2026-01-01', parties: [{ agency: 'A B', name: 'x', kind: 'bank' }] }),
+    );
     const { io, err } = capture();
     expect(await runCli(['protocol', 'apply', file], io, { DATA_DIR: dataDir })).toBe(1);
     expect(err.join('\n')).toMatch(/parties\.0\.agency/);

@@ -16,7 +16,15 @@ describe('npm run demo', () => {
     const lines = output.slice(header + 2, end);
     const width = output[header]!.indexOf('CPI sees');
     const agencies = ['SdS', 'CPI', 'SerD', 'UFSMA', 'UEPE'];
-    return Object.fromEntries(agencies.map((a, k) => [a, lines.map((l) => l.slice(k * width, (k + 1) * width)).join(' ').replace(/\s+/g, ' ')]));
+    return Object.fromEntries(
+      agencies.map((a, k) => [
+        a,
+        lines
+          .map((l) => l.slice(k * width, (k + 1) * width))
+          .join(' ')
+          .replace(/\s+/g, ' '),
+      ]),
+    );
   }
 
   it('never shows the CPI health data: not the addiction need, not SerD, not its health notes', () => {

@@ -47,9 +47,17 @@ describe('authentication and roles', () => {
   it('answers 401 for a well-signed token that lacks a required claim', async () => {
     const { loadOrCreateLocalSigningKey } = await import('../../src/access/local-signing-key');
     const key = await loadOrCreateLocalSigningKey(service.dataDir);
-    const noRoles = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('x').setExpirationTime('1h').sign(key.privateKey);
+    const noRoles = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(key.privateKey);
     const noExp = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds, roles: ['operator'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('x').sign(key.privateKey);
-    const badRole = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds, roles: ['superuser'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('x').setExpirationTime('1h').sign(key.privateKey);
+    const badRole = await new SignJWT({ zone: 'valdinievole', agency: AGENCIES.sds, roles: ['superuser'] })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(key.privateKey);
     for (const token of [noRoles, noExp, badRole]) expect((await referWith(`Bearer ${token}`)).status).toBe(401);
   });
 

@@ -163,7 +163,11 @@ describe('case commands over HTTP', () => {
       expect(badId.status).toBe(400);
       expect(badId.body.issues).toEqual([{ path: 'params.id', message: 'must be a case id (UUID)' }]);
       const { caseId } = await refer();
-      const badEtag = await service.request('POST', `/v1/cases/${caseId}/notes`, { as: sds, body: { notes: [{ category: 'common', text: 'x' }] }, headers: { 'if-match': 'three' } });
+      const badEtag = await service.request('POST', `/v1/cases/${caseId}/notes`, {
+        as: sds,
+        body: { notes: [{ category: 'common', text: 'x' }] },
+        headers: { 'if-match': 'three' },
+      });
       expect(badEtag.status).toBe(400);
       expect(badEtag.body.issues[0].path).toBe('headers.if-match');
     });
@@ -171,7 +175,12 @@ describe('case commands over HTTP', () => {
     it('answers 422 with the rule that refused the command, and writes nothing', async () => {
       const { caseId } = await refer();
       const cases: Array<[string, object, As, string]> = [
-        ['plan/revisions', { objectives: [{ id: 'o1', dimension: 'employment', description: 'x', term: 'short' }], interventions: [], commitments: [] }, sds, 'plan-before-taking-in-charge'],
+        [
+          'plan/revisions',
+          { objectives: [{ id: 'o1', dimension: 'employment', description: 'x', term: 'short' }], interventions: [], commitments: [] },
+          sds,
+          'plan-before-taking-in-charge',
+        ],
         ['notes', { notes: [{ category: 'common', text: 'x' }] }, serd, 'not-a-member'],
         ['members', { agency: AGENCIES.cpi, tier: 'minimal' }, sdsCoordinator, 'already-member'],
         ['members/arti-cpi-pescia/removal', {}, sdsCoordinator, 'minimal-equipe-fixed'],
@@ -208,7 +217,11 @@ describe('case commands over HTTP', () => {
     });
 
     it('answers 413 for a body over 256 KiB and 415 for anything but JSON', async () => {
-      const big = await service.request('POST', '/v1/referrals', { as: serd, rawBody: JSON.stringify({ ...referral, pad: 'x'.repeat(270_000) }), headers: { 'content-type': 'application/json' } });
+      const big = await service.request('POST', '/v1/referrals', {
+        as: serd,
+        rawBody: JSON.stringify({ ...referral, pad: 'x'.repeat(270_000) }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(big.status).toBe(413);
       expect(big.body.error).toBe('payload-too-large');
       const text = await service.request('POST', '/v1/referrals', { as: serd, rawBody: 'person=Mario', headers: { 'content-type': 'text/plain' } });
@@ -250,7 +263,11 @@ describe('case commands over HTTP', () => {
     it('answers a repeat with the first response and writes nothing more', async () => {
       const headers = { 'idempotency-key': 'referral-2025-06-01-0001' };
       const first = await service.request('POST', '/v1/referrals', { as: serd, body: referral, headers });
-      const repeat = await service.request('POST', '/v1/referrals', { as: serd, body: { notes: referral.notes, needs: referral.needs, programmes: referral.programmes, person: PERSON }, headers });
+      const repeat = await service.request('POST', '/v1/referrals', {
+        as: serd,
+        body: { notes: referral.notes, needs: referral.needs, programmes: referral.programmes, person: PERSON },
+        headers,
+      });
       expect(repeat.status).toBe(201);
       expect(repeat.body).toEqual(first.body);
       expect(repeat.headers.get('location')).toBe(first.headers.get('location'));

@@ -160,7 +160,9 @@ describe('per-agency reads over HTTP', () => {
       expect(refusals.map((r: { caseId: string }) => r.caseId)).toEqual(expect.arrayContaining([caseId, '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11']));
 
       const ofSerdData = await service.request('GET', '/v1/access-trail?scope=of-our-data', { as: dpo(AGENCIES.serd) });
-      expect(ofSerdData.body.items.some((r: { agency: string; basis: string[] }) => r.agency === AGENCIES.mentalHealth && r.basis.some((b) => b.startsWith('consent:')))).toBe(true);
+      expect(ofSerdData.body.items.some((r: { agency: string; basis: string[] }) => r.agency === AGENCIES.mentalHealth && r.basis.some((b) => b.startsWith('consent:')))).toBe(
+        true,
+      );
       expect(ofSerdData.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
     });
 
@@ -180,7 +182,8 @@ describe('per-agency reads over HTTP', () => {
       const person = await service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}`, { as: dpo(AGENCIES.cpi) });
       expect(person.status).toBe(200);
       expect(person.body.items.length).toBeGreaterThan(0);
-      const inScope = async (scope: string) => (await service.request('GET', `/v1/access-trail?scope=${scope}&limit=500`, { as: dpo(AGENCIES.cpi) })).body.items.map((r: { id: string }) => r.id);
+      const inScope = async (scope: string) =>
+        (await service.request('GET', `/v1/access-trail?scope=${scope}&limit=500`, { as: dpo(AGENCIES.cpi) })).body.items.map((r: { id: string }) => r.id);
       const scopeIds = new Set([...(await inScope('by-us')), ...(await inScope('of-our-data'))]);
       expect(person.body.items.every((r: { id: string }) => scopeIds.has(r.id))).toBe(true);
       expect(person.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);

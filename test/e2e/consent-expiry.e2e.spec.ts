@@ -29,7 +29,13 @@ describe('authorisations expire by themselves', () => {
     await service.request('POST', `/v1/cases/${caseId}/members`, { as: sds, body: { agency: AGENCIES.mentalHealth, tier: 'extended' } });
     const consent = await service.request('POST', `/v1/cases/${caseId}/consents`, {
       as: sds,
-      body: { grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-06-01T09:00:00Z', validUntil: '2025-06-30T23:59:59Z' },
+      body: {
+        grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }],
+        legalBasis: 'explicit-consent',
+        informativaVersion: 'v1',
+        collectedAt: '2025-06-01T09:00:00Z',
+        validUntil: '2025-06-30T23:59:59Z',
+      },
     });
     expect(consent.status).toBe(201);
     const before = await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.mentalHealth } });

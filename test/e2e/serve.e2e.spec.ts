@@ -23,7 +23,10 @@ describe('ledger serve (the compiled service, projections in a worker thread)', 
     dataDir = mkdtempSync(join(tmpdir(), 'ledger-serve-'));
     const port = 4100 + Math.floor(Math.random() * 800);
     url = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], { env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.on('data', (chunk) => (output += String(chunk)));
     child.stderr!.on('data', (chunk) => (output += String(chunk)));
     for (let i = 0; i < 100; i++) {
@@ -49,7 +52,9 @@ describe('ledger serve (the compiled service, projections in a worker thread)', 
 
   it('takes commands and serves every agency its view, read-your-writes across threads', async () => {
     const json = { 'content-type': 'application/json' };
-    expect((await fetch(`${url}/v1/protocol`, { method: 'PUT', headers: { authorization: await as(AGENCIES.sds, ['admin']), ...json }, body: JSON.stringify(PROTOCOL_TERMS) })).status).toBe(200);
+    expect(
+      (await fetch(`${url}/v1/protocol`, { method: 'PUT', headers: { authorization: await as(AGENCIES.sds, ['admin']), ...json }, body: JSON.stringify(PROTOCOL_TERMS) })).status,
+    ).toBe(200);
     const created = await fetch(`${url}/v1/referrals`, {
       method: 'POST',
       headers: { authorization: await as(AGENCIES.serd, ['operator']), ...json },

@@ -1,22 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type ClassificationContext,
-  classify,
-  currentVersion,
-  datumsOf,
-  EVENT_TYPES,
-  parseEventData,
-  ReferralSubmittedV1,
-  SIUSS_BENEFIT_CODES,
-  upcast,
-} from '../../events';
+import { type ClassificationContext, classify, currentVersion, datumsOf, EVENT_TYPES, parseEventData, ReferralSubmittedV1, SIUSS_BENEFIT_CODES, upcast } from '../../events';
 
 const ctx: ClassificationContext = {
   kindOf: (agency) =>
-    ({ 'sds-valdinievole': 'social-services', 'arti-cpi-pescia': 'employment-centre', 'serd-valdinievole': 'addiction-services', 'uepe-pistoia': 'probation' })[
-      agency
-    ] as never,
+    ({ 'sds-valdinievole': 'social-services', 'arti-cpi-pescia': 'employment-centre', 'serd-valdinievole': 'addiction-services', 'uepe-pistoia': 'probation' })[agency] as never,
   objectiveCategories: (rev, id) => (rev === 1 && id === 'o-health' ? ['common', 'health'] : rev === 1 ? ['common'] : undefined),
 };
 
@@ -150,7 +138,11 @@ describe('reference code lists', () => {
     const csv = join(__dirname, '../../../shared/reference/siuss-codice-prestazione.csv');
     let codes: string[];
     try {
-      codes = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]!);
+      codes = readFileSync(csv, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]!);
     } catch {
       console.log(`skipped: ${csv} is not beside this clone`);
       return;

@@ -15,7 +15,15 @@ function capture() {
 describe('log redaction, the second line of defence', () => {
   it('censors identifying fields and whole subtrees that could hold a person', async () => {
     const { logger, lines } = capture();
-    logger.info({ person: { fiscalCode: 'RSSMRA85T10A562S' }, fiscalCode: 'RSSMRA85T10A562S', req: { body: { note: 'in treatment' }, headers: { authorization: 'Bearer abc' } }, err: { data: { givenName: 'Mario' } } }, 'x');
+    logger.info(
+      {
+        person: { fiscalCode: 'RSSMRA85T10A562S' },
+        fiscalCode: 'RSSMRA85T10A562S',
+        req: { body: { note: 'in treatment' }, headers: { authorization: 'Bearer abc' } },
+        err: { data: { givenName: 'Mario' } },
+      },
+      'x',
+    );
     logger.info({ event: { notes: [{ text: 'in treatment' }] }, givenName: 'Mario', text: 'in treatment' }, 'y');
     logger.flush();
     await new Promise((r) => setTimeout(r, 20));

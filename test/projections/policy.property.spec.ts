@@ -89,12 +89,25 @@ function historyOf(steps: Step[], protocol: ZoneProtocol): LedgerEntry[] {
     const now = new Date(Date.UTC(2025, 5, 2, 9, entries.length));
     let events: CaseEvent[];
     try {
-      events = decision(state, routedInput(behaviour, sent), { actor: { zone: ZONE, agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] }, now, protocol, ids: new CommandIds(`00000000-0000-4000-8000-${String(entries.length).padStart(12, '0')}`) });
+      events = decision(state, routedInput(behaviour, sent), {
+        actor: { zone: ZONE, agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] },
+        now,
+        protocol,
+        ids: new CommandIds(`00000000-0000-4000-8000-${String(entries.length).padStart(12, '0')}`),
+      });
     } catch {
       return;
     }
     for (const event of events) {
-      entries.push({ position: String(entries.length + 2), revision: entries.length, type: event.type, data: event.data, agency, operator: `op-${agency}`, at: at(entries.length) });
+      entries.push({
+        position: String(entries.length + 2),
+        revision: entries.length,
+        type: event.type,
+        data: event.data,
+        agency,
+        operator: `op-${agency}`,
+        at: at(entries.length),
+      });
       state = evolve(state, event, { agency });
     }
   };
@@ -150,7 +163,17 @@ function historyOf(steps: Step[], protocol: ZoneProtocol): LedgerEntry[] {
             { id: 'o1', dimension: need, description: noteText(), term: 'short' },
             { id: 'o2', dimension: 'employment', description: noteText(), term: 'long' },
           ],
-          interventions: [{ id: 'i1', code: 'A2.09', description: noteText(), responsibleAgency: other, category: s.pick % 2 ? category : undefined, from: '2025-07-01', programme: s.pick % 4 === 0 ? 'L68' : undefined }],
+          interventions: [
+            {
+              id: 'i1',
+              code: 'A2.09',
+              description: noteText(),
+              responsibleAgency: other,
+              category: s.pick % 2 ? category : undefined,
+              from: '2025-07-01',
+              programme: s.pick % 4 === 0 ? 'L68' : undefined,
+            },
+          ],
           commitments: [noteText()],
         });
         break;
@@ -180,7 +203,15 @@ function historyOf(steps: Step[], protocol: ZoneProtocol): LedgerEntry[] {
         if (due) {
           const events = expireConsent(state, due[0], new Date('2025-06-03T00:00:00Z'));
           for (const event of events) {
-            entries.push({ position: String(entries.length + 2), revision: entries.length, type: event.type, data: event.data, agency: 'ledger', operator: 'ledger:consent-expiry', at: at(entries.length) });
+            entries.push({
+              position: String(entries.length + 2),
+              revision: entries.length,
+              type: event.type,
+              data: event.data,
+              agency: 'ledger',
+              operator: 'ledger:consent-expiry',
+              at: at(entries.length),
+            });
             state = evolve(state, event, { agency: 'ledger' });
           }
         }
@@ -274,7 +305,12 @@ describe('the policy on random histories', () => {
             for (const shown of datumsOf({ type: item.type, data: item.data } as CaseEvent)) {
               if (shown.kind === 'none') continue;
               const origin = data[index]!.filter((d) => d.path[0] === shown.path[0] && JSON.stringify(d.value) === JSON.stringify(shown.value));
-              expect({ agency, type: item.type, path: shown.path, allowed: origin.some((d) => oracle.allows(agency, d)) }).toEqual({ agency, type: item.type, path: shown.path, allowed: true });
+              expect({ agency, type: item.type, path: shown.path, allowed: origin.some((d) => oracle.allows(agency, d)) }).toEqual({
+                agency,
+                type: item.type,
+                path: shown.path,
+                allowed: true,
+              });
             }
           }
           // Free texts are unique: a denied one must appear nowhere in the view.
@@ -290,7 +326,7 @@ describe('the policy on random histories', () => {
             if (other === agency) continue;
             const refs = data.flat().filter((d) => (d.kind === 'agency-ref' || d.kind === 'grant' || d.kind === 'intervention') && JSON.stringify(d.value).includes(`"${other}"`));
             const authored = entries.some((e) => e.agency === other && oracle.authorShown(agency, other));
-            if (refs.every((d) => !oracle.allows(agency, d)) && !authored && !(protocol.current.parties.find((p) => p.agency === other)?.minimalEquipe)) {
+            if (refs.every((d) => !oracle.allows(agency, d)) && !authored && !protocol.current.parties.find((p) => p.agency === other)?.minimalEquipe) {
               expect({ agency, other, named: json.includes(`"${other}"`) }).toEqual({ agency, other, named: false });
             }
           }
@@ -312,13 +348,38 @@ describe('the policy on random histories', () => {
         try {
           await store.append(
             'protocol-valdinievole',
-            [{ id: '00000000-0000-4000-8000-000000000000', type: 'ProtocolSigned', data: protocol.current, metadata: { zone: ZONE, agency: AGENCIES.sds, operator: 'admin', occurredAt: '2025-06-01T00:00:00.000Z', commandId: '00000000-0000-4000-8000-000000000000', correlationId: 'p' } }],
+            [
+              {
+                id: '00000000-0000-4000-8000-000000000000',
+                type: 'ProtocolSigned',
+                data: protocol.current,
+                metadata: {
+                  zone: ZONE,
+                  agency: AGENCIES.sds,
+                  operator: 'admin',
+                  occurredAt: '2025-06-01T00:00:00.000Z',
+                  commandId: '00000000-0000-4000-8000-000000000000',
+                  correlationId: 'p',
+                },
+              },
+            ],
             'no-stream',
           );
           const runner = new ProjectionRunner(store, models, { batchSize });
           runner.start();
           for (const [i, e] of entries.entries()) {
-            await store.append(caseStream(ZONE, caseId), [{ id: new CommandIds(caseId).event(i), type: e.type, data: e.data, metadata: { zone: ZONE, agency: e.agency, operator: e.operator, occurredAt: e.at, commandId: new CommandIds(caseId).entity(`c${i}`), correlationId: 'p' } }], i === 0 ? 'no-stream' : BigInt(i - 1));
+            await store.append(
+              caseStream(ZONE, caseId),
+              [
+                {
+                  id: new CommandIds(caseId).event(i),
+                  type: e.type,
+                  data: e.data,
+                  metadata: { zone: ZONE, agency: e.agency, operator: e.operator, occurredAt: e.at, commandId: new CommandIds(caseId).entity(`c${i}`), correlationId: 'p' },
+                },
+              ],
+              i === 0 ? 'no-stream' : BigInt(i - 1),
+            );
           }
           await runner.runUntilCaughtUp();
           const projectedEntries = models.ledger.caseEntries(ZONE, caseId);

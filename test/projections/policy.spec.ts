@@ -27,8 +27,16 @@ const consent = (consentId: string, agency: string, categories: Array<'health' |
   data: { consentId, grants: [{ agency, categories }], purposes: [], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-05-30T10:00:00.000Z', notes: [] },
 });
 const withdrawn = (consentId: string): E => ({ type: 'ConsentWithdrawn', data: { consentId, notes: [] } });
-const note = (category: 'common' | 'health' | 'judicial' | 'special', text: string, by: string = AGENCIES.sds): E => ({ type: 'NoteRecorded', by, data: { notes: [{ category, text }] } });
-const outcome = (outcomes: Array<'employment-contract' | 'health-pathway' | 'internship'>, by: string = AGENCIES.cpi): E => ({ type: 'OutcomeRecorded', by, data: { outcomes, notes: [] } });
+const note = (category: 'common' | 'health' | 'judicial' | 'special', text: string, by: string = AGENCIES.sds): E => ({
+  type: 'NoteRecorded',
+  by,
+  data: { notes: [{ category, text }] },
+});
+const outcome = (outcomes: Array<'employment-contract' | 'health-pathway' | 'internship'>, by: string = AGENCIES.cpi): E => ({
+  type: 'OutcomeRecorded',
+  by,
+  data: { outcomes, notes: [] },
+});
 
 const C1 = '11111111-1111-4111-8111-111111111111';
 
@@ -55,7 +63,12 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
 
     it('still exists for an agency removed from the team that had recorded data in it', () => {
-      const events = [referral(AGENCIES.sds), added(AGENCIES.uepe), note('judicial', 'sentence to serve until 2026', AGENCIES.uepe), { type: 'TeamMemberRemoved', data: { agency: AGENCIES.uepe, notes: [] } } as E];
+      const events = [
+        referral(AGENCIES.sds),
+        added(AGENCIES.uepe),
+        note('judicial', 'sentence to serve until 2026', AGENCIES.uepe),
+        { type: 'TeamMemberRemoved', data: { agency: AGENCIES.uepe, notes: [] } } as E,
+      ];
       const view = viewOf(events, AGENCIES.uepe);
       expect(texts(view)).toEqual(['sentence to serve until 2026']);
       expect(view!.view.person).toBeUndefined();
@@ -94,7 +107,12 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     it('lets a common note written by SerD reach the CPI without its author', () => {
       const view = viewOf([referral(AGENCIES.sds), inCharge, added(AGENCIES.serd), note('common', 'available mornings only', AGENCIES.serd)], AGENCIES.cpi)!;
       const notes = view.view.notes as Array<Record<string, unknown>>;
-      expect(notes.find((n) => n.text === 'available mornings only')).toEqual({ category: 'common', text: 'available mornings only', at: expect.any(String), about: 'NoteRecorded' });
+      expect(notes.find((n) => n.text === 'available mornings only')).toEqual({
+        category: 'common',
+        text: 'available mornings only',
+        at: expect.any(String),
+        about: 'NoteRecorded',
+      });
       const entry = view.history.find((h) => h.type === 'NoteRecorded')!;
       expect(entry.agency).toBeUndefined();
       expect(entry.operator).toBeUndefined();
@@ -125,7 +143,10 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
 
     it('follows a protocol that narrows what a party receives', () => {
-      const narrowed = protocolFixture({ ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === AGENCIES.sds ? { ...p, receivable: ['common' as const] } : p)) });
+      const narrowed = protocolFixture({
+        ...PROTOCOL_TERMS,
+        parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === AGENCIES.sds ? { ...p, receivable: ['common' as const] } : p)),
+      });
       const view = viewOf([referral(), inCharge, consent(C1, AGENCIES.sds, ['health'])], AGENCIES.sds, narrowed)!;
       expect(view.view.needs).toEqual(['employment']);
     });
@@ -186,7 +207,14 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
       const referralEntry = view.history[0]!;
       expect(referralEntry).toMatchObject({ type: 'ReferralSubmitted', position: '10' });
       expect(referralEntry.agency).toBeUndefined();
-      expect(referralEntry.data).toEqual({ caseId: CASE_ID, person: PERSON, needs: ['employment'], programmes: ['GOL-4'], urgency: 'ordinary', notes: [{ category: 'common', text: 'looking for work in logistics' }] });
+      expect(referralEntry.data).toEqual({
+        caseId: CASE_ID,
+        person: PERSON,
+        needs: ['employment'],
+        programmes: ['GOL-4'],
+        urgency: 'ordinary',
+        notes: [{ category: 'common', text: 'looking for work in logistics' }],
+      });
     });
 
     it('does not reveal the withdrawal of an authorisation the agency could not see', () => {
@@ -196,7 +224,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
   });
 
   describe('as of an instant', () => {
-    it("applies the state at T to the data up to T: what mental health saw before the withdrawal", () => {
+    it('applies the state at T to the data up to T: what mental health saw before the withdrawal', () => {
       const entries = history(referral(), inCharge, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health']), withdrawn(C1));
       const before = agencyCaseView(caseFacts(CASE_ID, entries, protocolFixture(), entries[3]!.at), AGENCIES.mentalHealth)!;
       const after = agencyCaseView(caseFacts(CASE_ID, entries, protocolFixture()), AGENCIES.mentalHealth)!;

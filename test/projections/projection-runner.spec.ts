@@ -21,7 +21,11 @@ async function seedLedger(store: SqliteEventStore) {
   await seed.protocol();
   for (let i = 0; i < 30; i++) {
     const referrer = [AGENCIES.serd, AGENCIES.sds, AGENCIES.cpi][i % 3]!;
-    const { caseId } = await seed.run(referrer, submitReferral, { person: PERSON, needs: ['employment', i % 2 ? 'addiction' : 'justice'], notes: [{ category: 'health', text: `note ${i}` }] });
+    const { caseId } = await seed.run(referrer, submitReferral, {
+      person: PERSON,
+      needs: ['employment', i % 2 ? 'addiction' : 'justice'],
+      notes: [{ category: 'health', text: `note ${i}` }],
+    });
     await seed.run(AGENCIES.sds, takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }, caseId);
     if (i % 3 === 0) await seed.run(AGENCIES.sds, addTeamMember, { agency: AGENCIES.mentalHealth, tier: 'extended' }, caseId);
     const consent = await seed.run(
@@ -40,7 +44,8 @@ async function seedLedger(store: SqliteEventStore) {
         { requestId: `r${i}`, purpose: 'case-management' },
       );
     }
-    if (i === 20) await seed.protocol({ ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === AGENCIES.mentalHealth ? { ...p, receivable: ['common' as const] } : p)) });
+    if (i === 20)
+      await seed.protocol({ ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === AGENCIES.mentalHealth ? { ...p, receivable: ['common' as const] } : p)) });
   }
 }
 

@@ -1,6 +1,6 @@
 import { ANY, type AppendResult, EventStoreDBClient, MaxAppendSizeExceededError, NO_STREAM, STREAM_EXISTS, WrongExpectedVersionError } from '@eventstore/db-client';
 import { StreamIdentifier, UUID } from '@eventstore/db-client/generated/shared_pb';
-import { ReadReq, ReadResp } from '@eventstore/db-client/generated/streams_pb';
+import { type ReadReq, ReadResp } from '@eventstore/db-client/generated/streams_pb';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -346,7 +346,11 @@ function eventResp(e: RecordedEvent): ReadResp {
     .setPreparePosition(e.position.prepare.toString())
     .setCustomMetadata(e.metadata)
     .setData(e.data);
-  recorded.getMetadataMap().set('type', e.type).set('content-type', e.contentType).set('created', (BigInt(Date.now()) * 10_000n).toString());
+  recorded
+    .getMetadataMap()
+    .set('type', e.type)
+    .set('content-type', e.contentType)
+    .set('created', (BigInt(Date.now()) * 10_000n).toString());
   return new ReadResp().setEvent(new ReadResp.ReadEvent().setEvent(recorded).setCommitPosition(e.position.commit.toString()));
 }
 

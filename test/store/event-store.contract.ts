@@ -264,7 +264,11 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>, params: 
       for (let i = 0; i < 20; i++) {
         await store.append(stream(`w-${i}`), [note(`w${i}`)], 'no-stream');
         wanted.push(`w${i}`);
-        await store.append(stream(`other-${i}`), Array.from({ length: unrelated }, (_, j) => note(`u${i}.${j}`)), 'no-stream');
+        await store.append(
+          stream(`other-${i}`),
+          Array.from({ length: unrelated }, (_, j) => note(`u${i}.${j}`)),
+          'no-stream',
+        );
       }
       const last = (await store.readAll({ after: start, maxCount: 10_000, streamPrefixes: [stream('')] })).at(-1)!.position;
       const first = await collect({ after: start, streamPrefixes: [stream('w-')] }, (_, msgs) => msgs.some((m) => m.type === 'checkpoint'));
@@ -286,9 +290,8 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>, params: 
       for (let i = 0; i < unrelated.length; i += 100) {
         last = (await store.append(stream(`other-${i}`), unrelated.slice(i, i + 100), 'no-stream')).position;
       }
-      const { messages } = await collect(
-        { after: start, streamPrefixes: [stream('wanted-')] },
-        (_, msgs) => msgs.some((m) => m.type === 'checkpoint' && comparePositions(m.position, last!) >= 0),
+      const { messages } = await collect({ after: start, streamPrefixes: [stream('wanted-')] }, (_, msgs) =>
+        msgs.some((m) => m.type === 'checkpoint' && comparePositions(m.position, last!) >= 0),
       );
       expect(messages.filter((m) => m.type === 'event')).toHaveLength(0);
       expect(messages.some((m) => m.type === 'checkpoint' && comparePositions(m.position, last!) >= 0)).toBe(true);

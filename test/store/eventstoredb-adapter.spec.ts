@@ -83,7 +83,7 @@ describe('the EventStoreDB adapter, without a server', () => {
     expect(calls.every((c) => c.expectedRevision === 2n)).toBe(true);
   });
 
-  it('gives up after its retries with the port\'s unavailable error', async () => {
+  it("gives up after its retries with the port's unavailable error", async () => {
     const { store, calls } = storeWith(async () => {
       throw new UnavailableError();
     });
@@ -110,7 +110,16 @@ describe('the EventStoreDB adapter, without a server', () => {
     const { store } = storeWith(async () => undefined);
     const event = note('hello');
     const encoded = jsonCodec.encode(event);
-    const recorded = { streamId: 'case-z.1', id: event.id, revision: 0n, type: 'NoteRecorded', data: Uint8Array.from(encoded.data), position: { commit: 5n, prepare: 5n }, isJson: false, created: new Date() };
+    const recorded = {
+      streamId: 'case-z.1',
+      id: event.id,
+      revision: 0n,
+      type: 'NoteRecorded',
+      data: Uint8Array.from(encoded.data),
+      position: { commit: 5n, prepare: 5n },
+      isJson: false,
+      created: new Date(),
+    };
     const asBytes = store.toStored({ event: { ...recorded, metadata: Uint8Array.from(encoded.metadata) } } as never);
     const parsed = store.toStored({ event: { ...recorded, metadata: JSON.parse(Buffer.from(encoded.metadata).toString('utf8')) } } as never);
     expect(asBytes).toMatchObject({ id: event.id, type: 'NoteRecorded', data: event.data, position: { commit: 5n, prepare: 5n } });
@@ -180,7 +189,13 @@ async function take(
 
 /** Resolves to the outcome of `promise`, or 'hung' after `ms`. */
 async function settle<T>(promise: Promise<T>, ms = 2_000): Promise<{ value?: T; error?: unknown; hung?: true }> {
-  return Promise.race([promise.then((value) => ({ value }), (error: unknown) => ({ error })), sleep(ms).then(() => ({ hung: true as const }))]);
+  return Promise.race([
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    sleep(ms).then(() => ({ hung: true as const })),
+  ]);
 }
 
 describe('issue 14: the adapter over the real client and a server double', () => {
@@ -208,7 +223,12 @@ describe('issue 14: the adapter over the real client and a server double', () =>
       const all = await appendNotes(store, 100, 1, 'case-z.', () => server.write(`orders-${server.log.length}`, 'OrderPlaced'));
       const { messages } = await take(store.subscribe({ streamPrefixes: ['case-'] }), (ms) => ms.some((m) => m.type === 'caught-up'), { slow: true });
       const caughtUp = messages.findIndex((m) => m.type === 'caught-up');
-      expect(messages.slice(0, caughtUp).filter((m) => m.type === 'event').map(textOf)).toEqual(all);
+      expect(
+        messages
+          .slice(0, caughtUp)
+          .filter((m) => m.type === 'event')
+          .map(textOf),
+      ).toEqual(all);
       messages.forEach((m, i) => {
         if (m.type !== 'checkpoint') return;
         const later = messages.slice(i + 1).filter((n): n is Extract<SubscriptionMessage, { type: 'event' }> => n.type === 'event');
@@ -254,7 +274,10 @@ describe('issue 14: the adapter over the real client and a server double', () =>
       ['access denied', serviceError(GrpcStatus.PERMISSION_DENIED, 'Access Denied', 'access-denied')],
       ['not authenticated', serviceError(GrpcStatus.UNAUTHENTICATED, 'Bad username or password')],
       // grpc-js: a certificate the client refuses is UNAVAILABLE "No connection established. Last error: …".
-      ['an untrusted certificate', serviceError(GrpcStatus.UNAVAILABLE, 'No connection established. Last error: Error: self-signed certificate in certificate chain. Resolution note: ')],
+      [
+        'an untrusted certificate',
+        serviceError(GrpcStatus.UNAVAILABLE, 'No connection established. Last error: Error: self-signed certificate in certificate chain. Resolution note: '),
+      ],
     ])('tells %s apart as FatalStoreError, from a subscription and from a read', async (_name, refusal) => {
       const server = new EsdbServerDouble();
       const store = storeOn(server);

@@ -14,7 +14,10 @@ export class Seeder {
   readonly protocols: ProtocolLedger;
   readonly cases: CaseLedger;
 
-  constructor(readonly store: EventStore, clock: Clock = { now: () => new Date('2025-06-02T09:00:00Z') }) {
+  constructor(
+    readonly store: EventStore,
+    clock: Clock = { now: () => new Date('2025-06-02T09:00:00Z') },
+  ) {
     this.protocols = new ProtocolLedger(store, clock);
     this.cases = new CaseLedger(store, this.protocols, clock);
   }
