@@ -109,6 +109,9 @@ function breaches(rule: Rule, files: Array<{ file: string; imports: string[] }>)
   return files.filter(({ file }) => rule.files(file)).flatMap(({ file, imports }) => imports.filter((i) => !rule.allowed(i)).map((i) => `${file} imports ${i}`));
 }
 
+/** What makes a test more than a unit test: a real HTTP service, a store on disk, a data folder, the CLI. */
+const touchesTheWorld = (text: string) => /startService\(|new SqliteEventStore\(|mkdtempSync\(|runCli\(|runDemo\(|createApp\(/.test(text);
+
 describe('architecture rules', () => {
   const tree = ALL.map((file) => ({ file, imports: importsOf(file) }));
 
@@ -121,6 +124,13 @@ describe('architecture rules', () => {
     expect(doorCalls(sources)).toEqual([]);
     expect(doorCalls([{ file: 'src/reads/x.ts', text: 'const rows = models.cases.partition({ zone, agency: body.agency }).list(q);' }])).toHaveLength(1);
     expect(doorCalls([{ file: 'src/http/x.ts', text: 'const caller = Caller.mint(actor, models);' }])).toHaveLength(1);
+  });
+
+  it('names every test file by its level: .spec.ts (pure), .int.spec.ts (real files or stores), .e2e.spec.ts (real HTTP)', () => {
+    const specs = sourceFiles('test').filter((f) => f.endsWith('.spec.ts') && f !== 'test/architecture/dependencies.spec.ts');
+    const misnamed = specs.filter((f) => !f.endsWith('.int.spec.ts') && !f.endsWith('.e2e.spec.ts') && touchesTheWorld(readFileSync(join(ROOT, f), 'utf8')));
+    expect(misnamed).toEqual([]);
+    expect(touchesTheWorld('const service = await startService();')).toBe(true);
   });
 
   it.each(RULES)('$name', (rule) => {

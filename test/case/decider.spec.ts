@@ -19,45 +19,11 @@ import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { RuleViolation } from '../../src/errors';
 import { CommandIds } from '../../src/ledger/command-ids';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
-import { given, type Given } from '../support/given-when-then';
+import { added, agreed, CONSENT_ID, closed, consented, drafted, inCharge, outcome, referred, validated } from '../support/builders';
+import { given } from '../support/given-when-then';
 
-const CASE_ID = '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11';
-const CONSENT_ID = '7a1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b12';
-
-const referred = (by: string = AGENCIES.serd): Given => ({
-  type: 'ReferralSubmitted',
-  by,
-  data: { caseId: CASE_ID, person: PERSON, needs: ['employment', 'addiction'], programmes: ['GOL-4'], urgency: 'ordinary', notes: [] },
-});
-const inCharge: Given = { type: 'CaseTakenInCharge', data: { caseManager: { agency: AGENCIES.sds, operator: 'as-rossi' }, prevalentNeed: 'employment', notes: [] } };
-const consented: Given = {
-  type: 'ConsentRecorded',
-  data: {
-    consentId: CONSENT_ID,
-    grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }],
-    purposes: [],
-    legalBasis: 'explicit-consent',
-    informativaVersion: 'v1',
-    collectedAt: '2025-05-01T10:00:00Z',
-    validUntil: '2026-05-01T10:00:00Z',
-    notes: [],
-  },
-};
-const drafted: Given = {
-  type: 'PlanRevisionDrafted',
-  data: {
-    planRevision: 1,
-    objectives: [{ id: 'o1', dimension: 'employment', description: 'work internship', term: 'short' }],
-    interventions: [{ id: 'i1', code: 'A2.09', description: 'tirocinio', responsibleAgency: AGENCIES.cpi, from: '2025-06-01' }],
-    commitments: ['attend the CPI interviews'],
-    notes: [],
-  },
-};
-const agreed: Given = { type: 'PlanRevisionAgreed', data: { planRevision: 1, agreedOn: '2025-06-01', notes: [] } };
-const validated: Given = { type: 'PlanRevisionValidated', data: { planRevision: 1, notes: [] } };
-const outcome: Given = { type: 'OutcomeRecorded', data: { outcomes: ['internship'], notes: [] } };
-const closed: Given = { type: 'CaseClosed', data: { reason: 'objectives-achieved', notes: [] } };
-const serdAdded: Given = { type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } };
+const consent = consented({ validUntil: '2026-05-01T10:00:00Z' });
+const serdAdded = added(AGENCIES.serd);
 
 const referralBody = { person: PERSON, needs: ['employment' as const], urgency: 'urgent' as const };
 
@@ -111,13 +77,13 @@ describe('the case decider', () => {
     });
 
     it('answers not found, as for no case at all, to an agency the case does not exist for', () => {
-      given(referred(AGENCIES.sds))
+      given(referred({ by: AGENCIES.sds }))
         .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.uepe })
         .thenNotFound();
     });
 
     it('refuses a referrer that is not a full member', () => {
-      given(referred(AGENCIES.serd))
+      given(referred({ by: AGENCIES.serd }))
         .when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }, { by: AGENCIES.serd })
         .thenRule('not-a-member');
     });
@@ -128,8 +94,8 @@ describe('the case decider', () => {
         .then([{ type: 'NoteRecorded', data: { notes: [{ category: 'common', text: 'x' }] } }]);
     });
 
-    it('refuses everything but reopening on a closed case', () => {
-      const history = given(referred(), inCharge, outcome, closed);
+    it('refuses everything but reopening on a closed() case', () => {
+      const history = given(referred(), inCharge(), outcome(), closed());
       history.when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }).thenRule('case-closed');
       history.when(recordOutcome, { outcomes: ['employment-contract'] }).thenRule('case-closed');
       history.when(reopenCase, {}).then([{ type: 'CaseReopened', data: { notes: [] } }]);
@@ -180,22 +146,22 @@ describe('the case decider', () => {
     });
 
     it('withdraws a consent once, and never an unknown one', () => {
-      given(referred(), consented)
+      given(referred(), consent)
         .when(withdrawConsent, { consentId: CONSENT_ID })
         .then([{ type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } }]);
-      given(referred(), consented, { type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } })
+      given(referred(), consent, { type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } })
         .when(withdrawConsent, { consentId: CONSENT_ID })
         .thenRule('consent-already-withdrawn');
       given(referred()).when(withdrawConsent, { consentId: CONSENT_ID }).thenRule('unknown-consent');
     });
 
     it('expires a consent only once its validity has passed, and only once', () => {
-      const history = given(referred(), consented);
+      const history = given(referred(), consent);
       expect(() => expireConsent(history.state, CONSENT_ID, new Date('2026-04-30T00:00:00Z'))).toThrow(RuleViolation);
       expect(expireConsent(history.state, CONSENT_ID, new Date('2026-05-01T10:00:00Z'))).toEqual([
         { type: 'ConsentExpired', data: { consentId: CONSENT_ID, validUntil: '2026-05-01T10:00:00Z' } },
       ]);
-      const expired = given(referred(), consented, { type: 'ConsentExpired', data: { consentId: CONSENT_ID, validUntil: '2026-05-01T10:00:00Z' } });
+      const expired = given(referred(), consent, { type: 'ConsentExpired', data: { consentId: CONSENT_ID, validUntil: '2026-05-01T10:00:00Z' } });
       expect(() => expireConsent(expired.state, CONSENT_ID, new Date('2026-06-01T00:00:00Z'))).toThrow(expect.objectContaining({ rule: 'consent-expired' }));
       expired.when(withdrawConsent, { consentId: CONSENT_ID }).thenRule('consent-expired');
     });
@@ -213,7 +179,7 @@ describe('the case decider', () => {
     });
 
     it('refuses a second taking in charge, a non-party case manager and a coordination body', () => {
-      given(referred(), inCharge)
+      given(referred(), inCharge())
         .when(takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'x' }, prevalentNeed: 'employment' })
         .thenRule('already-in-charge');
       given(referred())
@@ -225,21 +191,21 @@ describe('the case decider', () => {
     });
 
     it('adds an extended-team member once', () => {
-      given(referred(), inCharge)
+      given(referred(), inCharge())
         .when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' })
         .then([{ type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } }]);
-      given(referred(), inCharge, serdAdded).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).thenRule('already-member');
-      given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.cpi, tier: 'minimal' }).thenRule('already-member');
-      given(referred(), inCharge).when(addTeamMember, { agency: 'nobody', tier: 'extended' }).thenRule('not-a-party');
-      given(referred(), inCharge).when(addTeamMember, { agency: AGENCIES.coordination, tier: 'extended' }).thenRule('aggregates-only');
+      given(referred(), inCharge(), serdAdded).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).thenRule('already-member');
+      given(referred(), inCharge()).when(addTeamMember, { agency: AGENCIES.cpi, tier: 'minimal' }).thenRule('already-member');
+      given(referred(), inCharge()).when(addTeamMember, { agency: 'nobody', tier: 'extended' }).thenRule('not-a-party');
+      given(referred(), inCharge()).when(addTeamMember, { agency: AGENCIES.coordination, tier: 'extended' }).thenRule('aggregates-only');
     });
 
     it('removes a team member, never a minimal-team agency nor one not on the team', () => {
-      given(referred(), inCharge, serdAdded)
+      given(referred(), inCharge(), serdAdded)
         .when(removeTeamMember, { agency: AGENCIES.serd })
         .then([{ type: 'TeamMemberRemoved', data: { agency: AGENCIES.serd, notes: [] } }]);
-      given(referred(), inCharge).when(removeTeamMember, { agency: AGENCIES.cpi }).thenRule('minimal-equipe-fixed');
-      given(referred(), inCharge).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
+      given(referred(), inCharge()).when(removeTeamMember, { agency: AGENCIES.cpi }).thenRule('minimal-equipe-fixed');
+      given(referred(), inCharge()).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
     });
 
     it('records a decision whose participants are all parties', () => {
@@ -254,47 +220,54 @@ describe('the case decider', () => {
   });
 
   describe('the plan', () => {
-    const plan = { objectives: drafted.data.objectives, interventions: drafted.data.interventions, commitments: ['attend'] } as never;
+    const plan = {
+      objectives: (drafted().data as { objectives: unknown }).objectives,
+      interventions: (drafted().data as { interventions: Array<Record<string, unknown>> }).interventions,
+      commitments: ['attend'],
+    } as never;
 
     it('numbers revisions from 1, and only once the case is taken in charge', () => {
       given(referred()).when(draftPlanRevision, plan).thenRule('plan-before-taking-in-charge');
-      given(referred(), inCharge)
+      given(referred(), inCharge())
         .when(draftPlanRevision, plan)
         .then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 1 } }));
-      given(referred(), inCharge, drafted)
+      given(referred(), inCharge(), drafted())
         .when(draftPlanRevision, plan)
         .then((events) => expect(events[0]).toMatchObject({ data: { planRevision: 2 } }));
     });
 
     it('refuses an intervention entrusted to an agency outside the protocol', () => {
-      const bad = { ...(plan as object), interventions: [{ ...drafted.data.interventions[0], responsibleAgency: 'nobody' }] } as never;
-      given(referred(), inCharge).when(draftPlanRevision, bad).thenRule('not-a-party');
+      const bad = {
+        ...(plan as object),
+        interventions: [{ ...(drafted().data as { interventions: Array<Record<string, unknown>> }).interventions[0], responsibleAgency: 'nobody' }],
+      } as never;
+      given(referred(), inCharge()).when(draftPlanRevision, bad).thenRule('not-a-party');
     });
 
-    it('validates a revision only after the person agreed to it, each once', () => {
-      given(referred(), inCharge, drafted).when(validatePlanRevision, { planRevision: 1 }).thenRule('validation-before-agreement');
-      given(referred(), inCharge, drafted).when(agreePlanRevision, { planRevision: 2, agreedOn: '2025-06-01' }).thenRule('unknown-plan-revision');
-      given(referred(), inCharge, drafted, agreed).when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }).thenRule('plan-revision-already-agreed');
-      given(referred(), inCharge, drafted, agreed)
+    it('validates a revision only after the person agreed() to it, each once', () => {
+      given(referred(), inCharge(), drafted()).when(validatePlanRevision, { planRevision: 1 }).thenRule('validation-before-agreement');
+      given(referred(), inCharge(), drafted()).when(agreePlanRevision, { planRevision: 2, agreedOn: '2025-06-01' }).thenRule('unknown-plan-revision');
+      given(referred(), inCharge(), drafted(), agreed()).when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }).thenRule('plan-revision-already-agreed');
+      given(referred(), inCharge(), drafted(), agreed())
         .when(validatePlanRevision, { planRevision: 1 })
         .then([{ type: 'PlanRevisionValidated', data: { planRevision: 1, notes: [] } }]);
-      given(referred(), inCharge, drafted, agreed, validated).when(validatePlanRevision, { planRevision: 1 }).thenRule('plan-revision-already-validated');
-      given(referred(), inCharge).when(validatePlanRevision, { planRevision: 1 }).thenRule('unknown-plan-revision');
+      given(referred(), inCharge(), drafted(), agreed(), validated()).when(validatePlanRevision, { planRevision: 1 }).thenRule('plan-revision-already-validated');
+      given(referred(), inCharge()).when(validatePlanRevision, { planRevision: 1 }).thenRule('unknown-plan-revision');
     });
 
-    it('activates the plan once a revision is agreed and validated', () => {
-      expect(given(referred(), inCharge, drafted, agreed).state.status).toBe('in-charge');
-      expect(given(referred(), inCharge, drafted, agreed, validated).state.status).toBe('plan-active');
+    it('activates the plan once a revision is agreed() and validated', () => {
+      expect(given(referred(), inCharge(), drafted(), agreed()).state.status).toBe('in-charge');
+      expect(given(referred(), inCharge(), drafted(), agreed(), validated()).state.status).toBe('plan-active');
     });
 
     it('verifies progress only on objectives of an existing revision', () => {
-      given(referred(), inCharge, drafted)
+      given(referred(), inCharge(), drafted())
         .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'in-progress' }] })
         .then((events) => expect(events[0]).toMatchObject({ type: 'VerificationRecorded' }));
-      given(referred(), inCharge, drafted)
+      given(referred(), inCharge(), drafted())
         .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o9', status: 'achieved' }] })
         .thenRule('unknown-objective');
-      given(referred(), inCharge)
+      given(referred(), inCharge())
         .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'achieved' }] })
         .thenRule('unknown-plan-revision');
     });
@@ -302,24 +275,24 @@ describe('the case decider', () => {
 
   describe('non-compliance, outcomes and closure', () => {
     it('records non-compliance reported by the employment centre', () => {
-      given(referred(), inCharge)
+      given(referred(), inCharge())
         .when(reportNonCompliance, { commitment: 'attend the CPI interviews' }, { by: AGENCIES.cpi })
         .then([{ type: 'NonComplianceReported', data: { commitment: 'attend the CPI interviews', notes: [] } }]);
     });
 
-    it('closes a case only after an outcome since it was opened or reopened', () => {
-      given(referred(), inCharge).when(closeCase, { reason: 'dropped-out' }).thenRule('closure-needs-outcome');
-      given(referred(), inCharge, outcome)
+    it('closes a case only after an outcome() since it was opened or reopened', () => {
+      given(referred(), inCharge()).when(closeCase, { reason: 'dropped-out' }).thenRule('closure-needs-outcome');
+      given(referred(), inCharge(), outcome())
         .when(closeCase, { reason: 'objectives-achieved' })
         .then([{ type: 'CaseClosed', data: { reason: 'objectives-achieved', notes: [] } }]);
-      given(referred(), inCharge, outcome, closed, { type: 'CaseReopened', data: { notes: [] } })
+      given(referred(), inCharge(), outcome(), closed(), { type: 'CaseReopened', data: { notes: [] } })
         .when(closeCase, { reason: 'moved' })
         .thenRule('closure-needs-outcome');
     });
 
-    it('reopens only a closed case, back to in-charge', () => {
-      given(referred(), inCharge).when(reopenCase, {}).thenRule('case-not-closed');
-      expect(given(referred(), inCharge, outcome, closed, { type: 'CaseReopened', data: { notes: [] } }).state.status).toBe('in-charge');
+    it('reopens only a closed() case, back to in-charge', () => {
+      given(referred(), inCharge()).when(reopenCase, {}).thenRule('case-not-closed');
+      expect(given(referred(), inCharge(), outcome(), closed(), { type: 'CaseReopened', data: { notes: [] } }).state.status).toBe('in-charge');
     });
 
     it('records several outcomes at once, each once', () => {

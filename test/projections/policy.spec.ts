@@ -1,56 +1,32 @@
-import type { CaseEvent } from '../../events';
-import { agencyCaseHistory, agencyCaseView, caseFacts } from '../../projections/policy';
+import type { Category, ZoneProtocol } from '../../events';
+import { agencyCaseView, caseFacts } from '../../projections/policy';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
-import { CASE_ID, factsOf, history } from '../support/ledger-history';
+import { added, CASE_ID, consented, type Given, inCharge, noted, outcome, referred, withdrawn } from '../support/builders';
+import { given } from '../support/given-when-then';
+import { history } from '../support/ledger-history';
 
-type E = CaseEvent & { by?: string };
-
-const referral = (by: string = AGENCIES.serd): E => ({
-  type: 'ReferralSubmitted',
-  by,
-  data: {
-    caseId: CASE_ID,
-    person: PERSON,
-    needs: ['employment', 'addiction'],
+/** SerD's referral, with a health and a common note and a health programme (L68). */
+const referral = (by: string = AGENCIES.serd) =>
+  referred({
+    by,
     programmes: ['GOL-4', 'L68'],
-    urgency: 'ordinary',
     notes: [
       { category: 'health', text: 'in treatment at SerD since 2023' },
       { category: 'common', text: 'looking for work in logistics' },
     ],
-  },
-});
-const inCharge: E = { type: 'CaseTakenInCharge', data: { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment', notes: [] } };
-const added = (agency: string): E => ({ type: 'TeamMemberAdded', data: { member: { agency, tier: 'extended' }, notes: [] } });
-const consent = (consentId: string, agency: string, categories: Array<'health' | 'judicial' | 'special' | 'common'>): E => ({
-  type: 'ConsentRecorded',
-  data: { consentId, grants: [{ agency, categories }], purposes: [], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-05-30T10:00:00.000Z', notes: [] },
-});
-const withdrawn = (consentId: string): E => ({ type: 'ConsentWithdrawn', data: { consentId, notes: [] } });
-const note = (category: 'common' | 'health' | 'judicial' | 'special', text: string, by: string = AGENCIES.sds): E => ({
-  type: 'NoteRecorded',
-  by,
-  data: { notes: [{ category, text }] },
-});
-const outcome = (outcomes: Array<'employment-contract' | 'health-pathway' | 'internship'>, by: string = AGENCIES.cpi): E => ({
-  type: 'OutcomeRecorded',
-  by,
-  data: { outcomes, notes: [] },
-});
+  });
+const inChargeNeri = inCharge({ caseManager: { agency: AGENCIES.sds, operator: 'as-neri' } });
+const consent = (consentId: string, agency: string, categories: Category[]) => consented({ consentId, agency, categories });
 
 const C1 = '11111111-1111-4111-8111-111111111111';
 
-function viewOf(events: E[], agency: string, protocol = protocolFixture()) {
-  const facts = factsOf(history(...events), protocol);
-  const view = agencyCaseView(facts, agency);
-  return view && { ...view, history: agencyCaseHistory(facts, agency)!.items };
-}
+const viewOf = (events: Given[], agency: string, protocol?: ZoneProtocol) => given(...events).seenBy(agency, { protocol });
 const texts = (view: ReturnType<typeof viewOf>) => ((view?.view.notes ?? []) as Array<{ text: string }>).map((n) => n.text);
 
 describe('the entitlement policy (ENTITLEMENTS.md)', () => {
   describe('when a case exists for an agency', () => {
     it('exists for the referrer, the minimal team, team members and authors; for nobody else', () => {
-      const events = [referral(), inCharge];
+      const events = [referral(), inChargeNeri];
       expect(viewOf(events, AGENCIES.serd)).toBeDefined();
       expect(viewOf(events, AGENCIES.sds)).toBeDefined();
       expect(viewOf(events, AGENCIES.cpi)).toBeDefined();
@@ -66,8 +42,8 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
       const events = [
         referral(AGENCIES.sds),
         added(AGENCIES.uepe),
-        note('judicial', 'sentence to serve until 2026', AGENCIES.uepe),
-        { type: 'TeamMemberRemoved', data: { agency: AGENCIES.uepe, notes: [] } } as E,
+        noted('judicial', 'sentence to serve until 2026', AGENCIES.uepe),
+        { type: 'TeamMemberRemoved', data: { agency: AGENCIES.uepe, notes: [] } } as Given,
       ];
       const view = viewOf(events, AGENCIES.uepe);
       expect(texts(view)).toEqual(['sentence to serve until 2026']);
@@ -77,7 +53,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
 
   describe('rule 1: an agency sees what it recorded', () => {
     it('shows SerD, a referrer outside the team, its own referral with its health notes', () => {
-      const view = viewOf([referral(), inCharge, note('common', 'interview done', AGENCIES.cpi)], AGENCIES.serd)!;
+      const view = viewOf([referral(), inChargeNeri, noted('common', 'interview done', AGENCIES.cpi)], AGENCIES.serd)!;
       expect(view.view.person).toEqual(PERSON);
       expect(view.view.needs).toEqual(['employment', 'addiction']);
       expect(texts(view)).toEqual(['in treatment at SerD since 2023', 'looking for work in logistics']);
@@ -88,7 +64,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
 
   describe('rule 2: an agency sees references to itself', () => {
     it('shows UEPE on the team although judicial data needs consent, and not SerD', () => {
-      const view = viewOf([referral(AGENCIES.sds), inCharge, added(AGENCIES.serd), added(AGENCIES.uepe)], AGENCIES.uepe)!;
+      const view = viewOf([referral(AGENCIES.sds), inChargeNeri, added(AGENCIES.serd), added(AGENCIES.uepe)], AGENCIES.uepe)!;
       expect(view.view.members).toEqual([
         { agency: AGENCIES.sds, tier: 'minimal' },
         { agency: AGENCIES.cpi, tier: 'minimal' },
@@ -99,13 +75,13 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
 
   describe('rule 3: full members, receivable categories and consent', () => {
     it('hides SerD membership from the employment centre', () => {
-      const view = viewOf([referral(AGENCIES.sds), inCharge, added(AGENCIES.serd)], AGENCIES.cpi)!;
+      const view = viewOf([referral(AGENCIES.sds), inChargeNeri, added(AGENCIES.serd)], AGENCIES.cpi)!;
       expect((view.view.members as Array<{ agency: string }>).map((m) => m.agency)).toEqual([AGENCIES.sds, AGENCIES.cpi]);
       expect(view.history.map((h) => h.type)).toEqual(['ReferralSubmitted', 'CaseTakenInCharge']);
     });
 
     it('lets a common note written by SerD reach the CPI without its author', () => {
-      const view = viewOf([referral(AGENCIES.sds), inCharge, added(AGENCIES.serd), note('common', 'available mornings only', AGENCIES.serd)], AGENCIES.cpi)!;
+      const view = viewOf([referral(AGENCIES.sds), inChargeNeri, added(AGENCIES.serd), noted('common', 'available mornings only', AGENCIES.serd)], AGENCIES.cpi)!;
       const notes = view.view.notes as Array<Record<string, unknown>>;
       expect(notes.find((n) => n.text === 'available mornings only')).toEqual({
         category: 'common',
@@ -120,7 +96,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
 
     it('shows the CPI only common data: no health needs, programmes or notes', () => {
-      const view = viewOf([referral(), inCharge], AGENCIES.cpi)!;
+      const view = viewOf([referral(), inChargeNeri], AGENCIES.cpi)!;
       expect(view.view.needs).toEqual(['employment']);
       expect(view.view.programmes).toEqual(['GOL-4']);
       expect(texts(view)).toEqual(['looking for work in logistics']);
@@ -129,16 +105,16 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
 
     it('keeps health data from social services until the person authorises it (consentRequired)', () => {
-      const without = viewOf([referral(), inCharge], AGENCIES.sds)!;
+      const without = viewOf([referral(), inChargeNeri], AGENCIES.sds)!;
       expect(without.view.needs).toEqual(['employment']);
-      const withConsent = viewOf([referral(), inCharge, consent(C1, AGENCIES.sds, ['health'])], AGENCIES.sds)!;
+      const withConsent = viewOf([referral(), inChargeNeri, consent(C1, AGENCIES.sds, ['health'])], AGENCIES.sds)!;
       expect(withConsent.view.needs).toEqual(['employment', 'addiction']);
       expect(withConsent.view.referrer).toBe(AGENCIES.serd);
       expect(withConsent.disclosure.basis).toEqual(expect.arrayContaining(['full-member', `consent:${C1}`]));
     });
 
     it('gives nothing consent cannot give: a category the protocol does not let the agency receive', () => {
-      const view = viewOf([referral(), inCharge, consent(C1, AGENCIES.cpi, ['health'])], AGENCIES.cpi)!;
+      const view = viewOf([referral(), inChargeNeri, consent(C1, AGENCIES.cpi, ['health'])], AGENCIES.cpi)!;
       expect(view.view.needs).toEqual(['employment']);
     });
 
@@ -147,12 +123,12 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
         ...PROTOCOL_TERMS,
         parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === AGENCIES.sds ? { ...p, receivable: ['common' as const] } : p)),
       });
-      const view = viewOf([referral(), inCharge, consent(C1, AGENCIES.sds, ['health'])], AGENCIES.sds, narrowed)!;
+      const view = viewOf([referral(), inChargeNeri, consent(C1, AGENCIES.sds, ['health'])], AGENCIES.sds, narrowed)!;
       expect(view.view.needs).toEqual(['employment']);
     });
 
     it('hides again, from then on, what a withdrawn authorisation had shown', () => {
-      const shown = [referral(), inCharge, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health'])];
+      const shown = [referral(), inChargeNeri, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health'])];
       expect(texts(viewOf(shown, AGENCIES.mentalHealth))).toContain('in treatment at SerD since 2023');
       const hidden = viewOf([...shown, withdrawn(C1)], AGENCIES.mentalHealth)!;
       expect(texts(hidden)).toEqual(['looking for work in logistics']);
@@ -160,20 +136,20 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
 
     it('shows earlier data once an authorisation is granted later', () => {
-      const events = [referral(), inCharge, added(AGENCIES.mentalHealth), note('health', 'psychiatric assessment booked', AGENCIES.serd)];
+      const events = [referral(), inChargeNeri, added(AGENCIES.mentalHealth), noted('health', 'psychiatric assessment booked', AGENCIES.serd)];
       expect(texts(viewOf(events, AGENCIES.mentalHealth))).not.toContain('psychiatric assessment booked');
       expect(texts(viewOf([...events, consent(C1, AGENCIES.mentalHealth, ['health'])], AGENCIES.mentalHealth))).toContain('psychiatric assessment booked');
     });
 
     it('treats an expired authorisation like a withdrawn one', () => {
-      const events = [referral(), inCharge, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health'])];
+      const events = [referral(), inChargeNeri, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health'])];
       const expired = viewOf([...events, { type: 'ConsentExpired', by: 'ledger', data: { consentId: C1, validUntil: '2025-06-05T00:00:00.000Z' } }], AGENCIES.mentalHealth)!;
       expect(expired.view.needs).toEqual(['employment']);
       expect((expired.view.consents as Array<{ status: string }>)[0]!.status).toBe('expired');
     });
 
     it('shows a datum with several categories only where every one of them is visible', () => {
-      const plan: E = {
+      const plan: Given = {
         type: 'PlanRevisionDrafted',
         data: {
           planRevision: 1,
@@ -186,7 +162,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
           notes: [],
         },
       };
-      const cpi = viewOf([referral(), inCharge, plan], AGENCIES.cpi)!;
+      const cpi = viewOf([referral(), inChargeNeri, plan], AGENCIES.cpi)!;
       const revision = (cpi.view.plan as { revisions: Array<{ interventions: Array<{ id: string }> }> }).revisions[0]!;
       expect(revision.interventions.map((i) => i.id)).toEqual(['i1']);
     });
@@ -194,7 +170,10 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
 
   describe("the referrer's feedback", () => {
     it('shows a referrer outside the team the common outcome codes, and nothing else of others', () => {
-      const view = viewOf([referral(), inCharge, note('common', 'interview done', AGENCIES.cpi), outcome(['employment-contract', 'health-pathway'])], AGENCIES.serd)!;
+      const view = viewOf(
+        [referral(), inChargeNeri, noted('common', 'interview done', AGENCIES.cpi), outcome(['employment-contract', 'health-pathway'], AGENCIES.cpi)],
+        AGENCIES.serd,
+      )!;
       expect(view.view.outcomes).toEqual([{ outcomes: ['employment-contract'], recordedAt: expect.any(String) }]);
       expect(texts(view)).not.toContain('interview done');
       expect(view.disclosure.basis).toEqual(['authored', 'referrer-feedback']);
@@ -203,7 +182,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
 
   describe('history', () => {
     it('lists entries with anything visible, their data cut to what is visible', () => {
-      const view = viewOf([referral(), inCharge], AGENCIES.cpi)!;
+      const view = viewOf([referral(), inChargeNeri], AGENCIES.cpi)!;
       const referralEntry = view.history[0]!;
       expect(referralEntry).toMatchObject({ type: 'ReferralSubmitted', position: '10' });
       expect(referralEntry.agency).toBeUndefined();
@@ -218,14 +197,14 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
 
     it('does not reveal the withdrawal of an authorisation the agency could not see', () => {
-      const view = viewOf([referral(), inCharge, consent(C1, AGENCIES.mentalHealth, ['health']), withdrawn(C1)], AGENCIES.cpi)!;
+      const view = viewOf([referral(), inChargeNeri, consent(C1, AGENCIES.mentalHealth, ['health']), withdrawn(C1)], AGENCIES.cpi)!;
       expect(view.history.map((h) => h.type)).toEqual(['ReferralSubmitted', 'CaseTakenInCharge']);
     });
   });
 
   describe('as of an instant', () => {
     it('applies the state at T to the data up to T: what mental health saw before the withdrawal', () => {
-      const entries = history(referral(), inCharge, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health']), withdrawn(C1));
+      const entries = history(referral(), inChargeNeri, added(AGENCIES.mentalHealth), consent(C1, AGENCIES.mentalHealth, ['health']), withdrawn(C1));
       const before = agencyCaseView(caseFacts(CASE_ID, entries, protocolFixture(), entries[3]!.at), AGENCIES.mentalHealth)!;
       const after = agencyCaseView(caseFacts(CASE_ID, entries, protocolFixture()), AGENCIES.mentalHealth)!;
       expect(before.view.needs).toEqual(['employment', 'addiction']);

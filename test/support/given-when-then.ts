@@ -8,8 +8,9 @@ import type { z } from 'zod';
 import { type Decides, routedInput, type SentInput } from './decide';
 import { actor as makeActor, AGENCIES, NOW, protocolFixture } from './fixtures';
 
-/** An event in a history, with the agency that recorded it (SdS unless said). */
-export type Given = CaseEvent & { by?: string };
+import { agencyCaseHistory, agencyCaseView, caseFacts } from '../../projections/policy';
+import { CASE_ID, type Given } from './builders';
+import { history } from './ledger-history';
 
 type Outcome = { events: CaseEvent[] } | { error: unknown };
 
@@ -17,10 +18,16 @@ type Outcome = { events: CaseEvent[] } | { error: unknown };
  * The given / when / then vocabulary of decider specs: given a history, when a command is
  * decided by an actor, then these events, or this rule, or not found.
  */
-export function given(...history: Given[]) {
-  const state = history.reduce<CaseState>((s, e) => evolve(s, { type: e.type, data: e.data } as CaseEvent, { agency: e.by ?? AGENCIES.sds }), EMPTY_CASE);
+export function given(...events: Given[]) {
+  const state = events.reduce<CaseState>((s, e) => evolve(s, { type: e.type, data: e.data } as CaseEvent, { agency: e.by ?? AGENCIES.sds }), EMPTY_CASE);
   return {
     state,
+    /** What an agency is shown of the case made of these events: its view, list entry and history (the policy). */
+    seenBy(agency: string, options: { protocol?: ZoneProtocol } = {}) {
+      const facts = caseFacts(CASE_ID, history(...events), options.protocol ?? protocolFixture());
+      const view = agencyCaseView(facts, agency);
+      return view && { ...view, history: agencyCaseHistory(facts, agency)!.items };
+    },
     when<B extends z.ZodType, I>(
       behaviour: Decides<B, I>,
       sent: SentInput<B, I>,

@@ -1,9 +1,10 @@
 import type { CaseEvent } from '../../events';
 import { caseFacts, type LedgerEntry } from '../../projections/policy';
 import type { ZoneProtocol } from '../../events';
+import { CASE_ID } from './builders';
 import { AGENCIES, protocolFixture } from './fixtures';
 
-export const CASE_ID = '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11';
+export { CASE_ID };
 
 /** A case history for policy specs: events with their author, a day apart from 1 June 2025. */
 export function history(...events: Array<CaseEvent & { by?: string; operator?: string }>): LedgerEntry[] {
