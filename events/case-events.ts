@@ -14,6 +14,7 @@ import {
   Objective,
   Person,
   ProgressEntry,
+  ShortNote,
   SIGNERS,
   TIERS,
   URGENCIES,
@@ -31,7 +32,9 @@ const id = <S extends z.ZodType>(s: S): S => datum('none', s);
 const notes = Notes.default([]);
 const CaseId = z.uuid();
 const ConsentId = z.uuid();
+/** A plan revision's number, status and dates are `common` (ENTITLEMENTS.md): every full member takes part in the PaIS. */
 const PlanRevision = z.int().min(1);
+const revisionNumber = () => datum('common', PlanRevision);
 
 export const ReferralSubmitted = z.strictObject({
   caseId: id(CaseId),
@@ -45,7 +48,8 @@ export const ReferralSubmitted = z.strictObject({
 export const ConsentRecorded = z.strictObject({
   consentId: id(ConsentId),
   grants: z.array(datum('grant', Grant)).min(1).max(50),
-  purposes: datum('common', z.array(z.string().trim().min(1).max(200)).max(20)).default([]),
+  /** Free text with the category its author declares (ENTITLEMENTS.md "Free text has a declared category everywhere"). */
+  purposes: z.array(ShortNote(200)).max(20).default([]),
   legalBasis: datum('common', z.enum(LEGAL_BASES)),
   informativaVersion: datum('common', z.string().trim().min(1).max(100)),
   collectionMethod: datum('common', z.enum(COLLECTION_METHODS)).optional(),
@@ -82,26 +86,26 @@ export const TeamDecisionRecorded = z.strictObject({
 });
 
 export const PlanRevisionDrafted = z.strictObject({
-  planRevision: id(PlanRevision),
+  planRevision: revisionNumber(),
   objectives: z.array(datum('objective', Objective)).min(1).max(50),
   interventions: z.array(datum('intervention', Intervention)).max(50),
-  commitments: z.array(datum('common', z.string().trim().min(1).max(1_000))).max(50),
+  commitments: z.array(ShortNote(1_000)).max(50),
   notes,
 });
 
-export const PlanRevisionAgreed = z.strictObject({ planRevision: id(PlanRevision), agreedOn: datum('common', IsoDate), notes });
+export const PlanRevisionAgreed = z.strictObject({ planRevision: revisionNumber(), agreedOn: datum('common', IsoDate), notes });
 
-export const PlanRevisionValidated = z.strictObject({ planRevision: id(PlanRevision), notes });
+export const PlanRevisionValidated = z.strictObject({ planRevision: revisionNumber(), notes });
 
 export const VerificationRecorded = z.strictObject({
-  planRevision: id(PlanRevision),
+  planRevision: revisionNumber(),
   progress: z.array(datum('verification-entry', ProgressEntry)).min(1).max(50),
   nextDue: datum('common', IsoDate).optional(),
   notes,
 });
 
 export const NonComplianceReported = z.strictObject({
-  commitment: datum('common', z.string().trim().min(1).max(1_000)).optional(),
+  commitment: ShortNote(1_000).optional(),
   notes,
 });
 

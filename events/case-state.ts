@@ -1,5 +1,6 @@
 import type { CaseEvent } from './catalogue';
 import type { EventMetadata } from './metadata';
+import type { Need, Outcome } from './codes';
 import type { Grant } from './values';
 import type { CaseMembership } from './case-membership';
 
@@ -11,13 +12,18 @@ import type { CaseMembership } from './case-membership';
 export type CaseStatus = 'referred' | 'in-charge' | 'plan-active' | 'closed';
 
 export interface ConsentState {
+  /** The agency that recorded it (rule 1 of ENTITLEMENTS.md lets it see it). */
+  readonly author: string;
   readonly grants: readonly Grant[];
   readonly validUntil?: string;
   readonly status: 'active' | 'withdrawn' | 'expired';
 }
 
 export interface PlanRevisionState {
-  readonly objectiveIds: ReadonlySet<string>;
+  /** The agency that drafted it. */
+  readonly author: string;
+  /** Each objective's dimension: its categories are common plus the dimension's. */
+  readonly objectives: ReadonlyMap<string, Need>;
   readonly agreed: boolean;
   readonly validated: boolean;
 }
@@ -28,8 +34,8 @@ export interface CaseState extends CaseMembership {
   readonly status: CaseStatus;
   readonly consents: ReadonlyMap<string, ConsentState>;
   readonly planRevisions: ReadonlyMap<number, PlanRevisionState>;
-  /** An outcome was recorded since the case was opened or last reopened. */
-  readonly outcomeSinceOpening: boolean;
+  /** The outcome records since the case was opened or last reopened, with who recorded each. */
+  readonly outcomesSinceOpening: ReadonlyArray<{ readonly outcomes: readonly Outcome[]; readonly author: string }>;
 }
 
 export const EMPTY_CASE: CaseState = {
@@ -39,7 +45,7 @@ export const EMPTY_CASE: CaseState = {
   team: new Map(),
   consents: new Map(),
   planRevisions: new Map(),
-  outcomeSinceOpening: false,
+  outcomesSinceOpening: [],
 };
 
 function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): Map<K, V> {
@@ -58,7 +64,7 @@ export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventM
     case 'ConsentRecorded':
       return {
         ...s,
-        consents: withMap(s.consents, event.data.consentId, { grants: event.data.grants, validUntil: event.data.validUntil, status: 'active' }),
+        consents: withMap(s.consents, event.data.consentId, { author: metadata.agency, grants: event.data.grants, validUntil: event.data.validUntil, status: 'active' }),
       };
     case 'ConsentWithdrawn':
     case 'ConsentExpired': {
@@ -77,7 +83,8 @@ export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventM
       return {
         ...s,
         planRevisions: withMap(s.planRevisions, event.data.planRevision, {
-          objectiveIds: new Set(event.data.objectives.map((o) => o.id)),
+          author: metadata.agency,
+          objectives: new Map(event.data.objectives.map((o) => [o.id, o.dimension])),
           agreed: false,
           validated: false,
         }),
@@ -92,11 +99,11 @@ export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventM
       return { ...s, planRevisions, status: active ? 'plan-active' : s.status };
     }
     case 'OutcomeRecorded':
-      return { ...s, outcomeSinceOpening: true };
+      return { ...s, outcomesSinceOpening: [...s.outcomesSinceOpening, { outcomes: event.data.outcomes, author: metadata.agency }] };
     case 'CaseClosed':
       return { ...s, status: 'closed' };
     case 'CaseReopened':
-      return { ...s, status: 'in-charge', outcomeSinceOpening: false };
+      return { ...s, status: 'in-charge', outcomesSinceOpening: [] };
     case 'TeamDecisionRecorded':
     case 'VerificationRecorded':
     case 'NonComplianceReported':

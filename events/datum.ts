@@ -87,7 +87,8 @@ export function categoriesOf(kind: DatumKind, value: unknown, ctx: Classificatio
     case 'agency-ref':
       return union(agencyReferenceCategories(typeof value === 'string' ? value : String((value as Obj).agency), ctx));
     case 'grant':
-      return union(agencyReferenceCategories(String((value as Obj).agency), ctx));
+      // "health granted to SdS" says health data exists: the target's membership category and every category granted.
+      return union(agencyReferenceCategories(String((value as Obj).agency), ctx), (value as { categories: Category[] }).categories);
     case 'objective':
       return union(['common'], [needCategory((value as { dimension: Need }).dimension)]);
     case 'intervention': {

@@ -39,9 +39,31 @@ function referralV1toV2(data: ReferralSubmittedV1): Record<string, unknown> {
   return { ...rest, urgency: urgent ? 'urgent' : 'ordinary' };
 }
 
+/** v1 free text (commitments, purposes, a non-compliance commitment) was a bare string; v2 declares its category. A v1 string was `common`. */
+const commonNote = (text: string) => ({ category: 'common', text });
+
+/** ConsentRecorded v1 (frozen, the fields that changed): purposes were strings. */
+function consentV1toV2(data: { purposes?: string[] } & Record<string, unknown>): Record<string, unknown> {
+  return { ...data, purposes: (data.purposes ?? []).map(commonNote) };
+}
+
+/** PlanRevisionDrafted v1 (frozen, the field that changed): commitments were strings. */
+function planRevisionV1toV2(data: { commitments: string[] } & Record<string, unknown>): Record<string, unknown> {
+  return { ...data, commitments: data.commitments.map(commonNote) };
+}
+
+/** NonComplianceReported v1 (frozen, the field that changed): the commitment was a string. */
+function nonComplianceV1toV2(data: { commitment?: string } & Record<string, unknown>): Record<string, unknown> {
+  const { commitment, ...rest } = data;
+  return commitment === undefined ? rest : { ...rest, commitment: commonNote(commitment) };
+}
+
 type Upcaster = (data: never) => Record<string, unknown>;
 
 /** UPCASTERS[type][v] turns version v into version v + 1. */
 export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster>>>> = {
   ReferralSubmitted: { 1: referralV1toV2 },
+  ConsentRecorded: { 1: consentV1toV2 },
+  PlanRevisionDrafted: { 1: planRevisionV1toV2 },
+  NonComplianceReported: { 1: nonComplianceV1toV2 },
 };

@@ -49,6 +49,15 @@ export const Note = datum(
 export type Note = z.infer<typeof Note>;
 export const Notes = z.array(Note).max(50);
 
+/** Free text of another field (a commitment, a purpose): a note with its category, shorter. */
+export const ShortNote = (max: number) => datum('note', z.strictObject({ category: Category, text: z.string().trim().min(1).max(max) }));
+
+/** What a client may send for such a field: a bare string is `common` (API.md "commitments: [string | Note]"). */
+export const TextOrNote = (max: number) =>
+  z
+    .union([z.string().trim().min(1).max(max), z.strictObject({ category: Category, text: z.string().trim().min(1).max(max) })])
+    .transform((t) => (typeof t === 'string' ? { category: 'common' as const, text: t } : t));
+
 export const CaseManager = z.strictObject({ agency: AgencyId, operator: OperatorId });
 
 export const Grant = z.strictObject({

@@ -1,4 +1,4 @@
-import { type CaseEventType, type EventMetadata, parseStream, type ProtocolEventType, STREAM_PREFIXES, type TrailEvent, type ZoneProtocol } from '../events';
+import { type CaseEventType, type EventMetadata, parseStream, type ProtocolEventType, STREAM_PREFIXES, SYSTEM_AGENCY, type TrailEvent, type ZoneProtocol } from '../events';
 import {
   comparePositions,
   type EventStore,
@@ -224,6 +224,8 @@ export class ProjectionRunner {
       ...facts.state.team.keys(),
       ...this.models.cases.agenciesWithView(zone, caseId),
     ]);
+    // The service's own author id is no agency: it has no views (ENTITLEMENTS.md "Parties only").
+    agencies.delete(SYSTEM_AGENCY);
     for (const agency of agencies) this.models.cases.write({ zone, agency }, caseId, agencyCaseView(facts, agency));
     const referral = entries.find((e) => e.type === 'ReferralSubmitted')?.data as { programmes: string[]; needs: string[] } | undefined;
     if (!referral) return;

@@ -52,6 +52,9 @@ export const RULES = {
   'aggregates-only': 'coordination agencies see aggregates only and cannot be on a case',
   'protocol-party-required': 'the signing agency must be a party of the protocol it signs',
   'idempotency-key-reused': 'the Idempotency-Key was used with another request',
+  'not-entitled': "the command is about data the caller's agency may not see",
+  'proposal-superseded': 'a later protocol proposal or renewal replaced this proposal',
+  'not-awaited': 'the proposal does not await the approval of this agency',
 } as const;
 export type Rule = keyof typeof RULES;
 

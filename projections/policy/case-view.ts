@@ -24,7 +24,7 @@ export interface AgencyCaseView {
 
 /** The case as agency A sees it (GET /v1/cases/{id}) and its list entry; undefined if it does not exist for A. */
 export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView | undefined {
-  const ent = entitlementOf(facts, agency);
+  const ent = entitlementOf(facts.state, facts.protocol, agency);
   if (!ent.exists || facts.entries.length === 0) return undefined;
   const sights = look(facts, ent);
   const view = new Disclosed();
@@ -57,10 +57,12 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
     const noteFacts = sight.fields.get('notes');
     if (noteFacts) {
       const author = shown.author(sight);
-      for (const note of noteFacts) notes.push(compact({ ...(shown.fact(note) as Json), at: entry.at, agency: author?.agency, operator: author?.operator, about: entry.type }));
+      // A note says what it is about only where that is visible: on a hidden entry it reads as a note recorded on its own.
+      const about = sight.subject && entry.type !== 'NoteRecorded' ? entry.type : undefined;
+      for (const note of noteFacts) notes.push(compact({ ...(shown.fact(note) as Json), at: entry.at, agency: author?.agency, operator: author?.operator, about }));
     }
+    if (!sight.subject) return;
     const by = () => shown.author(sight)?.agency;
-    const has = (...fields: string[]) => fields.some((f) => sight.fields.has(f));
     const event = { type: entry.type, data: entry.data } as CaseEvent;
     switch (event.type) {
       case 'ReferralSubmitted':
@@ -71,7 +73,6 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         view.referrer = by();
         break;
       case 'ConsentRecorded': {
-        if (!has('grants')) break;
         const details = Object.fromEntries(
           [...sight.fields.entries()].filter(([field]) => field !== 'grants' && field !== 'notes' && field !== 'consentId').map(([field, seen]) => [field, shown.fact(seen[0]!)]),
         );
@@ -100,7 +101,6 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         view.takenInChargeAt = entry.at;
         break;
       case 'TeamDecisionRecorded':
-        if (!has('decision', 'participants')) break;
         decisions.push(
           compact({
             decision: shown.value(sight, 'decision'),
@@ -112,7 +112,6 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         );
         break;
       case 'PlanRevisionDrafted':
-        if (!has('objectives', 'interventions', 'commitments')) break;
         revisions.set(
           event.data.planRevision,
           compact({
@@ -141,7 +140,6 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         break;
       }
       case 'VerificationRecorded':
-        if (!has('progress')) break;
         verifications.push(
           compact({
             planRevision: event.data.planRevision,
@@ -153,18 +151,14 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         );
         break;
       case 'NonComplianceReported': {
-        const commitment = shown.value(sight, 'commitment');
-        const reportedBy = by();
-        if (commitment === undefined && !reportedBy) break;
-        nonCompliance.push(compact({ commitment, reportedAt: entry.at, reportedBy }));
+        nonCompliance.push(compact({ commitment: shown.value(sight, 'commitment'), reportedAt: entry.at, reportedBy: by() }));
         break;
       }
       case 'OutcomeRecorded':
-        if (!has('outcomes')) break;
         outcomes.push(compact({ outcomes: shown.values(sight, 'outcomes'), recordedAt: entry.at, recordedBy: by() }));
         break;
       case 'CaseClosed':
-        closure = has('reason') ? compact({ reason: shown.value(sight, 'reason'), closedAt: entry.at, closedBy: by() }) : undefined;
+        closure = compact({ reason: shown.value(sight, 'reason'), closedAt: entry.at, closedBy: by() });
         break;
       case 'CaseReopened':
         closure = undefined;

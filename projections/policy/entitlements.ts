@@ -1,6 +1,5 @@
-import type { Category } from '../../events';
+import { type CaseState, type Category, existsFor, isFullMember, type ZoneProtocol } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
-import { existsFor, isFullMember } from '../../events/case-membership';
 
 /**
  * The rule of ENTITLEMENTS.md, to the letter. Agency A sees datum d of case C when:
@@ -26,10 +25,11 @@ export interface Entitlement {
   readonly memo: Map<string, Basis[] | null>;
 }
 
-export function entitlementOf(facts: CaseFacts, agency: string): Entitlement {
-  const party = facts.protocol?.current.parties.find((p) => p.agency === agency);
+/** What the agency is entitled to in the case as the ledger says it is now (its fold and the protocol in force). */
+export function entitlementOf(state: CaseState, protocol: ZoneProtocol | undefined, agency: string): Entitlement {
+  const party = protocol?.current.parties.find((p) => p.agency === agency);
   const grants = new Map<Category, string[]>();
-  for (const [consentId, consent] of facts.state.consents) {
+  for (const [consentId, consent] of state.consents) {
     if (consent.status !== 'active') continue;
     for (const grant of consent.grants) {
       if (grant.agency !== agency) continue;
@@ -38,12 +38,12 @@ export function entitlementOf(facts: CaseFacts, agency: string): Entitlement {
   }
   return {
     agency,
-    exists: existsFor(facts.state, facts.protocol, agency),
-    fullMember: isFullMember(facts.state, facts.protocol, agency),
-    referrer: facts.state.referrer === agency,
+    exists: existsFor(state, protocol, agency),
+    fullMember: isFullMember(state, protocol, agency),
+    referrer: state.referrer === agency,
     // An agency no longer a party of the protocol receives nothing by rule 3.
     receivable: new Set(party?.receivable ?? []),
-    consentRequired: new Set(facts.protocol?.current.consentRequired ?? []),
+    consentRequired: new Set(protocol?.current.consentRequired ?? []),
     grants,
     memo: new Map(),
   };

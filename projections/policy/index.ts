@@ -4,3 +4,4 @@ export * from './case-history';
 export * from './case-view';
 export type { Disclosure } from './sight';
 export * from './entitlements';
+export * from './caller-knowledge';

@@ -1,6 +1,6 @@
-import type { Category } from '../../events';
+import type { CaseEvent, CaseEventType, Category } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
-import { authorBasis, type Basis, type Entitlement, factBasis } from './entitlements';
+import { authorBasis, type Basis, type Entitlement, factBasis, memberBasis } from './entitlements';
 
 /*
  * What each entry of a case discloses to one agency: which of its data, which attribution, and
@@ -30,6 +30,12 @@ export interface Sight {
   readonly fields: Map<string | number, Seen[]>;
   readonly personal: number;
   readonly visiblePersonal: number;
+  /**
+   * The entry's own subject is visible, and so its type (ENTITLEMENTS.md "An entry's type is a
+   * datum of that entry"). An entry whose subject is hidden shows at most its visible notes, as
+   * a note recorded on its own would show them.
+   */
+  readonly subject: boolean;
   readonly author?: { agency: string; operator: string; basis: readonly Basis[]; categories: readonly Category[] };
 }
 
@@ -42,7 +48,8 @@ const NOT_PERSONAL: readonly Basis[] = [];
  * would tell that a grant the agency cannot see exists.
  */
 export function look(facts: CaseFacts, ent: Entitlement): Sight[] {
-  return facts.entries.map((entry, i) => {
+  const common = memberBasis(ent, ['common']) !== null;
+  const sights = facts.entries.map((entry, i) => {
     const all = facts.byEntry[i]!;
     const fields = new Map<string | number, Seen[]>();
     let personal = 0;
@@ -67,8 +74,60 @@ export function look(facts: CaseFacts, ent: Entitlement): Sight[] {
     }
     const basis = authorBasis(ent, facts, entry.agency);
     const author = basis ? { agency: entry.agency, operator: entry.operator, basis, categories: authorCategories(facts, entry.agency) } : undefined;
-    return { fields, personal, visiblePersonal, author };
+    const about = SUBJECT[entry.type];
+    const subject = about === 'course' ? entry.agency === ent.agency || common : about.some((field) => fields.has(field));
+    return { fields, personal, visiblePersonal, author, subject };
   });
+  // An entry that acts on another (a withdrawal, an agreement) is about that other: shown only where it is.
+  return sights.map((sight, i) => {
+    const target = actsOn(facts, i);
+    if (target === undefined || !sight.subject) return sight;
+    return target >= 0 && sights[target]!.subject ? sight : { ...sight, subject: false };
+  });
+}
+
+/**
+ * What each entry is about: the fields whose visibility makes the entry's type visible, or
+ * `course` for a step of the case's course (its status, a team decision), a common fact seen by
+ * whoever sees the case's common data and by its author.
+ */
+const SUBJECT: { readonly [T in CaseEventType]: readonly string[] | 'course' } = {
+  ReferralSubmitted: 'course',
+  ConsentRecorded: ['grants'],
+  ConsentWithdrawn: ['consentId'],
+  ConsentExpired: ['consentId'],
+  CaseTakenInCharge: 'course',
+  TeamMemberAdded: ['member'],
+  TeamMemberRemoved: ['agency'],
+  TeamDecisionRecorded: ['decision'],
+  PlanRevisionDrafted: ['planRevision'],
+  PlanRevisionAgreed: ['planRevision'],
+  PlanRevisionValidated: ['planRevision'],
+  VerificationRecorded: ['progress'],
+  NonComplianceReported: 'course',
+  OutcomeRecorded: ['outcomes'],
+  NoteRecorded: ['notes'],
+  CaseClosed: ['reason'],
+  CaseReopened: 'course',
+};
+
+/** The entry an entry acts on: the consent withdrawn or expired, the plan revision agreed or validated. */
+function actsOn(facts: CaseFacts, index: number): number | undefined {
+  const event = { type: facts.entries[index]!.type, data: facts.entries[index]!.data } as CaseEvent;
+  const find = (predicate: (e: CaseEvent) => boolean) => {
+    for (let i = index - 1; i >= 0; i--) if (predicate({ type: facts.entries[i]!.type, data: facts.entries[i]!.data } as CaseEvent)) return i;
+    return -1;
+  };
+  switch (event.type) {
+    case 'ConsentWithdrawn':
+    case 'ConsentExpired':
+      return find((e) => e.type === 'ConsentRecorded' && e.data.consentId === event.data.consentId);
+    case 'PlanRevisionAgreed':
+    case 'PlanRevisionValidated':
+      return find((e) => e.type === 'PlanRevisionDrafted' && e.data.planRevision === event.data.planRevision);
+    default:
+      return undefined;
+  }
 }
 
 /** Collects what an output showed and why, as it is assembled. */

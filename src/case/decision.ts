@@ -1,4 +1,5 @@
 import { type CaseEvent, type CaseState, existsFor, inForce, isFullMember, partyOf, type ZoneProtocol } from '../../events';
+import { type CallerKnowledge, callerKnowledge } from '../../projections/policy';
 import type { Actor } from '../access/actor';
 import { NotFound, RuleViolation } from '../errors';
 import type { CommandIds } from '../ledger/command-ids';
@@ -13,6 +14,11 @@ export interface DecisionContext {
 
 /** decide: a command's events, or a RuleViolation / NotFound thrown. Imports no framework, no driver. */
 export type CaseDecision<I> = (state: CaseState, input: I, ctx: DecisionContext) => CaseEvent[];
+
+/** What the caller may know of the case: decisions refuse on this, never on what it cannot see (ENTITLEMENTS.md). */
+export function callerKnows(state: CaseState, ctx: DecisionContext): CallerKnowledge {
+  return callerKnowledge(state, ctx.protocol, ctx.actor.agency);
+}
 
 /** The protocol must be in force and the caller one of its parties: nothing else happens in a zone. */
 export function protocolInForceFor(ctx: DecisionContext): ZoneProtocol {

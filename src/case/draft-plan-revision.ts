@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { PlanRevisionDrafted } from '../../events';
+import { z } from 'zod';
+import { PlanRevisionDrafted, TextOrNote } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
 import { openCaseForMember, requireParties } from './decision';
@@ -12,14 +12,16 @@ function uniqueIds(items: ReadonlyArray<{ id: string }>, field: string, ctx: z.R
   });
 }
 
-/** The body is the event without the revision number the command gives it. */
-const DraftPlanRevisionBody = PlanRevisionDrafted.omit({ planRevision: true }).superRefine((body, ctx) => {
-  uniqueIds(body.objectives, 'objectives', ctx);
-  uniqueIds(body.interventions, 'interventions', ctx);
-  body.interventions.forEach((intervention, i) => {
-    if (intervention.to && intervention.to < intervention.from) ctx.addIssue({ code: 'custom', path: ['interventions', i, 'to'], message: 'must not be before from' });
+/** The body is the event without the revision number the command gives it; a commitment may be a bare string (common). */
+const DraftPlanRevisionBody = PlanRevisionDrafted.omit({ planRevision: true })
+  .extend({ commitments: z.array(TextOrNote(1_000)).max(50) })
+  .superRefine((body, ctx) => {
+    uniqueIds(body.objectives, 'objectives', ctx);
+    uniqueIds(body.interventions, 'interventions', ctx);
+    body.interventions.forEach((intervention, i) => {
+      if (intervention.to && intervention.to < intervention.from) ctx.addIssue({ code: 'custom', path: ['interventions', i, 'to'], message: 'must not be before from' });
+    });
   });
-});
 
 /** POST /v1/cases/{id}/plan/revisions: a PaIS revision (objectives, interventions, the person's commitments). */
 export const draftPlanRevision = caseCommand({

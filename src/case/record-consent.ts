@@ -1,14 +1,17 @@
-import { ConsentRecorded } from '../../events';
+import { z } from 'zod';
+import { ConsentRecorded, TextOrNote } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
 import { openCaseForMember, requireParties } from './decision';
 
-/** The body is the event without the id the command makes. */
-const RecordConsentBody = ConsentRecorded.omit({ consentId: true }).superRefine((body, ctx) => {
-  if (body.validUntil && Date.parse(body.validUntil) <= Date.parse(body.collectedAt)) {
-    ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after collectedAt' });
-  }
-});
+/** The body is the event without the id the command makes; a purpose may be a bare string (common). */
+const RecordConsentBody = ConsentRecorded.omit({ consentId: true })
+  .extend({ purposes: z.array(TextOrNote(200)).max(20).default([]) })
+  .superRefine((body, ctx) => {
+    if (body.validUntil && Date.parse(body.validUntil) <= Date.parse(body.collectedAt)) {
+      ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after collectedAt' });
+    }
+  });
 
 /** POST /v1/cases/{id}/consents: the person's authorisation (informativa, consenso). */
 export const recordConsent = caseCommand({

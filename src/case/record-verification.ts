@@ -1,7 +1,7 @@
 import { VerificationRecorded } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { openCaseForMember } from './decision';
+import { callerKnows, openCaseForMember } from './decision';
 
 const RecordVerificationBody = VerificationRecorded.superRefine((body, ctx) => {
   const seen = new Set<string>();
@@ -20,7 +20,8 @@ export const recordVerification = caseCommand({
     openCaseForMember(state, ctx);
     const revision = state.planRevisions.get(body.planRevision);
     if (!revision) throw new RuleViolation('unknown-plan-revision', String(body.planRevision));
-    const unknown = body.progress.find((p) => !revision.objectiveIds.has(p.objectiveId));
+    const knows = callerKnows(state, ctx);
+    const unknown = body.progress.find((p) => !knows.objective(body.planRevision, p.objectiveId));
     if (unknown) throw new RuleViolation('unknown-objective', unknown.objectiveId);
     return [{ type: 'VerificationRecorded', data: body }];
   },

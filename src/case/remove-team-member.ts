@@ -1,7 +1,7 @@
 import { AgencyId, partyOf, TeamMemberRemoved } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { openCaseForMember } from './decision';
+import { callerKnows, openCaseForMember } from './decision';
 
 /** POST /v1/cases/{id}/members/{agency}/removal */
 export const removeTeamMember = caseCommand({
@@ -12,6 +12,7 @@ export const removeTeamMember = caseCommand({
   decide: (state, input, ctx) => {
     const protocol = openCaseForMember(state, ctx);
     if (partyOf(protocol, input.agency)?.minimalEquipe) throw new RuleViolation('minimal-equipe-fixed', input.agency);
+    if (!callerKnows(state, ctx).membershipOf(input.agency)) throw new RuleViolation('not-entitled', input.agency);
     if (!state.team.has(input.agency)) throw new RuleViolation('not-a-member-of-case', input.agency);
     return [{ type: 'TeamMemberRemoved', data: { agency: input.agency, notes: input.notes } }];
   },

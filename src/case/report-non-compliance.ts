@@ -1,4 +1,4 @@
-import { NonComplianceReported } from '../../events';
+import { NonComplianceReported, TextOrNote } from '../../events';
 import { caseCommand } from './case-command';
 import { openCaseForMember } from './decision';
 
@@ -6,7 +6,8 @@ import { openCaseForMember } from './decision';
 export const reportNonCompliance = caseCommand({
   name: 'ReportNonCompliance',
   route: { path: 'cases/:id/non-compliance', roles: ['operator'], summary: 'Report non-compliance with the service pact' },
-  body: NonComplianceReported,
+  /** The commitment broken may be a bare string (common) or a note with its category. */
+  body: NonComplianceReported.extend({ commitment: TextOrNote(1_000).optional() }),
   decide: (state, body, ctx) => {
     openCaseForMember(state, ctx);
     return [{ type: 'NonComplianceReported', data: body }];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConsentWithdrawn } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { openCaseForMember } from './decision';
+import { callerKnows, openCaseForMember } from './decision';
 
 /** POST /v1/cases/{id}/consents/{consentId}/withdrawal. A withdrawal hides, from then on, what the authorisation had shown (ENTITLEMENTS.md). */
 export const withdrawConsent = caseCommand({
@@ -18,7 +18,8 @@ export const withdrawConsent = caseCommand({
   decide: (state, input, ctx) => {
     openCaseForMember(state, ctx);
     const consent = state.consents.get(input.consentId);
-    if (!consent) throw new RuleViolation('unknown-consent');
+    // An authorisation the caller is not shown is answered as if it did not exist.
+    if (!consent || !callerKnows(state, ctx).consent(input.consentId)) throw new RuleViolation('unknown-consent');
     if (consent.status === 'withdrawn') throw new RuleViolation('consent-already-withdrawn');
     if (consent.status === 'expired') throw new RuleViolation('consent-expired');
     return [{ type: 'ConsentWithdrawn', data: { consentId: input.consentId, notes: input.notes } }];

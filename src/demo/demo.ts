@@ -86,6 +86,24 @@ function story(): Step[] {
       },
     },
     {
+      title: 'Mario authorises social services and mental health, not the CPI, to receive health data',
+      gloss:
+        "Informativa e consenso: health data need an authorisation (consentRequired). Mental health will see SerD's health note; social services, who run the team, may now be shown (and so decide) which health services are on it; the CPI never receives health data.",
+      async run(c, s) {
+        const authorise = (agency: string) => ({
+          grants: [{ agency, categories: ['health'] }],
+          legalBasis: 'explicit-consent',
+          informativaVersion: 'SILL-2025-01',
+          collectionMethod: 'written',
+          signedBy: 'person',
+          collectedAt: new Date().toISOString(),
+        });
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/consents`, op(A.sds, 'as-neri'), authorise(A.sds)), 'consent to social services');
+        const r = await expectOk(c.call('POST', `/v1/cases/${s.caseId}/consents`, op(A.sds, 'as-neri'), authorise(A.ufsma)), 'consent to mental health');
+        s.consentId = r.consentId;
+      },
+    },
+    {
       title: 'The minimal team takes the case in charge',
       gloss: 'Presa in carico: the coordination group names the SdS social worker case manager and extends the team to SerD and mental health (equipe allargata).',
       async run(c, s) {
@@ -95,24 +113,6 @@ function story(): Step[] {
         );
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/members`, coord(A.sds, 'as-neri'), { agency: A.serd, tier: 'extended' }), 'adding SerD');
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/members`, coord(A.sds, 'as-neri'), { agency: A.ufsma, tier: 'extended' }), 'adding mental health');
-      },
-    },
-    {
-      title: 'Mario authorises mental health, not the CPI, to receive health data',
-      gloss: "Informativa e consenso: health data need an authorisation (consentRequired). Mental health now sees SerD's health note; the CPI never receives health data.",
-      async run(c, s) {
-        const r = await expectOk(
-          c.call('POST', `/v1/cases/${s.caseId}/consents`, op(A.sds, 'as-neri'), {
-            grants: [{ agency: A.ufsma, categories: ['health'] }],
-            legalBasis: 'explicit-consent',
-            informativaVersion: 'SILL-2025-01',
-            collectionMethod: 'written',
-            signedBy: 'person',
-            collectedAt: new Date().toISOString(),
-          }),
-          'consent',
-        );
-        s.consentId = r.consentId;
       },
     },
     {

@@ -72,7 +72,13 @@ const RULES: Rule[] = [
   {
     name: 'case behaviours import no framework, no driver and no store',
     files: BEHAVIOUR_FILE,
-    allowed: (i) => NODE_BUILTIN(i) || i === 'zod' || EVENTS(i) || i.startsWith('src/case/') || ['src/errors', 'src/access/actor', 'src/ledger/command-ids'].includes(i),
+    allowed: (i) =>
+      NODE_BUILTIN(i) ||
+      i === 'zod' ||
+      EVENTS(i) ||
+      i === 'projections/policy' ||
+      i.startsWith('src/case/') ||
+      ['src/errors', 'src/access/actor', 'src/ledger/command-ids'].includes(i),
     violation: { file: 'src/case/x.ts', line: "import { CommandHandler } from '@nestjs/cqrs';" },
   },
   {

@@ -94,7 +94,7 @@ describe('the case decider', () => {
         .then([{ type: 'NoteRecorded', data: { notes: [{ category: 'common', text: 'x' }] } }]);
     });
 
-    it('refuses everything but reopening on a closed() case', () => {
+    it('refuses everything but reopening on a closed case', () => {
       const history = given(referred(), inCharge(), outcome(), closed());
       history.when(recordNotes, { notes: [{ category: 'common', text: 'x' }] }).thenRule('case-closed');
       history.when(recordOutcome, { outcomes: ['employment-contract'] }).thenRule('case-closed');
@@ -190,22 +190,42 @@ describe('the case decider', () => {
         .thenRule('aggregates-only');
     });
 
+    /** The person authorised SdS to receive health and judicial data: SdS may then be shown (and so ask about) SerD's and UEPE's membership. */
+    const sdsAuthorised = consented({ consentId: CONSENT_ID, agency: AGENCIES.sds, categories: ['health', 'judicial'] });
+
     it('adds an extended-team member once', () => {
-      given(referred(), inCharge())
+      given(referred(), inCharge(), sdsAuthorised)
         .when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' })
         .then([{ type: 'TeamMemberAdded', data: { member: { agency: AGENCIES.serd, tier: 'extended' }, notes: [] } }]);
-      given(referred(), inCharge(), serdAdded).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).thenRule('already-member');
+      given(referred(), inCharge(), sdsAuthorised, serdAdded).when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }).thenRule('already-member');
       given(referred(), inCharge()).when(addTeamMember, { agency: AGENCIES.cpi, tier: 'minimal' }).thenRule('already-member');
       given(referred(), inCharge()).when(addTeamMember, { agency: 'nobody', tier: 'extended' }).thenRule('not-a-party');
       given(referred(), inCharge()).when(addTeamMember, { agency: AGENCIES.coordination, tier: 'extended' }).thenRule('aggregates-only');
     });
 
     it('removes a team member, never a minimal-team agency nor one not on the team', () => {
-      given(referred(), inCharge(), serdAdded)
+      given(referred(), inCharge(), sdsAuthorised, serdAdded)
         .when(removeTeamMember, { agency: AGENCIES.serd })
         .then([{ type: 'TeamMemberRemoved', data: { agency: AGENCIES.serd, notes: [] } }]);
       given(referred(), inCharge()).when(removeTeamMember, { agency: AGENCIES.cpi }).thenRule('minimal-equipe-fixed');
-      given(referred(), inCharge()).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
+      given(referred(), inCharge(), sdsAuthorised).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
+    });
+
+    it("answers not-entitled, whether or not it is on the team, about an agency whose membership the caller's agency would not be shown", () => {
+      // Health membership needs an authorisation to SdS (consentRequired); the CPI never receives health data.
+      for (const team of [[], [serdAdded]]) {
+        given(referred(), inCharge(), ...team)
+          .when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' })
+          .thenRule('not-entitled');
+        given(referred(), inCharge(), ...team)
+          .when(removeTeamMember, { agency: AGENCIES.serd })
+          .thenRule('not-entitled');
+        given(referred(), inCharge(), sdsAuthorised, ...team)
+          .when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }, { by: AGENCIES.cpi, roles: ['coordinator'] })
+          .thenRule('not-entitled');
+      }
+      // Authorship does not count: SerD, having written in the case, may not probe its own kind.
+      given(referred(), inCharge()).when(addTeamMember, { agency: AGENCIES.mentalHealth, tier: 'extended' }).thenRule('not-entitled');
     });
 
     it('records a decision whose participants are all parties', () => {
@@ -244,7 +264,7 @@ describe('the case decider', () => {
       given(referred(), inCharge()).when(draftPlanRevision, bad).thenRule('not-a-party');
     });
 
-    it('validates a revision only after the person agreed() to it, each once', () => {
+    it('validates a revision only after the person agreed to it, each once', () => {
       given(referred(), inCharge(), drafted()).when(validatePlanRevision, { planRevision: 1 }).thenRule('validation-before-agreement');
       given(referred(), inCharge(), drafted()).when(agreePlanRevision, { planRevision: 2, agreedOn: '2025-06-01' }).thenRule('unknown-plan-revision');
       given(referred(), inCharge(), drafted(), agreed()).when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }).thenRule('plan-revision-already-agreed');
@@ -255,7 +275,7 @@ describe('the case decider', () => {
       given(referred(), inCharge()).when(validatePlanRevision, { planRevision: 1 }).thenRule('unknown-plan-revision');
     });
 
-    it('activates the plan once a revision is agreed() and validated', () => {
+    it('activates the plan once a revision is agreed and validated', () => {
       expect(given(referred(), inCharge(), drafted(), agreed()).state.status).toBe('in-charge');
       expect(given(referred(), inCharge(), drafted(), agreed(), validated()).state.status).toBe('plan-active');
     });
@@ -277,10 +297,10 @@ describe('the case decider', () => {
     it('records non-compliance reported by the employment centre', () => {
       given(referred(), inCharge())
         .when(reportNonCompliance, { commitment: 'attend the CPI interviews' }, { by: AGENCIES.cpi })
-        .then([{ type: 'NonComplianceReported', data: { commitment: 'attend the CPI interviews', notes: [] } }]);
+        .then([{ type: 'NonComplianceReported', data: { commitment: { category: 'common', text: 'attend the CPI interviews' }, notes: [] } }]);
     });
 
-    it('closes a case only after an outcome() since it was opened or reopened', () => {
+    it('closes a case only after an outcome since it was opened or reopened', () => {
       given(referred(), inCharge()).when(closeCase, { reason: 'dropped-out' }).thenRule('closure-needs-outcome');
       given(referred(), inCharge(), outcome())
         .when(closeCase, { reason: 'objectives-achieved' })
@@ -290,7 +310,7 @@ describe('the case decider', () => {
         .thenRule('closure-needs-outcome');
     });
 
-    it('reopens only a closed() case, back to in-charge', () => {
+    it('reopens only a closed case, back to in-charge', () => {
       given(referred(), inCharge()).when(reopenCase, {}).thenRule('case-not-closed');
       expect(given(referred(), inCharge(), outcome(), closed(), { type: 'CaseReopened', data: { notes: [] } }).state.status).toBe('in-charge');
     });

@@ -56,7 +56,11 @@ describe('case commands over HTTP', () => {
         await service.request('POST', `/v1/cases/${caseId}/consents`, {
           as: sds,
           body: {
-            grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }],
+            // Social services may add a health service to the team once the person authorises them to receive health data.
+            grants: [
+              { agency: AGENCIES.mentalHealth, categories: ['health'] },
+              { agency: AGENCIES.sds, categories: ['health'] },
+            ],
             legalBasis: 'explicit-consent',
             informativaVersion: 'SILL-2025-01',
             collectionMethod: 'written',
@@ -92,8 +96,9 @@ describe('case commands over HTTP', () => {
         ['non-compliance', { commitment: 'attend the weekly interviews at the CPI' }, cpi],
         ['notes', { notes: [{ category: 'common', text: 'back on track after the team meeting' }] }, sds],
         ['outcomes', { outcomes: ['internship', 'training'] }, cpi],
-        [`consents/${consent.consentId}/withdrawal`, {}, sds],
+        // SdS sees SerD's membership only while the person's authorisation stands: it removes SerD first.
         ['members/serd-valdinievole/removal', {}, sdsCoordinator],
+        [`consents/${consent.consentId}/withdrawal`, {}, sds],
         ['closure', { reason: 'objectives-achieved' }, sdsCoordinator],
         ['reopening', { notes: [{ category: 'common', text: 'new contract ended' }] }, sdsCoordinator],
       ];
@@ -117,8 +122,8 @@ describe('case commands over HTTP', () => {
         'NonComplianceReported',
         'NoteRecorded',
         'OutcomeRecorded',
-        'ConsentWithdrawn',
         'TeamMemberRemoved',
+        'ConsentWithdrawn',
         'CaseClosed',
         'CaseReopened',
       ]);
@@ -184,7 +189,9 @@ describe('case commands over HTTP', () => {
         ['notes', { notes: [{ category: 'common', text: 'x' }] }, serd, 'not-a-member'],
         ['members', { agency: AGENCIES.cpi, tier: 'minimal' }, sdsCoordinator, 'already-member'],
         ['members/arti-cpi-pescia/removal', {}, sdsCoordinator, 'minimal-equipe-fixed'],
-        ['members/uepe-pistoia/removal', {}, sdsCoordinator, 'not-a-member-of-case'],
+        ['members/caritas-pescia/removal', {}, sdsCoordinator, 'not-a-member-of-case'],
+        ['members/uepe-pistoia/removal', {}, sdsCoordinator, 'not-entitled'],
+        ['members', { agency: AGENCIES.serd, tier: 'extended' }, sdsCoordinator, 'not-entitled'],
         ['members', { agency: 'comune-di-lucca', tier: 'extended' }, sdsCoordinator, 'not-a-party'],
         ['plan/revisions/1/agreement', { agreedOn: '2025-06-01' }, sds, 'unknown-plan-revision'],
         ['closure', { reason: 'dropped-out' }, sdsCoordinator, 'closure-needs-outcome'],

@@ -29,8 +29,6 @@ describe('per-agency reads over HTTP', () => {
       notes: [{ category: 'health', text: 'methadone programme, stable' }],
     }));
     await post(`/v1/cases/${caseId}/taking-in-charge`, coordinator(AGENCIES.sds), { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' });
-    await post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.serd, tier: 'extended' });
-    await post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.mentalHealth, tier: 'extended' });
     ({ consentId } = await post(`/v1/cases/${caseId}/consents`, op(AGENCIES.sds), {
       grants: [
         { agency: AGENCIES.mentalHealth, categories: ['health'] },
@@ -40,6 +38,8 @@ describe('per-agency reads over HTTP', () => {
       informativaVersion: 'SILL-2025-01',
       collectedAt: '2025-06-01T09:00:00Z',
     }));
+    await post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.serd, tier: 'extended' });
+    await post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.mentalHealth, tier: 'extended' });
     await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.serd), { notes: [{ category: 'common', text: 'prefers morning shifts' }] });
   });
   afterAll(async () => service?.stop());
@@ -50,11 +50,10 @@ describe('per-agency reads over HTTP', () => {
     expect(cpi.body.needs).toEqual(['employment']);
     expect(cpi.body.members.map((m: { agency: string }) => m.agency)).toEqual([AGENCIES.sds, AGENCIES.cpi]);
     expect(cpi.body.referrer).toBeUndefined();
-    expect(cpi.body.notes).toEqual([{ category: 'common', text: 'prefers morning shifts', at: expect.any(String), about: 'NoteRecorded' }]);
-    // A grant is a reference to its target agency (ENTITLEMENTS.md): the CPI sees the one to
-    // social services, a common reference, and not the one to mental health.
-    expect(cpi.body.consents).toHaveLength(1);
-    expect(cpi.body.consents[0].grants).toEqual([{ agency: AGENCIES.sds, categories: ['health'] }]);
+    expect(cpi.body.notes).toEqual([{ category: 'common', text: 'prefers morning shifts', at: expect.any(String) }]);
+    // A grant carries its target's membership category and every category it grants: "health
+    // granted to SdS" is health data. Both grants hidden, the CPI is not shown the authorisation at all.
+    expect(cpi.body.consents).toBeUndefined();
 
     const ufsma = await view(op(AGENCIES.mentalHealth));
     expect(ufsma.body.needs).toEqual(['employment', 'addiction']);
@@ -114,8 +113,7 @@ describe('per-agency reads over HTTP', () => {
     const cpi = await service.request('GET', `/v1/cases/${caseId}/history`, { as: op(AGENCIES.cpi) });
     const types = cpi.body.items.map((i: { type: string }) => i.type);
     expect(types).not.toContain('TeamMemberAdded');
-    const consent = cpi.body.items.find((i: { type: string }) => i.type === 'ConsentRecorded');
-    expect(consent.data.grants).toEqual([{ agency: AGENCIES.sds, categories: ['health'] }]);
+    expect(types).not.toContain('ConsentRecorded');
     const note = cpi.body.items.find((i: { data: { notes?: Array<{ text: string }> } }) => i.data.notes?.[0]?.text === 'prefers morning shifts');
     expect(note.agency).toBeUndefined();
   });

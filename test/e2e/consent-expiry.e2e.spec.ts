@@ -26,7 +26,15 @@ describe('authorisations expire by themselves', () => {
   it('appends ConsentExpired once validUntil has passed, once, and the views follow', async () => {
     const sds = { agency: AGENCIES.sds, roles: ['coordinator' as const] };
     const { caseId } = (await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.serd }, body: { person: PERSON, needs: ['addiction'] } })).body;
-    await service.request('POST', `/v1/cases/${caseId}/members`, { as: sds, body: { agency: AGENCIES.mentalHealth, tier: 'extended' } });
+    // SdS may add a health service once the person authorises SdS to receive health data.
+    const sdsAuthorised = {
+      grants: [{ agency: AGENCIES.sds, categories: ['health'] }],
+      legalBasis: 'explicit-consent',
+      informativaVersion: 'v1',
+      collectedAt: '2025-06-01T09:00:00Z',
+    };
+    expect((await service.request('POST', `/v1/cases/${caseId}/consents`, { as: sds, body: sdsAuthorised })).status).toBe(201);
+    expect((await service.request('POST', `/v1/cases/${caseId}/members`, { as: sds, body: { agency: AGENCIES.mentalHealth, tier: 'extended' } })).status).toBe(201);
     const consent = await service.request('POST', `/v1/cases/${caseId}/consents`, {
       as: sds,
       body: {

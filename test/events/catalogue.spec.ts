@@ -81,16 +81,21 @@ describe('the event catalogue', () => {
         { id: 'i1', code: 'A2.09', description: 'internship', responsibleAgency: 'arti-cpi-pescia', from: '2025-04-01' },
         { id: 'i2', code: 'A2.09', description: 'placement', responsibleAgency: 'serd-valdinievole', category: 'special', from: '2025-04-01' },
       ],
-      commitments: ['attend the interviews'],
+      commitments: [
+        { category: 'common', text: 'attend the interviews' },
+        { category: 'health', text: 'keep the appointments at SerD' },
+      ],
     });
     const cats = classify({ type: 'PlanRevisionDrafted', data: plan }, ctx).map((d) => [d.path.join('.'), d.categories]);
     expect(cats).toEqual([
-      ['planRevision', []],
+      // A plan revision's number is common: every full member takes part in the PaIS.
+      ['planRevision', ['common']],
       ['objectives.0', ['common']],
       ['objectives.1', ['common', 'health']],
       ['interventions.0', ['common']],
       ['interventions.1', ['health', 'special']],
       ['commitments.0', ['common']],
+      ['commitments.1', ['health']],
     ]);
     const verification = parseEventData('VerificationRecorded', {
       planRevision: 1,
@@ -99,7 +104,7 @@ describe('the event catalogue', () => {
         { objectiveId: 'o-health', status: 'achieved' },
       ],
     });
-    expect(classify({ type: 'VerificationRecorded', data: verification }, ctx).map((d) => d.categories)).toEqual([[], ['common'], ['common', 'health']]);
+    expect(classify({ type: 'VerificationRecorded', data: verification }, ctx).map((d) => d.categories)).toEqual([['common'], ['common'], ['common', 'health']]);
   });
 
   it('refuses unknown fields at every depth', () => {
@@ -125,6 +130,33 @@ describe('event versioning', () => {
     const current = upcast('ReferralSubmitted', 1, v1);
     expect(parseEventData('ReferralSubmitted', current)).toMatchObject({ urgency: 'urgent', programmes: [], notes: [] });
     expect(current).not.toHaveProperty('urgent');
+  });
+
+  it('brings v1 free text forward as common notes: commitments, purposes and a broken commitment were bare strings', () => {
+    expect(upcast('PlanRevisionDrafted', 1, { planRevision: 1, objectives: [], interventions: [], commitments: ['attend'], notes: [] })).toMatchObject({
+      commitments: [{ category: 'common', text: 'attend' }],
+    });
+    expect(upcast('ConsentRecorded', 1, { purposes: ['job placement'] })).toMatchObject({ purposes: [{ category: 'common', text: 'job placement' }] });
+    expect(upcast('NonComplianceReported', 1, { commitment: 'interviews', notes: [] })).toEqual({ commitment: { category: 'common', text: 'interviews' }, notes: [] });
+    expect(upcast('NonComplianceReported', 1, { notes: [] })).toEqual({ notes: [] });
+  });
+
+  it('classifies a grant with the categories it grants beside its target: "health granted to SdS" is health data', () => {
+    const consent = parseEventData('ConsentRecorded', {
+      consentId: '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11',
+      grants: [
+        { agency: 'sds-valdinievole', categories: ['health'] },
+        { agency: 'serd-valdinievole', categories: ['common'] },
+      ],
+      legalBasis: 'explicit-consent',
+      informativaVersion: 'v1',
+      collectedAt: '2025-05-01T10:00:00.000Z',
+    });
+    const grants = classify({ type: 'ConsentRecorded', data: consent }, ctx).filter((d) => d.kind === 'grant');
+    expect(grants.map((d) => d.categories)).toEqual([
+      ['common', 'health'],
+      ['common', 'health'],
+    ]);
   });
 
   it('leaves current versions untouched', () => {

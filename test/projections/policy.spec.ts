@@ -87,7 +87,6 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
         category: 'common',
         text: 'available mornings only',
         at: expect.any(String),
-        about: 'NoteRecorded',
       });
       const entry = view.history.find((h) => h.type === 'NoteRecorded')!;
       expect(entry.agency).toBeUndefined();

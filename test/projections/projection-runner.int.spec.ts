@@ -27,13 +27,22 @@ async function seedLedger(store: SqliteEventStore) {
       notes: [{ category: 'health', text: `note ${i}` }],
     });
     await seed.run(AGENCIES.sds, takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }, caseId);
-    if (i % 3 === 0) await seed.run(AGENCIES.sds, addTeamMember, { agency: AGENCIES.mentalHealth, tier: 'extended' }, caseId);
+    // The person authorises SdS and mental health to receive health data: SdS may then add mental health to the team.
     const consent = await seed.run(
       AGENCIES.sds,
       recordConsent,
-      { grants: [{ agency: AGENCIES.mentalHealth, categories: ['health'] }], legalBasis: 'explicit-consent', informativaVersion: 'v1', collectedAt: '2025-06-01T00:00:00Z' },
+      {
+        grants: [
+          { agency: AGENCIES.mentalHealth, categories: ['health'] },
+          { agency: AGENCIES.sds, categories: ['health'] },
+        ],
+        legalBasis: 'explicit-consent',
+        informativaVersion: 'v1',
+        collectedAt: '2025-06-01T00:00:00Z',
+      },
       caseId,
     );
+    if (i % 3 === 0) await seed.run(AGENCIES.sds, addTeamMember, { agency: AGENCIES.mentalHealth, tier: 'extended' }, caseId);
     await seed.run(AGENCIES.cpi, recordNotes, { notes: [{ category: 'common', text: `cpi ${i}` }] }, caseId);
     if (i % 4 === 0) await seed.run(AGENCIES.sds, withdrawConsent, { consentId: (consent.events[0]!.data as { consentId: string }).consentId }, caseId);
     if (i % 5 === 0) {

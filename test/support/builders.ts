@@ -61,7 +61,7 @@ export const drafted = (o: { by?: string; planRevision?: number; responsibleAgen
       responsibleAgency: agency,
       from: '2025-06-01',
     })),
-    commitments: ['attend the CPI interviews'],
+    commitments: [{ category: 'common', text: 'attend the CPI interviews' }],
     notes: [],
   },
 });
