@@ -1,3 +1,4 @@
+import { SYSTEM_AGENCY } from '../../events';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, type CryptoKey, importSPKI, type JWK, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { type Actor, ActorClaims, type Role } from './actor';
@@ -45,6 +46,8 @@ export async function createTokenVerifier(config: Config, models: ReadModels): P
     }
     const claims = ActorClaims.safeParse(payload);
     if (!claims.success) throw new Unauthenticated('the bearer token lacks the claims sub, zone, agency, roles or exp');
+    // The service's own author id is reserved: no token may speak for it (ENTITLEMENTS.md "Parties only").
+    if (isReserved(claims.data.agency, claims.data.sub)) throw new Unauthenticated('the bearer token names a reserved id');
     const actor: Actor = { zone: claims.data.zone, agency: claims.data.agency, operator: claims.data.sub, roles: [...new Set(claims.data.roles)] };
     const caller = Caller.mint(actor, models);
     if (verified.size >= 10_000) verified.delete(verified.keys().next().value!);
@@ -79,7 +82,13 @@ export interface TokenRequest {
   readonly ttlSeconds: number;
 }
 
+/** The service's own author id (`ledger`) and its operators (`ledger:…`) never come from a token. */
+export function isReserved(agency: string, sub: string): boolean {
+  return agency === SYSTEM_AGENCY || sub.startsWith(`${SYSTEM_AGENCY}:`);
+}
+
 export async function issueToken(key: LocalSigningKey, request: TokenRequest, now = new Date()): Promise<string> {
+  if (isReserved(request.agency, request.sub)) throw new Error(`"${SYSTEM_AGENCY}" is reserved for the service itself`);
   const iat = Math.floor(now.getTime() / 1000);
   return new SignJWT({ zone: request.zone, agency: request.agency, roles: [...request.roles] })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })

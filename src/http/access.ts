@@ -5,12 +5,15 @@ import type { Actor, Role } from '../access/actor';
 import type { Caller } from '../access/caller';
 import type { TokenVerifier } from '../access/tokens';
 import { Forbidden, Unauthenticated } from '../errors';
+import { partyOf } from '../../events';
+import { ProtocolLedger } from '../protocol/protocol-ledger';
 import { Disclosures, type TrailAction } from '../reads/disclosures';
 import { TOKEN_VERIFIER } from './injection-tokens';
 import { DISCLOSES, requestContext } from './request-context';
 
 const PUBLIC = 'ledger:public';
 const ROLES = 'ledger:roles';
+const ANY_AGENCY = 'ledger:any-agency';
 
 /** A route anyone may call without a token (health, OpenAPI, docs). */
 export const Public = () => SetMetadata(PUBLIC, true);
@@ -28,8 +31,18 @@ function effectiveRoles(actor: Actor): Set<Role> {
 }
 
 /**
+ * A route any agency of the zone may call, party or not: signing a zone's first protocol (when
+ * there are no parties yet) and approving a proposal. Their decisions check who signs.
+ */
+export const AnyAgencyOfTheZone = () => SetMetadata(ANY_AGENCY, true);
+
+const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
  * The global guard: deny by default. A route is reachable only if marked @Public() or if it
- * names its roles and the bearer token is valid (401) and carries one of them (403).
+ * names its roles and the bearer token is valid (401), carries one of them (403) and speaks for
+ * a party of the zone's protocol in force (403: ENTITLEMENTS.md "Parties only": an agency that
+ * is not a party can do nothing in the zone, reads included).
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -37,6 +50,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(TOKEN_VERIFIER) private readonly verify: TokenVerifier,
     @Inject(Disclosures) private readonly disclosures: Disclosures,
+    @Inject(ProtocolLedger) private readonly protocols: ProtocolLedger,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -52,16 +66,25 @@ export class AccessGuard implements CanActivate {
     request.caller = caller;
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     const roles = effectiveRoles(actor);
-    if (!allowed || !allowed.some((role) => roles.has(role))) {
-      // A refused attempt on a case goes on the access trail before the 403 leaves (ENTITLEMENTS.md).
-      const action = this.reflector.get<TrailAction | undefined>(DISCLOSES, context.getHandler());
-      if (action) {
-        const caseId = (request.params as { id?: string } | undefined)?.id ?? '*';
-        await this.disclosures.record(actor, action, [{ caseId, outcome: 'forbidden' }], requestContext(request));
-      }
-      throw new Forbidden(`this needs the role ${allowed?.join(' or ') ?? '(none declared)'}`);
+    if (!allowed || !allowed.some((role) => roles.has(role))) await this.refuse(context, request, `this needs the role ${allowed?.join(' or ') ?? '(none declared)'}`);
+    if (!this.reflector.getAllAndOverride<boolean>(ANY_AGENCY, targets) && !partyOf(await this.protocols.current(actor.zone), actor.agency)) {
+      await this.refuse(context, request, 'the agency is not a party of the zone protocol');
     }
     return true;
+  }
+
+  /**
+   * A refused attempt on a case goes on the access trail before the 403 leaves (ENTITLEMENTS.md);
+   * the case id is recorded only if it is one (a path may hold anything, a fiscal code included).
+   */
+  private async refuse(context: ExecutionContext, request: AuthenticatedRequest, message: string): Promise<never> {
+    const action = this.reflector.get<TrailAction | undefined>(DISCLOSES, context.getHandler());
+    if (action) {
+      const id = (request.params as { id?: string } | undefined)?.id;
+      const caseId = id !== undefined && CASE_ID.test(id) ? id : '*';
+      await this.disclosures.record(request.caller!.actor, action, [{ caseId, outcome: 'forbidden' }], requestContext(request));
+    }
+    throw new Forbidden(message);
   }
 }
 

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
-import { Roles } from './access';
+import { AnyAgencyOfTheZone, Roles } from './access';
 import { CurrentCommand } from './command-context';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
@@ -48,6 +48,7 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       route.method === 'PUT' ? Put(route.path) : Post(route.path),
       HttpCode(status),
       Roles(...route.roles),
+      ...(route.anyAgency ? [AnyAgencyOfTheZone()] : []),
       UseInterceptors(IdempotencyInterceptor),
       SetMetadata(BODY_SCHEMA, behaviour.body),
       ApiOperation({ operationId: behaviour.name, summary: route.summary, description: `${route.description ?? ''}\n\nRoles: ${route.roles.join(', ')}.`.trim() }),

@@ -23,6 +23,11 @@ export interface CommandRoute<P extends ParamShape = ParamShape> {
   readonly description?: string;
   /** 201 unless said. */
   readonly status?: 200 | 201;
+  /**
+   * Any agency of the zone may send it, party or not (the global guard lets only parties of the
+   * protocol in force through otherwise): signing a zone's first protocol, approving a proposal.
+   */
+  readonly anyAgency?: boolean;
 }
 
 /** Who sends a command and how it is known again: from the token and the headers, never the body. */

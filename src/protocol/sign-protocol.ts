@@ -88,6 +88,8 @@ export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, neve
     params: {},
     status: 200,
     roles: ['admin'],
+    // The decision checks that the signer is a party of the protocol it signs (and of the one in force).
+    anyAgency: true,
     summary: "Sign the zone's first protocol, or renew it",
     description: 'The signing agency must be a party of the protocol it signs (and, for a renewal, of the one in force).',
   },

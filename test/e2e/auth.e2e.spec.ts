@@ -1,5 +1,6 @@
 import { generateKeyPair, SignJWT } from 'jose';
-import { AGENCIES, PERSON } from '../support/fixtures';
+import { AGENCIES, PERSON, PROTOCOL_TERMS } from '../support/fixtures';
+import { issueToken } from '../../src/access/tokens';
 import { signProtocol, startService, type TestService } from '../support/test-app';
 
 const body = { person: PERSON, needs: ['employment'] };
@@ -61,6 +62,39 @@ describe('authentication and roles', () => {
     for (const token of [noRoles, noExp, badRole]) expect((await referWith(`Bearer ${token}`)).status).toBe(401);
   });
 
+  it("answers 401 for a token that speaks for the service's own reserved author id", async () => {
+    const { loadOrCreateLocalSigningKey } = await import('../../src/access/local-signing-key');
+    const key = await loadOrCreateLocalSigningKey(service.dataDir);
+    const sign = (agency: string, sub: string) =>
+      new SignJWT({ zone: 'valdinievole', agency, roles: ['operator', 'dpo'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject(sub).setExpirationTime('1h').sign(key.privateKey);
+    for (const token of [await sign('ledger', 'x'), await sign(AGENCIES.sds, 'ledger:consent-expiry')]) {
+      expect((await service.request('GET', '/v1/cases', { authorization: `Bearer ${token}` })).status).toBe(401);
+    }
+    await expect(issueToken(key, { zone: 'valdinievole', agency: 'ledger', sub: 'x', roles: ['operator'], ttlSeconds: 60 })).rejects.toThrow(/reserved/);
+  });
+
+  it('answers 403 to an agency that is not a party of the zone protocol, on every request, reads included, and records it', async () => {
+    const created = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds }, body });
+    const outsider = { agency: 'comune-di-lucca', roles: ['operator', 'coordinator', 'dpo', 'admin'] as Array<'operator' | 'coordinator' | 'dpo' | 'admin'> };
+    const tries: Array<[string, string, unknown?]> = [
+      ['GET', '/v1/cases'],
+      ['GET', `/v1/cases/${created.body.caseId}`],
+      ['GET', `/v1/cases/${created.body.caseId}/history`],
+      ['GET', '/v1/protocol'],
+      ['GET', '/v1/reports/activity'],
+      ['GET', '/v1/access-trail'],
+      ['POST', '/v1/referrals', body],
+      ['POST', `/v1/cases/${created.body.caseId}/notes`, { notes: [{ category: 'common', text: 'x' }] }],
+    ];
+    for (const [method, path, payload] of tries) {
+      const response = await service.request(method, path, { as: outsider, body: payload });
+      expect({ path, status: response.status, error: response.body.error }).toEqual({ path, status: 403, error: 'forbidden' });
+    }
+    const trail = await service.store.readAll({ maxCount: 10_000, streamPrefixes: ['trail-'] });
+    const refused = trail.filter((e) => e.metadata.agency === 'comune-di-lucca').map((e) => (e.data as { action: string; outcome: string }).action);
+    expect(refused.sort()).toEqual(['case.history', 'case.list', 'case.read']);
+  });
+
   it('answers 403 when the token lacks the role', async () => {
     const dpo = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds, roles: ['dpo'] }, body });
     expect(dpo.status).toBe(403);
@@ -80,6 +114,8 @@ describe('authentication and roles', () => {
 
   it('takes the zone from the token: a case of one zone is not found from another', async () => {
     const created = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds }, body });
+    // The same agency is a party in a second zone too (each zone signs its own protocol).
+    expect((await service.request('PUT', '/v1/protocol', { as: { agency: AGENCIES.sds, roles: ['admin'], zone: 'piana-di-lucca' }, body: PROTOCOL_TERMS })).status).toBe(200);
     const elsewhere = await service.request('POST', `/v1/cases/${created.body.caseId}/notes`, {
       as: { agency: AGENCIES.sds, zone: 'piana-di-lucca' },
       body: { notes: [{ category: 'common', text: 'x' }] },

@@ -10,11 +10,10 @@ describe('the zone protocol over HTTP', () => {
   });
   afterAll(async () => service?.stop());
 
-  it('answers 404 before the first protocol, and refuses commands with protocol-not-in-force', async () => {
-    expect((await service.request('GET', '/v1/protocol', { as: admin })).status).toBe(404);
+  it('answers 403 to everyone before the first protocol: no agency is a party yet (ENTITLEMENTS.md "Parties only")', async () => {
+    expect((await service.request('GET', '/v1/protocol', { as: admin })).status).toBe(403);
     const referral = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds }, body: { person: PERSON, needs: ['employment'] } });
-    expect(referral.status).toBe(422);
-    expect(referral.body.rule).toBe('protocol-not-in-force');
+    expect(referral.status).toBe(403);
   });
 
   it('refuses a protocol that does not list the signing agency', async () => {
