@@ -53,8 +53,27 @@ const protocolEvent = z.strictObject({
 });
 export type ProtocolState = z.infer<typeof protocolEvent>;
 export type ResolvedParty = ProtocolState['parties'][number];
+export type ProposedTerms = Omit<ProtocolState, 'version'>;
 
 export const ProtocolSigned = datum('none', protocolEvent);
 export const ProtocolRenewed = datum('none', protocolEvent);
 
-export const PROTOCOL_EVENTS = { ProtocolSigned, ProtocolRenewed } as const;
+/**
+ * A renewal that widens what some party receives (ENTITLEMENTS.md: a wider `receivable`, a party
+ * newly `minimalEquipe`, a smaller `consentRequired`, a new party) is only a proposal until an
+ * admin of every party in both the protocol in force and the proposed one has approved it.
+ */
+export const ProtocolRenewalProposed = datum(
+  'none',
+  z.strictObject({
+    proposalId: z.uuid(),
+    terms: protocolEvent.omit({ version: true }),
+    /** The parties whose admin must still approve (the proposer's own approval is its proposal). */
+    awaiting: z.array(AgencyId).min(1),
+  }),
+);
+
+/** One required party's approval; the last one is appended with the ProtocolRenewed that puts the proposal in force. */
+export const ProtocolProposalApproved = datum('none', z.strictObject({ proposalId: z.uuid() }));
+
+export const PROTOCOL_EVENTS = { ProtocolSigned, ProtocolRenewed, ProtocolRenewalProposed, ProtocolProposalApproved } as const;

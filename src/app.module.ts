@@ -22,6 +22,7 @@ import { ReportsController } from './http/reports.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { CLOCK, type Clock } from './ledger/clock';
 import { ProtocolLedger } from './protocol/protocol-ledger';
+import { approveProposal, ApproveProposalHandler } from './protocol/approve-proposal';
 import { signProtocol, SignProtocolHandler } from './protocol/sign-protocol';
 import { GetActivityReportHandler } from './reads/activity-report';
 import { CASE_QUERY_HANDLERS } from './reads/case-queries';
@@ -48,7 +49,7 @@ export interface LedgerParts {
 }
 
 /** Every command the ledger accepts over HTTP: a route each, and a CommandBus handler each. */
-const BEHAVIOURS = [...CASE_BEHAVIOURS, signProtocol];
+const BEHAVIOURS = [...CASE_BEHAVIOURS, signProtocol, approveProposal];
 
 @Module({})
 export class LedgerModule {
@@ -67,6 +68,7 @@ export class LedgerModule {
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.
       ...CASE_BEHAVIOURS.map((b) => b.Handler),
       SignProtocolHandler,
+      ApproveProposalHandler,
       ...CASE_QUERY_HANDLERS,
       ...TRAIL_QUERY_HANDLERS,
       GetActivityReportHandler,

@@ -14,7 +14,7 @@ import { systemClock } from './ledger/clock';
 import { ConfigError, loadConfig } from './config';
 import { RuleViolation, ValidationFailed } from './errors';
 import { zodIssues } from './http/error-response';
-import { commandIdFor } from './ledger/command-ids';
+import { CommandIds, commandIdFor } from './ledger/command-ids';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
 import { openEventStore } from './store/open-event-store';
@@ -144,12 +144,16 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   try {
     const protocols = new ProtocolLedger(store, systemClock);
     const signer = { zone: zone.data, agency: SYSTEM_AGENCY, operator: `cli:${safeUser()}` };
-    const { protocol } = await protocols.execute({
-      signer,
-      decide: (current) => decideSigning(current, parsed.data, signer),
-      commandId: commandIdFor({ zone: zone.data, agency: SYSTEM_AGENCY }),
-      correlationId: 'cli',
-    });
+    const commandId = commandIdFor({ zone: zone.data, agency: SYSTEM_AGENCY });
+    const proposalId = new CommandIds(commandId).entity('proposal');
+    // The same rule as PUT /v1/protocol: a renewal that widens what a party receives waits for the parties' admins.
+    const { protocol } = await protocols.execute({ signer, decide: (current) => decideSigning(current, parsed.data, signer, proposalId), commandId, correlationId: 'cli' });
+    if (protocol.pending?.proposalId === proposalId) {
+      io.out(
+        `zone ${zone.data}: the renewal widens what some party receives: proposal ${proposalId} awaits the approval of ${[...protocol.pending.awaiting].join(', ')} (POST /v1/protocol/proposals/${proposalId}/approval)`,
+      );
+      return 0;
+    }
     const p = protocol.current;
     io.out(
       `zone ${zone.data}: protocol version ${p.version} signed (${p.parties.length} parties, valid ${p.validFrom} to ${p.validUntil}${inForce(protocol, systemClock.now()) ? ', in force' : ', NOT in force today'})`,

@@ -57,12 +57,15 @@ export interface CaseFacts {
   readonly protocol: ZoneProtocol | undefined;
 }
 
-/** The zone's protocol as of an instant (undefined: the latest). */
+/**
+ * The zone's protocol in force as of an instant (undefined: the latest). Views depend only on
+ * the protocol in force: proposals and approvals are folded without their authors.
+ */
 export function protocolAsOf(entries: readonly ProtocolEntry[], asOf?: string): ZoneProtocol | undefined {
   let protocol: ZoneProtocol | undefined;
   for (const entry of entries) {
     if (asOf !== undefined && entry.at > asOf) break;
-    protocol = evolveProtocol(protocol, { type: entry.type, data: entry.data }, BigInt(entry.revision));
+    protocol = evolveProtocol(protocol, { type: entry.type, data: entry.data } as ProtocolEvent, BigInt(entry.revision));
   }
   return protocol;
 }

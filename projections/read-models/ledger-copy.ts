@@ -79,10 +79,10 @@ export class LedgerCopy {
     this.recent.clear();
   }
 
-  /** A new protocol version can change every case of the zone: members, what parties receive. */
+  /** A new protocol in force can change every case of the zone (members, what parties receive); a proposal or an approval changes none. */
   addProtocolEntry(zone: string, entry: ProtocolEntry): void {
     this.s.insertProtocol.run(zone, entry.revision, entry.type, JSON.stringify(entry.data), entry.at);
-    this.s.markZoneDirty.run(zone);
+    if (entry.type === 'ProtocolSigned' || entry.type === 'ProtocolRenewed') this.s.markZoneDirty.run(zone);
   }
 
   caseEntries(zone: string, caseId: string): LedgerEntry[] {

@@ -32,6 +32,7 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
     const handle = {
       async [behaviour.name](this: CommandRoutes, origin: CommandOrigin, params: never, body: never, reply: FastifyReply) {
         const answer = await this.bus.execute(behaviour.command(origin, params, body));
+        if (behaviour.statusOf) void reply.status(behaviour.statusOf(answer));
         for (const [name, value] of Object.entries(behaviour.headers?.(answer) ?? {})) void reply.header(name, value);
         return answer;
       },
@@ -57,6 +58,7 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       ApiHeader({ name: 'If-Match', required: false, description: 'the revision last read, e.g. "3"; 412 if it changed since' }),
       ...Object.entries(route.params).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) })),
       ApiResponse({ status, schema: jsonSchema(behaviour.answer, 'output'), description: 'accepted and durable' }),
+      ...(behaviour.otherAnswers ?? []).map((other) => ApiResponse({ status: other.status, schema: jsonSchema(other.schema, 'output'), description: other.description })),
       ...errorAnswers(),
     ];
     for (const decorate of decorators) decorate(prototype, behaviour.name, descriptor);

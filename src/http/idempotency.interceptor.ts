@@ -1,5 +1,4 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
-import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import type { FastifyReply } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Clock } from '../ledger/clock';
@@ -36,7 +35,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const actor = request.caller.actor;
     const fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body);
-    const status = (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ?? 201;
     return from(
       this.lock.run(`${actor.zone}/${actor.agency}/${key}`, async () => {
         const first = this.store.find(actor, key, this.clock.now().getTime());
@@ -49,7 +47,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
         }
         const body = await lastValueFrom(next.handle());
         const location = reply.getHeader('location');
-        this.store.save(actor, key, { fingerprint, status, body, location: typeof location === 'string' ? location : undefined }, this.clock.now().getTime());
+        // The status the handler answered with (a protocol proposal is 202 where the route says 200).
+        this.store.save(actor, key, { fingerprint, status: reply.statusCode, body, location: typeof location === 'string' ? location : undefined }, this.clock.now().getTime());
         return body;
       }),
     );

@@ -46,10 +46,14 @@ export interface Behaviour<B extends z.ZodType = z.ZodType, P extends ParamShape
   readonly name: string;
   readonly route: CommandRoute<P>;
   readonly body: B;
-  /** The schema of the 2xx answer (published in /openapi.json). */
-  readonly answer: z.ZodType<A>;
+  /** The schema of the route's 2xx answer (published in /openapi.json). */
+  readonly answer: z.ZodType;
+  /** Other 2xx answers the behaviour may give (a proposal left waiting: 202). */
+  readonly otherAnswers?: ReadonlyArray<{ readonly status: number; readonly schema: z.ZodType; readonly description: string }>;
   /** The command object the route puts on the CommandBus. */
   command(origin: CommandOrigin, params: ParamValues<P>, body: z.output<B>): object;
+  /** The status of a 2xx answer when it depends on the answer (a protocol in force 200, a proposal 202); else the route's. */
+  statusOf?(answer: A): number;
   /** Headers the answer carries (the Location of a new case, the ETag of a protocol). */
   headers?(answer: A): Record<string, string>;
 }

@@ -11,8 +11,15 @@ export interface ProtocolCommandRequest {
   readonly commandId: string;
   readonly correlationId: string;
   readonly ifMatch?: bigint;
-  /** decide: the protocol event this command appends, given the protocol in force (pure). */
-  readonly decide: (current: ZoneProtocol | undefined) => ProtocolEvent;
+  /** decide: the protocol events this command appends, given the zone's protocol now (pure). */
+  readonly decide: (current: ZoneProtocol | undefined) => ProtocolEvent[];
+}
+
+export interface ProtocolCommandResult {
+  /** The zone's protocol after the command: in force, and any pending proposal. */
+  readonly protocol: ZoneProtocol;
+  readonly position: Position;
+  readonly events: readonly ProtocolEvent[];
 }
 
 /** The zones' protocols, folded from their `protocol-<zone>` streams. */
@@ -26,7 +33,7 @@ export class ProtocolLedger {
     private readonly onCommitted: (position: Position) => void = () => undefined,
   ) {
     this.streams = new FoldedStreams<ZoneProtocol | undefined>(store, undefined, (protocol, event) =>
-      evolveProtocol(protocol, { type: event.type, data: event.data } as ProtocolEvent, event.revision),
+      evolveProtocol(protocol, { type: event.type, data: event.data } as ProtocolEvent, event.revision, event.metadata.agency),
     );
   }
 
@@ -38,38 +45,35 @@ export class ProtocolLedger {
    * Runs a protocol command: read and fold the zone's protocol stream, decide, append at the
    * expected revision. A retried command (same id) answers what it did the first time.
    */
-  async execute(request: ProtocolCommandRequest): Promise<{ protocol: ZoneProtocol; position: Position }> {
+  async execute(request: ProtocolCommandRequest): Promise<ProtocolCommandResult> {
     const { signer } = request;
     const stream = protocolStream(signer.zone);
     return this.lock.run(stream, async () => {
       for (let attempt = 1; attempt <= 10; attempt++) {
         const { state: current, revision, applied } = await this.streams.load(stream);
         const done = applied.get(request.commandId);
-        if (done && current) return { protocol: current, position: done.position };
+        if (done && current) return { protocol: current, position: done.position, events: done.events as ProtocolEvent[] };
         if (request.ifMatch !== undefined && request.ifMatch !== (revision ?? -1n)) throw new PreconditionFailed('the protocol has changed since the revision in If-Match');
-        const event = request.decide(current);
+        const events = request.decide(current);
+        const ids = new CommandIds(request.commandId);
+        const metadata = {
+          zone: signer.zone,
+          agency: signer.agency,
+          operator: signer.operator,
+          occurredAt: this.clock.now().toISOString(),
+          commandId: request.commandId,
+          correlationId: request.correlationId,
+        };
         try {
           const result = await this.store.append(
             stream,
-            [
-              {
-                id: new CommandIds(request.commandId).event(0),
-                type: event.type,
-                data: event.data,
-                metadata: {
-                  zone: signer.zone,
-                  agency: signer.agency,
-                  operator: signer.operator,
-                  occurredAt: this.clock.now().toISOString(),
-                  commandId: request.commandId,
-                  correlationId: request.correlationId,
-                },
-              },
-            ],
+            events.map((event, i) => ({ id: ids.event(i), type: event.type, data: event.data, metadata })),
             revision ?? 'no-stream',
           );
           this.onCommitted(result.position);
-          return { protocol: evolveProtocol(current, event, result.nextExpectedRevision), position: result.position };
+          const first = result.nextExpectedRevision - BigInt(events.length - 1);
+          const protocol = events.reduce<ZoneProtocol | undefined>((p, event, i) => evolveProtocol(p, event, first + BigInt(i), signer.agency), current)!;
+          return { protocol, position: result.position, events };
         } catch (error) {
           if (!(error instanceof WrongExpectedRevisionError)) throw error;
           if (request.ifMatch !== undefined) throw new PreconditionFailed('the protocol has changed since the revision in If-Match');

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { z } from 'zod';
-import { DEFAULT_CONSENT_REQUIRED, DEFAULT_RECEIVABLE, partyOf, type ProtocolEvent, ProtocolTerms, SYSTEM_AGENCY, type ZoneProtocol } from '../../events';
+import { DEFAULT_CONSENT_REQUIRED, DEFAULT_RECEIVABLE, partyOf, type ProposedTerms, type ProtocolEvent, ProtocolTerms, SYSTEM_AGENCY, type ZoneProtocol } from '../../events';
 import { RuleViolation } from '../errors';
 import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
 import { CLOCK, type Clock } from '../ledger/clock';
+import { CommandIds } from '../ledger/command-ids';
 import { ProtocolLedger } from './protocol-ledger';
-import { ProtocolView, protocolView } from './protocol-view';
+import { isPending, ProposalPending, type ProtocolAnswer, protocolAnswer, ProtocolView } from './protocol-view';
 
 /** PUT /v1/protocol body (API.md "Protocol"). */
 export const SignProtocolBody = ProtocolTerms.superRefine((terms, ctx) => {
@@ -29,18 +30,9 @@ export interface ProtocolSigner {
   readonly agency: string;
 }
 
-/**
- * decide: signs the first protocol of a zone or renews it. Every default is resolved into the
- * event. Whoever signs must be a party of the protocol it signs and, for a renewal, of the one
- * in force. Pure.
- */
-export function decideSigning(current: ZoneProtocol | undefined, terms: SignProtocolBody, signer: ProtocolSigner): ProtocolEvent {
-  if (signer.agency !== SYSTEM_AGENCY) {
-    const inNew = terms.parties.some((p) => p.agency === signer.agency);
-    if (!inNew || (current && !partyOf(current, signer.agency))) throw new RuleViolation('protocol-party-required', signer.agency);
-  }
-  const data = {
-    version: current ? current.current.version + 1 : 1,
+/** Every default resolved (consentRequired, retention, each party's receivable): what a party receives never depends on the code's defaults of the day the ledger is read. */
+export function resolvedTerms(terms: SignProtocolBody): ProposedTerms {
+  return {
     title: terms.title,
     validFrom: terms.validFrom,
     validUntil: terms.validUntil,
@@ -54,7 +46,38 @@ export function decideSigning(current: ZoneProtocol | undefined, terms: SignProt
       receivable: [...(p.receivable ?? DEFAULT_RECEIVABLE[p.kind])],
     })),
   };
-  return current ? { type: 'ProtocolRenewed', data } : { type: 'ProtocolSigned', data };
+}
+
+/**
+ * ENTITLEMENTS.md: a renewal widens what a party receives when it gives a party a category it
+ * did not receive, makes a party newly `minimalEquipe`, drops a category from
+ * `consentRequired`, or adds a party.
+ */
+export function widens(current: ProposedTerms, proposed: ProposedTerms): boolean {
+  if (current.consentRequired.some((c) => !proposed.consentRequired.includes(c))) return true;
+  return proposed.parties.some((p) => {
+    const before = current.parties.find((q) => q.agency === p.agency);
+    return !before || (p.minimalEquipe && !before.minimalEquipe) || p.receivable.some((c) => !before.receivable.includes(c));
+  });
+}
+
+/**
+ * decide: signs the first protocol of a zone, or renews it. Whoever signs must be a party of the
+ * protocol it signs and, for a renewal, of the one in force. A renewal that widens nothing is in
+ * force at once; one that widens is a proposal awaiting an admin of every other party in both
+ * protocols (ENTITLEMENTS.md: no single agency can widen its own access). Pure.
+ */
+export function decideSigning(current: ZoneProtocol | undefined, terms: SignProtocolBody, signer: ProtocolSigner, proposalId: string): ProtocolEvent[] {
+  if (signer.agency !== SYSTEM_AGENCY) {
+    const inNew = terms.parties.some((p) => p.agency === signer.agency);
+    if (!inNew || (current && !partyOf(current, signer.agency))) throw new RuleViolation('protocol-party-required', signer.agency);
+  }
+  const proposed = resolvedTerms(terms);
+  if (!current) return [{ type: 'ProtocolSigned', data: { version: 1, ...proposed } }];
+  const inBoth = proposed.parties.map((p) => p.agency).filter((agency) => partyOf(current, agency));
+  const awaiting = widens(current.current, proposed) ? inBoth.filter((agency) => agency !== signer.agency) : [];
+  if (awaiting.length === 0) return [{ type: 'ProtocolRenewed', data: { version: current.current.version + 1, ...proposed } }];
+  return [{ type: 'ProtocolRenewalProposed', data: { proposalId, terms: proposed, awaiting } }];
 }
 
 /** The command on the CommandBus. */
@@ -67,20 +90,21 @@ export class SignProtocol {
 
 @Injectable()
 @CommandHandler(SignProtocol)
-export class SignProtocolHandler implements ICommandHandler<SignProtocol, ProtocolView> {
+export class SignProtocolHandler implements ICommandHandler<SignProtocol, ProtocolAnswer> {
   constructor(
     @Inject(ProtocolLedger) private readonly protocols: ProtocolLedger,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ origin, terms }: SignProtocol): Promise<ProtocolView> {
-    const { protocol } = await this.protocols.execute({ ...origin, signer: origin.actor, decide: (current) => decideSigning(current, terms, origin.actor) });
-    return protocolView(origin.actor.zone, protocol, this.clock.now());
+  async execute({ origin, terms }: SignProtocol): Promise<ProtocolAnswer> {
+    const proposalId = new CommandIds(origin.commandId).entity('proposal');
+    const { protocol } = await this.protocols.execute({ ...origin, signer: origin.actor, decide: (current) => decideSigning(current, terms, origin.actor, proposalId) });
+    return protocolAnswer(origin.actor.zone, protocol, this.clock.now(), proposalId);
   }
 }
 
-/** PUT /v1/protocol */
-export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, never>, ProtocolView> = {
+/** PUT /v1/protocol: 200 with the protocol in force, or 202 with the proposal awaiting approvals. */
+export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, never>, ProtocolAnswer> = {
   name: 'SignProtocol',
   route: {
     method: 'PUT',
@@ -91,10 +115,13 @@ export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, neve
     // The decision checks that the signer is a party of the protocol it signs (and of the one in force).
     anyAgency: true,
     summary: "Sign the zone's first protocol, or renew it",
-    description: 'The signing agency must be a party of the protocol it signs (and, for a renewal, of the one in force).',
+    description:
+      'The signing agency must be a party of the protocol it signs (and, for a renewal, of the one in force). A renewal that widens what some party receives answers 202 with the proposal and the parties whose admin must approve it (POST /v1/protocol/proposals/{proposalId}/approval).',
   },
   body: SignProtocolBody,
   answer: ProtocolView,
+  otherAnswers: [{ status: 202, schema: ProposalPending, description: 'a renewal that widens what a party receives, awaiting the approval of the parties named' }],
   command: (origin, _params, terms) => new SignProtocol(origin, terms),
-  headers: (view) => ({ etag: `"${view.revision}"` }),
+  statusOf: (answer) => (isPending(answer) ? 202 : 200),
+  headers: (answer): Record<string, string> => (isPending(answer) ? {} : { etag: `"${answer.revision}"` }),
 };

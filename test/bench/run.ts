@@ -110,7 +110,7 @@ async function portThroughput(dir: string, inFlight: number): Promise<number> {
 
 const { zone: _zone, ...PROTOCOL_TERMS } = JSON.parse(readFileSync(join(ROOT, 'examples/valdinievole-protocol.json'), 'utf8')) as { zone: string } & Record<string, unknown>;
 const TERMS = SignProtocolBody.parse(PROTOCOL_TERMS);
-const PROTOCOL = decideSigning(undefined, TERMS, { agency: 'sds-valdinievole' });
+const PROTOCOL = decideSigning(undefined, TERMS, { agency: 'sds-valdinievole' }, randomUUID())[0]!;
 
 /** One realistic case, through the real decider: referral to outcome, ~16 events. */
 function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {

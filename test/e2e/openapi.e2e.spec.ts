@@ -5,6 +5,7 @@ import { startService, type TestService } from '../support/test-app';
 
 const ROUTES = [
   'put /v1/protocol',
+  'post /v1/protocol/proposals/{proposalId}/approval',
   'get /v1/protocol',
   'post /v1/referrals',
   'post /v1/cases/{id}/consents',
@@ -58,7 +59,8 @@ describe('/openapi.json', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (method !== 'post') continue;
-        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes: ['201', '400', '401', '403', '404', '412', '413', '415', '422', '500', '503'] });
+        const accepted = path.startsWith('/v1/protocol') ? ['200', '202'] : ['201'];
+        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes: [...accepted, '400', '401', '403', '404', '412', '413', '415', '422', '500', '503'] });
         expect(op.responses['422'].content['application/json'].schema.properties.rule).toBeDefined();
         expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'If-Match']));
       }

@@ -58,6 +58,73 @@ describe('the zone protocol over HTTP', () => {
     expect(current.headers.get('etag')).toBe('"1"');
   });
 
+  describe('renewals that widen what a party receives (ENTITLEMENTS.md: no single agency can widen its own access)', () => {
+    const adminOf = (agency: string) => ({ agency, roles: ['admin' as const] });
+    const current = () => service.request('GET', '/v1/protocol', { as: adminOf(AGENCIES.cpi) });
+    /** The terms in force now, with the CPI (employment centre) made to receive health data. */
+    const cpiGetsHealth = (terms: typeof PROTOCOL_TERMS) => ({
+      ...terms,
+      validUntil: '2035-02-04',
+      parties: terms.parties.map((p) => (p.agency === AGENCIES.cpi ? { ...p, receivable: ['common' as const, 'health' as const] } : p)),
+    });
+
+    it('keeps a widening as a proposal until every other party in both protocols approves, then puts it in force', async () => {
+      const before = await current();
+      const proposed = await service.request('PUT', '/v1/protocol', { as: adminOf(AGENCIES.cpi), body: cpiGetsHealth(PROTOCOL_TERMS) });
+      expect(proposed.status).toBe(202);
+      const others = PROTOCOL_TERMS.parties.map((p) => p.agency).filter((a) => a !== AGENCIES.cpi);
+      expect(proposed.body).toEqual({ proposalId: expect.any(String), awaiting: others });
+      const { proposalId } = proposed.body;
+
+      // Nothing changed for anyone: the CPI still receives common data only; parties see the proposal.
+      const waiting = await current();
+      expect(waiting.body.parties).toEqual(before.body.parties);
+      expect(waiting.body.version).toBe(before.body.version);
+      expect(waiting.body.proposal).toMatchObject({ proposalId, proposedBy: AGENCIES.cpi, awaiting: others, approvedBy: [] });
+
+      // The proposer cannot approve for the others, nor twice for itself.
+      const self = await service.request('POST', `/v1/protocol/proposals/${proposalId}/approval`, { as: adminOf(AGENCIES.cpi), body: {} });
+      expect(self.body.rule).toBe('not-awaited');
+      for (const agency of others.slice(0, -1)) {
+        const approved = await service.request('POST', `/v1/protocol/proposals/${proposalId}/approval`, { as: adminOf(agency), body: {} });
+        expect(approved.status).toBe(202);
+        expect(approved.body.awaiting).not.toContain(agency);
+      }
+      const last = await service.request('POST', `/v1/protocol/proposals/${proposalId}/approval`, { as: adminOf(others[others.length - 1]!), body: {} });
+      expect(last.status).toBe(200);
+      expect(last.body.version).toBe(before.body.version + 1);
+      expect(last.body.parties.find((p: { agency: string }) => p.agency === AGENCIES.cpi).receivable).toEqual(['common', 'health']);
+      expect(last.body.proposal).toBeUndefined();
+    });
+
+    it('puts a narrowing in force at once, and it supersedes a pending proposal', async () => {
+      const terms = (await current()).body;
+      const narrowTerms = (receivable: Array<'common' | 'health'>) => ({
+        title: terms.title,
+        validFrom: terms.validFrom,
+        validUntil: terms.validUntil,
+        consentRequired: terms.consentRequired,
+        parties: terms.parties.map((p: { agency: string }) => ({
+          ...p,
+          receivable: p.agency === AGENCIES.cpi ? receivable : (p as unknown as { receivable: string[] }).receivable,
+        })),
+      });
+      const widening = await service.request('PUT', '/v1/protocol', {
+        as: adminOf(AGENCIES.serd),
+        body: { ...narrowTerms(['common', 'health']), consentRequired: ['special', 'judicial'] },
+      });
+      expect(widening.status).toBe(202);
+      const narrowed = await service.request('PUT', '/v1/protocol', { as: adminOf(AGENCIES.sds), body: narrowTerms(['common']) });
+      expect(narrowed.status).toBe(200);
+      expect(narrowed.body.parties.find((p: { agency: string }) => p.agency === AGENCIES.cpi).receivable).toEqual(['common']);
+      const late = await service.request('POST', `/v1/protocol/proposals/${widening.body.proposalId}/approval`, { as: adminOf(AGENCIES.cpi), body: {} });
+      expect(late.status).toBe(422);
+      expect(late.body.rule).toBe('proposal-superseded');
+      const unknown = await service.request('POST', '/v1/protocol/proposals/6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11/approval', { as: adminOf(AGENCIES.cpi), body: {} });
+      expect(unknown.status).toBe(404);
+    });
+  });
+
   it('shows the protocol only to its parties', async () => {
     const outsider = await service.request('GET', '/v1/protocol', { as: { agency: 'comune-di-pescia', roles: ['operator'] } });
     expect(outsider.status).toBe(403);

@@ -38,10 +38,8 @@ import { takeInCharge } from '../../src/case/take-in-charge';
 import { validatePlanRevision } from '../../src/case/validate-plan-revision';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { CommandIds } from '../../src/ledger/command-ids';
-import { evolveProtocol } from '../../events';
-import { decideSigning } from '../../src/protocol/sign-protocol';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
-import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
+import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture, ZONE } from '../support/fixtures';
 
 /*
  * Property-based tests of the policy and the projections (issue: "for random valid histories,
@@ -73,7 +71,7 @@ function protocolOf(variant: { consentRequired: Category[]; narrowed: Array<[num
     consentRequired: variant.consentRequired,
     parties: PROTOCOL_TERMS.parties.map((p) => (receivable.has(p.agency) ? { ...p, receivable: receivable.get(p.agency) } : p)),
   };
-  return evolveProtocol(undefined, decideSigning(undefined, terms, { agency: AGENCIES.sds }), 0n);
+  return protocolFixture(terms);
 }
 
 /** Runs random steps through the decider; refused commands are skipped, as the service would refuse them. */

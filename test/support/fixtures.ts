@@ -23,8 +23,8 @@ const { zone: _zone, ...terms } = EXAMPLE_PROTOCOL;
 export const PROTOCOL_TERMS = SignProtocolBody.parse(terms);
 
 export function protocolFixture(terms = PROTOCOL_TERMS): ZoneProtocol {
-  const event = decideSigning(undefined, terms, { agency: AGENCIES.sds });
-  return evolveProtocol(undefined, event, 0n);
+  const [event] = decideSigning(undefined, terms, { agency: AGENCIES.sds }, '00000000-0000-4000-8000-00000000000a');
+  return evolveProtocol(undefined, event!, 0n);
 }
 
 export function actor(agency: string, roles: Role[] = ['operator'], operator = `op-${agency.split('-')[0]}`): Actor {

@@ -28,7 +28,7 @@ export class Seeder {
 
   async protocol(terms = PROTOCOL_TERMS, zone = ZONE) {
     const signer = { zone, agency: AGENCIES.sds, operator: 'admin' };
-    return this.protocols.execute({ signer, decide: (current) => decideSigning(current, terms, signer), commandId: randomUUID(), correlationId: 'seed' });
+    return this.protocols.execute({ signer, decide: (current) => decideSigning(current, terms, signer, randomUUID()), commandId: randomUUID(), correlationId: 'seed' });
   }
 
   async run<B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string, zone = ZONE) {

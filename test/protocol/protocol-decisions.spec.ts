@@ -1,0 +1,74 @@
+import { evolveProtocol, type ProtocolEvent, type ZoneProtocol } from '../../events';
+import { decideApproval } from '../../src/protocol/approve-proposal';
+import { decideSigning, type SignProtocolBody } from '../../src/protocol/sign-protocol';
+import { AGENCIES, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
+
+const PROPOSAL = '00000000-0000-4000-8000-0000000000aa';
+const parties = PROTOCOL_TERMS.parties.map((p) => p.agency);
+
+function fold(protocol: ZoneProtocol, events: ProtocolEvent[], author: string): ZoneProtocol {
+  return events.reduce((p, e, i) => evolveProtocol(p, e, p.revision + BigInt(i + 1), author), protocol);
+}
+
+const withParty = (agency: string, change: Partial<SignProtocolBody['parties'][number]>): SignProtocolBody => ({
+  ...PROTOCOL_TERMS,
+  parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === agency ? { ...p, ...change } : p)),
+});
+
+describe('signing and renewing the zone protocol', () => {
+  it('puts the first protocol of a zone in force once signed', () => {
+    expect(decideSigning(undefined, PROTOCOL_TERMS, { agency: AGENCIES.sds }, PROPOSAL).map((e) => e.type)).toEqual(['ProtocolSigned']);
+  });
+
+  it('puts a renewal that widens nothing in force at once, a narrowing included', () => {
+    const narrowed = withParty(AGENCIES.serd, { receivable: ['common'] });
+    const [event] = decideSigning(protocolFixture(), narrowed, { agency: AGENCIES.sds }, PROPOSAL);
+    expect(event).toMatchObject({ type: 'ProtocolRenewed', data: { version: 2 } });
+  });
+
+  it.each([
+    ['a wider receivable', withParty(AGENCIES.cpi, { receivable: ['common', 'health'] })],
+    ['a party newly in the minimal team', withParty(AGENCIES.serd, { minimalEquipe: true })],
+    ['a smaller consentRequired', { ...PROTOCOL_TERMS, consentRequired: ['special', 'judicial'] as SignProtocolBody['consentRequired'] }],
+    ['a new party', { ...PROTOCOL_TERMS, parties: [...PROTOCOL_TERMS.parties, { agency: 'comune-di-pescia', name: 'Comune', kind: 'housing' as const, minimalEquipe: false }] }],
+  ])('makes a proposal of %s, awaiting every other party in both protocols', (_what, terms) => {
+    const [event] = decideSigning(protocolFixture(), terms, { agency: AGENCIES.cpi }, PROPOSAL);
+    expect(event).toEqual({ type: 'ProtocolRenewalProposed', data: { proposalId: PROPOSAL, terms: expect.any(Object), awaiting: parties.filter((a) => a !== AGENCIES.cpi) } });
+  });
+
+  it('awaits every party when the service itself proposes (ledger protocol apply)', () => {
+    const [event] = decideSigning(protocolFixture(), withParty(AGENCIES.cpi, { receivable: ['common', 'health'] }), { agency: 'ledger' }, PROPOSAL);
+    expect((event!.data as { awaiting: string[] }).awaiting).toEqual(parties);
+  });
+});
+
+describe('approving a protocol proposal', () => {
+  const widening = withParty(AGENCIES.cpi, { receivable: ['common', 'health'] });
+  const proposed = () => fold(protocolFixture(), decideSigning(protocolFixture(), widening, { agency: AGENCIES.cpi }, PROPOSAL), AGENCIES.cpi);
+
+  it('changes nothing in force while a proposal waits', () => {
+    expect(proposed().current).toEqual(protocolFixture().current);
+    expect(proposed().pending?.awaiting.size).toBe(parties.length - 1);
+  });
+
+  it('counts each awaited approval once, and puts the proposal in force with the last', () => {
+    let protocol = proposed();
+    const others = parties.filter((a) => a !== AGENCIES.cpi);
+    for (const agency of others) {
+      const events = decideApproval(protocol, PROPOSAL, agency);
+      const last = agency === others[others.length - 1];
+      expect(events.map((e) => e.type)).toEqual(last ? ['ProtocolProposalApproved', 'ProtocolRenewed'] : ['ProtocolProposalApproved']);
+      protocol = fold(protocol, events, agency);
+      if (!last) expect(() => decideApproval(protocol, PROPOSAL, agency)).toThrow(expect.objectContaining({ rule: 'not-awaited' }));
+    }
+    expect(protocol.current.version).toBe(2);
+    expect(protocol.current.parties.find((p) => p.agency === AGENCIES.cpi)?.receivable).toEqual(['common', 'health']);
+    expect(protocol.pending).toBeUndefined();
+  });
+
+  it('refuses a superseded proposal, and answers not found for an unknown one', () => {
+    const renewed = fold(proposed(), decideSigning(proposed(), PROTOCOL_TERMS, { agency: AGENCIES.sds }, 'ffffffff-0000-4000-8000-000000000000'), AGENCIES.sds);
+    expect(() => decideApproval(renewed, PROPOSAL, AGENCIES.sds)).toThrow(expect.objectContaining({ rule: 'proposal-superseded' }));
+    expect(() => decideApproval(protocolFixture(), PROPOSAL, AGENCIES.sds)).toThrow(expect.objectContaining({ name: 'NotFound' }));
+  });
+});
