@@ -1,13 +1,17 @@
 import type { CaseSummary } from './case-index';
 
 /**
- * The activity report (API.md "Case reads"): counts per zone by status, programme, need,
- * outcome and month of opening. Any count from 1 to 4 is shown as "<5" (ENTITLEMENTS.md
- * "Aggregates"), so that no figure singles out a person.
+ * The activity report (API.md "Case reads", ENTITLEMENTS.md "Aggregates"): counts by status,
+ * programme, need, outcome and month of opening, for whole calendar months only. Every count is
+ * rounded to the nearest multiple of 5 and any count from 1 to 4 reads "<5"; totals are rounded
+ * from the true figure, never summed from rounded cells. So neither one table nor the
+ * difference of two tables singles out a person: a window moves by a month at least, and a
+ * month's cells move by 5 at least.
  */
 export type Count = number | '<5';
 
 export interface ActivityReport {
+  /** First and last month counted (YYYY-MM), inclusive. */
   readonly from?: string;
   readonly to?: string;
   readonly cases: Count;
@@ -18,8 +22,11 @@ export interface ActivityReport {
   readonly byMonth: Record<string, Count>;
 }
 
-export function suppress(n: number): Count {
-  return n >= 1 && n <= 4 ? '<5' : n;
+/** 0 stays 0; 1 to 4 read "<5"; anything else is rounded to the nearest multiple of 5. */
+export function rounded(n: number): Count {
+  if (n === 0) return 0;
+  if (n < 5) return '<5';
+  return Math.round(n / 5) * 5;
 }
 
 function tally(into: Map<string, number>, key: string): void {
@@ -27,10 +34,10 @@ function tally(into: Map<string, number>, key: string): void {
 }
 
 function shown(counts: Map<string, number>): Record<string, Count> {
-  return Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, suppress(n)]));
+  return Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, rounded(n)]));
 }
 
-/** Cases opened in [from, to] (dates, inclusive), counted. Pure: summaries in, report out. */
+/** Cases opened in the months [from, to] (YYYY-MM, inclusive), counted. Pure: summaries in, report out. */
 export function activityReport(summaries: readonly CaseSummary[], range: { from?: string; to?: string }): ActivityReport {
   const status = new Map<string, number>();
   const programme = new Map<string, number>();
@@ -39,18 +46,18 @@ export function activityReport(summaries: readonly CaseSummary[], range: { from?
   const month = new Map<string, number>();
   let cases = 0;
   for (const s of summaries) {
-    const opened = s.openedAt.slice(0, 10);
+    const opened = s.openedAt.slice(0, 7);
     if ((range.from && opened < range.from) || (range.to && opened > range.to)) continue;
     cases++;
     tally(status, s.status);
-    tally(month, s.openedAt.slice(0, 7));
-    s.programmes.forEach((p) => tally(programme, p));
-    s.needs.forEach((n) => tally(need, n));
+    tally(month, opened);
+    new Set(s.programmes).forEach((p) => tally(programme, p));
+    new Set(s.needs).forEach((n) => tally(need, n));
     new Set(s.outcomes).forEach((o) => tally(outcome, o));
   }
   return {
     ...range,
-    cases: suppress(cases),
+    cases: rounded(cases),
     byStatus: shown(status),
     byProgramme: shown(programme),
     byNeed: shown(need),

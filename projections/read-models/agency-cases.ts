@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { ZoneProtocol } from '../../events';
+import type { CaseStatus, ZoneProtocol } from '../../events';
+import type { CaseSummary } from './case-index';
 import { type AgencyCaseView, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
 import type { LedgerCopy } from './ledger-copy';
 
@@ -44,6 +45,7 @@ interface Row {
   view: string;
   disclosure: string;
   list_name: string | null;
+  summary: string;
   list_disclosure: string;
 }
 
@@ -94,7 +96,8 @@ export class AgencyCases {
           case_id TEXT PRIMARY KEY, status TEXT NOT NULL, revision INTEGER NOT NULL,
           opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
           view TEXT NOT NULL, disclosure TEXT NOT NULL,
-          list_name TEXT, list_disclosure TEXT NOT NULL
+          list_name TEXT, list_disclosure TEXT NOT NULL,
+          summary TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS p${id}_by_update ON p${id}_cases (updated_at DESC, case_id DESC);
       `);
@@ -116,8 +119,8 @@ export class AgencyCases {
     if (!writer) {
       writer = {
         upsert: this.db.prepare(
-          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, view, disclosure, list_name, list_disclosure)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, view, disclosure, list_name, list_disclosure, summary)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
         remove: this.db.prepare(`DELETE FROM p${id}_cases WHERE case_id = ?`),
       };
@@ -139,6 +142,7 @@ export class AgencyCases {
       JSON.stringify(view.disclosure),
       view.listName ? JSON.stringify(view.listName) : null,
       JSON.stringify(view.listDisclosure),
+      JSON.stringify(summaryOf(v)),
     );
     this.s.link.run(owner.zone, caseId, owner.agency);
   }
@@ -162,6 +166,7 @@ const MINT = Symbol('AgencyPartition');
 /** One agency's views. Its statements name its own table and no other. */
 export class AgencyPartition {
   private readonly get_: Database.Statement<[string], Row> | undefined;
+  private readonly summaries_: Database.Statement<[], { status: string; opened_at: string; summary: string }> | undefined;
   private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
 
   constructor(
@@ -174,6 +179,7 @@ export class AgencyPartition {
     if (mint !== MINT) throw new Error('an AgencyPartition comes from AgencyCases.partition(owner)');
     if (!db || id === undefined) return;
     this.get_ = db.prepare(`SELECT * FROM p${id}_cases WHERE case_id = ?`);
+    this.summaries_ = db.prepare(`SELECT status, opened_at, summary FROM p${id}_cases`);
     this.list_ = db.prepare(
       `SELECT * FROM p${id}_cases
        WHERE (? = '' OR status = ?) AND (updated_at < ? OR (updated_at = ? AND case_id < ?))
@@ -201,6 +207,16 @@ export class AgencyPartition {
     return this.owner?.agency;
   }
 
+  /**
+   * The activity report's input as this agency is shown it: each case that exists for it, its
+   * status and month, and the codes its view shows (ENTITLEMENTS.md "Nothing leaks through the
+   * side": an agency's aggregates count only what it may see).
+   */
+  summaries(): CaseSummary[] {
+    if (!this.summaries_) return [];
+    return this.summaries_.all().map((r) => ({ status: r.status as CaseStatus, openedAt: r.opened_at, ...(JSON.parse(r.summary) as Omit<CaseSummary, 'status' | 'openedAt'>) }));
+  }
+
   list(query: ListQuery): CaseListRow[] {
     if (!this.list_) return [];
     const after = query.after ?? { updatedAt: '\uffff', caseId: '\uffff' };
@@ -216,6 +232,12 @@ export class AgencyPartition {
 }
 
 const EMPTY_PARTITION = new AgencyPartition(MINT, undefined, undefined);
+
+/** The codes of a view that the activity report counts: what this agency is shown, nothing more. */
+function summaryOf(view: CaseView): Omit<CaseSummary, 'status' | 'openedAt'> {
+  const outcomes = ((view.outcomes ?? []) as Array<{ outcomes: string[] }>).flatMap((o) => o.outcomes);
+  return { programmes: (view.programmes ?? []) as string[], needs: (view.needs ?? []) as string[], outcomes };
+}
 
 function toCaseRow(row: Row): CaseRow {
   return {

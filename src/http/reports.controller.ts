@@ -2,15 +2,17 @@ import { Controller, Get } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { IsoDate } from '../../events';
 import type { Caller } from '../access/caller';
 import { GetActivityReport } from '../reads/activity-report';
 import { CurrentCaller, Roles } from './access';
 import { ApiErrors, ApiQueryFrom } from './routes';
 import { ValidQuery } from './validation';
 
+/** Whole calendar months only (ENTITLEMENTS.md "Aggregates"). */
+const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM');
+
 const ActivityQuery = z
-  .strictObject({ from: IsoDate.optional(), to: IsoDate.optional() })
+  .strictObject({ from: Month.optional(), to: Month.optional() })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ['to'], message: 'must not be before from' });
 
 /** API.md "Case reads": zone aggregates, for coordinators and for coordination bodies (src/reads/activity-report.ts). */
@@ -23,7 +25,10 @@ export class ReportsController {
 
   @Get('activity')
   @Roles('coordinator', 'operator', 'dpo', 'auditor', 'admin')
-  @ApiOperation({ summary: 'Counts by status, programme, need, outcome and month of opening; counts of 1 to 4 read "<5"' })
+  @ApiOperation({
+    summary: 'Counts by status, programme, need, outcome and month of opening, whole months only; every count rounded to a multiple of 5, 1 to 4 read "<5"',
+    description: "A coordination body's report counts the zone; a coordinator's counts what its own agency is shown.",
+  })
   @ApiQueryFrom(ActivityQuery)
   activity(@CurrentCaller() caller: Caller, @ValidQuery(ActivityQuery) range: z.output<typeof ActivityQuery>) {
     return this.queries.execute(new GetActivityReport(caller, range));

@@ -30,6 +30,8 @@ export class GetActivityReportHandler implements IQueryHandler<GetActivityReport
     const coordinationBody = partyOf(await this.protocols.current(actor.zone), actor.agency)?.kind === 'coordination';
     if (!actor.roles.includes('coordinator') && !coordinationBody) throw new Forbidden('the activity report is for coordinators and coordination bodies');
     await this.barrier.pass();
-    return activityReport(caller.zoneFigures().summaries(), range);
+    // A coordination body sees no case, only the zone's figures. Any other agency's report counts
+    // what its agency is shown, so that hidden data cannot change its answer (ENTITLEMENTS.md).
+    return activityReport(coordinationBody ? caller.zoneFigures().summaries() : caller.cases().summaries(), range);
   }
 }

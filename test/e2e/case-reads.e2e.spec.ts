@@ -202,5 +202,22 @@ describe('per-agency reads over HTTP', () => {
       expect((await service.request('GET', '/v1/reports/activity', { as: op(AGENCIES.cpi) })).status).toBe(403);
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.coordination) })).status).toBe(404);
     });
+
+    it("counts for a coordinator only what its own agency is shown: the CPI's coordinator counts no health need", async () => {
+      const cpi = await service.request('GET', '/v1/reports/activity', { as: coordinator(AGENCIES.cpi) });
+      expect(cpi.status).toBe(200);
+      expect(cpi.body.byNeed).not.toHaveProperty('addiction');
+      expect(cpi.body.byNeed).toHaveProperty('employment');
+    });
+
+    it('takes whole calendar months only', async () => {
+      const month = new Date().toISOString().slice(0, 7);
+      const report = await service.request('GET', `/v1/reports/activity?from=${month}&to=${month}`, { as: coordinator(AGENCIES.sds) });
+      expect(report.status).toBe(200);
+      expect(report.body).toMatchObject({ from: month, to: month });
+      const byDay = await service.request('GET', '/v1/reports/activity?from=2025-06-01&to=2025-06-02', { as: coordinator(AGENCIES.sds) });
+      expect(byDay.status).toBe(400);
+      expect(byDay.body.issues.map((i: { path: string }) => i.path)).toEqual(['query.from', 'query.to']);
+    });
   });
 });
