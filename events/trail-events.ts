@@ -23,8 +23,12 @@ export const AccessRecorded = datum(
     /** The authorisations or rules that allowed the disclosure: authored, self-reference, full-member, consent:<id>, referrer-feedback. */
     basis: z.array(z.string().max(100)),
     outcome: z.enum(TRAIL_OUTCOMES),
-    /** Agencies whose recorded data was disclosed (the `of-our-data` scope of their DPO). */
-    owners: z.array(AgencyId),
+    /**
+     * Agencies whose recorded data was disclosed (the `of-our-data` scope of their DPO), each with
+     * the categories and basis of its own data only: a DPO reads what was disclosed of its
+     * agency's data, never what others' data said (ENTITLEMENTS.md "The access trail").
+     */
+    owners: z.array(z.strictObject({ agency: AgencyId, categories: z.array(Category), basis: z.array(z.string().max(100)) })),
     ip: z.string().max(64).optional(),
   }),
 );

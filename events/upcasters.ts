@@ -58,6 +58,15 @@ function nonComplianceV1toV2(data: { commitment?: string } & Record<string, unkn
   return commitment === undefined ? rest : { ...rest, commitment: commonNote(commitment) };
 }
 
+/**
+ * AccessRecorded v1 (frozen, the field that changed): owners were agency ids, without what was
+ * disclosed of each one's data. v2 gives each owner nothing it can no longer prove: empty
+ * categories and basis (the record's own categories and basis stay, for its readers' DPO).
+ */
+function accessV1toV2(data: { owners: string[] } & Record<string, unknown>): Record<string, unknown> {
+  return { ...data, owners: data.owners.map((agency) => ({ agency, categories: [], basis: [] })) };
+}
+
 type Upcaster = (data: never) => Record<string, unknown>;
 
 /** UPCASTERS[type][v] turns version v into version v + 1. */
@@ -66,4 +75,5 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
   ConsentRecorded: { 1: consentV1toV2 },
   PlanRevisionDrafted: { 1: planRevisionV1toV2 },
   NonComplianceReported: { 1: nonComplianceV1toV2 },
+  AccessRecorded: { 1: accessV1toV2 },
 };

@@ -12,8 +12,8 @@ import { authorBasis, type Basis, type Entitlement, factBasis, memberBasis } fro
 export interface Disclosure {
   readonly categories: Category[];
   readonly basis: string[];
-  /** Agencies whose recorded data (or attribution) was disclosed: the `of-our-data` scope of their DPO. */
-  readonly owners: string[];
+  /** Agencies whose recorded data (or attribution) was disclosed, each with what of its own data: the `of-our-data` scope of their DPO. */
+  readonly owners: Array<{ agency: string; categories: Category[]; basis: string[] }>;
 }
 
 export type Json = Record<string, unknown>;
@@ -134,7 +134,7 @@ function actsOn(facts: CaseFacts, index: number): number | undefined {
 export class Disclosed {
   private readonly categories = new Set<Category>();
   private readonly basis = new Set<string>();
-  private readonly owners = new Set<string>();
+  private readonly owners = new Map<string, { categories: Set<Category>; basis: Set<string> }>();
 
   fact(seen: Seen): unknown {
     if (seen.fact.personal) this.add(seen.fact.categories, seen.basis, seen.fact.author);
@@ -160,11 +160,20 @@ export class Disclosed {
   add(categories: readonly Category[], basis: readonly string[], owner: string | undefined): void {
     for (const c of categories) this.categories.add(c);
     for (const b of basis) this.basis.add(b);
-    if (owner) this.owners.add(owner);
+    if (!owner) return;
+    let own = this.owners.get(owner);
+    if (!own) this.owners.set(owner, (own = { categories: new Set(), basis: new Set() }));
+    for (const c of categories) own.categories.add(c);
+    for (const b of basis) own.basis.add(b);
   }
 
   result(): Disclosure {
-    return { categories: [...this.categories].sort(), basis: [...this.basis].sort(), owners: [...this.owners].sort() };
+    const owners = [...this.owners.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    return {
+      categories: [...this.categories].sort(),
+      basis: [...this.basis].sort(),
+      owners: owners.map(([agency, own]) => ({ agency, categories: [...own.categories].sort(), basis: [...own.basis].sort() })),
+    };
   }
 }
 

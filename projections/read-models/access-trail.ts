@@ -64,18 +64,20 @@ export class AccessTrail {
       CREATE INDEX IF NOT EXISTS trail_by_agency ON trail (zone, agency, seq);
       CREATE INDEX IF NOT EXISTS trail_by_case ON trail (zone, case_id, seq);
       CREATE TABLE IF NOT EXISTS trail_owners (
-        zone TEXT NOT NULL, owner TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (zone, owner, seq)
+        zone TEXT NOT NULL, owner TEXT NOT NULL, seq INTEGER NOT NULL,
+        categories TEXT NOT NULL, basis TEXT NOT NULL,
+        PRIMARY KEY (zone, owner, seq)
       ) WITHOUT ROWID;
     `);
     this.insert = db.prepare(
       `INSERT OR IGNORE INTO trail (id, zone, at, agency, operator, roles, action, case_id, categories, purpose, basis, outcome, ip)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.owner = db.prepare('INSERT OR IGNORE INTO trail_owners (zone, owner, seq) VALUES (?, ?, ?)');
+    this.owner = db.prepare('INSERT OR IGNORE INTO trail_owners (zone, owner, seq, categories, basis) VALUES (?, ?, ?, ?, ?)');
   }
 
   /** Runner only: one AccessRecorded event. */
-  add(zone: string, record: TrailRecord & { owners: readonly string[] }): void {
+  add(zone: string, record: TrailRecord & { owners: ReadonlyArray<{ agency: string; categories: readonly string[]; basis: readonly string[] }> }): void {
     const info = this.insert.run(
       record.id,
       zone,
@@ -92,18 +94,23 @@ export class AccessTrail {
       record.ip ?? null,
     );
     if (info.changes === 0) return;
-    for (const owner of record.owners) this.owner.run(zone, owner, info.lastInsertRowid);
+    for (const owner of record.owners) this.owner.run(zone, owner.agency, info.lastInsertRowid, JSON.stringify(owner.categories), JSON.stringify(owner.basis));
   }
 
   /** The records in one DPO's scope, newest first. */
   query(dpo: { zone: string; agency: string }, q: TrailQuery): Array<TrailRecord & { seq: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
+    // of-our-data: categories and basis are those of the DPO's own agency's data only.
+    let select = 't.*';
+    let from = 'trail t';
     if (q.scope === 'by-us') {
       where.push('t.zone = ? AND t.agency = ?');
       params.push(dpo.zone, dpo.agency);
     } else {
-      where.push('t.seq IN (SELECT seq FROM trail_owners WHERE zone = ? AND owner = ?)');
+      select = 't.seq, t.id, t.at, t.agency, t.operator, t.roles, t.action, t.case_id, o.categories, t.purpose, o.basis, t.outcome, t.ip';
+      from = 'trail_owners o JOIN trail t ON t.seq = o.seq';
+      where.push('o.zone = ? AND o.owner = ?');
       params.push(dpo.zone, dpo.agency);
     }
     if (q.caseIds) {
@@ -126,7 +133,7 @@ export class AccessTrail {
       where.push('t.seq < ?');
       params.push(q.before);
     }
-    const rows = this.db.prepare(`SELECT t.* FROM trail t WHERE ${where.join(' AND ')} ORDER BY t.seq DESC LIMIT ?`).all(...params, q.limit) as Row[];
+    const rows = this.db.prepare(`SELECT ${select} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY t.seq DESC LIMIT ?`).all(...params, q.limit) as Row[];
     return rows.map((r) => ({
       seq: r.seq,
       id: r.id,

@@ -1,6 +1,10 @@
 import type { CaseStatus } from '../../events';
 import type { AgencyPartition, CaseSummary, ReadModels, TrailQuery, TrailRecord } from '../../projections/read-models';
+import { type CallerKnowledge, callerKnowledge, caseFacts, protocolAsOf } from '../../projections/policy';
 import type { Actor } from './actor';
+
+/** The reading agency of a trail record whose membership of the case the DPO's agency may not see. */
+export const UNDISCLOSED = 'undisclosed';
 
 /**
  * The one door from the read path to the read models (ARCHITECTURE.md property 6). A Caller is
@@ -26,13 +30,35 @@ export class Caller {
     return this.models.cases.partition({ zone: this.actor.zone, agency: this.actor.agency });
   }
 
-  /** The access trail as the caller's agency's DPO may read it (API.md "DPO"). */
+  /**
+   * The access trail as the caller's agency's DPO may read it (API.md "DPO", ENTITLEMENTS.md
+   * "The access trail"): in `of-our-data`, the reading agency and its operator are named only
+   * where the DPO's agency may see that agency's membership of the case (otherwise
+   * `undisclosed`, no operator), and categories and basis are those of its own data only (the
+   * read model keeps them per owner). The per-person report lists only cases that exist for
+   * the DPO's agency.
+   */
   accessTrail(): DpoTrail {
     const { zone, agency } = this.actor;
-    const { trail, index } = this.models;
+    const { trail, index, ledger } = this.models;
+    const partition = this.cases();
     return {
-      records: (query) => trail.query({ zone, agency }, query),
-      casesOfPerson: (fiscalCode) => index.casesOfPerson(zone, fiscalCode),
+      records: (query) => {
+        const records = trail.query({ zone, agency }, query);
+        if (query.scope === 'by-us') return records;
+        const knowledge = new Map<string, CallerKnowledge>();
+        const knows = (caseId: string) => {
+          let known = knowledge.get(caseId);
+          if (!known) {
+            const protocol = protocolAsOf(ledger.protocolEntries(zone));
+            known = callerKnowledge(caseFacts(caseId, ledger.caseEntries(zone, caseId), protocol).state, protocol, agency);
+            knowledge.set(caseId, known);
+          }
+          return known;
+        };
+        return records.map((record) => (knows(record.caseId).membershipOf(record.agency) ? record : { ...record, agency: UNDISCLOSED, operator: undefined }));
+      },
+      casesOfPerson: (fiscalCode) => index.casesOfPerson(zone, fiscalCode).filter((caseId) => partition.get(caseId) !== undefined),
     };
   }
 
@@ -44,7 +70,7 @@ export class Caller {
 }
 
 export interface DpoTrail {
-  records(query: TrailQuery): Array<TrailRecord & { seq: number }>;
+  records(query: TrailQuery): Array<Omit<TrailRecord, 'operator'> & { operator?: string; seq: number }>;
   /** The cases of the caller's zone about one person (for the per-person report). */
   casesOfPerson(fiscalCode: string): string[];
 }

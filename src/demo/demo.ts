@@ -263,7 +263,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       items.map((r) => [
         r.at.slice(11, 19),
         short(r.agency),
-        r.operator,
+        r.operator ?? '—',
         r.action,
         r.outcome,
         r.categories.join('+') || '—',

@@ -10,7 +10,8 @@ import { ReadBarrier } from './read-barrier';
  * content. The caller's DPO scope is the only door (access/caller.ts).
  */
 
-export type TrailItem = TrailRecord;
+/** A record as a DPO reads it: in `of-our-data`, the reader may be `undisclosed`, without operator. */
+export type TrailItem = Omit<TrailRecord, 'operator'> & { operator?: string };
 
 export class ReadAccessTrail extends Query<{ items: TrailItem[]; lastSeq?: number }> {
   constructor(
@@ -57,7 +58,8 @@ export class ReadSubjectTrailHandler implements IQueryHandler<ReadSubjectTrail> 
     const seen = new Map<string, TrailItem>();
     if (caseIds.length > 0) {
       for (const scope of ['by-us', 'of-our-data'] as const) {
-        for (const { seq: _seq, ...record } of trail.records({ scope, caseIds, limit: 100_000 })) seen.set(record.id, record);
+        // A record in both scopes is read as by-us: the DPO's own agency's reader, in full.
+        for (const { seq: _seq, ...record } of trail.records({ scope, caseIds, limit: 100_000 })) if (!seen.has(record.id)) seen.set(record.id, record);
       }
     }
     return [...seen.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));

@@ -158,10 +158,26 @@ describe('per-agency reads over HTTP', () => {
       expect(refusals.map((r: { caseId: string }) => r.caseId)).toEqual(expect.arrayContaining([caseId, '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11']));
 
       const ofSerdData = await service.request('GET', '/v1/access-trail?scope=of-our-data', { as: dpo(AGENCIES.serd) });
-      expect(ofSerdData.body.items.some((r: { agency: string; basis: string[] }) => r.agency === AGENCIES.mentalHealth && r.basis.some((b) => b.startsWith('consent:')))).toBe(
-        true,
-      );
+      // Mental health read SerD's health note under the person's authorisation; SerD's agency, not
+      // authorised itself to receive health data, is not shown mental health's membership: undisclosed.
+      expect(ofSerdData.body.items.some((r: { agency: string; basis: string[] }) => r.agency === 'undisclosed' && r.basis.some((b) => b.startsWith('consent:')))).toBe(true);
+      expect(ofSerdData.body.items.some((r: { agency: string }) => r.agency === AGENCIES.mentalHealth)).toBe(false);
       expect(ofSerdData.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
+    });
+
+    it("names in of-our-data only the readers whose membership the DPO's agency may see, with its own data's categories only", async () => {
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.serd) })).status).toBe(200);
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.sds) })).status).toBe(200);
+      const ofCpiData = await service.request('GET', `/v1/access-trail?scope=of-our-data&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
+      const items = ofCpiData.body.items as Array<{ agency: string; operator?: string; categories: string[]; basis: string[] }>;
+      const readers = new Set(items.map((r) => r.agency));
+      // SerD's membership is health data the CPI may not see: its reads of the CPI's notes are shown, by an undisclosed reader.
+      expect(readers).toContain('undisclosed');
+      expect(readers).not.toContain(AGENCIES.serd);
+      expect(readers).toContain(AGENCIES.sds);
+      for (const r of items.filter((i) => i.agency === 'undisclosed')) expect(r.operator).toBeUndefined();
+      // What the CPI's DPO reads is what was disclosed of the CPI's own data: common, never SerD's health notes.
+      for (const r of items) expect(r.categories).toEqual(['common']);
     });
 
     it('records a forbidden attempt on a case', async () => {

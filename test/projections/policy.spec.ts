@@ -91,7 +91,7 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
       const entry = view.history.find((h) => h.type === 'NoteRecorded')!;
       expect(entry.agency).toBeUndefined();
       expect(entry.operator).toBeUndefined();
-      expect(view.disclosure.owners).toContain(AGENCIES.serd);
+      expect(view.disclosure.owners).toContainEqual({ agency: AGENCIES.serd, categories: ['common'], basis: ['full-member'] });
     });
 
     it('shows the CPI only common data: no health needs, programmes or notes', () => {

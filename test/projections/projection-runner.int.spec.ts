@@ -49,7 +49,13 @@ async function seedLedger(store: SqliteEventStore) {
       await new Disclosures(store, { now: () => new Date() }).record(
         seed.actor(AGENCIES.cpi),
         'case.read',
-        [{ caseId, outcome: 'disclosed', disclosure: { categories: ['common'], basis: ['full-member'], owners: [AGENCIES.cpi] } }],
+        [
+          {
+            caseId,
+            outcome: 'disclosed',
+            disclosure: { categories: ['common'], basis: ['full-member'], owners: [{ agency: AGENCIES.cpi, categories: ['common'], basis: ['full-member'] }] },
+          },
+        ],
         { requestId: `r${i}`, purpose: 'case-management' },
       );
     }

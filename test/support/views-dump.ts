@@ -17,7 +17,7 @@ export function dumpViews(models: ReadModels): Record<string, unknown[]> {
     ['consent_deadlines', 'SELECT * FROM consent_deadlines ORDER BY zone, case_id, consent_id'],
     ['case_agencies', 'SELECT * FROM case_agencies ORDER BY zone, case_id, agency'],
     ['trail', 'SELECT id, zone, at, agency, operator, roles, action, case_id, categories, purpose, basis, outcome, ip FROM trail ORDER BY id'],
-    ['trail_owners', 'SELECT t.id, o.owner FROM trail_owners o JOIN trail t ON t.seq = o.seq ORDER BY t.id, o.owner'],
+    ['trail_owners', 'SELECT t.id, o.owner, o.categories, o.basis FROM trail_owners o JOIN trail t ON t.seq = o.seq ORDER BY t.id, o.owner'],
     ['dirty_cases', 'SELECT * FROM dirty_cases'],
   ] as const) {
     dump[name] = db.prepare(sql).all();
