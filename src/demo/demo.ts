@@ -52,7 +52,8 @@ interface Client {
 interface Step {
   readonly title: string;
   readonly gloss: string;
-  run(client: Client, state: { caseId?: string; consentId?: string }): Promise<void>;
+  /** What the step does; a probe returns the answers it got, printed instead of the views. */
+  run(client: Client, state: { caseId?: string; consentId?: string }): Promise<void | string[]>;
 }
 
 async function expectOk(response: Promise<{ status: number; body: Json }>, what: string): Promise<Json> {
@@ -129,6 +130,32 @@ function story(): Step[] {
         );
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/plan/revisions/1/agreement`, op(A.cpi, 'cpi-verdi'), { agreedOn: '2025-12-15' }), 'agreement');
         await expectOk(c.call('POST', `/v1/cases/${s.caseId}/plan/revisions/1/validation`, coord(A.sds, 'as-neri'), {}), 'validation');
+      },
+    },
+    {
+      title: 'SerD records that Mario follows a health pathway',
+      gloss:
+        'Scheda esito: the outcome code health-pathway is health data. Only SerD, who wrote it, and the agencies authorised for health data see it; for the CPI nothing happened.',
+      async run(c, s) {
+        await expectOk(c.call('POST', `/v1/cases/${s.caseId}/outcomes`, op(A.serd, 'dr-bianchi'), { outcomes: ['health-pathway'] }), 'health outcome');
+      },
+    },
+    {
+      title: 'An inquisitive CPI coordinator probes for what it may not see',
+      gloss:
+        'Nothing leaks through the side: each answer is the one the CPI would get if there were no SerD, no health outcome, no health need. Refusals say nothing the CPI may not know.',
+      async run(c, s) {
+        const cpi = coord(A.cpi, 'cpi-rossi');
+        const line = (what: string, r: { status: number; body: Json }) => `${what} → ${r.status} ${r.body?.rule ?? r.body?.error ?? ''}`.trimEnd();
+        const month = new Date().toISOString().slice(0, 7);
+        const day = new Date().toISOString().slice(0, 10);
+        return [
+          line('add SerD to the team', await c.call('POST', `/v1/cases/${s.caseId}/members`, cpi, { agency: A.serd, tier: 'extended' })),
+          line('add mental health to the team', await c.call('POST', `/v1/cases/${s.caseId}/members`, cpi, { agency: A.ufsma, tier: 'extended' })),
+          line('close the case now', await c.call('POST', `/v1/cases/${s.caseId}/closure`, cpi, { reason: 'objectives-achieved' })),
+          line(`activity report for one day (${day})`, await c.call('GET', `/v1/reports/activity?from=${day}&to=${day}`, cpi)),
+          `activity report for ${month}, needs → ${JSON.stringify((await expectOk(c.call('GET', `/v1/reports/activity?from=${month}&to=${month}`, cpi), 'report')).byNeed)}`,
+        ];
       },
     },
     {
@@ -232,9 +259,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const state: { caseId?: string; consentId?: string } = {};
     let previous = new Map<string, Set<string>>();
     for (const [i, step] of story().entries()) {
-      await step.run(client, state);
+      const answers = await step.run(client, state);
       say(`${style.cyan(`${i + 1}.`)} ${style.bold(step.title)}`);
       for (const line of wrap(step.gloss, width - 3)) say(`   ${style.dim(line)}`);
+      if (answers) {
+        say();
+        for (const answer of answers) say(`   ${answer}`);
+        say();
+        continue;
+      }
       const views = await Promise.all(WATCHERS.map((agency) => client.call('GET', `/v1/cases/${state.caseId}`, op(agency))));
       const current = new Map<string, Set<string>>();
       const cells = views.map((view, k) => {

@@ -322,3 +322,61 @@ describe('the case decider', () => {
     });
   });
 });
+
+describe('refusals decided on the caller\'s view (ENTITLEMENTS.md "Commands are decided on the caller\'s view")', () => {
+  /** The CPI (common only) acts; each history exists with and without data the CPI may not see. */
+  const cpi = { by: AGENCIES.cpi, roles: ['operator' as const, 'coordinator' as const] };
+  const base = [referred({ by: AGENCIES.sds }), inCharge()];
+  const sdsHealth = consented({ consentId: '1a1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b13', agency: AGENCIES.sds, categories: ['health'] });
+
+  it('answers unknown-consent alike for an authorisation the caller may not see and for none', () => {
+    const hidden = consented({ consentId: CONSENT_ID, agency: AGENCIES.sds, categories: ['health'] });
+    given(...base)
+      .when(withdrawConsent, { consentId: CONSENT_ID }, cpi)
+      .thenRule('unknown-consent');
+    given(...base, hidden)
+      .when(withdrawConsent, { consentId: CONSENT_ID }, cpi)
+      .thenRule('unknown-consent');
+  });
+
+  it('answers unknown-objective alike for an objective the caller may not see and for none', () => {
+    const plan = drafted({ by: AGENCIES.sds });
+    const withHealth = {
+      ...plan,
+      data: { ...(plan.data as object), objectives: [...(plan.data as { objectives: object[] }).objectives, { id: 'oh', dimension: 'addiction', description: 'x', term: 'long' }] },
+    } as typeof plan;
+    const verify = { planRevision: 1, progress: [{ objectiveId: 'oh', status: 'achieved' as const }] };
+    given(...base, plan)
+      .when(recordVerification, verify, cpi)
+      .thenRule('unknown-objective');
+    given(...base, withHealth)
+      .when(recordVerification, verify, cpi)
+      .thenRule('unknown-objective');
+  });
+
+  it('counts for closure-needs-outcome only the outcomes the caller sees', () => {
+    given(...base)
+      .when(closeCase, { reason: 'objectives-achieved' }, cpi)
+      .thenRule('closure-needs-outcome');
+    given(...base, outcome(['health-pathway']))
+      .when(closeCase, { reason: 'objectives-achieved' }, cpi)
+      .thenRule('closure-needs-outcome');
+  });
+
+  it('answers not-entitled alike whether a health service the caller may not see is on the team or not', () => {
+    for (const history of [base, [...base, sdsHealth, added(AGENCIES.serd)]]) {
+      given(...history)
+        .when(addTeamMember, { agency: AGENCIES.serd, tier: 'extended' }, cpi)
+        .thenRule('not-entitled');
+      given(...history)
+        .when(removeTeamMember, { agency: AGENCIES.serd }, cpi)
+        .thenRule('not-entitled');
+    }
+  });
+
+  it('numbers plan revisions with no gap the caller could notice: every full member sees every number', () => {
+    given(...base, drafted({ by: AGENCIES.serd }))
+      .when(draftPlanRevision, { objectives: [{ id: 'o2', dimension: 'employment', description: 'x', term: 'short' }], interventions: [], commitments: [] }, cpi)
+      .then((events) => expect((events[0]!.data as { planRevision: number }).planRevision).toBe(2));
+  });
+});

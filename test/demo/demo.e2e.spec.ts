@@ -27,24 +27,37 @@ describe('npm run demo', () => {
     );
   }
 
-  it('never shows the CPI health data: not the addiction need, not SerD, not its health notes', () => {
-    for (let step = 1; step <= 6; step++) {
+  /** The steps after which every agency's view is printed (step 6 is the CPI's probe, which prints answers). */
+  const VIEW_STEPS = [1, 2, 3, 4, 5, 7, 8];
+
+  it('never shows the CPI health data: not the addiction need, not SerD, not its health notes, not the health outcome', () => {
+    for (const step of VIEW_STEPS) {
       const cpi = after(step).CPI!;
       expect(cpi).not.toContain('addiction');
       expect(cpi).not.toContain('methadone');
       expect(cpi).not.toContain('SerD');
+      expect(cpi).not.toContain('health-pathway');
     }
   });
 
   it('shows mental health the health note while the authorisation stands, and not after the withdrawal', () => {
     expect(after(2).UFSMA).not.toContain('methadone');
     expect(after(3).UFSMA).toContain('methadone');
-    expect(after(5).UFSMA).toContain('methadone');
-    expect(after(6).UFSMA).not.toContain('methadone');
+    expect(after(7).UFSMA).toContain('methadone');
+    expect(after(8).UFSMA).not.toContain('methadone');
   });
 
   it('answers UEPE, outside the case, 404', () => {
-    for (let step = 1; step <= 6; step++) expect(after(step).UEPE).toContain('404');
+    for (const step of VIEW_STEPS) expect(after(step).UEPE).toContain('404');
+  });
+
+  it("gives the CPI's probes answers that say nothing: not-entitled, closure-needs-outcome, whole months only", () => {
+    const text = output.join('\n');
+    expect(text).toContain('add SerD to the team → 422 not-entitled');
+    expect(text).toContain('add mental health to the team → 422 not-entitled');
+    expect(text).toContain('close the case now → 422 closure-needs-outcome');
+    expect(text).toMatch(/activity report for one day \(\d{4}-\d{2}-\d{2}\) → 400 validation/);
+    expect(text).toMatch(/activity report for \d{4}-\d{2}, needs → \{"employment":"<5"\}/);
   });
 
   it("lists the CPI's reads and UEPE's refusals on the trail, and suppresses small counts", () => {
