@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenVerifier } from '../../src/access/tokens';
@@ -58,6 +58,20 @@ describe('the ledger command', () => {
       ['ProtocolSigned', 'ledger'],
       ['ProtocolRenewed', 'ledger'],
     ]);
+  });
+
+  it('makes a renewal that widens what a party receives a proposal awaiting every party, as PUT /v1/protocol does', async () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '../../examples/valdinievole-protocol.json'), 'utf8')) as { parties: Array<{ agency: string; receivable?: string[] }> };
+    expect(await runCli(['protocol', 'apply', join(__dirname, '../../examples/valdinievole-protocol.json')], capture().io, { DATA_DIR: dataDir })).toBe(0);
+    const widened = join(dataDir, 'widened.json');
+    writeFileSync(widened, JSON.stringify({ ...example, parties: example.parties.map((p) => (p.agency === 'arti-cpi-pescia' ? { ...p, receivable: ['common', 'health'] } : p)) }));
+    const proposal = capture();
+    expect(await runCli(['protocol', 'apply', widened], proposal.io, { DATA_DIR: dataDir })).toBe(0);
+    expect(proposal.out[0]).toMatch(/widens what some party receives: proposal [0-9a-f-]{36} awaits the approval of sds-valdinievole, arti-cpi-pescia, /);
+    const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
+    const events = await store.readStream('protocol-valdinievole');
+    await store.close();
+    expect(events.map((e) => e.type)).toEqual(['ProtocolSigned', 'ProtocolRenewalProposed']);
   });
 
   it('explains an invalid protocol file path by path', async () => {
