@@ -34,6 +34,8 @@ export interface CaseState extends CaseMembership {
   readonly status: CaseStatus;
   readonly consents: ReadonlyMap<string, ConsentState>;
   readonly planRevisions: ReadonlyMap<number, PlanRevisionState>;
+  /** The case's person was erased: its data is unreadable, only its shape is left, and it takes no more commands. */
+  readonly erased: boolean;
   /** The outcome records since the case was opened or last reopened, with who recorded each. */
   readonly outcomesSinceOpening: ReadonlyArray<{ readonly outcomes: readonly Outcome[]; readonly author: string }>;
 }
@@ -46,6 +48,7 @@ export const EMPTY_CASE: CaseState = {
   consents: new Map(),
   planRevisions: new Map(),
   outcomesSinceOpening: [],
+  erased: false,
 };
 
 function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): Map<K, V> {
@@ -58,6 +61,7 @@ function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): Ma
 /** evolve: the state after one more event. Pure; it never refuses an event (the ledger is the truth). */
 export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventMetadata, 'agency'>): CaseState {
   const s: CaseState = state.authors.has(metadata.agency) ? state : { ...state, authors: new Set([...state.authors, metadata.agency]) };
+  if ((event.data as { erased?: boolean }).erased) return evolveErased(s, event, metadata);
   switch (event.type) {
     case 'ReferralSubmitted':
       return { ...s, exists: true, caseId: event.data.caseId, status: 'referred', referrer: metadata.agency };
@@ -109,5 +113,39 @@ export function evolve(state: CaseState, event: CaseEvent, metadata: Pick<EventM
     case 'NonComplianceReported':
     case 'NoteRecorded':
       return s;
+  }
+}
+
+/**
+ * An event whose person is erased: only its type, author and structural ids are left (the
+ * codec keeps the case id, consent id and plan revision in clear). The case keeps its shape —
+ * exists, status, who referred and wrote — and nothing of its content.
+ */
+function evolveErased(s: CaseState, event: CaseEvent, metadata: Pick<EventMetadata, 'agency'>): CaseState {
+  const ids = event.data as { caseId?: string; planRevision?: number };
+  const erased = { ...s, erased: true };
+  switch (event.type) {
+    case 'ReferralSubmitted':
+      return { ...erased, exists: true, caseId: ids.caseId, status: 'referred', referrer: metadata.agency };
+    case 'CaseTakenInCharge':
+      return { ...erased, status: s.status === 'referred' ? 'in-charge' : s.status };
+    case 'PlanRevisionAgreed':
+    case 'PlanRevisionValidated': {
+      const revision = ids.planRevision === undefined ? undefined : s.planRevisions.get(ids.planRevision);
+      if (!revision || ids.planRevision === undefined) return erased;
+      const next = event.type === 'PlanRevisionAgreed' ? { ...revision, agreed: true } : { ...revision, validated: true };
+      const active = next.agreed && next.validated && s.status === 'in-charge';
+      return { ...erased, planRevisions: withMap(s.planRevisions, ids.planRevision, next), status: active ? 'plan-active' : s.status };
+    }
+    case 'PlanRevisionDrafted':
+      return ids.planRevision === undefined
+        ? erased
+        : { ...erased, planRevisions: withMap(s.planRevisions, ids.planRevision, { author: metadata.agency, objectives: new Map(), agreed: false, validated: false }) };
+    case 'CaseClosed':
+      return { ...erased, status: 'closed' };
+    case 'CaseReopened':
+      return { ...erased, status: 'in-charge' };
+    default:
+      return erased;
   }
 }

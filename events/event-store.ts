@@ -1,3 +1,4 @@
+import type { Category } from './categories';
 import type { EventMetadata } from './metadata';
 
 /**
@@ -28,6 +29,8 @@ export interface EventToAppend {
   readonly data: unknown;
   /** Who and when; the codec adds `schemaVersion`. */
   readonly metadata: Omit<EventMetadata, 'schemaVersion'>;
+  /** The categories of the event's data, kept in clear beside sealed data (the auditors' export reads them). */
+  readonly categories?: readonly Category[];
 }
 
 export interface StoredEvent {
@@ -36,9 +39,53 @@ export interface StoredEvent {
   readonly type: string;
   readonly revision: bigint;
   readonly position: Position;
-  /** Decoded and brought forward to the current version of its type. */
+  /** Decoded and brought forward to the current version of its type; `{ erased: true, …ids }` once its person is erased. */
   readonly data: unknown;
   readonly metadata: EventMetadata;
+  /** Its person was erased: its data key is destroyed and only its structural ids are left. */
+  readonly erased?: boolean;
+  /** The bytes as stored (sealed data, metadata): what the Merkle log hashes and the ledger copy keeps. */
+  readonly raw: { readonly data: Uint8Array; readonly metadata: Uint8Array };
+}
+
+/** An event as bytes: what the store writes. */
+export interface EncodedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: Uint8Array;
+  readonly metadata: Uint8Array;
+}
+
+export interface DecodedEvent {
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+  readonly erased?: boolean;
+}
+
+/**
+ * The one place where an event becomes bytes and bytes become an event again (ARCHITECTURE.md
+ * property 8), used by both store adapters and by the projections' copy of the ledger. The
+ * implementation (src/store/codec.ts) checks data against its schema, seals personal data per
+ * person, and brings old versions forward.
+ */
+export interface EventCodec {
+  encode(event: EventToAppend, stream: string): EncodedEvent;
+  decode(stream: string, id: string, type: string, data: Uint8Array, metadata: Uint8Array): DecodedEvent;
+}
+
+/**
+ * How the read models seal what they keep of a case (views, list names, counted codes) under
+ * the data key of the case's person, so that destroying it makes them unreadable too; and the
+ * keyed pseudonym of a person (never a bare hash of the fiscal code).
+ */
+export interface CaseSealer {
+  /** Throws when the case's person is erased: an erased case's views carry no personal data (`clear:` + text). */
+  seal(caseId: string, context: string, text: string): string;
+  /** The text, or undefined once the case's person is erased. */
+  open(caseId: string, context: string, sealed: string): string | undefined;
+  personId(fiscalCode: string): string;
+  /** Drops any remembered key of a person (another process erased them). */
+  forget(subject: string): void;
 }
 
 export interface AppendResult {

@@ -8,8 +8,8 @@ import { datum } from './datum';
  * what, which case and why; it holds no personal data of the person the case is about (the
  * operator's id and address are the operator's, and the DPO's to read).
  */
-export const TRAIL_ACTIONS = ['case.list', 'case.read', 'case.history', 'case.read-as-of'] as const;
-export const TRAIL_OUTCOMES = ['disclosed', 'not-found', 'forbidden'] as const;
+export const TRAIL_ACTIONS = ['case.list', 'case.read', 'case.history', 'case.read-as-of', 'subject.erasure'] as const;
+export const TRAIL_OUTCOMES = ['disclosed', 'not-found', 'forbidden', 'erased'] as const;
 
 export const AccessRecorded = datum(
   'none',
@@ -33,4 +33,32 @@ export const AccessRecorded = datum(
   }),
 );
 
-export const TRAIL_EVENTS = { AccessRecorded } as const;
+/** API.md "Erasure": the legal basis and the reason of an erasure are codes, so the event holds no free text about the person. */
+export const ERASURE_BASES = ['gdpr-17-1-a', 'gdpr-17-1-b', 'gdpr-17-1-c', 'gdpr-17-1-d', 'gdpr-17-1-e', 'gdpr-17-1-f', 'retention-period'] as const;
+export const ERASURE_REASONS = [
+  'request-of-the-person',
+  'no-longer-necessary',
+  'consent-withdrawn',
+  'objection',
+  'unlawful-processing',
+  'legal-obligation',
+  'retention-expired',
+] as const;
+
+/**
+ * A person's data keys were destroyed (API.md "Erasure"): every datum of theirs in every file is
+ * unreadable from then on. The event names the person by pseudonym only and lists the cases the
+ * keys sealed, in every zone, so that every zone's views show them as erased. It is on the
+ * access trail of the erasing agency and of every agency that had recorded data in those cases.
+ */
+export const PersonErased = datum(
+  'none',
+  z.strictObject({
+    subject: z.string().regex(/^[0-9a-f]{64}$/),
+    cases: z.array(z.uuid()).max(10_000),
+    legalBasis: z.enum(ERASURE_BASES),
+    reason: z.enum(ERASURE_REASONS),
+  }),
+);
+
+export const TRAIL_EVENTS = { AccessRecorded, PersonErased } as const;

@@ -1,4 +1,4 @@
-import { type CaseEventType, type EventMetadata, parseStream, type ProtocolEventType, STREAM_PREFIXES, SYSTEM_AGENCY, type TrailEvent, type ZoneProtocol } from '../events';
+import { type CaseEventType, type DomainEvent, type EventMetadata, parseStream, type ProtocolEventType, STREAM_PREFIXES, SYSTEM_AGENCY, type ZoneProtocol } from '../events';
 import {
   comparePositions,
   type EventStore,
@@ -181,21 +181,61 @@ export class ProjectionRunner {
     const meta: EventMetadata = event.metadata;
     if (stream.kind === 'case') {
       touched.set(event.stream, { zone: stream.zone, caseId: stream.caseId });
-      this.models.ledger.addCaseEntry(stream.zone, stream.caseId, {
-        position: formatPosition(event.position),
-        revision: Number(event.revision),
-        type: event.type as CaseEventType,
-        data: event.data as never,
-        agency: meta.agency,
-        operator: meta.operator,
-        at: meta.occurredAt,
-      });
+      this.models.ledger.addCaseEntry(
+        stream.zone,
+        stream.caseId,
+        {
+          position: formatPosition(event.position),
+          revision: Number(event.revision),
+          type: event.type as CaseEventType,
+          data: event.data as never,
+          agency: meta.agency,
+          operator: meta.operator,
+          at: meta.occurredAt,
+          ...(event.erased ? { erased: true } : {}),
+        },
+        event,
+      );
     } else if (stream.kind === 'protocol') {
       this.models.ledger.addProtocolEntry(stream.zone, { type: event.type as ProtocolEventType, data: event.data as never, at: meta.occurredAt, revision: Number(event.revision) });
       this.protocols.delete(stream.zone);
     } else if (stream.kind === 'trail' && event.type === 'AccessRecorded') {
-      const data = event.data as TrailEvent['data'];
+      const data = event.data as DomainEvent<'AccessRecorded'>['data'];
       this.models.trail.add(stream.zone, { id: event.id, at: meta.occurredAt, agency: meta.agency, operator: meta.operator, ...data });
+    } else if (stream.kind === 'erasure' && event.type === 'PersonErased') {
+      this.erased(event, stream.zone, touched);
+    }
+  }
+
+  /**
+   * A person erased: this process forgets their keys and what it remembers of their cases, every
+   * case of theirs, in every zone, is computed again (an erased stub, for the agencies it exists
+   * for), and the erasure goes on the access trail of the erasing agency and of every agency
+   * that had recorded data in those cases (ENTITLEMENTS.md "The access trail").
+   */
+  private erased(event: StoredEvent, zone: string, touched: Map<string, { zone: string; caseId: string }>): void {
+    const data = event.data as DomainEvent<'PersonErased'>['data'];
+    this.models.crypto.sealer.forget(data.subject);
+    this.models.ledger.forgetCases(data.cases);
+    for (const caseId of data.cases) {
+      for (const caseZone of this.models.ledger.zonesOfCase(caseId)) {
+        touched.set(`${caseZone}/${caseId}`, { zone: caseZone, caseId });
+        const authors = [...new Set(this.models.ledger.caseEntries(caseZone, caseId).map((e) => e.agency))].filter((a) => a !== SYSTEM_AGENCY);
+        this.models.trail.add(caseZone === zone ? zone : caseZone, {
+          id: `${event.id}/${caseId}`,
+          at: event.metadata.occurredAt,
+          agency: event.metadata.agency,
+          operator: event.metadata.operator,
+          roles: [],
+          action: 'subject.erasure',
+          caseId,
+          categories: [],
+          purpose: data.reason,
+          basis: [data.legalBasis],
+          outcome: 'erased',
+          owners: authors.map((agency) => ({ agency, categories: [], basis: [data.legalBasis] })),
+        });
+      }
     }
   }
 
@@ -227,14 +267,17 @@ export class ProjectionRunner {
     // The service's own author id is no agency: it has no views (ENTITLEMENTS.md "Parties only").
     agencies.delete(SYSTEM_AGENCY);
     for (const agency of agencies) this.models.cases.write({ zone, agency }, caseId, agencyCaseView(facts, agency));
-    const referral = entries.find((e) => e.type === 'ReferralSubmitted')?.data as { programmes: string[]; needs: string[] } | undefined;
+    const referral = entries.find((e) => e.type === 'ReferralSubmitted');
     if (!referral) return;
+    const codes = referral.data as { programmes?: string[]; needs?: string[] };
+    const closure = facts.state.status === 'closed' ? entries.findLast((e) => e.type === 'CaseClosed') : undefined;
     this.models.index.write(zone, facts, {
       status: facts.state.status,
       openedAt: entries[0]!.at,
-      programmes: referral.programmes,
-      needs: referral.needs,
-      outcomes: entries.flatMap((e) => (e.type === 'OutcomeRecorded' ? (e.data as { outcomes: string[] }).outcomes : [])),
+      closedAt: closure?.at,
+      programmes: codes.programmes ?? [],
+      needs: codes.needs ?? [],
+      outcomes: entries.flatMap((e) => (e.type === 'OutcomeRecorded' && !e.erased ? (e.data as { outcomes: string[] }).outcomes : [])),
     });
   }
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { EventStore } from '../events';
 import type { ReadModels } from '../projections/read-models';
 import type { TokenVerifier } from './access/tokens';
+import { KeyStore } from './keys/key-store';
 import { CASE_BEHAVIOURS } from './case/behaviours';
 import { CaseLedger } from './case/case-ledger';
 import type { ConsentExpiry } from './case/consent-expiry';
@@ -34,6 +35,7 @@ import { TRAIL_QUERY_HANDLERS } from './reads/trail-queries';
 /** What the service is made of, built before Nest starts (store opened, keys loaded). */
 export interface LedgerParts {
   readonly store: EventStore;
+  readonly keys: KeyStore;
   readonly models: ReadModels;
   readonly projections: Projections;
   readonly barrier: ReadBarrier;
@@ -63,6 +65,7 @@ export class LedgerModule {
       { provide: ProtocolLedger, useValue: parts.protocols },
       { provide: ReadBarrier, useValue: parts.barrier },
       { provide: Disclosures, useValue: parts.disclosures },
+      { provide: KeyStore, useValue: parts.keys },
       { provide: APP_GUARD, useClass: AccessGuard },
       IdempotencyInterceptor,
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.

@@ -25,16 +25,14 @@ import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
 import { type Projections, ProjectionThread } from './reads/projection-thread';
 import { SqliteEventStore } from './store/sqlite-event-store';
-import type { EventStore } from '../events/event-store';
 import { openEventStore } from './store/open-event-store';
+import { openKeyStore, readModelCrypto } from './keys/open-keys';
 
 export interface AppOptions {
   readonly config: Config;
   readonly clock?: Clock;
   /** Where JSON logs go (stdout by default); tests capture them. */
   readonly logDestination?: DestinationStream;
-  /** An already open store (tests, benchmarks); otherwise chosen by configuration. */
-  readonly store?: EventStore;
   /** How often due authorisations are expired (ms); 0 turns the scheduler off (tests tick it). */
   readonly consentExpiryIntervalMs?: number;
   /**
@@ -54,15 +52,17 @@ export interface LedgerApp {
 /** API.md "Conventions": bodies are JSON, at most 256 KiB. */
 export const BODY_LIMIT = 256 * 1024;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A client's X-Request-Id becomes event metadata only if it is a UUID: anything else might carry personal data. */
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger: Logger = createLogger(config.logLevel, options.logDestination);
+  const keys = openKeyStore(config);
   // With the projection worker, the worker checkpoints the embedded ledger's log (see SqliteEventStore).
-  const store = options.store ?? (await openEventStore(config, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' }));
-  const models = ReadModels.open(join(config.dataDir, 'views.db'));
+  const store = await openEventStore(config, keys, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' });
+  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys));
   let projections: Projections;
   if (options.projections === 'worker') {
     const thread = new ProjectionThread(config, logger);
@@ -77,6 +77,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const expiry = new ConsentExpiry(cases, models.index, clock, (err) => logger.error({ err }, 'consent expiry failed'));
   const parts: LedgerParts = {
     store,
+    keys,
     models,
     projections,
     barrier,
@@ -93,7 +94,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
 
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
-    // The request id: the caller's X-Request-Id when it is a plain token, else a new UUID. It is
+    // The request id: the caller's X-Request-Id when it is a UUID, else a new one. It is
     // the correlation id of the events a request appends and the `reqId` of its log lines.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
@@ -141,6 +142,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
       models.close();
       parts.idempotency.close();
       await store.close();
+      keys.close();
       logger.flush();
     },
   };

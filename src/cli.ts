@@ -17,6 +17,7 @@ import { zodIssues } from './http/error-response';
 import { CommandIds, commandIdFor } from './ledger/command-ids';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
+import { openKeyStore, readModelCrypto } from './keys/open-keys';
 import { openEventStore } from './store/open-event-store';
 
 /** Where the CLI writes; tests pass their own. */
@@ -140,7 +141,8 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const parsed = SignProtocolBody.safeParse(terms);
   if (!parsed.success) throw new ValidationFailed(zodIssues(parsed.error), `protocol apply: ${file} is not a valid protocol`);
   const config = loadConfig(env);
-  const store = await openEventStore(config);
+  const keys = openKeyStore(config);
+  const store = await openEventStore(config, keys);
   try {
     const protocols = new ProtocolLedger(store, systemClock);
     const signer = { zone: zone.data, agency: SYSTEM_AGENCY, operator: `cli:${safeUser()}` };
@@ -161,6 +163,7 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
     return 0;
   } finally {
     await store.close();
+    keys.close();
   }
 }
 
@@ -172,8 +175,9 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const config = loadConfig(env);
   const file = join(config.dataDir, 'views.db');
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-  const store = await openEventStore(config);
-  const models = ReadModels.open(file);
+  const keys = openKeyStore(config);
+  const store = await openEventStore(config, keys);
+  const models = ReadModels.open(file, readModelCrypto(keys));
   try {
     const started = performance.now();
     await new ProjectionRunner(store, models).runUntilCaughtUp();
@@ -186,6 +190,7 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   } finally {
     models.close();
     await store.close();
+    keys.close();
   }
 }
 

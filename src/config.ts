@@ -23,6 +23,7 @@ const Env = z
       .string()
       .refine((file) => existsSync(file), 'names a file that does not exist')
       .optional(),
+    MASTER_KEY_DIR: z.string().optional(),
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
   })
@@ -37,6 +38,8 @@ export interface Config {
   readonly dataDir: string;
   readonly eventStoreUrl?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Where the master keys are (a mounted secret); DATA_DIR/keys/master by default. */
+  readonly masterKeyDir?: string;
   readonly auth:
     | { readonly mode: 'local' }
     | { readonly mode: 'jwks'; readonly url: string; readonly issuer?: string; readonly audience?: string }
@@ -67,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(e.DATA_DIR),
     eventStoreUrl: e.EVENTSTORE_URL,
     logLevel: e.LOG_LEVEL,
+    ...(e.MASTER_KEY_DIR ? { masterKeyDir: resolve(e.MASTER_KEY_DIR) } : {}),
     auth: e.AUTH_JWKS_URL
       ? { mode: 'jwks', url: e.AUTH_JWKS_URL, ...verification }
       : e.AUTH_PUBLIC_KEY_FILE

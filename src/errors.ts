@@ -30,6 +30,7 @@ export function codeOfStatus(status: number): ErrorCode | undefined {
 /** Domain rules and what each protects; the code is stable, the API's `rule`. */
 export const RULES = {
   'case-closed': 'only reopening is allowed on a closed case',
+  'case-erased': "the case's person was erased: it takes no more commands",
   'case-not-closed': 'only a closed case can be reopened',
   'not-a-party': 'the agency is not a party of the zone protocol',
   'not-a-member': "the caller's agency is not a full member of the case",

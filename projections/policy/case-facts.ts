@@ -24,6 +24,8 @@ export interface LedgerEntry {
   readonly operator: string;
   /** When it happened (ISO instant). */
   readonly at: string;
+  /** Its person was erased: its data is gone but for its structural ids. */
+  readonly erased?: boolean;
 }
 
 /** One protocol event of the zone, for the protocol as of an instant. */
@@ -77,7 +79,7 @@ export function caseFacts(caseId: string, allEntries: readonly LedgerEntry[], pr
   for (const entry of entries) {
     const event = { type: entry.type, data: entry.data } as CaseEvent;
     state = evolve(state, event, entry);
-    if (event.type === 'PlanRevisionDrafted') {
+    if (event.type === 'PlanRevisionDrafted' && !entry.erased) {
       for (const o of event.data.objectives) objectives.set(`${event.data.planRevision}/${o.id}`, ['common', needCategory(o.dimension)]);
     }
   }
@@ -86,7 +88,7 @@ export function caseFacts(caseId: string, allEntries: readonly LedgerEntry[], pr
     objectiveCategories: (planRevision, objectiveId) => objectives.get(`${planRevision}/${objectiveId}`),
   };
   const byEntry: Fact[][] = entries.map((entry, i) =>
-    classify({ type: entry.type, data: entry.data } as CaseEvent, ctx).map((d) => ({ ...d, entry: i, author: entry.agency, personal: d.kind !== 'none' })),
+    entry.erased ? [] : classify({ type: entry.type, data: entry.data } as CaseEvent, ctx).map((d) => ({ ...d, entry: i, author: entry.agency, personal: d.kind !== 'none' })),
   );
   return {
     caseId,

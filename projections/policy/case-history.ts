@@ -17,12 +17,15 @@ export interface HistoryItem {
 export interface AgencyCaseHistory {
   readonly items: HistoryItem[];
   readonly disclosure: Disclosure;
+  readonly erased?: boolean;
 }
 
 /** The case's history as agency A sees it (GET /v1/cases/{id}/history); undefined if the case does not exist for A. */
 export function agencyCaseHistory(facts: CaseFacts, agency: string): AgencyCaseHistory | undefined {
   const ent = entitlementOf(facts.state, facts.protocol, agency);
   if (!ent.exists || facts.entries.length === 0) return undefined;
+  // An erased case has no history to show: every entry was the person's data.
+  if (facts.state.erased) return { items: [], disclosure: { categories: [], basis: [], owners: [] }, erased: true };
   const shown = new Disclosed();
   const items = historyOf(facts, look(facts, ent), shown);
   return { items, disclosure: shown.result() };

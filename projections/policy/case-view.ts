@@ -11,6 +11,8 @@ export interface CaseView extends Json {
   revision: number;
   openedAt: string;
   updatedAt: string;
+  /** The case's person was erased: every personal datum is gone from the view. */
+  erased?: boolean;
 }
 
 /** What one agency is shown of one case (its view and its list entry), computed from the ledger alone. */
@@ -26,6 +28,7 @@ export interface AgencyCaseView {
 export function agencyCaseView(facts: CaseFacts, agency: string): AgencyCaseView | undefined {
   const ent = entitlementOf(facts.state, facts.protocol, agency);
   if (!ent.exists || facts.entries.length === 0) return undefined;
+  if (facts.state.erased) return erasedView(facts);
   const sights = look(facts, ent);
   const view = new Disclosed();
   const list = new Disclosed();
@@ -227,4 +230,20 @@ function members(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], s
 
 function unreachable(event: never): never {
   throw new Error(`no place in the view for ${(event as CaseEvent).type}`);
+}
+
+/**
+ * The view of a case whose person was erased (API.md "Erasure"): its id, status and dates, and
+ * an explicit marker in place of every personal datum, for every agency the case still exists
+ * for. Nothing of the person is left to show, nor to record as disclosed.
+ */
+function erasedView(facts: CaseFacts): AgencyCaseView {
+  const entries = facts.entries;
+  const last = entries[entries.length - 1]!;
+  const none = { categories: [], basis: [], owners: [] };
+  return {
+    view: { caseId: facts.caseId, status: facts.state.status, revision: last.revision, openedAt: entries[0]!.at, updatedAt: last.at, erased: true },
+    disclosure: none,
+    listDisclosure: none,
+  };
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CaseStatus, ZoneProtocol } from '../../events';
+import type { CaseSealer, CaseStatus, ZoneProtocol } from '../../events';
 import type { CaseSummary } from './case-index';
 import { type AgencyCaseView, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
 import type { LedgerCopy } from './ledger-copy';
@@ -64,6 +64,7 @@ export class AgencyCases {
   constructor(
     private readonly db: Database.Database,
     private readonly ledger: LedgerCopy,
+    private readonly sealer: CaseSealer,
   ) {
     db.exec(`
       -- Rows here hold whole views (kilobytes): ordinary rowid tables, which SQLite stores large
@@ -132,17 +133,20 @@ export class AgencyCases {
       return;
     }
     const v = view.view;
+    const seal = (of: CaseView, context: string, text: string) => (of.erased ? `clear:${text}` : this.sealer.seal(caseId, context, text));
     writer.upsert.run(
       caseId,
       v.status,
       v.revision,
       v.openedAt,
       v.updatedAt,
-      JSON.stringify(v),
+      // The view, the listed name and the counted codes are the person's data: sealed under
+      // their data key. An erased case's stub holds none, and its key is gone: in clear.
+      seal(v, 'view', JSON.stringify(v)),
       JSON.stringify(view.disclosure),
-      view.listName ? JSON.stringify(view.listName) : null,
+      view.listName ? seal(v, 'name', JSON.stringify(view.listName)) : null,
       JSON.stringify(view.listDisclosure),
-      JSON.stringify(summaryOf(v)),
+      seal(v, 'summary', JSON.stringify(summaryOf(v))),
     );
     this.s.link.run(owner.zone, caseId, owner.agency);
   }
@@ -153,7 +157,7 @@ export class AgencyCases {
     if (id === undefined) return EMPTY_PARTITION;
     let partition = this.partitions.get(id);
     if (!partition) {
-      partition = new AgencyPartition(MINT, this.db, id, { zone: owner.zone, agency: owner.agency }, this.ledger);
+      partition = new AgencyPartition(MINT, this.db, id, { zone: owner.zone, agency: owner.agency }, this.ledger, this.sealer);
       this.partitions.set(id, partition);
     }
     return partition;
@@ -166,7 +170,7 @@ const MINT = Symbol('AgencyPartition');
 /** One agency's views. Its statements name its own table and no other. */
 export class AgencyPartition {
   private readonly get_: Database.Statement<[string], Row> | undefined;
-  private readonly summaries_: Database.Statement<[], { status: string; opened_at: string; summary: string }> | undefined;
+  private readonly summaries_: Database.Statement<[], { case_id: string; status: string; opened_at: string; summary: string }> | undefined;
   private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
 
   constructor(
@@ -175,11 +179,12 @@ export class AgencyPartition {
     id: number | undefined,
     private readonly owner?: PartitionOwner,
     private readonly ledger?: LedgerCopy,
+    private readonly sealer?: CaseSealer,
   ) {
     if (mint !== MINT) throw new Error('an AgencyPartition comes from AgencyCases.partition(owner)');
     if (!db || id === undefined) return;
     this.get_ = db.prepare(`SELECT * FROM p${id}_cases WHERE case_id = ?`);
-    this.summaries_ = db.prepare(`SELECT status, opened_at, summary FROM p${id}_cases`);
+    this.summaries_ = db.prepare(`SELECT case_id, status, opened_at, summary FROM p${id}_cases`);
     this.list_ = db.prepare(
       `SELECT * FROM p${id}_cases
        WHERE (? = '' OR status = ?) AND (updated_at < ? OR (updated_at = ? AND case_id < ?))
@@ -189,7 +194,27 @@ export class AgencyPartition {
 
   get(caseId: string): CaseRow | undefined {
     const row = this.get_?.get(caseId);
-    return row && toCaseRow(row);
+    return row && this.toCaseRow(row);
+  }
+
+  /** A sealed column opened; undefined once the case's person is erased (its views are then recomputed as a stub). */
+  private open(caseId: string, context: string, sealed: string): string | undefined {
+    return this.sealer!.open(caseId, context, sealed);
+  }
+
+  private toCaseRow(row: Row): CaseRow {
+    const view = this.open(row.case_id, 'view', row.view);
+    return {
+      caseId: row.case_id,
+      status: row.status,
+      revision: row.revision,
+      openedAt: row.opened_at,
+      updatedAt: row.updated_at,
+      view: view
+        ? (JSON.parse(view) as CaseView)
+        : { caseId: row.case_id, status: row.status as CaseStatus, revision: row.revision, openedAt: row.opened_at, updatedAt: row.updated_at, erased: true },
+      disclosure: view ? (JSON.parse(row.disclosure) as Disclosure) : { categories: [], basis: [], owners: [] },
+    };
   }
 
   /**
@@ -214,20 +239,30 @@ export class AgencyPartition {
    */
   summaries(): CaseSummary[] {
     if (!this.summaries_) return [];
-    return this.summaries_.all().map((r) => ({ status: r.status as CaseStatus, openedAt: r.opened_at, ...(JSON.parse(r.summary) as Omit<CaseSummary, 'status' | 'openedAt'>) }));
+    return this.summaries_.all().map((r) => {
+      const codes = this.open(r.case_id, 'summary', r.summary);
+      return {
+        status: r.status as CaseStatus,
+        openedAt: r.opened_at,
+        ...(codes ? (JSON.parse(codes) as Omit<CaseSummary, 'status' | 'openedAt'>) : { programmes: [], needs: [], outcomes: [] }),
+      };
+    });
   }
 
   list(query: ListQuery): CaseListRow[] {
     if (!this.list_) return [];
     const after = query.after ?? { updatedAt: '\uffff', caseId: '\uffff' };
-    return this.list_.all(query.status ?? '', query.status ?? '', after.updatedAt, after.updatedAt, after.caseId, query.limit).map((row) => ({
-      caseId: row.case_id,
-      status: row.status,
-      openedAt: row.opened_at,
-      updatedAt: row.updated_at,
-      ...(row.list_name ? { person: JSON.parse(row.list_name) as { givenName: string; familyName: string } } : {}),
-      disclosure: JSON.parse(row.list_disclosure) as Disclosure,
-    }));
+    return this.list_.all(query.status ?? '', query.status ?? '', after.updatedAt, after.updatedAt, after.caseId, query.limit).map((row) => {
+      const name = row.list_name === null ? undefined : this.open(row.case_id, 'name', row.list_name);
+      return {
+        caseId: row.case_id,
+        status: row.status,
+        openedAt: row.opened_at,
+        updatedAt: row.updated_at,
+        ...(name ? { person: JSON.parse(name) as { givenName: string; familyName: string } } : {}),
+        disclosure: name === undefined && row.list_name !== null ? { categories: [], basis: [], owners: [] } : (JSON.parse(row.list_disclosure) as Disclosure),
+      };
+    });
   }
 }
 
@@ -237,16 +272,4 @@ const EMPTY_PARTITION = new AgencyPartition(MINT, undefined, undefined);
 function summaryOf(view: CaseView): Omit<CaseSummary, 'status' | 'openedAt'> {
   const outcomes = ((view.outcomes ?? []) as Array<{ outcomes: string[] }>).flatMap((o) => o.outcomes);
   return { programmes: (view.programmes ?? []) as string[], needs: (view.needs ?? []) as string[], outcomes };
-}
-
-function toCaseRow(row: Row): CaseRow {
-  return {
-    caseId: row.case_id,
-    status: row.status,
-    revision: row.revision,
-    openedAt: row.opened_at,
-    updatedAt: row.updated_at,
-    view: JSON.parse(row.view) as CaseView,
-    disclosure: JSON.parse(row.disclosure) as Disclosure,
-  };
 }

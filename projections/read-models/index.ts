@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { CaseSealer, EventCodec } from '../../events';
 import { openViewsDb } from '../views-db';
 import { AccessTrail } from './access-trail';
 import { AgencyCases } from './agency-cases';
@@ -11,6 +12,15 @@ export * from './agency-cases';
 export * from './case-index';
 export * from './ledger-copy';
 
+/**
+ * How the read models read and keep personal data: the ledger copy reads events through the one
+ * codec, and views, names and counted codes are sealed under each case's person's data key.
+ */
+export interface ReadModelCrypto {
+  readonly codec: EventCodec;
+  readonly sealer: CaseSealer;
+}
+
 /** Every read model, in one SQLite file, so that they and the checkpoint commit together. */
 export class ReadModels {
   readonly ledger: LedgerCopy;
@@ -20,17 +30,20 @@ export class ReadModels {
   private readonly getCheckpoint: Database.Statement<[string], { position: string }>;
   private readonly setCheckpoint: Database.Statement<[string, string]>;
 
-  constructor(readonly db: Database.Database) {
-    this.ledger = new LedgerCopy(db);
-    this.cases = new AgencyCases(db, this.ledger);
-    this.index = new CaseIndex(db);
+  constructor(
+    readonly db: Database.Database,
+    readonly crypto: ReadModelCrypto,
+  ) {
+    this.ledger = new LedgerCopy(db, crypto.codec);
+    this.cases = new AgencyCases(db, this.ledger, crypto.sealer);
+    this.index = new CaseIndex(db, crypto.sealer);
     this.trail = new AccessTrail(db);
     this.getCheckpoint = db.prepare('SELECT position FROM checkpoint WHERE name = ?');
     this.setCheckpoint = db.prepare('INSERT OR REPLACE INTO checkpoint (name, position) VALUES (?, ?)');
   }
 
-  static open(file: string): ReadModels {
-    return new ReadModels(openViewsDb(file));
+  static open(file: string, crypto: ReadModelCrypto): ReadModels {
+    return new ReadModels(openViewsDb(file), crypto);
   }
 
   checkpoint(): string | undefined {

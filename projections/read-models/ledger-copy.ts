@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CaseEventType, ProtocolEventType } from '../../events';
+import { type CaseEventType, caseStream, type EventCodec, type ProtocolEventType } from '../../events';
 import type { LedgerEntry, ProtocolEntry } from '../policy';
 
 /**
@@ -18,14 +18,20 @@ export class LedgerCopy {
   private readonly recent = new Map<string, LedgerEntry[]>();
   private static readonly RECENT_CASES = 20_000;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly codec: EventCodec,
+  ) {
     db.exec(`
+      -- data and metadata are the event's bytes as the ledger stores them: sealed per person by
+      -- the one codec, and read back through it (a destroyed key makes this copy unreadable too).
       CREATE TABLE IF NOT EXISTS case_entries (
         zone TEXT NOT NULL, case_id TEXT NOT NULL, revision INTEGER NOT NULL,
-        position TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+        position TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL, metadata BLOB NOT NULL,
         agency TEXT NOT NULL, operator TEXT NOT NULL, at TEXT NOT NULL,
         PRIMARY KEY (zone, case_id, revision)
       ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS case_entries_by_case ON case_entries (case_id);
       CREATE TABLE IF NOT EXISTS protocol_entries (
         zone TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL,
         PRIMARY KEY (zone, revision)
@@ -35,13 +41,15 @@ export class LedgerCopy {
       ) WITHOUT ROWID;
     `);
     this.s = {
-      insertCase: db.prepare<[string, string, number, string, string, string, string, string, string]>(
-        'INSERT OR IGNORE INTO case_entries (zone, case_id, revision, position, type, data, agency, operator, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      insertCase: db.prepare<[string, string, number, string, string, string, Uint8Array, Uint8Array, string, string, string]>(
+        'INSERT OR IGNORE INTO case_entries (zone, case_id, revision, position, id, type, data, metadata, agency, operator, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      zonesOfCase: db.prepare<[string], { zone: string }>('SELECT DISTINCT zone FROM case_entries WHERE case_id = ?'),
       insertProtocol: db.prepare<[string, number, string, string, string]>('INSERT OR IGNORE INTO protocol_entries (zone, revision, type, data, at) VALUES (?, ?, ?, ?, ?)'),
-      caseEntries: db.prepare<[string, string], { position: string; revision: number; type: string; data: string; agency: string; operator: string; at: string }>(
-        'SELECT position, revision, type, data, agency, operator, at FROM case_entries WHERE zone = ? AND case_id = ? ORDER BY revision',
-      ),
+      caseEntries: db.prepare<
+        [string, string],
+        { position: string; revision: number; id: string; type: string; data: Uint8Array; metadata: Uint8Array; agency: string; operator: string; at: string }
+      >('SELECT position, revision, id, type, data, metadata, agency, operator, at FROM case_entries WHERE zone = ? AND case_id = ? ORDER BY revision'),
       protocolEntries: db.prepare<[string], { revision: number; type: string; data: string; at: string }>(
         'SELECT revision, type, data, at FROM protocol_entries WHERE zone = ? ORDER BY revision',
       ),
@@ -53,10 +61,11 @@ export class LedgerCopy {
     };
   }
 
-  /** Copies one case event; the case is marked dirty by markDirty(), once per batch, by the caller. */
-  addCaseEntry(zone: string, caseId: string, entry: LedgerEntry): void {
+  /** Copies one case event, its bytes as stored; the case is marked dirty by markDirty(), once per batch, by the caller. */
+  addCaseEntry(zone: string, caseId: string, entry: LedgerEntry, stored: { id: string; raw: { data: Uint8Array; metadata: Uint8Array } }): void {
     const inserted =
-      this.s.insertCase.run(zone, caseId, entry.revision, entry.position, entry.type, JSON.stringify(entry.data), entry.agency, entry.operator, entry.at).changes > 0;
+      this.s.insertCase.run(zone, caseId, entry.revision, entry.position, stored.id, entry.type, stored.raw.data, stored.raw.metadata, entry.agency, entry.operator, entry.at)
+        .changes > 0;
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
     if (inserted && entry.revision === 0) {
@@ -88,7 +97,31 @@ export class LedgerCopy {
   caseEntries(zone: string, caseId: string): LedgerEntry[] {
     const known = this.recent.get(`${zone}\u0000${caseId}`);
     if (known) return known;
-    return this.s.caseEntries.all(zone, caseId).map((r) => ({ ...r, type: r.type as CaseEventType, data: JSON.parse(r.data) }));
+    const stream = caseStream(zone, caseId);
+    return this.s.caseEntries.all(zone, caseId).map((r) => {
+      const decoded = this.codec.decode(stream, r.id, r.type, r.data, r.metadata);
+      return {
+        position: r.position,
+        revision: r.revision,
+        type: r.type as CaseEventType,
+        data: decoded.data as LedgerEntry['data'],
+        agency: r.agency,
+        operator: r.operator,
+        at: r.at,
+        ...(decoded.erased ? { erased: true } : {}),
+      };
+    });
+  }
+
+  /** The zones a case id is in (an erasure names cases, not zones). */
+  zonesOfCase(caseId: string): string[] {
+    return this.s.zonesOfCase.all(caseId).map((r) => r.zone);
+  }
+
+  /** Forgets what is remembered in memory of these cases (their person was erased). */
+  forgetCases(caseIds: readonly string[]): void {
+    const erased = new Set(caseIds);
+    for (const key of this.recent.keys()) if (erased.has(key.slice(key.indexOf('\u0000') + 1))) this.recent.delete(key);
   }
 
   protocolEntries(zone: string): ProtocolEntry[] {

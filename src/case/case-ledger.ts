@@ -2,13 +2,18 @@ import {
   type CaseEvent,
   type CaseState,
   caseStream,
+  type Category,
+  type ClassificationContext,
+  classify,
   currentVersion,
   EMPTY_CASE,
   type EventStore,
   evolve,
   existsFor,
+  needCategory,
   type Position,
   WrongExpectedRevisionError,
+  type ZoneProtocol,
 } from '../../events';
 import type { Actor } from '../access/actor';
 import { NotFound, PreconditionFailed, RuleViolation, Unavailable } from '../errors';
@@ -95,7 +100,7 @@ export class CaseLedger {
           commandId: request.commandId,
           correlationId: request.correlationId,
         };
-        const toAppend = events.map((event, i) => ({ id: ids.event(i), type: event.type, data: event.data, metadata }));
+        const toAppend = events.map((event, i) => ({ id: ids.event(i), type: event.type, data: event.data, metadata, categories: categoriesOf(event, state, protocol) }));
         try {
           const appended = await this.store.append(stream, toAppend, revision ?? 'no-stream');
           const first = (revision ?? -1n) + 1n;
@@ -121,4 +126,16 @@ export class CaseLedger {
 
 function result(caseId: string, applied: AppliedCommand): CaseCommandResult {
   return { caseId, revision: applied.revision, position: applied.position, events: applied.events };
+}
+
+/** The categories of an event's data (kept in clear beside its sealed data, for the auditors' export). */
+function categoriesOf(event: CaseEvent, state: CaseState, protocol: ZoneProtocol | undefined): Category[] {
+  const ctx: ClassificationContext = {
+    kindOf: (agency) => protocol?.kinds.get(agency),
+    objectiveCategories: (planRevision, objectiveId) => {
+      const dimension = state.planRevisions.get(planRevision)?.objectives.get(objectiveId);
+      return dimension && ['common', needCategory(dimension)];
+    },
+  };
+  return [...new Set(classify(event, ctx).flatMap((d) => d.categories))].sort();
 }

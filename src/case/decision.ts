@@ -34,6 +34,7 @@ export function requireParties(protocol: ZoneProtocol, agencies: Iterable<string
 /** A case agency may act on: it exists for the caller (else 404, as for no case at all), the protocol is in force, the caller is a full member. */
 export function caseForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
   if (!existsFor(state, ctx.protocol, ctx.actor.agency)) throw new NotFound('no such case');
+  if (state.erased) throw new RuleViolation('case-erased');
   const protocol = protocolInForceFor(ctx);
   if (!isFullMember(state, protocol, ctx.actor.agency)) throw new RuleViolation('not-a-member', ctx.actor.agency);
   return protocol;

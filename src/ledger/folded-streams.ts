@@ -25,7 +25,7 @@ export class FoldedStreams<S> {
   constructor(
     private readonly store: EventStore,
     private readonly initial: S,
-    private readonly evolve: (state: S, event: StoredEvent) => S,
+    private readonly evolve: (state: S, event: Omit<StoredEvent, 'raw'>) => S,
     private readonly maxEntries = 10_000,
   ) {}
 
@@ -45,7 +45,7 @@ export class FoldedStreams<S> {
   }
 
   /** Folds in events this process just appended after `before`, if the cached fold is at `before`. */
-  appended(stream: string, before: bigint | undefined, events: readonly StoredEvent[]): void {
+  appended(stream: string, before: bigint | undefined, events: ReadonlyArray<Omit<StoredEvent, 'raw'>>): void {
     const cached = this.cache.get(stream);
     if (before === undefined ? cached !== undefined : cached?.revision !== before) {
       this.cache.delete(stream);
@@ -59,7 +59,7 @@ export class FoldedStreams<S> {
     this.cache.delete(stream);
   }
 
-  private fold(stream: string, from: Folded<S>, events: readonly StoredEvent[]): Folded<S> {
+  private fold(stream: string, from: Folded<S>, events: ReadonlyArray<Omit<StoredEvent, 'raw'>>): Folded<S> {
     let folded = from;
     if (events.length > 0) {
       let state = folded.state;

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { type Category, type TrailEvent, trailStream } from '../../events';
+import { type Category, type DomainEvent, trailStream } from '../../events';
 import type { Disclosure } from '../../projections/policy';
 import type { Actor } from '../access/actor';
 import type { Clock } from '../ledger/clock';
 import { CommandIds } from '../ledger/command-ids';
 import type { EventStore } from '../../events/event-store';
 
-export type TrailAction = TrailEvent['data']['action'];
+export type TrailAction = DomainEvent<'AccessRecorded'>['data']['action'];
 
 export interface DisclosedCase {
   readonly caseId: string;
-  readonly outcome: TrailEvent['data']['outcome'];
+  readonly outcome: DomainEvent<'AccessRecorded'>['data']['outcome'];
   readonly disclosure?: Disclosure;
 }
 
@@ -51,7 +51,7 @@ export class Disclosures {
           outcome: c.outcome,
           owners: [...(c.disclosure?.owners ?? [])],
           ...(request.ip ? { ip: request.ip } : {}),
-        } satisfies TrailEvent['data'],
+        } satisfies DomainEvent<'AccessRecorded'>['data'],
         metadata: { zone: actor.zone, agency: actor.agency, operator: actor.operator, occurredAt, commandId, correlationId: request.requestId },
       })),
       'no-stream',

@@ -27,13 +27,18 @@ export class ProjectionThread implements Projections {
   private stopped: Promise<void> | undefined;
 
   constructor(
-    private readonly config: Pick<Config, 'dataDir' | 'eventStoreUrl'>,
+    private readonly config: Pick<Config, 'dataDir' | 'eventStoreUrl' | 'masterKeyDir'>,
     private readonly log: Logger,
   ) {}
 
   start(): void {
     if (this.worker) return;
-    const settings: WorkerSettings = { dataDir: this.config.dataDir, eventStoreUrl: this.config.eventStoreUrl, viewsFile: join(this.config.dataDir, 'views.db') };
+    const settings: WorkerSettings = {
+      dataDir: this.config.dataDir,
+      masterKeyDir: this.config.masterKeyDir,
+      eventStoreUrl: this.config.eventStoreUrl,
+      viewsFile: join(this.config.dataDir, 'views.db'),
+    };
     this.worker = new Worker(join(__dirname, 'projection-worker.js'), { workerData: settings });
     this.worker.on('message', (message: FromWorker) => this.receive(message));
     this.worker.on('error', (error) => this.fail(error.message));

@@ -9,11 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ProjectionRunner } from '../../projections/projection-runner';
 import { ReadModels } from '../../projections/read-models';
 import { formatPosition } from '../../events/event-store';
+import { openKeyStore, readModelCrypto } from '../keys/open-keys';
 import { openEventStore } from '../store/open-event-store';
 import { SqliteEventStore } from '../store/sqlite-event-store';
 
 export interface WorkerSettings {
   readonly dataDir: string;
+  readonly masterKeyDir?: string;
   readonly eventStoreUrl?: string;
   readonly viewsFile: string;
 }
@@ -23,8 +25,11 @@ export type ToWorker = { type: 'wake' } | { type: 'stop' };
 
 async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettings): Promise<void> {
   const post = (message: FromWorker) => port.postMessage(message);
-  const store = await openEventStore(settings);
-  const models = ReadModels.open(settings.viewsFile);
+  // Its own connection to the key store: it decodes and seals with the same keys, and forgets
+  // an erased person's when the erasure event reaches it.
+  const keys = openKeyStore(settings);
+  const store = await openEventStore(settings, keys);
+  const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys));
   const runner = new ProjectionRunner(store, models, {
     // A fatal error stops the runner (runner.error is set); others are retried subscriptions.
     onError: (error) => post({ type: runner.error ? 'error' : 'warning', message: error instanceof Error ? error.message : String(error) }),
@@ -37,6 +42,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
         await runner.stop();
         models.close();
         await store.close();
+        keys.close();
         post({ type: 'stopped' });
       })();
     }

@@ -29,11 +29,12 @@ import {
 import { randomUUID } from 'node:crypto';
 import { isEventType } from '../../events';
 import { STREAM_PREFIXES } from '../../events/streams';
-import { type EventCodec, jsonCodec } from './codec';
+import { createCodec } from './codec';
 import {
   type AppendResult,
   comparePositions,
   type EventStore,
+  type EventCodec,
   type EventToAppend,
   type ExpectedRevision,
   FatalStoreError,
@@ -160,7 +161,7 @@ export class EventStoreDbEventStore implements EventStore {
 
   constructor(connectionString: string, options: EventStoreDbOptions = {}) {
     this.client = options.client ?? connect(connectionString);
-    this.codec = options.codec ?? jsonCodec;
+    this.codec = options.codec ?? createCodec();
     this.checkpointInterval = options.checkpointInterval ?? 32;
     this.appendRetries = options.appendRetries ?? 3;
     this.deadline = options.deadline ?? 10_000;
@@ -173,7 +174,7 @@ export class EventStoreDbEventStore implements EventStore {
   async append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new Error('nothing to append');
     // Bytes from the one codec, as binary events: data and metadata are exactly the codec's.
-    const encoded = events.map((event) => this.codec.encode(event));
+    const encoded = events.map((event) => this.codec.encode(event, stream));
     const size = appendSize(encoded);
     if (size > this.maxAppendSize) {
       // The server would refuse it (MaxAppendSize); say so before sending it.
@@ -467,8 +468,18 @@ export class EventStoreDbEventStore implements EventStore {
       // The client hands back custom metadata it could parse as JSON already parsed
       // (utils/convertGrpcEvent.js): bytes again, so that the codec alone decides what they mean.
       const metadata = event.metadata instanceof Uint8Array ? event.metadata : Buffer.from(JSON.stringify(event.metadata ?? {}), 'utf8');
-      const decoded = this.codec.decode(event.type, data, metadata);
-      return { id: event.id, stream: event.streamId, type: event.type, revision: event.revision, position, data: decoded.data, metadata: decoded.metadata };
+      const decoded = this.codec.decode(event.streamId, event.id, event.type, data, metadata);
+      return {
+        id: event.id,
+        stream: event.streamId,
+        type: event.type,
+        revision: event.revision,
+        position,
+        data: decoded.data,
+        metadata: decoded.metadata,
+        ...(decoded.erased ? { erased: true } : {}),
+        raw: { data, metadata },
+      };
     } catch (error) {
       throw new FatalStoreError(`cannot decode ${event.type} ${event.streamId}@${event.revision}: ${(error as Error).message}`, { cause: error });
     }

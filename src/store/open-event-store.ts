@@ -1,14 +1,20 @@
 import { join } from 'node:path';
+import type { EventStore } from '../../events';
 import type { Config } from '../config';
-import type { EventStore } from '../../events/event-store';
+import type { KeyStore } from '../keys/key-store';
+import { createCodec } from './codec';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 
-/** EVENTSTORE_URL set: EventStoreDB (KurrentDB); otherwise the embedded SQLite ledger in DATA_DIR. */
-export async function openEventStore(config: Pick<Config, 'dataDir' | 'eventStoreUrl'>, options: SqliteEventStoreOptions = {}): Promise<EventStore> {
+/**
+ * EVENTSTORE_URL set: EventStoreDB (KurrentDB); otherwise the embedded SQLite ledger in DATA_DIR.
+ * Both write through the one codec, sealing personal data with the key store's keys.
+ */
+export async function openEventStore(config: Pick<Config, 'dataDir' | 'eventStoreUrl'>, keys: KeyStore, options: SqliteEventStoreOptions = {}): Promise<EventStore> {
+  const codec = createCodec(keys);
   if (config.eventStoreUrl) {
     // Loaded only when used, so the embedded mode never loads the gRPC client.
     const { EventStoreDbEventStore } = await import('./eventstoredb-event-store');
-    return new EventStoreDbEventStore(config.eventStoreUrl);
+    return new EventStoreDbEventStore(config.eventStoreUrl, { codec });
   }
-  return new SqliteEventStore(join(config.dataDir, 'ledger.db'), options);
+  return new SqliteEventStore(join(config.dataDir, 'ledger.db'), { ...options, codec });
 }

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type EventCodec, jsonCodec } from './codec';
+import { createCodec } from './codec';
 import {
   type AppendResult,
+  type EventCodec,
   type EventStore,
   type EventToAppend,
   type ExpectedRevision,
@@ -101,7 +102,7 @@ export class SqliteEventStore implements EventStore {
       CREATE TABLE IF NOT EXISTS ledger_identity (id TEXT NOT NULL);
     `);
     this.db.prepare('INSERT INTO ledger_identity (id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM ledger_identity)').run(randomUUID());
-    this.codec = options.codec ?? jsonCodec;
+    this.codec = options.codec ?? createCodec();
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.pageSize = options.pageSize ?? 2_000;
     this.appended.setMaxListeners(0);
@@ -168,7 +169,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Runs inside the batch transaction and its own savepoint. */
   private appendOne({ stream, events, expected }: PendingAppend): AppendResult {
-    const encoded = events.map((e) => this.codec.encode(e));
+    const encoded = events.map((e) => this.codec.encode(e, stream));
     const last = this.statements.lastRevision.get(stream)?.revision ?? null;
     const retry = this.recognisedRetry(stream, events, expected, last);
     if (retry) return retry;
@@ -324,7 +325,17 @@ export class SqliteEventStore implements EventStore {
   }
 
   private toStored(row: Row): StoredEvent {
-    const { data, metadata } = this.codec.decode(row.type, row.data, row.metadata);
-    return { id: row.id, stream: row.stream, type: row.type, revision: BigInt(row.revision), position: at(row.position), data, metadata };
+    const { data, metadata, erased } = this.codec.decode(row.stream, row.id, row.type, row.data, row.metadata);
+    return {
+      id: row.id,
+      stream: row.stream,
+      type: row.type,
+      revision: BigInt(row.revision),
+      position: at(row.position),
+      data,
+      metadata,
+      ...(erased ? { erased } : {}),
+      raw: { data: row.data, metadata: row.metadata },
+    };
   }
 }

@@ -47,6 +47,8 @@ import { CommandIds } from '../../src/ledger/command-ids';
 import { evolveProtocol } from '../../events';
 import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
 import type { EventToAppend } from '../../events/event-store';
+import { openKeyStore, readModelCrypto } from '../../src/keys/open-keys';
+import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -195,7 +197,8 @@ async function seedLedger(store: SqliteEventStore, cases: number): Promise<numbe
 }
 
 async function rebuildRate(dir: string, cases: number) {
-  const store = new SqliteEventStore(join(dir, 'rebuild-ledger.db'));
+  const keys = openKeyStore({ dataDir: join(dir, 'rebuild') });
+  const store = new SqliteEventStore(join(dir, 'rebuild-ledger.db'), { codec: createCodec(keys) });
   const events = await seedLedger(store, cases);
   let start = performance.now();
   let read = 0;
@@ -207,7 +210,7 @@ async function rebuildRate(dir: string, cases: number) {
     after = page[page.length - 1]!.position;
   }
   const readRate = rate(read, performance.now() - start);
-  const models = ReadModels.open(join(dir, 'rebuild-views.db'));
+  const models = ReadModels.open(join(dir, 'rebuild-views.db'), readModelCrypto(keys));
   start = performance.now();
   await new ProjectionRunner(store, models).runUntilCaughtUp();
   const projectRate = rate(events, performance.now() - start);

@@ -2,6 +2,9 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenVerifier } from '../../src/access/tokens';
+import { openKeyStore, readModelCrypto } from '../../src/keys/open-keys';
+import { createCodec } from '../../src/store/codec';
+import { testKeys } from '../support/keys';
 import { runCli } from '../../src/cli';
 import { loadConfig } from '../../src/config';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
@@ -31,7 +34,7 @@ describe('the ledger command', () => {
       DATA_DIR: dataDir,
     });
     expect({ code, err }).toEqual({ code: 0, err: [] });
-    const verify = await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }), ReadModels.open(':memory:'));
+    const verify = await createTokenVerifier(loadConfig({ DATA_DIR: dataDir }), ReadModels.open(':memory:', readModelCrypto(testKeys())));
     expect((await verify(out[0]!)).actor).toEqual({ zone: 'valdinievole', agency: 'sds-valdinievole', operator: 'as-neri', roles: ['operator', 'coordinator'] });
   });
 
@@ -103,22 +106,27 @@ describe('ledger rebuild', () => {
   it('projects the whole ledger again into fresh views, equal to the ones it replaces', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-rebuild-'));
     try {
-      const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
+      // The service's own key store in the data folder: ledger rebuild opens it to read the ledger.
+      const keys = openKeyStore({ dataDir });
+      const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: createCodec(keys) });
       const seed = new Seeder(store);
       await seed.protocol();
       for (let i = 0; i < 5; i++) await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] });
-      const before = ReadModels.open(join(dataDir, 'views.db'));
+      const before = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(keys));
       await new ProjectionRunner(store, before).runUntilCaughtUp();
       const expected = dumpViews(before);
       before.close();
       await store.close();
+      keys.close();
 
       const { io, out } = capture();
       expect(await runCli(['rebuild'], io, { DATA_DIR: dataDir })).toBe(0);
       expect(out[0]).toMatch(/^rebuilt the views from position 0: 6 events in/);
-      const after = ReadModels.open(join(dataDir, 'views.db'));
+      const again = openKeyStore({ dataDir });
+      const after = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(again));
       expect(dumpViews(after)).toEqual(expected);
       after.close();
+      again.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

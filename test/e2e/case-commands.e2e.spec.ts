@@ -130,11 +130,17 @@ describe('case commands over HTTP', () => {
     });
 
     it('records the actor, agency, zone and request ids from the token and the request, never from the body', async () => {
-      const created = await service.request('POST', '/v1/referrals', { as: { ...serd, sub: 'dr-verdi' }, body: referral, headers: { 'x-request-id': 'req-42' } });
+      const requestId = '4a7c1e2b-9d3f-4b6a-8c21-5e0f7a9b3c42';
+      const created = await service.request('POST', '/v1/referrals', { as: { ...serd, sub: 'dr-verdi' }, body: referral, headers: { 'x-request-id': requestId } });
       const { caseId } = expectCreated(created);
       const [event] = await service.store.readStream(caseStream(ZONE, caseId));
-      expect(event!.metadata).toMatchObject({ zone: ZONE, agency: AGENCIES.serd, operator: 'dr-verdi', correlationId: 'req-42' });
-      expect(created.headers.get('x-request-id')).toBe('req-42');
+      expect(event!.metadata).toMatchObject({ zone: ZONE, agency: AGENCIES.serd, operator: 'dr-verdi', correlationId: requestId });
+      expect(created.headers.get('x-request-id')).toBe(requestId);
+      // A request id that is not a UUID never reaches the ledger: it might carry anything, a fiscal code included.
+      const free = await service.request('POST', '/v1/referrals', { as: serd, body: { ...referral, notes: [] }, headers: { 'x-request-id': 'RSSMRA85T10A562S' } });
+      const freeEvent = (await service.store.readStream(caseStream(ZONE, expectCreated(free).caseId)))[0]!;
+      expect(freeEvent.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(free.headers.get('x-request-id')).toBe(freeEvent.metadata.correlationId);
       const forged = await service.request('POST', '/v1/referrals', { as: serd, body: { ...referral, agency: AGENCIES.sds } });
       expect(forged.status).toBe(400);
       expect(forged.body.issues).toEqual([{ path: 'agency', message: 'unknown field' }]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Role } from '../../src/access/actor';
 import { AGENCIES, PERSON } from '../support/fixtures';
 import { signProtocol, startService, type TestService } from '../support/test-app';
@@ -136,7 +137,7 @@ describe('per-agency reads over HTTP', () => {
   });
 
   it('has the trail record on disk when the answer arrives', async () => {
-    const requestId = `trail-check-${Date.now()}`;
+    const requestId = randomUUID();
     const response = await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-request-id': requestId } });
     expect(response.status).toBe(200);
     const trail = await service.store.readAll({ maxCount: 100_000, streamPrefixes: ['trail-'] });

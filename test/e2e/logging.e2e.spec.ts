@@ -27,7 +27,7 @@ describe('logs', () => {
     const created = await service.request('POST', '/v1/referrals', {
       as,
       body: { person: PERSON, needs: ['addiction'], notes: [{ category: 'health', text: 'metadone-scalare-zqx' }] },
-      headers: { 'x-request-id': 'trace-me-1' },
+      headers: { 'x-request-id': '7d0f3b6e-1c2a-4e59-9b8d-3f6a2c1e0d77' },
     });
     expect(created.status).toBe(201);
     const caseId = created.body.caseId;
@@ -44,7 +44,7 @@ describe('logs', () => {
     await service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}?who=${PERSON.familyName}`, { as });
 
     const lines = service.logs.join('\n');
-    expect(service.logs.some((l) => l.includes('"trace-me-1"'))).toBe(true);
+    expect(service.logs.some((l) => l.includes('"7d0f3b6e-1c2a-4e59-9b8d-3f6a2c1e0d77"'))).toBe(true);
     expect(service.logs.some((l) => l.includes('/v1/access-trail/subjects/[redacted]'))).toBe(true);
     for (const secret of SECRETS) expect({ secret, leaked: lines.includes(secret) }).toEqual({ secret, leaked: false });
     expect(lines).not.toMatch(/Bearer /);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { z } from 'zod';
 import { type CaseEvent, type CaseState, caseStream, type Category, EMPTY_CASE, evolve, existsFor, type Need, protocolStream, type ZoneProtocol } from '../../events';
 import { ProjectionRunner } from '../../projections/projection-runner';
-import { activityReport, ReadModels } from '../../projections/read-models';
+import { activityReport } from '../../projections/read-models';
 import { type Actor } from '../../src/access/actor';
 import { Caller } from '../../src/access/caller';
 import { addTeamMember } from '../../src/case/add-team-member';
@@ -30,9 +30,9 @@ import { GetCaseHistory, GetCaseHistoryHandler, GetCaseView, GetCaseViewHandler,
 import { Disclosures } from '../../src/reads/disclosures';
 import { ReadBarrier } from '../../src/reads/read-barrier';
 import { ReadAccessTrail, ReadAccessTrailHandler } from '../../src/reads/trail-queries';
-import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { type Decides, routedInput, type SentInput } from '../support/decide';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture, ZONE } from '../support/fixtures';
+import { sealedLedger } from '../support/keys';
 
 /*
  * Non-interference (ENTITLEMENTS.md "Nothing leaks through the side"): take an observer agency O
@@ -375,8 +375,7 @@ function normalised(value: unknown): unknown {
 
 /** The observer's answers over the real read path: store, runner, read models, query handlers, trail. */
 async function readAnswers(ledger: Ledger, protocol: ZoneProtocol, observer: string, readers: readonly string[]) {
-  const store = new SqliteEventStore(':memory:', { pollIntervalMs: 5 });
-  const models = ReadModels.open(':memory:');
+  const { store, models } = sealedLedger(':memory:', ':memory:', { pollIntervalMs: 5 });
   const runner = new ProjectionRunner(store, models);
   const barrier = new ReadBarrier(store, runner, true);
   const disclosures = new Disclosures(store, clock);

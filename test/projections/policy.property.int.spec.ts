@@ -16,7 +16,6 @@ import {
 } from '../../events';
 import { ProjectionRunner } from '../../projections/projection-runner';
 import { agencyCaseHistory, agencyCaseView, caseFacts, type LedgerEntry } from '../../projections/policy';
-import { ReadModels } from '../../projections/read-models';
 import { addTeamMember } from '../../src/case/add-team-member';
 import { agreePlanRevision } from '../../src/case/agree-plan-revision';
 import { type CaseState, EMPTY_CASE, evolve } from '../../events';
@@ -38,8 +37,8 @@ import { takeInCharge } from '../../src/case/take-in-charge';
 import { validatePlanRevision } from '../../src/case/validate-plan-revision';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { CommandIds } from '../../src/ledger/command-ids';
-import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture, ZONE } from '../support/fixtures';
+import { sealedLedger } from '../support/keys';
 
 /*
  * Property-based tests of the policy and the projections (issue: "for random valid histories,
@@ -341,8 +340,7 @@ describe('the policy on random histories', () => {
         const entries = historyOf(steps, protocol);
         const caseId = (entries[0]!.data as { caseId: string }).caseId;
         const dir = mkdtempSync(join(tmpdir(), 'ledger-prop-'));
-        const store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 5 });
-        const models = ReadModels.open(join(dir, 'views.db'));
+        const { store, models } = sealedLedger(join(dir, 'ledger.db'), join(dir, 'views.db'), { pollIntervalMs: 5 });
         try {
           await store.append(
             'protocol-valdinievole',

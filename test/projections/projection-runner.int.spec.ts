@@ -10,7 +10,11 @@ import { submitReferral } from '../../src/case/submit-referral';
 import { takeInCharge } from '../../src/case/take-in-charge';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { Disclosures } from '../../src/reads/disclosures';
+import type { KeyStore } from '../../src/keys/key-store';
+import { readModelCrypto } from '../../src/keys/open-keys';
+import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
+import { testKeys } from '../support/keys';
 import { AGENCIES, PERSON, PROTOCOL_TERMS } from '../support/fixtures';
 import { Seeder } from '../support/seed';
 import { dumpViews } from '../support/views-dump';
@@ -67,9 +71,11 @@ async function seedLedger(store: SqliteEventStore) {
 describe('the projection runner', () => {
   let dir: string;
   let store: SqliteEventStore;
+  let keys: KeyStore;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-runner-'));
-    store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10 });
+    keys = testKeys();
+    store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10, codec: createCodec(keys) });
     await seedLedger(store);
   });
   afterEach(async () => {
@@ -78,13 +84,13 @@ describe('the projection runner', () => {
   });
 
   async function rebuild(file: string) {
-    const models = ReadModels.open(join(dir, file));
+    const models = ReadModels.open(join(dir, file), readModelCrypto(keys));
     await new ProjectionRunner(store, models).runUntilCaughtUp();
     return models;
   }
 
   it('resumes where it stopped, anywhere: nothing lost, nothing applied twice', async () => {
-    const models = ReadModels.open(join(dir, 'stop-start.db'));
+    const models = ReadModels.open(join(dir, 'stop-start.db'), readModelCrypto(keys));
     let stops = 0;
     // Small batches, stopped and restarted (a new runner on the same file) many times midway.
     for (;;) {
@@ -107,7 +113,7 @@ describe('the projection runner', () => {
   });
 
   it('builds from position 0 the same tables as when it followed the ledger live (ledger rebuild)', async () => {
-    const live = ReadModels.open(join(dir, 'live.db'));
+    const live = ReadModels.open(join(dir, 'live.db'), readModelCrypto(keys));
     const runner = new ProjectionRunner(store, live, { batchSize: 5 });
     runner.start();
     // More events while it follows: a new case and a withdrawal arrive live.

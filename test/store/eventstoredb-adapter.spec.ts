@@ -1,6 +1,8 @@
 import { DeadlineExceededError, NO_STREAM, ANY, UnavailableError, WrongExpectedVersionError } from '@eventstore/db-client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { jsonCodec } from '../../src/store/codec';
+import { createCodec } from '../../src/store/codec';
+
+const jsonCodec = createCodec();
 import {
   comparePositions,
   type EventToAppend,
@@ -109,7 +111,7 @@ describe('the EventStoreDB adapter, without a server', () => {
   it('decodes with the one codec, whether the client hands metadata back as bytes or parsed', () => {
     const { store } = storeWith(async () => undefined);
     const event = note('hello');
-    const encoded = jsonCodec.encode(event);
+    const encoded = jsonCodec.encode(event, 'stream');
     const recorded = {
       streamId: 'case-z.1',
       id: event.id,
@@ -446,7 +448,7 @@ describe('issue 14: the adapter over the real client and a server double', () =>
     // Imitates the server's MaxAppendSize (1 MiB by default; data + metadata + 2 × type length).
     it('refuses an append over 1 MiB with a clear error, before sending it', async () => {
       const server = new EsdbServerDouble();
-      const big = { ...jsonCodec, encode: (e: EventToAppend) => ({ ...jsonCodec.encode(e), data: new Uint8Array(1024 * 1024) }) };
+      const big = { ...jsonCodec, encode: (e: EventToAppend, stream: string) => ({ ...jsonCodec.encode(e, stream), data: new Uint8Array(1024 * 1024) }) };
       const store = storeOn(server, { codec: big });
       const error = await store.append('case-z.1', [note('big')], 'no-stream').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);

@@ -1,5 +1,5 @@
 import { comparePositions, type ExpectedRevision } from '../../events/event-store';
-import type { EventCodec } from '../../src/store/codec';
+import type { EventCodec } from '../../events';
 import { EventStoreDbEventStore, type EventStoreDbOptions } from '../../src/store/eventstoredb-event-store';
 import { note } from '../support/events';
 import { EsdbServerDouble } from './esdb-client-double';

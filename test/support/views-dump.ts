@@ -1,18 +1,30 @@
 import type { ReadModels } from '../../projections/read-models';
 
-/** Every read model row, in a stable order, to compare two projections of the same ledger. */
+/**
+ * Every read model row, in a stable order, to compare two projections of the same ledger. Sealed
+ * columns are opened (each seal has a fresh IV, so equal views have unequal ciphertexts).
+ */
 export function dumpViews(models: ReadModels): Record<string, unknown[]> {
   const db = models.db;
+  const sealer = models.crypto.sealer;
   const dump: Record<string, unknown[]> = {};
   const partitions = db.prepare('SELECT id, zone, agency FROM partitions').all() as Array<{ id: number; zone: string; agency: string }>;
   for (const p of partitions) {
-    const rows = db.prepare(`SELECT * FROM p${p.id}_cases ORDER BY case_id`).all();
+    const rows = (db.prepare(`SELECT * FROM p${p.id}_cases ORDER BY case_id`).all() as Array<Record<string, string | null>>).map((r) => ({
+      ...r,
+      view: sealer.open(r.case_id!, 'view', r.view!),
+      list_name: r.list_name === null ? null : sealer.open(r.case_id!, 'name', r.list_name!),
+      summary: sealer.open(r.case_id!, 'summary', r.summary!),
+    }));
     if (rows.length) dump[`views ${p.zone}/${p.agency}`] = rows;
   }
+  dump.case_summary = (db.prepare('SELECT * FROM case_summary ORDER BY zone, case_id').all() as Array<Record<string, string>>).map((r) => ({
+    ...r,
+    codes: sealer.open(r.case_id!, 'codes', r.codes!),
+  }));
   for (const [name, sql] of [
     ['case_entries', 'SELECT * FROM case_entries ORDER BY zone, case_id, revision'],
     ['protocol_entries', 'SELECT * FROM protocol_entries ORDER BY zone, revision'],
-    ['case_summary', 'SELECT * FROM case_summary ORDER BY zone, case_id'],
     ['person_cases', 'SELECT * FROM person_cases ORDER BY zone, person_key, case_id'],
     ['consent_deadlines', 'SELECT * FROM consent_deadlines ORDER BY zone, case_id, consent_id'],
     ['case_agencies', 'SELECT * FROM case_agencies ORDER BY zone, case_id, agency'],

@@ -1,0 +1,222 @@
+import Database from 'better-sqlite3';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { MasterKeyring } from './master-keys';
+
+/**
+ * The key store (DATA_DIR/keys/keys.db, its own SQLite file in both store modes): every
+ * person's data keys, wrapped by a master key; which data key seals each case; the secret of
+ * the keyed hash that names a person without naming them. A copy of the data folder without
+ * this file (and its master keys) is a copy of ciphertext and pseudonyms only.
+ *
+ * Erasure destroys a person's data keys: the rows are deleted with `secure_delete` on and the
+ * write-ahead log truncated, so the wrapped bytes are overwritten in the file, not only
+ * unlinked. Every file that held that person's data (the ledger, the views, the ledger copy) is
+ * then unreadable at once. Backups of this file still hold the keys until they expire: the
+ * erasure window is the backup retention (docs/OPERATIONS.md).
+ */
+export interface DataKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+const INDEX_SECRET = 'person-index';
+
+export class KeyStore {
+  private readonly db: Database.Database;
+  private readonly s;
+  private readonly cache = new Map<string, { subject: string; key: Buffer }>();
+  private readonly caseKeys = new Map<string, string>();
+  private readonly indexSecret: Buffer;
+
+  constructor(
+    file: string,
+    private readonly masters: MasterKeyring,
+    private readonly maxCached = 20_000,
+  ) {
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    }
+    this.db = new Database(file);
+    if (file !== ':memory:') chmodSync(file, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    // A data key must be on disk before any event sealed with it is: full durability.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('secure_delete = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS data_keys (
+        key_id TEXT PRIMARY KEY, subject TEXT NOT NULL, master TEXT NOT NULL, wrapped BLOB NOT NULL, created_at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS data_keys_by_subject ON data_keys (subject);
+      CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, subject TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS case_keys_by_subject ON case_keys (subject);
+      CREATE TABLE IF NOT EXISTS erasures (subject TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, master TEXT NOT NULL, wrapped BLOB NOT NULL);
+    `);
+    this.s = {
+      key: this.db.prepare<[string], { subject: string; master: string; wrapped: Buffer }>('SELECT subject, master, wrapped FROM data_keys WHERE key_id = ?'),
+      subjectKey: this.db.prepare<[string], { key_id: string }>('SELECT key_id FROM data_keys WHERE subject = ? ORDER BY created_at DESC LIMIT 1'),
+      insertKey: this.db.prepare<[string, string, string, Buffer, string]>('INSERT INTO data_keys (key_id, subject, master, wrapped, created_at) VALUES (?, ?, ?, ?, ?)'),
+      caseKey: this.db.prepare<[string], { key_id: string }>('SELECT key_id FROM case_keys WHERE case_id = ?'),
+      linkCase: this.db.prepare<[string, string, string]>('INSERT OR IGNORE INTO case_keys (case_id, key_id, subject) VALUES (?, ?, ?)'),
+      casesOf: this.db.prepare<[string], { case_id: string }>('SELECT case_id FROM case_keys WHERE subject = ?'),
+      subjectOfCase: this.db.prepare<[string], { subject: string }>('SELECT subject FROM case_keys WHERE case_id = ?'),
+      destroy: this.db.prepare<[string]>('DELETE FROM data_keys WHERE subject = ?'),
+      erased: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO erasures (subject, erased_at) VALUES (?, ?)'),
+      erasedAt: this.db.prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE subject = ?'),
+      secret: this.db.prepare<[string], { master: string; wrapped: Buffer }>('SELECT master, wrapped FROM secrets WHERE name = ?'),
+      insertSecret: this.db.prepare<[string, string, Buffer]>('INSERT OR IGNORE INTO secrets (name, master, wrapped) VALUES (?, ?, ?)'),
+      allKeys: this.db.prepare<[], { key_id: string; subject: string; master: string; wrapped: Buffer }>('SELECT key_id, subject, master, wrapped FROM data_keys'),
+      allSecrets: this.db.prepare<[], { name: string; master: string; wrapped: Buffer }>('SELECT name, master, wrapped FROM secrets'),
+      rewrapKey: this.db.prepare<[string, Buffer, string]>('UPDATE data_keys SET master = ?, wrapped = ? WHERE key_id = ?'),
+      rewrapSecret: this.db.prepare<[string, Buffer, string]>('UPDATE secrets SET master = ?, wrapped = ? WHERE name = ?'),
+    };
+    this.indexSecret = this.secret(INDEX_SECRET);
+  }
+
+  /**
+   * The pseudonym of a person: a keyed hash (HMAC-SHA-256) of the fiscal code under a secret of
+   * this key store. A bare hash could be reversed by enumerating the codice fiscale space, which
+   * is small and structured; without the secret, a keyed one cannot.
+   */
+  personId(fiscalCode: string): string {
+    return createHmac('sha256', this.indexSecret).update(fiscalCode.trim().toUpperCase()).digest('hex');
+  }
+
+  /** A keyed hash of anything else that must be compared without being kept (an idempotent request's body). */
+  fingerprint(text: string): string {
+    return createHmac('sha256', this.indexSecret).update('fingerprint\u0000').update(text).digest('hex');
+  }
+
+  /**
+   * The data key that seals a new case of this person (made now and durable before it returns),
+   * linked to the case. A person erased and referred again gets a new key: what was erased stays so.
+   */
+  keyForNewCase(caseId: string, fiscalCode: string): DataKey {
+    const existing = this.keyOfCase(caseId);
+    if (existing) return existing;
+    const subject = this.personId(fiscalCode);
+    let keyId = this.s.subjectKey.get(subject)?.key_id;
+    if (!keyId) {
+      keyId = randomUUID();
+      const key = randomBytes(32);
+      const master = this.masters.current;
+      this.s.insertKey.run(keyId, subject, master.id, master.wrap(key, keyId), new Date().toISOString());
+      this.remember(keyId, subject, key);
+    }
+    this.s.linkCase.run(caseId, keyId, subject);
+    this.caseKeys.set(caseId, keyId);
+    return { id: keyId, key: this.dataKey(keyId)! };
+  }
+
+  /** The data key that seals a case, if the case is known and its person not erased. */
+  keyOfCase(caseId: string): DataKey | undefined {
+    let keyId = this.caseKeys.get(caseId);
+    if (!keyId) {
+      keyId = this.s.caseKey.get(caseId)?.key_id;
+      if (keyId) this.caseKeys.set(caseId, keyId);
+    }
+    const key = keyId && this.dataKey(keyId);
+    return keyId && key ? { id: keyId, key } : undefined;
+  }
+
+  /** A data key by id, unwrapped; undefined once its person is erased. */
+  dataKey(keyId: string): Buffer | undefined {
+    const cached = this.cache.get(keyId);
+    if (cached) return cached.key;
+    const row = this.s.key.get(keyId);
+    if (!row) return undefined;
+    const master = this.masters.get(row.master);
+    if (!master) throw new Error(`the key store needs master key ${row.master}, which is not in the keyring`);
+    const key = master.unwrap(row.wrapped, keyId);
+    this.remember(keyId, row.subject, key);
+    return key;
+  }
+
+  /** The cases sealed with this person's keys, in every zone. */
+  casesOfPerson(fiscalCode: string): string[] {
+    return this.s.casesOf.all(this.personId(fiscalCode)).map((r) => r.case_id);
+  }
+
+  subjectOfCase(caseId: string): string | undefined {
+    return this.s.subjectOfCase.get(caseId)?.subject;
+  }
+
+  casesOfSubject(subject: string): string[] {
+    return this.s.casesOf.all(subject).map((r) => r.case_id);
+  }
+
+  /** When this person was erased, if they were. */
+  erasedAt(subject: string): string | undefined {
+    return this.s.erasedAt.get(subject)?.erased_at;
+  }
+
+  /**
+   * Destroys every data key of a person: idempotent. The rows go with secure_delete on and the
+   * write-ahead log is truncated, so no copy of the wrapped keys stays in the file.
+   */
+  destroy(subject: string, at: string): void {
+    this.db.transaction(() => {
+      this.s.destroy.run(subject);
+      this.s.erased.run(subject, at);
+    })();
+    this.forget(subject);
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Drops what this process remembers of a person's keys (another connection destroyed them). */
+  forget(subject: string): void {
+    for (const [keyId, entry] of this.cache) if (entry.subject === subject) this.cache.delete(keyId);
+  }
+
+  /**
+   * Wraps every data key and secret with the current master key (after MasterKeyring.rotate()).
+   * One transaction: a crash leaves every key wrapped with one master or the other, both kept.
+   */
+  rewrapAll(): number {
+    const master = this.masters.current;
+    let n = 0;
+    this.db.transaction(() => {
+      for (const row of this.s.allKeys.all()) {
+        if (row.master === master.id) continue;
+        const key = this.masters.get(row.master)!.unwrap(row.wrapped, row.key_id);
+        this.s.rewrapKey.run(master.id, master.wrap(key, row.key_id), row.key_id);
+        n++;
+      }
+      for (const row of this.s.allSecrets.all()) {
+        if (row.master === master.id) continue;
+        const secret = this.masters.get(row.master)!.unwrap(row.wrapped, row.name);
+        this.s.rewrapSecret.run(master.id, master.wrap(secret, row.name), row.name);
+      }
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
+  }
+
+  /** A consistent copy of the key store, taken while it is in use (SQLite's online backup). */
+  async backup(to: string): Promise<void> {
+    await this.db.backup(to);
+    chmodSync(to, 0o600);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private secret(name: string): Buffer {
+    const row = this.s.secret.get(name);
+    if (row) return this.masters.get(row.master)!.unwrap(row.wrapped, name);
+    const master = this.masters.current;
+    this.s.insertSecret.run(name, master.id, master.wrap(randomBytes(32), name));
+    // Another process may have inserted it first: read what won.
+    const stored = this.s.secret.get(name)!;
+    return this.masters.get(stored.master)!.unwrap(stored.wrapped, name);
+  }
+
+  private remember(keyId: string, subject: string, key: Buffer): void {
+    this.cache.set(keyId, { subject, key });
+    if (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
