@@ -24,6 +24,9 @@ import { IdempotencyStore } from './idempotency/idempotency-store';
 import { CLOCK, type Clock } from './ledger/clock';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { approveProposal, ApproveProposalHandler } from './protocol/approve-proposal';
+import { eraseSubject, EraseSubjectHandler } from './subjects/erase-subject';
+import { Erasures } from './subjects/erasures';
+import type { Retention } from './subjects/retention';
 import { signProtocol, SignProtocolHandler } from './protocol/sign-protocol';
 import { GetActivityReportHandler } from './reads/activity-report';
 import { CASE_QUERY_HANDLERS } from './reads/case-queries';
@@ -36,6 +39,8 @@ import { TRAIL_QUERY_HANDLERS } from './reads/trail-queries';
 export interface LedgerParts {
   readonly store: EventStore;
   readonly keys: KeyStore;
+  readonly erasures: Erasures;
+  readonly retention: Retention;
   readonly models: ReadModels;
   readonly projections: Projections;
   readonly barrier: ReadBarrier;
@@ -51,7 +56,7 @@ export interface LedgerParts {
 }
 
 /** Every command the ledger accepts over HTTP: a route each, and a CommandBus handler each. */
-const BEHAVIOURS = [...CASE_BEHAVIOURS, signProtocol, approveProposal];
+const BEHAVIOURS = [...CASE_BEHAVIOURS, signProtocol, approveProposal, eraseSubject];
 
 @Module({})
 export class LedgerModule {
@@ -66,12 +71,14 @@ export class LedgerModule {
       { provide: ReadBarrier, useValue: parts.barrier },
       { provide: Disclosures, useValue: parts.disclosures },
       { provide: KeyStore, useValue: parts.keys },
+      { provide: Erasures, useValue: parts.erasures },
       { provide: APP_GUARD, useClass: AccessGuard },
       IdempotencyInterceptor,
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.
       ...CASE_BEHAVIOURS.map((b) => b.Handler),
       SignProtocolHandler,
       ApproveProposalHandler,
+      EraseSubjectHandler,
       ...CASE_QUERY_HANDLERS,
       ...TRAIL_QUERY_HANDLERS,
       GetActivityReportHandler,

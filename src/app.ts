@@ -27,6 +27,8 @@ import { type Projections, ProjectionThread } from './reads/projection-thread';
 import { SqliteEventStore } from './store/sqlite-event-store';
 import { openEventStore } from './store/open-event-store';
 import { openKeyStore, readModelCrypto } from './keys/open-keys';
+import { Erasures } from './subjects/erasures';
+import { Retention } from './subjects/retention';
 
 export interface AppOptions {
   readonly config: Config;
@@ -35,6 +37,8 @@ export interface AppOptions {
   readonly logDestination?: DestinationStream;
   /** How often due authorisations are expired (ms); 0 turns the scheduler off (tests tick it). */
   readonly consentExpiryIntervalMs?: number;
+  /** How often retention erases who is due (ms, a day by default); 0 turns it off (tests run it). */
+  readonly retentionIntervalMs?: number;
   /**
    * Where the projection runner runs: in a worker thread (`ledger serve`: the views are computed
    * on the other core), or in this thread (tests, which run TypeScript sources).
@@ -75,9 +79,15 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const protocols = new ProtocolLedger(store, clock, (position) => barrier.committed(position));
   const cases = new CaseLedger(store, protocols, clock, (position) => barrier.committed(position));
   const expiry = new ConsentExpiry(cases, models.index, clock, (err) => logger.error({ err }, 'consent expiry failed'));
+  const erasures = new Erasures(store, keys, clock, (position) => barrier.committed(position));
+  // An erasure whose keys went but whose event did not (a crash between the two) is recorded now.
+  await erasures.reconcile();
+  const retention = new Retention(keys, models.index, protocols, erasures, clock, (err) => logger.error({ err }, 'retention failed'));
   const parts: LedgerParts = {
     store,
     keys,
+    erasures,
+    retention,
     models,
     projections,
     barrier,
@@ -131,12 +141,14 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   await app.init();
   projections.start();
   if (options.consentExpiryIntervalMs !== 0) expiry.start(options.consentExpiryIntervalMs);
+  if (options.retentionIntervalMs !== 0) retention.start(options.retentionIntervalMs);
 
   return {
     app,
     parts,
     close: async () => {
       await expiry.stop();
+      await retention.stop();
       await app.close();
       await projections.stop();
       models.close();

@@ -17,7 +17,11 @@ import { zodIssues } from './http/error-response';
 import { CommandIds, commandIdFor } from './ledger/command-ids';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
-import { openKeyStore, readModelCrypto } from './keys/open-keys';
+import { KeyStore } from './keys/key-store';
+import { FileMasterKeyring } from './keys/master-keys';
+import { keysDirOf, openKeyStore, readModelCrypto } from './keys/open-keys';
+import { Erasures } from './subjects/erasures';
+import { Retention } from './subjects/retention';
 import { openEventStore } from './store/open-event-store';
 
 /** Where the CLI writes; tests pass their own. */
@@ -33,6 +37,10 @@ const USAGE = `usage: ledger <command>
                                           print a token signed with the data folder's key (embedded mode)
   protocol apply FILE [--zone Z]          sign or renew a zone's protocol from a JSON file
   rebuild                                 rebuild every per-agency view from position 0 (service stopped)
+  retention [--dry-run]                   erase the persons whose every case is closed beyond its zone's
+                                          retention period (--dry-run: list them, by pseudonym; else service stopped)
+  keys rotate                             make a new master key and re-wrap every data key with it (service stopped)
+  keys backup FILE                        copy the key store to FILE while in use (the master keys are not in it)
   help                                    this text
 
 roles: ${ROLES.join(', ')}`;
@@ -49,6 +57,10 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
         return await token(rest, env, io);
       case 'rebuild':
         return await rebuild(env, io);
+      case 'retention':
+        return await retention(rest, env, io);
+      case 'keys':
+        return await keys(rest, env, io);
       case 'protocol':
         if (rest[0] !== 'apply') throw new UsageError('protocol: only "protocol apply FILE" exists');
         return await applyProtocol(rest.slice(1), env, io);
@@ -192,6 +204,68 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
     await store.close();
     keys.close();
   }
+}
+
+/**
+ * Retention from the command line. `--dry-run` lists who is due, by pseudonym, without a name;
+ * without it, erases them (with the service stopped: a running service erases them itself, daily).
+ */
+async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } } });
+  const config = loadConfig(env);
+  const keys = openKeyStore(config);
+  const store = await openEventStore(config, keys);
+  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys));
+  try {
+    const protocols = new ProtocolLedger(store, systemClock);
+    const job = new Retention(keys, models.index, protocols, new Erasures(store, keys, systemClock), systemClock);
+    const due = await job.due();
+    for (const person of due) {
+      const cases = person.cases.map((c) => `${c.zone}/${c.caseId} closed ${c.closedAt.slice(0, 10)}`).join(', ');
+      io.out(`person ${person.subject.slice(0, 16)}…: due since ${person.dueSince.slice(0, 10)}; ${person.cases.length} case(s): ${cases}`);
+    }
+    if (values['dry-run']) {
+      io.out(`${due.length} person(s) would be erased (dry run: nothing was changed)`);
+      return 0;
+    }
+    io.out(`${await job.run()} person(s) erased`);
+    return 0;
+  } finally {
+    models.close();
+    await store.close();
+    keys.close();
+  }
+}
+
+/** The master keys: rotation (a new master, every data key re-wrapped) and an online backup of the key store. */
+async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const [action, file] = args;
+  const config = loadConfig(env);
+  const dir = config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master');
+  if (action === 'rotate') {
+    const ring = FileMasterKeyring.open(dir);
+    const previous = ring.current.id;
+    const store = new KeyStore(join(keysDirOf(config.dataDir), 'keys.db'), ring);
+    try {
+      const next = ring.rotate();
+      const n = store.rewrapAll();
+      io.out(`master key ${next.id} is current (was ${previous}); ${n} data key(s) re-wrapped. Keep ${previous} while backups wrapped with it are kept.`);
+      return 0;
+    } finally {
+      store.close();
+    }
+  }
+  if (action === 'backup' && file) {
+    const store = openKeyStore(config);
+    try {
+      await store.backup(file);
+      io.out(`key store copied to ${file} (owner-only); back up the master keys (${dir}) separately, and keep them apart`);
+      return 0;
+    } finally {
+      store.close();
+    }
+  }
+  throw new UsageError('keys: "keys rotate" or "keys backup FILE"');
 }
 
 function safeUser(): string {

@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly out: (line: string) => void;
   readonly width?: number;
   readonly colours?: boolean;
+  /** Where the demo's service keeps its data; a fresh folder, removed at the end, when absent. */
+  readonly dataDir?: string;
 }
 
 const ZONE = 'valdinievole';
@@ -219,7 +221,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const style: Style = options.colours ? COLOURS : PLAIN;
   const width = Math.max(80, options.width ?? 120);
   const say = (line = '') => options.out(line);
-  const dataDir = mkdtempSync(join(tmpdir(), 'equipe-ledger-demo-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'equipe-ledger-demo-'));
   const ledger = await createApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), consentExpiryIntervalMs: 0 });
   try {
     await ledger.app.listen({ port: 0, host: '127.0.0.1' });
@@ -326,7 +328,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say(style.dim('Try it yourself: npm start, then the curl walk-through in README.md.'));
   } finally {
     await ledger.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

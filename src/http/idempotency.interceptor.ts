@@ -6,6 +6,7 @@ import { RuleViolation, ValidationFailed } from '../errors';
 import { IdempotencyStore, requestFingerprint } from '../idempotency/idempotency-store';
 import { KeyedLock } from '../ledger/keyed-lock';
 import type { AuthenticatedRequest } from './access';
+import { KeyStore } from '../keys/key-store';
 import { CLOCK } from '../ledger/clock';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -22,6 +23,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   constructor(
     private readonly store: IdempotencyStore,
+    @Inject(KeyStore) private readonly keys: KeyStore,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -34,7 +36,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const actor = request.caller.actor;
-    const fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body);
+    const fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body, (text) => this.keys.fingerprint(text));
     return from(
       this.lock.run(`${actor.zone}/${actor.agency}/${key}`, async () => {
         const first = this.store.find(actor, key, this.clock.now().getTime());

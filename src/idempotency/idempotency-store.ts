@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -56,12 +55,13 @@ export class IdempotencyStore {
   }
 }
 
-/** The same request: method, path and a canonical form of the JSON body (key order does not matter). */
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method} ${path}\n`)
-    .update(canonicalJson(body ?? {}))
-    .digest('hex');
+/**
+ * The same request: method, path and a canonical form of the JSON body (key order does not
+ * matter), under a keyed hash: a bare hash of a body could be matched against guesses of the
+ * personal data in it.
+ */
+export function requestFingerprint(method: string, path: string, body: unknown, keyedHash: (text: string) => string): string {
+  return keyedHash(`${method} ${path}\n${canonicalJson(body ?? {})}`);
 }
 
 function canonicalJson(value: unknown): string {

@@ -23,6 +23,16 @@ export interface DataKey {
 
 const INDEX_SECRET = 'person-index';
 
+/** An erasure as the key store keeps it until the ledger holds its event (and after). */
+export interface ErasureRecord {
+  readonly erasedAt: string;
+  readonly zone: string;
+  readonly agency: string;
+  readonly operator: string;
+  readonly legalBasis: string;
+  readonly reason: string;
+}
+
 export class KeyStore {
   private readonly db: Database.Database;
   private readonly s;
@@ -52,7 +62,9 @@ export class KeyStore {
       CREATE INDEX IF NOT EXISTS data_keys_by_subject ON data_keys (subject);
       CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, subject TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS case_keys_by_subject ON case_keys (subject);
-      CREATE TABLE IF NOT EXISTS erasures (subject TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS erasures (
+        subject TEXT PRIMARY KEY, erased_at TEXT NOT NULL, zone TEXT NOT NULL, agency TEXT NOT NULL, operator TEXT NOT NULL, legal_basis TEXT NOT NULL, reason TEXT NOT NULL
+      );
       CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, master TEXT NOT NULL, wrapped BLOB NOT NULL);
     `);
     this.s = {
@@ -64,7 +76,12 @@ export class KeyStore {
       casesOf: this.db.prepare<[string], { case_id: string }>('SELECT case_id FROM case_keys WHERE subject = ?'),
       subjectOfCase: this.db.prepare<[string], { subject: string }>('SELECT subject FROM case_keys WHERE case_id = ?'),
       destroy: this.db.prepare<[string]>('DELETE FROM data_keys WHERE subject = ?'),
-      erased: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO erasures (subject, erased_at) VALUES (?, ?)'),
+      erased: this.db.prepare<[string, string, string, string, string, string, string]>(
+        'INSERT OR IGNORE INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      allErasures: this.db.prepare<[], { subject: string; erased_at: string; zone: string; agency: string; operator: string; legal_basis: string; reason: string }>(
+        'SELECT * FROM erasures',
+      ),
       erasedAt: this.db.prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE subject = ?'),
       secret: this.db.prepare<[string], { master: string; wrapped: Buffer }>('SELECT master, wrapped FROM secrets WHERE name = ?'),
       insertSecret: this.db.prepare<[string, string, Buffer]>('INSERT OR IGNORE INTO secrets (name, master, wrapped) VALUES (?, ?, ?)'),
@@ -148,6 +165,11 @@ export class KeyStore {
     return this.s.casesOf.all(subject).map((r) => r.case_id);
   }
 
+  /** The pseudonym a person's keys are filed under. */
+  subjectOf(fiscalCode: string): string {
+    return this.personId(fiscalCode);
+  }
+
   /** When this person was erased, if they were. */
   erasedAt(subject: string): string | undefined {
     return this.s.erasedAt.get(subject)?.erased_at;
@@ -157,13 +179,26 @@ export class KeyStore {
    * Destroys every data key of a person: idempotent. The rows go with secure_delete on and the
    * write-ahead log is truncated, so no copy of the wrapped keys stays in the file.
    */
-  destroy(subject: string, at: string): void {
+  destroy(subject: string, erasure: ErasureRecord): void {
     this.db.transaction(() => {
       this.s.destroy.run(subject);
-      this.s.erased.run(subject, at);
+      this.s.erased.run(subject, erasure.erasedAt, erasure.zone, erasure.agency, erasure.operator, erasure.legalBasis, erasure.reason);
     })();
     this.forget(subject);
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Every erasure this key store carried out, as the ledger must record it. */
+  erasures(): Array<ErasureRecord & { subject: string }> {
+    return this.s.allErasures.all().map((r) => ({
+      subject: r.subject,
+      erasedAt: r.erased_at,
+      zone: r.zone,
+      agency: r.agency,
+      operator: r.operator,
+      legalBasis: r.legal_basis,
+      reason: r.reason,
+    }));
   }
 
   /** Drops what this process remembers of a person's keys (another connection destroyed them). */

@@ -12,6 +12,7 @@ import {
   parseStream,
   upcast,
 } from '../../events';
+import { RuleViolation } from '../errors';
 import type { KeyStore } from '../keys/key-store';
 
 /**
@@ -87,8 +88,8 @@ export function createCodec(keys?: KeyStore): EventCodec {
       const target = parseStream(stream);
       if (!keys || target.kind !== 'case') return { id: event.id, type: event.type, data: Buffer.from(JSON.stringify(data), 'utf8'), metadata };
       const key = event.type === 'ReferralSubmitted' ? keys.keyForNewCase(target.caseId, (data.person as { fiscalCode: string }).fiscalCode) : keys.keyOfCase(target.caseId);
-      // The decider refuses every command on an erased case: reaching here without a key is a bug.
-      if (!key) throw new Error(`no data key for case ${target.caseId}: its person is erased, or it was never referred`);
+      // The decider refuses commands on an erased case; one decided on a fold remembered from before the erasure is refused here.
+      if (!key) throw new RuleViolation('case-erased', target.caseId);
       const clear = Object.fromEntries(CLEAR_IDS.filter((f) => data[f] !== undefined).map((f) => [f, data[f]]));
       const sealed: SealedData = {
         sealed: 1,

@@ -1,12 +1,17 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { runDemo } from '../../src/demo/demo';
 
 /** The demo is the first thing a newcomer runs: it must tell the truth of ENTITLEMENTS.md. */
 describe('npm run demo', () => {
   let output: string[];
+  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-demo-'));
   beforeAll(async () => {
     output = [];
-    await runDemo({ out: (line) => output.push(line), width: 200 });
+    await runDemo({ out: (line) => output.push(line), width: 200, dataDir });
   }, 60_000);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   /** The block of side-by-side views printed after step n, column by agency. */
   function after(step: number): Record<string, string> {
@@ -65,5 +70,22 @@ describe('npm run demo', () => {
     expect(text).toMatch(/CPI\s+op-cpi\s+case\.read\s+disclosed\s+common/);
     expect(text).toMatch(/UEPE\s+op-uepe\s+case\.read\s+not-found/);
     expect(text).toMatch(/<5\s+plan-active <5/);
+  });
+
+  it("leaves none of the story's personal data in clear in any file of its data folder, WAL and journals included", () => {
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+    const personal = [
+      'RSSMRA85T10A562S',
+      'Mario',
+      'Rossi',
+      'In the methadone programme since 2023',
+      'Worked in a warehouse',
+      'Therapy reduced, still stable',
+      'Six-month internship in logistics',
+      'Tirocinio di inclusione',
+      'Attend the weekly meetings at the CPI',
+    ];
+    const found = files(dataDir).flatMap((file) => personal.filter((text) => readFileSync(file).includes(Buffer.from(text))).map((text) => `${relative(dataDir, file)}: ${text}`));
+    expect(found).toEqual([]);
   });
 });

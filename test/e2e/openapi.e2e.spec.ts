@@ -6,6 +6,7 @@ import { startService, type TestService } from '../support/test-app';
 const ROUTES = [
   'put /v1/protocol',
   'post /v1/protocol/proposals/{proposalId}/approval',
+  'post /v1/subjects/{fiscalCode}/erasure',
   'get /v1/protocol',
   'post /v1/referrals',
   'post /v1/cases/{id}/consents',

@@ -21,7 +21,8 @@ export interface TestService {
   token(agency: string, roles?: Role[], options?: { zone?: string; sub?: string; ttlSeconds?: number }): Promise<string>;
   /** A JSON request; `token` may be an agency id (a token is issued) or a raw Authorization value. */
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
-  stop(): Promise<void>;
+  /** Closes the service; removes its data folder if it made it, unless asked to keep it. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 export interface RequestOptions {
@@ -42,8 +43,9 @@ export interface TestResponse {
  * The real service, over real HTTP on a loopback port, with the real embedded store in a fresh
  * data folder. Tests talk to it only through HTTP (and read the store to check durability).
  */
-export async function startService(options: { clock?: Clock; env?: Record<string, string>; consentExpiryIntervalMs?: number } = {}): Promise<TestService> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-e2e-'));
+export async function startService(options: { clock?: Clock; env?: Record<string, string>; consentExpiryIntervalMs?: number; dataDir?: string } = {}): Promise<TestService> {
+  // A data folder given is the caller's to remove; a fresh one is removed on stop (unless kept).
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ledger-e2e-'));
   const logs: string[] = [];
   const logDestination = new Writable({
     write(chunk, _encoding, done) {
@@ -52,7 +54,7 @@ export async function startService(options: { clock?: Clock; env?: Record<string
     },
   });
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...options.env });
-  const ledger = await createApp({ config, clock: options.clock, logDestination, consentExpiryIntervalMs: options.consentExpiryIntervalMs ?? 0 });
+  const ledger = await createApp({ config, clock: options.clock, logDestination, consentExpiryIntervalMs: options.consentExpiryIntervalMs ?? 0, retentionIntervalMs: 0 });
   await ledger.app.listen({ port: 0, host: '127.0.0.1' });
   const address = ledger.app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
@@ -98,9 +100,9 @@ export async function startService(options: { clock?: Clock; env?: Record<string
     logs,
     token,
     request,
-    stop: async () => {
+    stop: async (stopping = {}) => {
       await ledger.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir && !stopping.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,221 @@
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { caseStream } from '../../events';
+import { openKeyStore } from '../../src/keys/open-keys';
+import { openWith } from '../../src/store/codec';
+import { AGENCIES, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
+import { signProtocol, startService, type TestService } from '../support/test-app';
+
+/*
+ * Issue 11 "Proofs by test": personal data at rest is sealed per person, and erasure destroys
+ * the keys. Every personal datum below is distinctive, so a search of the raw bytes of every
+ * file of DATA_DIR (WAL and journal files included) would find it if it were anywhere in clear.
+ */
+
+const OTHER_ZONE = 'piana-di-lucca';
+const sds = { agency: AGENCIES.sds, roles: ['operator' as const, 'coordinator' as const] };
+const admin = { agency: AGENCIES.sds, roles: ['admin' as const] };
+const dpo = { agency: AGENCIES.sds, roles: ['dpo' as const] };
+
+const ANNA = {
+  fiscalCode: 'BNCNNA80A41G702Z',
+  givenName: 'Annunziata',
+  familyName: 'Bencivenga',
+  birthDate: '1980-01-01',
+  phone: '+39 333 918 2746',
+  email: 'annunziata.b@example.org',
+  address: 'Via dei Tessitori 17, Pescia',
+};
+const LUCA = { fiscalCode: 'VRDLCU75M12E715V', givenName: 'Lucaniano', familyName: 'Verdolini', birthDate: '1975-08-12' };
+
+/** Every personal datum the requests below send, as a search would look for it. */
+const SECRETS = [
+  ANNA.fiscalCode,
+  ANNA.givenName,
+  ANNA.familyName,
+  ANNA.phone,
+  ANNA.email,
+  ANNA.address,
+  LUCA.fiscalCode,
+  LUCA.givenName,
+  LUCA.familyName,
+  'metadone-scalare-quindicinale',
+  'colloquio-motivazionale-riservato',
+  'tirocinio-presso-vivaio-Zanobini',
+  'presentarsi-ogni-lunedi-al-CPI',
+  'consenso-per-percorso-riabilitativo',
+  'assenza-ingiustificata-al-colloquio',
+];
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('personal data at rest, and erasure', () => {
+  let service: TestService;
+  let anna: string;
+  let annaElsewhere: string;
+  let luca: string;
+
+  async function post(path: string, as: { agency: string; roles?: Array<'operator' | 'coordinator'> }, body: unknown, zone?: string) {
+    const response = await service.request('POST', path, { as: { ...as, ...(zone ? { zone } : {}) }, body });
+    if (response.status !== 201) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  beforeAll(async () => {
+    service = await startService();
+    await signProtocol(service);
+    expect((await service.request('PUT', '/v1/protocol', { as: { ...admin, zone: OTHER_ZONE }, body: PROTOCOL_TERMS })).status).toBe(200);
+    ({ caseId: anna } = await post('/v1/referrals', sds, {
+      person: ANNA,
+      needs: ['employment', 'addiction'],
+      notes: [{ category: 'health', text: 'metadone-scalare-quindicinale' }],
+    }));
+    await post(`/v1/cases/${anna}/consents`, sds, {
+      grants: [{ agency: AGENCIES.sds, categories: ['health'] }],
+      purposes: ['consenso-per-percorso-riabilitativo'],
+      legalBasis: 'explicit-consent',
+      informativaVersion: 'v1',
+      collectedAt: '2025-06-01T09:00:00Z',
+    });
+    await post(`/v1/cases/${anna}/taking-in-charge`, sds, { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' });
+    await post(`/v1/cases/${anna}/plan/revisions`, sds, {
+      objectives: [{ id: 'o1', dimension: 'employment', description: 'tirocinio-presso-vivaio-Zanobini', term: 'short' }],
+      interventions: [],
+      commitments: ['presentarsi-ogni-lunedi-al-CPI'],
+    });
+    await post(`/v1/cases/${anna}/non-compliance`, { agency: AGENCIES.cpi }, { commitment: 'assenza-ingiustificata-al-colloquio' });
+    await post(`/v1/cases/${anna}/notes`, sds, { notes: [{ category: 'common', text: 'colloquio-motivazionale-riservato' }] });
+    ({ caseId: annaElsewhere } = await post('/v1/referrals', sds, { person: ANNA, needs: ['housing'] }, OTHER_ZONE));
+    ({ caseId: luca } = await post('/v1/referrals', sds, { person: LUCA, needs: ['employment'] }));
+    // Every read model is written (the reads wait for the views) and every read is on the trail.
+    for (const caseId of [anna, luca]) expect((await service.request('GET', `/v1/cases/${caseId}`, { as: sds })).status).toBe(200);
+    expect((await service.request('GET', `/v1/cases/${annaElsewhere}`, { as: { ...sds, zone: OTHER_ZONE } })).status).toBe(200);
+    expect((await service.request('GET', `/v1/access-trail/subjects/${ANNA.fiscalCode}`, { as: dpo })).status).toBe(200);
+  });
+  afterAll(async () => service?.stop());
+
+  it('keeps no personal datum of any request in clear in any file of the data folder, WAL and journals included', () => {
+    const files = filesUnder(service.dataDir);
+    expect(files.map((f) => relative(service.dataDir, f))).toEqual(expect.arrayContaining(['ledger.db', 'views.db', 'keys/keys.db', 'idempotency.db']));
+    const found: string[] = [];
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      for (const secret of SECRETS) if (bytes.includes(Buffer.from(secret, 'utf8'))) found.push(`${relative(service.dataDir, file)}: ${secret}`);
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('names a person in its indexes by a keyed pseudonym, never a bare hash of the fiscal code', () => {
+    const views = new Database(join(service.dataDir, 'views.db'), { readonly: true });
+    try {
+      const keys = (views.prepare('SELECT DISTINCT person_key FROM person_cases').all() as Array<{ person_key: string }>).map((r) => r.person_key);
+      const bare = createHash('sha256').update(`${ZONE}\u0000${ANNA.fiscalCode}`).digest('hex');
+      expect(keys).not.toContain(bare);
+      expect(keys).not.toContain(createHash('sha256').update(ANNA.fiscalCode).digest('hex'));
+      expect(keys).toHaveLength(2);
+    } finally {
+      views.close();
+    }
+  });
+
+  describe('after an erasure', () => {
+    let erasedAt: string;
+    let wrapped: Buffer;
+    beforeAll(async () => {
+      // The person's wrapped data key as the key store holds it before the erasure.
+      const db = new Database(join(service.dataDir, 'keys', 'keys.db'), { readonly: true });
+      wrapped = (db.prepare('SELECT d.wrapped FROM data_keys d JOIN case_keys c ON c.key_id = d.key_id WHERE c.case_id = ?').get(anna) as { wrapped: Buffer }).wrapped;
+      db.close();
+      const response = await service.request('POST', `/v1/subjects/${ANNA.fiscalCode}/erasure`, {
+        as: admin,
+        body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' },
+      });
+      expect(response.status).toBe(201);
+      expect(response.body).toEqual({ erased: true, erasedAt: expect.any(String) });
+      erasedAt = response.body.erasedAt;
+    });
+
+    it("shows the person's cases, in every zone, with an explicit erased marker in place of their data", async () => {
+      const view = await service.request('GET', `/v1/cases/${anna}`, { as: sds });
+      expect(view.status).toBe(200);
+      expect(view.body).toEqual({ caseId: anna, status: 'in-charge', revision: expect.any(Number), openedAt: expect.any(String), updatedAt: expect.any(String), erased: true });
+      const elsewhere = await service.request('GET', `/v1/cases/${annaElsewhere}`, { as: { ...sds, zone: OTHER_ZONE } });
+      expect(elsewhere.body).toMatchObject({ caseId: annaElsewhere, erased: true });
+      expect(elsewhere.body.person).toBeUndefined();
+      expect((await service.request('GET', `/v1/cases/${anna}/history`, { as: sds })).body).toEqual({ items: [] });
+      const list = await service.request('GET', '/v1/cases', { as: sds });
+      expect(list.body.items.find((i: { caseId: string }) => i.caseId === anna).person).toBeUndefined();
+    });
+
+    it("keeps everyone else's data whole and readable", async () => {
+      const view = await service.request('GET', `/v1/cases/${luca}`, { as: sds });
+      expect(view.body.person).toMatchObject({ givenName: LUCA.givenName });
+    });
+
+    it('refuses every further command on an erased case', async () => {
+      const response = await service.request('POST', `/v1/cases/${anna}/notes`, { as: sds, body: { notes: [{ category: 'common', text: 'after' }] } });
+      expect(response.status).toBe(422);
+      expect(response.body.rule).toBe('case-erased');
+    });
+
+    it('is idempotent, and answers a person the ledger never knew the same way', async () => {
+      const again = await service.request('POST', `/v1/subjects/${ANNA.fiscalCode}/erasure`, { as: admin, body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' } });
+      expect(again.body).toEqual({ erased: true, erasedAt });
+      const stranger = await service.request('POST', '/v1/subjects/MRTMTT25D09F205Z/erasure', { as: admin, body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' } });
+      expect(stranger.status).toBe(201);
+      expect(
+        (await service.request('POST', `/v1/subjects/${ANNA.fiscalCode}/erasure`, { as: sds, body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' } })).status,
+      ).toBe(403);
+    });
+
+    it('is an event without personal data, on the access trail', async () => {
+      const events = await service.store.readAll({ maxCount: 10_000, streamPrefixes: ['erasure-'] });
+      const erasure = events.find((e) => e.type === 'PersonErased')!;
+      expect(erasure.data).toEqual({
+        subject: expect.stringMatching(/^[0-9a-f]{64}$/),
+        cases: expect.arrayContaining([anna, annaElsewhere]),
+        legalBasis: 'gdpr-17-1-a',
+        reason: 'request-of-the-person',
+      });
+      expect(Buffer.concat([erasure.raw.data, erasure.raw.metadata]).includes(ANNA.fiscalCode)).toBe(false);
+      const trail = await service.request('GET', '/v1/access-trail?scope=by-us', { as: { agency: AGENCIES.sds, roles: ['dpo'] } });
+      expect(trail.body.items.filter((r: { action: string }) => r.action === 'subject.erasure').map((r: { caseId: string }) => r.caseId)).toContain(anna);
+    });
+
+    it('leaves nothing of the person that can be decrypted, even with every master key', async () => {
+      const keys = openKeyStore({ dataDir: service.dataDir });
+      try {
+        expect(keys.keyOfCase(anna)).toBeUndefined();
+        expect(keys.keyOfCase(luca)).toBeDefined();
+        // Every data key the key store still holds, tried on every sealed event of the erased cases.
+        const db = new Database(join(service.dataDir, 'keys', 'keys.db'), { readonly: true });
+        const keyIds = (db.prepare('SELECT key_id FROM data_keys').all() as Array<{ key_id: string }>).map((r) => r.key_id);
+        db.close();
+        const ledger = new Database(join(service.dataDir, 'ledger.db'), { readonly: true });
+        const rows = ledger.prepare('SELECT id, type, data FROM events WHERE stream IN (?, ?)').all(caseStream(ZONE, anna), caseStream(OTHER_ZONE, annaElsewhere)) as Array<{
+          id: string;
+          type: string;
+          data: Buffer;
+        }>;
+        ledger.close();
+        expect(rows.length).toBeGreaterThan(5);
+        for (const row of rows) {
+          const envelope = JSON.parse(row.data.toString('utf8')) as { sealed: number; kid: string; iv: string; ct: string };
+          expect(envelope.sealed).toBe(1);
+          for (const keyId of keyIds) expect(() => openWith(keys.dataKey(keyId)!, envelope, `${row.id}\u0000${row.type}`)).toThrow();
+        }
+        // The destroyed key's wrapped bytes are overwritten in the key store's files (secure_delete, WAL truncated), not only unlinked.
+        for (const file of filesUnder(join(service.dataDir, 'keys'))) expect({ file, holds: readFileSync(file).includes(wrapped) }).toEqual({ file, holds: false });
+      } finally {
+        keys.close();
+      }
+    });
+  });
+});
