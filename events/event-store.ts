@@ -79,10 +79,10 @@ export interface EventCodec {
  * keyed pseudonym of a person (never a bare hash of the fiscal code).
  */
 export interface CaseSealer {
-  /** Throws when the case's person is erased: an erased case's views carry no personal data (`clear:` + text). */
-  seal(caseId: string, context: string, text: string): string;
-  /** The text, or undefined once the case's person is erased. */
-  open(caseId: string, context: string, sealed: string): string | undefined;
+  /** Throws when the case's person is erased: an erased case's views carry no personal data and are kept as text, `clear:` + text. */
+  seal(caseId: string, context: string, text: string): Uint8Array;
+  /** The text (sealed bytes, or `clear:` text), or undefined once the case's person is erased. */
+  open(caseId: string, context: string, sealed: Uint8Array | string): string | undefined;
   personId(fiscalCode: string): string;
   /** Drops any remembered key of a person (another process erased them). */
   forget(subject: string): void;

@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
  * thrown away on open and the runner projects the ledger again from position 0: the views are
  * a function of the ledger, never migrated by hand.
  */
-export const VIEWS_SCHEMA = 3;
+export const VIEWS_SCHEMA = 4;
 
 export function openViewsDb(file: string): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

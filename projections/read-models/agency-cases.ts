@@ -42,10 +42,11 @@ interface Row {
   revision: number;
   opened_at: string;
   updated_at: string;
-  view: string;
+  /** Sealed under the case's data key; `clear:` text for an erased case's stub. */
+  view: Uint8Array | string;
   disclosure: string;
-  list_name: string | null;
-  summary: string;
+  list_name: Uint8Array | string | null;
+  summary: Uint8Array | string;
   list_disclosure: string;
 }
 
@@ -96,9 +97,9 @@ export class AgencyCases {
         CREATE TABLE IF NOT EXISTS p${id}_cases (
           case_id TEXT PRIMARY KEY, status TEXT NOT NULL, revision INTEGER NOT NULL,
           opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-          view TEXT NOT NULL, disclosure TEXT NOT NULL,
-          list_name TEXT, list_disclosure TEXT NOT NULL,
-          summary TEXT NOT NULL
+          view BLOB NOT NULL, disclosure TEXT NOT NULL,
+          list_name BLOB, list_disclosure TEXT NOT NULL,
+          summary BLOB NOT NULL
         );
         CREATE INDEX IF NOT EXISTS p${id}_by_update ON p${id}_cases (updated_at DESC, case_id DESC);
       `);
@@ -133,7 +134,7 @@ export class AgencyCases {
       return;
     }
     const v = view.view;
-    const seal = (of: CaseView, context: string, text: string) => (of.erased ? `clear:${text}` : this.sealer.seal(caseId, context, text));
+    const seal = (of: CaseView, context: string, text: string): Uint8Array | string => (of.erased ? `clear:${text}` : this.sealer.seal(caseId, context, text));
     writer.upsert.run(
       caseId,
       v.status,
@@ -170,7 +171,7 @@ const MINT = Symbol('AgencyPartition');
 /** One agency's views. Its statements name its own table and no other. */
 export class AgencyPartition {
   private readonly get_: Database.Statement<[string], Row> | undefined;
-  private readonly summaries_: Database.Statement<[], { case_id: string; status: string; opened_at: string; summary: string }> | undefined;
+  private readonly summaries_: Database.Statement<[], { case_id: string; status: string; opened_at: string; summary: Uint8Array | string }> | undefined;
   private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
 
   constructor(
@@ -198,7 +199,7 @@ export class AgencyPartition {
   }
 
   /** A sealed column opened; undefined once the case's person is erased (its views are then recomputed as a stub). */
-  private open(caseId: string, context: string, sealed: string): string | undefined {
+  private open(caseId: string, context: string, sealed: Uint8Array | string): string | undefined {
     return this.sealer!.open(caseId, context, sealed);
   }
 

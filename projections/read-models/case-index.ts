@@ -31,7 +31,7 @@ export class CaseIndex {
     db.exec(`
       CREATE TABLE IF NOT EXISTS case_summary (
         zone TEXT NOT NULL, case_id TEXT NOT NULL, status TEXT NOT NULL, opened_at TEXT NOT NULL, closed_at TEXT,
-        codes TEXT NOT NULL,
+        codes BLOB NOT NULL,
         PRIMARY KEY (zone, case_id)
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS case_summary_closed ON case_summary (closed_at) WHERE closed_at IS NOT NULL;
@@ -45,7 +45,7 @@ export class CaseIndex {
       CREATE INDEX IF NOT EXISTS consent_deadlines_due ON consent_deadlines (valid_until);
     `);
     this.s = {
-      summary: db.prepare<[string, string, string, string, string | null, string]>(
+      summary: db.prepare<[string, string, string, string, string | null, Uint8Array | string]>(
         'INSERT OR REPLACE INTO case_summary (zone, case_id, status, opened_at, closed_at, codes) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       person: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO person_cases (zone, person_key, case_id) VALUES (?, ?, ?)'),
@@ -55,7 +55,7 @@ export class CaseIndex {
       due: db.prepare<[string, number], { zone: string; case_id: string; consent_id: string; valid_until: string }>(
         'SELECT zone, case_id, consent_id, valid_until FROM consent_deadlines WHERE valid_until <= ? ORDER BY valid_until LIMIT ?',
       ),
-      summaries: db.prepare<[string], { case_id: string; status: string; opened_at: string; codes: string }>(
+      summaries: db.prepare<[string], { case_id: string; status: string; opened_at: string; codes: Uint8Array | string }>(
         'SELECT case_id, status, opened_at, codes FROM case_summary WHERE zone = ?',
       ),
       closedBefore: db.prepare<[string], { zone: string; case_id: string; closed_at: string }>(

@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +48,9 @@ import { evolveProtocol } from '../../events';
 import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
 import type { EventToAppend } from '../../events/event-store';
 import { openKeyStore, readModelCrypto } from '../../src/keys/open-keys';
+import type { ReadModelCrypto } from '../../projections/read-models';
+import { CaseLedger } from '../../src/case/case-ledger';
+import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
 import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 
@@ -139,14 +142,17 @@ function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
     notes: [{ category: 'health', text: 'in treatment' }],
   });
   run('sds-valdinievole', takeInCharge, { caseManager: { agency: 'sds-valdinievole', operator: 'as-neri' }, prevalentNeed: 'employment' });
-  run('sds-valdinievole', addTeamMember, { agency: 'serd-valdinievole', tier: 'extended' });
-  run('sds-valdinievole', addTeamMember, { agency: 'ufsma-valdinievole', tier: 'extended' });
   run('sds-valdinievole', recordConsent, {
-    grants: [{ agency: 'ufsma-valdinievole', categories: ['health'] }],
+    grants: [
+      { agency: 'ufsma-valdinievole', categories: ['health'] },
+      { agency: 'sds-valdinievole', categories: ['health'] },
+    ],
     legalBasis: 'explicit-consent',
     informativaVersion: 'v1',
     collectedAt: '2025-06-01T00:00:00Z',
   });
+  run('sds-valdinievole', addTeamMember, { agency: 'serd-valdinievole', tier: 'extended' });
+  run('sds-valdinievole', addTeamMember, { agency: 'ufsma-valdinievole', tier: 'extended' });
   run('serd-valdinievole', recordNotes, note(`therapy plan ${i}`, 'health'));
   run('arti-cpi-pescia', recordNotes, note(`interview ${i}`));
   run('arti-cpi-pescia', draftPlanRevision, {
@@ -196,9 +202,28 @@ async function seedLedger(store: SqliteEventStore, cases: number): Promise<numbe
   return events;
 }
 
-async function rebuildRate(dir: string, cases: number) {
-  const keys = openKeyStore({ dataDir: join(dir, 'rebuild') });
-  const store = new SqliteEventStore(join(dir, 'rebuild-ledger.db'), { codec: createCodec(keys) });
+/**
+ * The benchmark-only switch of issue 11: the same components with sealing off — the codec
+ * without a key store, views kept in clear — to measure what sealing costs in the same run.
+ */
+const CLEAR: ReadModelCrypto = {
+  codec: createCodec(),
+  sealer: {
+    seal: (_c, _x, text) => Buffer.from(text, 'utf8'),
+    open: (_c, _x, sealed) => (typeof sealed === 'string' ? sealed.slice('clear:'.length) : Buffer.from(sealed).toString('utf8')),
+    personId: (fc) => fc,
+    forget: () => undefined,
+  },
+};
+
+function cryptoFor(dir: string, sealed: boolean): ReadModelCrypto {
+  return sealed ? readModelCrypto(openKeyStore({ dataDir: dir })) : CLEAR;
+}
+
+async function rebuildRate(dir: string, cases: number, sealed = true) {
+  mkdirSync(dir, { recursive: true });
+  const crypto = cryptoFor(join(dir, `rebuild-${sealed}`), sealed);
+  const store = new SqliteEventStore(join(dir, `rebuild-ledger-${sealed}.db`), { codec: crypto.codec });
   const events = await seedLedger(store, cases);
   let start = performance.now();
   let read = 0;
@@ -210,7 +235,7 @@ async function rebuildRate(dir: string, cases: number) {
     after = page[page.length - 1]!.position;
   }
   const readRate = rate(read, performance.now() - start);
-  const models = ReadModels.open(join(dir, 'rebuild-views.db'), readModelCrypto(keys));
+  const models = ReadModels.open(join(dir, `rebuild-views-${sealed}.db`), crypto);
   start = performance.now();
   await new ProjectionRunner(store, models).runUntilCaughtUp();
   const projectRate = rate(events, performance.now() - start);
@@ -218,6 +243,52 @@ async function rebuildRate(dir: string, cases: number) {
   models.close();
   await store.close();
   return { events, readRate, projectRate, views };
+}
+
+/**
+ * Issue 11: sealing's cost on the command path and the read path, in process, CPU-bound (an
+ * in-memory ledger, so no fsync hides it), sealed against sealing off in the same run.
+ */
+async function sealingCost(dir: string, sealed: boolean) {
+  const crypto = cryptoFor(join(dir, `sealing-${sealed}`), sealed);
+  const store = new SqliteEventStore(':memory:', { codec: crypto.codec });
+  const models = ReadModels.open(':memory:', crypto);
+  const clock = { now: () => new Date() };
+  const protocols = new ProtocolLedger(store, clock);
+  const ledger = new CaseLedger(store, protocols, clock);
+  const signer = { zone: 'bench', agency: 'sds-valdinievole', operator: 'admin' };
+  await protocols.execute({ signer, decide: (current) => decideSigning(current, TERMS, signer, randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
+  const actor = { ...signer, operator: 'op-1', roles: ['operator' as const, 'coordinator' as const] };
+  const run = <B extends z.ZodType, I>(behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string) =>
+    ledger.execute({ actor, caseId, decision: behaviour.decide, input: routedInput(behaviour, sent), commandId: randomUUID(), correlationId: 'bench' });
+  const cases: string[] = [];
+  for (let i = 0; i < 200; i++)
+    cases.push(
+      (await run(submitReferral, { person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' }, needs: ['employment'] })).caseId,
+    );
+  let done = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      while (performance.now() - start < SECONDS * 1000) {
+        await run(recordNotes, { notes: [{ category: 'common', text: `note ${done}` }] }, cases[(done + w) % cases.length]);
+        done++;
+      }
+    }),
+  );
+  const commands = rate(done, performance.now() - start);
+  await new ProjectionRunner(store, models).runUntilCaughtUp();
+  const partition = models.cases.partition({ zone: 'bench', agency: 'sds-valdinievole' });
+  let reads = 0;
+  const readStart = performance.now();
+  while (performance.now() - readStart < SECONDS * 500) {
+    if (!partition.get(cases[reads % cases.length]!)) throw new Error('no view');
+    reads++;
+  }
+  const views = rate(reads, performance.now() - readStart);
+  models.close();
+  await store.close();
+  return { commands, views };
 }
 
 async function startService(dataDir: string, port: number): Promise<ChildProcess> {
@@ -304,7 +375,7 @@ async function fixedRate(url: string, rate: number, seconds: number, request: (i
 
 const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
 /** BENCH_ONLY=store,write,read,rebuild runs some sections only. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing').split(','));
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
@@ -368,6 +439,31 @@ async function main() {
       child = undefined;
     }
 
+    if (ONLY.has('sealing')) {
+      // Off and on alternate, three times each, and the medians are compared: this machine's
+      // speed drifts over a run by more than the difference measured.
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const off = { commands: [] as number[], views: [] as number[], rebuild: [] as number[] };
+      const on = { commands: [] as number[], views: [] as number[], rebuild: [] as number[] };
+      for (let trial = 0; trial < 3; trial++) {
+        for (const [sealed, into] of [
+          [false, off],
+          [true, on],
+        ] as const) {
+          const cost = await sealingCost(join(dir, `trial-${trial}`), sealed);
+          into.commands.push(cost.commands);
+          into.views.push(cost.views);
+          into.rebuild.push((await rebuildRate(join(dir, `trial-${trial}`), Math.round(REBUILD_CASES / 3), sealed)).projectRate);
+        }
+      }
+      const slower = (key: keyof typeof off) => `${((1 - median(on[key]) / median(off[key])) * 100).toFixed(1)}% slower`;
+      say(
+        `sealing off (medians of 3, in process, in-memory ledger): ${median(off.commands).toFixed(0)} commands/s, ${median(off.views).toFixed(0)} view reads/s, rebuild ${median(off.rebuild).toFixed(0)} events/s  (baseline)`,
+      );
+      say(
+        `sealing on  (medians of 3, in process, in-memory ledger): ${median(on.commands).toFixed(0)} commands/s (${slower('commands')}), ${median(on.views).toFixed(0)} view reads/s (${slower('views')}), rebuild ${median(on.rebuild).toFixed(0)} events/s (${slower('rebuild')}); target ≤ 15% each`,
+      );
+    }
     if (ONLY.has('rebuild')) {
       const rebuild = await rebuildRate(dir, REBUILD_CASES);
       say(`read and decode all events through the store port:  ${rebuild.readRate.toFixed(0)} events/s  (baseline)`);

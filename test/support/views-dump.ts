@@ -10,17 +10,17 @@ export function dumpViews(models: ReadModels): Record<string, unknown[]> {
   const dump: Record<string, unknown[]> = {};
   const partitions = db.prepare('SELECT id, zone, agency FROM partitions').all() as Array<{ id: number; zone: string; agency: string }>;
   for (const p of partitions) {
-    const rows = (db.prepare(`SELECT * FROM p${p.id}_cases ORDER BY case_id`).all() as Array<Record<string, string | null>>).map((r) => ({
+    const rows = (db.prepare(`SELECT * FROM p${p.id}_cases ORDER BY case_id`).all() as Array<Record<string, Buffer | string | null>>).map((r) => ({
       ...r,
-      view: sealer.open(r.case_id!, 'view', r.view!),
-      list_name: r.list_name === null ? null : sealer.open(r.case_id!, 'name', r.list_name!),
-      summary: sealer.open(r.case_id!, 'summary', r.summary!),
+      view: sealer.open(r.case_id as string, 'view', r.view!),
+      list_name: r.list_name === null ? null : sealer.open(r.case_id as string, 'name', r.list_name!),
+      summary: sealer.open(r.case_id as string, 'summary', r.summary!),
     }));
     if (rows.length) dump[`views ${p.zone}/${p.agency}`] = rows;
   }
-  dump.case_summary = (db.prepare('SELECT * FROM case_summary ORDER BY zone, case_id').all() as Array<Record<string, string>>).map((r) => ({
+  dump.case_summary = (db.prepare('SELECT * FROM case_summary ORDER BY zone, case_id').all() as Array<Record<string, Buffer | string>>).map((r) => ({
     ...r,
-    codes: sealer.open(r.case_id!, 'codes', r.codes!),
+    codes: sealer.open(r.case_id as string, 'codes', r.codes!),
   }));
   for (const [name, sql] of [
     ['case_entries', 'SELECT * FROM case_entries ORDER BY zone, case_id, revision'],
