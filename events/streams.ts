@@ -33,3 +33,20 @@ export function parseStream(stream: string): ParsedStream {
   }
   return { kind: 'other' };
 }
+
+/**
+ * The zone whose Merkle log holds a stream's events (src/audit/zone-logs.ts); '' for a stream of
+ * no zone (none is written by the service, but a store may hold one).
+ */
+export function zoneOfStream(stream: string): string {
+  const parsed = parseStream(stream);
+  return parsed.kind === 'other' ? '' : parsed.zone;
+}
+
+/** Prefixes that select a superset of a zone's streams for a filtered read; check zoneOfStream on each event. */
+export const zoneStreamPrefixes = (zone: string): string[] => [
+  `${STREAM_PREFIXES.case}${zone}.`,
+  `${STREAM_PREFIXES.protocol}${zone}`,
+  `${STREAM_PREFIXES.trail}${zone}.`,
+  `${STREAM_PREFIXES.erasure}${zone}.`,
+];

@@ -1,4 +1,4 @@
-import { type CaseEventType, type DomainEvent, type EventMetadata, parseStream, type ProtocolEventType, STREAM_PREFIXES, SYSTEM_AGENCY, type ZoneProtocol } from '../events';
+import { type DomainEvent, type EventMetadata, parseStream, STREAM_PREFIXES, SYSTEM_AGENCY, type ZoneProtocol } from '../events';
 import {
   comparePositions,
   type EventStore,
@@ -9,7 +9,7 @@ import {
   type Subscription,
   type SubscriptionMessage,
 } from '../events/event-store';
-import { agencyCaseView, caseFacts, protocolAsOf } from './policy';
+import { agencyCaseView, caseFacts, ledgerEntryOf, protocolAsOf, protocolEntryOf } from './policy';
 import { Progress } from './progress';
 import type { ReadModels } from './read-models';
 
@@ -181,23 +181,9 @@ export class ProjectionRunner {
     const meta: EventMetadata = event.metadata;
     if (stream.kind === 'case') {
       touched.set(event.stream, { zone: stream.zone, caseId: stream.caseId });
-      this.models.ledger.addCaseEntry(
-        stream.zone,
-        stream.caseId,
-        {
-          position: formatPosition(event.position),
-          revision: Number(event.revision),
-          type: event.type as CaseEventType,
-          data: event.data as never,
-          agency: meta.agency,
-          operator: meta.operator,
-          at: meta.occurredAt,
-          ...(event.erased ? { erased: true } : {}),
-        },
-        event,
-      );
+      this.models.ledger.addCaseEntry(stream.zone, stream.caseId, ledgerEntryOf(event), event);
     } else if (stream.kind === 'protocol') {
-      this.models.ledger.addProtocolEntry(stream.zone, { type: event.type as ProtocolEventType, data: event.data as never, at: meta.occurredAt, revision: Number(event.revision) });
+      this.models.ledger.addProtocolEntry(stream.zone, protocolEntryOf(event));
       this.protocols.delete(stream.zone);
     } else if (stream.kind === 'trail' && event.type === 'AccessRecorded') {
       const data = event.data as DomainEvent<'AccessRecorded'>['data'];

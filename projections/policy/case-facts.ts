@@ -12,6 +12,7 @@ import {
   agencyReferenceCategories,
 } from '../../events';
 import { type CaseState, EMPTY_CASE, evolve } from '../../events/case-state';
+import { formatPosition, type StoredEvent } from '../../events/event-store';
 
 /** One event of a case as the policy reads it: what, when, by whom. */
 export interface LedgerEntry {
@@ -26,6 +27,25 @@ export interface LedgerEntry {
   readonly at: string;
   /** Its person was erased: its data is gone but for its structural ids. */
   readonly erased?: boolean;
+}
+
+/** A case event from the ledger as the policy reads it (the projection runner and the auditors' replay alike). */
+export function ledgerEntryOf(event: StoredEvent): LedgerEntry {
+  return {
+    position: formatPosition(event.position),
+    revision: Number(event.revision),
+    type: event.type as CaseEventType,
+    data: event.data as CaseEvent['data'],
+    agency: event.metadata.agency,
+    operator: event.metadata.operator,
+    at: event.metadata.occurredAt,
+    ...(event.erased ? { erased: true } : {}),
+  };
+}
+
+/** A protocol event from the ledger. */
+export function protocolEntryOf(event: StoredEvent): ProtocolEntry {
+  return { type: event.type as ProtocolEvent['type'], data: event.data as ProtocolEvent['data'], at: event.metadata.occurredAt, revision: Number(event.revision) };
 }
 
 /** One protocol event of the zone, for the protocol as of an instant. */

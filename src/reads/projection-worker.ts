@@ -28,7 +28,8 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
   // Its own connection to the key store: it decodes and seals with the same keys, and forgets
   // an erased person's when the erasure event reaches it.
   const keys = openKeyStore(settings);
-  const store = await openEventStore(settings, keys);
+  // A reader: the service's own connection writes the events and their Merkle log.
+  const store = await openEventStore(settings, keys, { merkle: false });
   const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys));
   const runner = new ProjectionRunner(store, models, {
     // A fatal error stops the runner (runner.error is set); others are retried subscriptions.

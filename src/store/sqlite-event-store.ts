@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCodec } from './codec';
+import { type LedgerRecord, ZoneLogs } from '../audit/zone-logs';
 import {
   type AppendResult,
   type EventCodec,
@@ -50,6 +51,11 @@ export interface SqliteEventStoreOptions {
    * the commit that crosses the threshold and every request waiting on it.
    */
   walCheckpoints?: 'auto' | 'elsewhere';
+  /**
+   * Keep the zones' Merkle logs (src/audit/zone-logs.ts) in the append transaction; on by
+   * default. Off only to measure what the log costs (npm run bench).
+   */
+  merkle?: boolean;
 }
 
 const at = (n: number | bigint): Position => ({ commit: BigInt(n), prepare: BigInt(n) });
@@ -64,6 +70,9 @@ const at = (n: number | bigint): Position => ({ commit: BigInt(n), prepare: BigI
  * Group commit. Appends that arrive in the same turn of the event loop are written in one
  * transaction and made durable by one fsync. Each is still checked against its own expected
  * revision inside a savepoint, so a failing append fails alone and writes nothing.
+ *
+ * The Merkle log. Each event's leaf, and every subtree it completes, is written in the same
+ * transaction as the event (src/audit/zone-logs.ts): a committed event is in its zone's log.
  */
 export class SqliteEventStore implements EventStore {
   readonly name = 'sqlite' as const;
@@ -76,6 +85,8 @@ export class SqliteEventStore implements EventStore {
   private flushScheduled = false;
   private closed = false;
   private readonly statements: ReturnType<SqliteEventStore['prepare']>;
+  /** The zones' Merkle logs, in this file; undefined only when turned off. */
+  readonly zoneLogs: ZoneLogs | undefined;
 
   constructor(
     readonly file: string,
@@ -107,6 +118,25 @@ export class SqliteEventStore implements EventStore {
     this.pageSize = options.pageSize ?? 2_000;
     this.appended.setMaxListeners(0);
     this.statements = this.prepare();
+    this.zoneLogs = options.merkle === false ? undefined : new ZoneLogs(this.db);
+    if (this.zoneLogs?.created) this.bringIntoLog(this.zoneLogs);
+  }
+
+  /**
+   * A ledger written before the log existed is brought into it once, when the log's tables are
+   * made. Never afterwards: an event found outside the log later was not appended by the
+   * service, and verification must say so rather than have it adopted.
+   */
+  private bringIntoLog(logs: ZoneLogs): void {
+    this.db.transaction(() => {
+      let after = 0;
+      for (;;) {
+        const page = this.records(after, this.pageSize);
+        for (const record of page) logs.append(record.position, record);
+        if (page.length < this.pageSize) return;
+        after = page[page.length - 1]!.position;
+      }
+    })();
   }
 
   private prepare() {
@@ -117,6 +147,7 @@ export class SqliteEventStore implements EventStore {
       byId: db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
       readStream: db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
       readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      records: db.prepare<[number, number], LedgerRecord>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       head: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
     };
   }
@@ -140,22 +171,29 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     try {
-      this.db.transaction(() => {
-        for (const pending of batch) {
-          this.db.exec('SAVEPOINT append_one');
-          try {
-            const result = this.appendOne(pending);
-            this.db.exec('RELEASE append_one');
-            outcomes.push({ ok: true, result });
-          } catch (error) {
-            this.db.exec('ROLLBACK TO append_one');
-            this.db.exec('RELEASE append_one');
-            outcomes.push({ ok: false, error });
+      // IMMEDIATE: take the write lock before reading revisions and log sizes, which another
+      // process (the CLI) may have changed since this connection last looked.
+      this.db
+        .transaction(() => {
+          this.zoneLogs?.forget();
+          for (const pending of batch) {
+            this.db.exec('SAVEPOINT append_one');
+            try {
+              const result = this.appendOne(pending);
+              this.db.exec('RELEASE append_one');
+              outcomes.push({ ok: true, result });
+            } catch (error) {
+              this.db.exec('ROLLBACK TO append_one');
+              this.db.exec('RELEASE append_one');
+              this.zoneLogs?.forget();
+              outcomes.push({ ok: false, error });
+            }
           }
-        }
-      })();
+        })
+        .immediate();
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+      this.zoneLogs?.forget();
       for (const pending of batch) pending.reject(error);
       return;
     }
@@ -181,8 +219,11 @@ export class SqliteEventStore implements EventStore {
     let position = 0;
     for (const e of encoded) {
       revision += 1;
-      const info = this.statements.insert.run(stream, revision, e.id, e.type, Buffer.from(e.data), Buffer.from(e.metadata));
+      const data = Buffer.from(e.data);
+      const metadata = Buffer.from(e.metadata);
+      const info = this.statements.insert.run(stream, revision, e.id, e.type, data, metadata);
       position = Number(info.lastInsertRowid);
+      this.zoneLogs?.append(position, { stream, revision, id: e.id, type: e.type, data, metadata });
     }
     return { nextExpectedRevision: BigInt(revision), position: at(position) };
   }
@@ -233,6 +274,11 @@ export class SqliteEventStore implements EventStore {
       if (rows.length < this.pageSize) return { events, scannedTo, end: events.length < maxCount };
     }
     return { events, scannedTo, end: false };
+  }
+
+  /** Events as stored, not decoded, after a position: what verification hashes. */
+  records(after: number, limit: number): LedgerRecord[] {
+    return this.statements.records.all(after, limit);
   }
 
   subscribe(options: SubscribeOptions): Subscription {

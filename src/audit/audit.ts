@@ -1,0 +1,159 @@
+import { caseStream, type EventStore, protocolStream, zoneOfStream, zoneStreamPrefixes } from '../../events';
+import { type AgencyCaseView, agencyCaseView, caseFacts, ledgerEntryOf, protocolAsOf, protocolEntryOf } from '../../projections/policy';
+import { NotFound, ValidationFailed } from '../errors';
+import type { Clock } from '../ledger/clock';
+import { clearCategories } from '../store/codec';
+import type { ConsistencyProof, InclusionProof, SignedCheckpoint } from './auditor';
+import type { Checkpoints } from './checkpoints';
+import { leafBytes } from './leaf';
+import { leafHash } from './merkle';
+import type { CheckpointKeys, PublicSigningKey } from './signing-keys';
+import { verifyLedger, type VerificationReport } from './verify-ledger';
+import type { LedgerRecord, ZoneLogs } from './zone-logs';
+
+/** One event of the zone's ledger as auditors read it: no personal data, its leaf hash and the one before it in the zone's log. */
+export interface AuditEvent {
+  readonly position: number;
+  readonly stream: string;
+  readonly type: string;
+  readonly at: string;
+  readonly agency: string;
+  readonly operator: string;
+  readonly categories: readonly string[];
+  readonly leafIdx: number | null;
+  readonly hash: string;
+  readonly prevHash: string | null;
+}
+
+export interface AuditParts {
+  readonly store: EventStore;
+  readonly logs: ZoneLogs;
+  /** The events as stored, in position order (verification hashes them without decoding). */
+  readonly records: (after: number, limit: number) => readonly LedgerRecord[] | Promise<readonly LedgerRecord[]>;
+  readonly checkpoints: Checkpoints;
+  readonly keys: CheckpointKeys;
+  readonly clock: Clock;
+  /** Resolves once the log holds everything appended so far (EventStoreDB mode, where a follower feeds it). */
+  readonly caughtUp?: () => Promise<void>;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/**
+ * What auditors ask of the ledger (API.md "Auditor"), one zone at a time: the zone comes from
+ * the caller's token, and nothing here reads another zone's events, leaves or checkpoints.
+ */
+export class Audit {
+  constructor(private readonly parts: AuditParts) {}
+
+  keys(): PublicSigningKey[] {
+    return this.parts.keys.list();
+  }
+
+  /** Signs the zone's log as it is now. */
+  async checkpoint(zone: string): Promise<SignedCheckpoint> {
+    await this.parts.caughtUp?.();
+    const log = this.parts.logs.log(zone);
+    return this.parts.checkpoints.sign(zone, log.size, log.root(), this.parts.clock.now());
+  }
+
+  /** The periodic checkpoint: every zone whose log grew since its last one. Returns how many were signed. */
+  async checkpointGrown(): Promise<number> {
+    await this.parts.caughtUp?.();
+    let signed = 0;
+    for (const zone of this.parts.logs.zones()) {
+      const size = this.parts.logs.size(zone);
+      if (size > (this.parts.checkpoints.latest(zone)?.size ?? 0)) {
+        this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(), this.parts.clock.now());
+        signed += 1;
+      }
+    }
+    return signed;
+  }
+
+  checkpointsAfter(zone: string, afterSize: number, limit: number): SignedCheckpoint[] {
+    return this.parts.checkpoints.after(zone, afterSize, limit);
+  }
+
+  /** Verification of one zone (an auditor's), or of every zone (the CLI). */
+  async verify(zone?: string): Promise<VerificationReport> {
+    await this.parts.caughtUp?.();
+    return verifyLedger({
+      records: this.parts.records,
+      logs: this.parts.logs,
+      checkpoints: this.parts.checkpoints.all(),
+      publicKey: (keyId) => this.parts.keys.publicKey(keyId),
+      ...(zone === undefined ? {} : { zone }),
+    });
+  }
+
+  async inclusion(zone: string, position: number, treeSize?: number): Promise<InclusionProof> {
+    await this.parts.caughtUp?.();
+    const leaf = this.parts.logs.leafAt(position);
+    if (!leaf || leaf.zone !== zone) throw new NotFound('no event of the zone at that position');
+    const log = this.parts.logs.log(zone);
+    const size = treeSize ?? log.size;
+    if (size <= leaf.index || size > log.size) {
+      throw new ValidationFailed([{ path: 'query.treeSize', message: `must be from ${leaf.index + 1} (the leaf's index + 1) to ${log.size} (the log's size)` }]);
+    }
+    return { leafIdx: leaf.index, treeSize: size, leafHash: b64(leaf.hash), proof: log.inclusionProof(leaf.index, size).map(b64), root: b64(log.root(size)) };
+  }
+
+  async consistency(zone: string, from: number, to?: number): Promise<ConsistencyProof> {
+    await this.parts.caughtUp?.();
+    const log = this.parts.logs.log(zone);
+    const size2 = to ?? log.size;
+    if (size2 > log.size) throw new ValidationFailed([{ path: 'query.to', message: `must be at most ${log.size} (the log's size)` }]);
+    if (from < 1 || from > size2) throw new ValidationFailed([{ path: 'query.from', message: `must be from 1 to ${size2}` }]);
+    return { size1: from, size2, root1: b64(log.root(from)), root2: b64(log.root(size2)), proof: log.consistencyProof(from, size2).map(b64) };
+  }
+
+  /** The zone's events after a position, without personal data; `next` is the position to continue after, when there may be more. */
+  async events(zone: string, after: number, limit: number): Promise<{ items: AuditEvent[]; next?: number }> {
+    await this.parts.caughtUp?.();
+    const items: AuditEvent[] = [];
+    let from = after;
+    // The prefixes select a superset (zone "a" and zone "a-b" share "protocol-a"): keep the zone's own.
+    while (items.length < limit) {
+      const page = await this.parts.store.readAll({
+        ...(from > 0 ? { after: { commit: BigInt(from), prepare: BigInt(from) } } : {}),
+        maxCount: limit,
+        streamPrefixes: zoneStreamPrefixes(zone),
+      });
+      for (const event of page) {
+        from = Number(event.position.commit);
+        if (zoneOfStream(event.stream) !== zone) continue;
+        const leaf = this.parts.logs.leafAt(from);
+        const previous = leaf && leaf.index > 0 ? this.parts.logs.hashAt(zone, leaf.index - 1) : undefined;
+        items.push({
+          position: from,
+          stream: event.stream,
+          type: event.type,
+          at: event.metadata.occurredAt,
+          agency: event.metadata.agency,
+          operator: event.metadata.operator,
+          categories: clearCategories(event.raw.data) ?? [],
+          leafIdx: leaf?.index ?? null,
+          hash: b64(leafHash(leafBytes({ ...event, data: event.raw.data, metadata: event.raw.metadata }))),
+          prevHash: previous ? b64(previous) : null,
+        });
+        if (items.length === limit) break;
+      }
+      if (page.length < limit) return { items };
+    }
+    return { items, next: from };
+  }
+
+  /**
+   * The view agency `agency` had of a case as of an instant (ENTITLEMENTS.md: the state at T
+   * applied to the data up to T), computed by the policy of the live views from the case's
+   * events and the zone protocol as they stood at that instant. Undefined where the case did
+   * not exist for that agency then. An erased person's data stays erased: the keys are gone.
+   */
+  async caseAsOf(zone: string, caseId: string, agency: string, asOf: string): Promise<AgencyCaseView | undefined> {
+    const events = await this.parts.store.readStream(caseStream(zone, caseId));
+    if (events.length === 0) return undefined;
+    const protocol = protocolAsOf((await this.parts.store.readStream(protocolStream(zone))).map(protocolEntryOf), asOf);
+    return agencyCaseView(caseFacts(caseId, events.map(ledgerEntryOf), protocol, asOf), agency);
+  }
+}

@@ -1,0 +1,184 @@
+import type { KeyObject } from 'node:crypto';
+import { verify } from 'node:crypto';
+import { zoneOfStream } from '../../events/streams';
+import { checkpointBytes, type SignedCheckpoint } from './auditor';
+import { leafBytes } from './leaf';
+import { leafHash, MemoryNodeStore, MerkleLog } from './merkle';
+import type { LedgerRecord, LogLeaf, ZoneLogs } from './zone-logs';
+
+/** Why verification failed (README "Auditors: verification"). */
+export const VERIFY_REASONS = {
+  altered: "the event's stored bytes differ from those its leaf was made of",
+  missing: 'an event the log recorded is gone from the ledger',
+  'not-in-log': 'an event in the ledger was never recorded in the log (written around the service)',
+  'log-altered': "the log's own records were changed",
+  'checkpoint-forged': 'a checkpoint does not match its signature',
+  'checkpoint-key-unknown': 'a checkpoint is signed by a key that is not among the checkpoint keys',
+  'checkpoint-mismatch': "the ledger's tree at a checkpoint's size does not have the signed root",
+  truncated: 'the ledger holds fewer events than a signed checkpoint covers',
+} as const;
+export type VerifyReason = keyof typeof VERIFY_REASONS;
+
+export interface Problem {
+  readonly zone: string;
+  readonly reason: VerifyReason;
+  /** The ledger position where the ledger stops being what was logged and signed, where known. */
+  readonly position?: number;
+  readonly checkpoint?: { readonly size: number; readonly at: string };
+}
+
+export interface VerificationReport {
+  readonly ok: boolean;
+  readonly eventsChecked: number;
+  readonly checkpointsChecked: number;
+  readonly firstInvalidPosition?: number;
+  readonly reason?: VerifyReason;
+  readonly detail?: string;
+  readonly zone?: string;
+  readonly checkpoint?: { readonly size: number; readonly at: string };
+}
+
+export interface VerifyInput {
+  /** Events as stored, in position order, after a position. */
+  readonly records: (after: number, limit: number) => readonly LedgerRecord[] | Promise<readonly LedgerRecord[]>;
+  readonly logs: ZoneLogs;
+  readonly checkpoints: readonly SignedCheckpoint[];
+  readonly publicKey: (keyId: string) => KeyObject | undefined;
+  /** One zone (an auditor's, over HTTP), or every zone (the CLI). */
+  readonly zone?: string;
+  readonly pageSize?: number;
+}
+
+interface ZoneWalk {
+  readonly tree: MerkleLog;
+  readonly nodes: MemoryNodeStore;
+  expected: number;
+  problems: number;
+  /** The position of the zone's last event found. */
+  last: number;
+}
+
+/**
+ * Recomputes every leaf from the events as stored and every zone's tree from those leaves, and
+ * holds them against the log's own records and every signed checkpoint. Events and leaves are
+ * walked together in position order, a page at a time (the event loop is let go between pages),
+ * so the first problem found on the walk is the earliest one. It reports the first invalid
+ * position and why; `ok` only when nothing at all is wrong.
+ */
+export async function verifyLedger(input: VerifyInput): Promise<VerificationReport> {
+  const pageSize = input.pageSize ?? 5_000;
+  const inScope = (zone: string) => input.zone === undefined || zone === input.zone;
+  const walks = new Map<string, ZoneWalk>();
+  const walkOf = (zone: string) => {
+    let walk = walks.get(zone);
+    if (!walk) {
+      const nodes = new MemoryNodeStore();
+      walk = { tree: new MerkleLog(nodes), nodes, expected: 0, problems: 0, last: 0 };
+      walks.set(zone, walk);
+    }
+    return walk;
+  };
+  const problems: Problem[] = [];
+  const problem = (p: Problem) => {
+    problems.push(p);
+    walkOf(p.zone).problems += 1;
+  };
+  let eventsChecked = 0;
+
+  const onLeafOnly = (leaf: LogLeaf) => {
+    if (inScope(leaf.zone)) problem({ zone: leaf.zone, reason: 'missing', position: leaf.position });
+  };
+  const onEvent = (record: LedgerRecord, leaf: LogLeaf | undefined) => {
+    const zone = zoneOfStream(record.stream);
+    if (!inScope(zone) && !(leaf && inScope(leaf.zone))) return;
+    eventsChecked += 1;
+    const walk = walkOf(zone);
+    const hash = leafHash(leafBytes(record));
+    if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
+    else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
+    else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
+    walk.tree.append(hash);
+    walk.expected += 1;
+    walk.last = record.position;
+  };
+
+  // Events and leaves a page each; both are complete up to `boundary`, the smaller of the two
+  // pages' last positions (a page that is not full is complete to the end).
+  let after = 0;
+  for (;;) {
+    const records = await input.records(after, pageSize);
+    const leaves = input.logs.leavesBetween(after, Number.MAX_SAFE_INTEGER, pageSize);
+    const boundary = Math.min(
+      records.length === pageSize ? records[records.length - 1]!.position : Number.MAX_SAFE_INTEGER,
+      leaves.length === pageSize ? leaves[leaves.length - 1]!.position : Number.MAX_SAFE_INTEGER,
+    );
+    let l = 0;
+    for (const record of records) {
+      if (record.position > boundary) break;
+      while (l < leaves.length && leaves[l]!.position < record.position) onLeafOnly(leaves[l++]!);
+      onEvent(record, l < leaves.length && leaves[l]!.position === record.position ? leaves[l++] : undefined);
+    }
+    while (l < leaves.length && leaves[l]!.position <= boundary) onLeafOnly(leaves[l++]!);
+    if (boundary === Number.MAX_SAFE_INTEGER) break;
+    after = boundary;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  // The log's interior nodes serve proofs: each must be the one the events make.
+  for (const zone of input.logs.zones()) {
+    if (!inScope(zone)) continue;
+    const walk = walkOf(zone);
+    if (walk.problems > 0) continue;
+    for (const node of input.logs.interiorNodes(zone)) {
+      const recomputed = walk.nodes.get(node.level, node.index);
+      if (!recomputed || !node.hash.equals(recomputed)) {
+        problem({ zone, reason: 'log-altered', position: input.logs.positionAt(zone, node.index * 2 ** node.level) });
+        break;
+      }
+    }
+  }
+
+  let checkpointsChecked = 0;
+  const goodSize = new Map<string, number>();
+  for (const checkpoint of input.checkpoints) {
+    if (!inScope(checkpoint.zone)) continue;
+    checkpointsChecked += 1;
+    const zone = checkpoint.zone;
+    const at = { size: checkpoint.size, at: checkpoint.at };
+    const key = input.publicKey(checkpoint.keyId);
+    if (!key) {
+      problems.push({ zone, reason: 'checkpoint-key-unknown', checkpoint: at });
+      continue;
+    }
+    if (!verify(null, checkpointBytes(checkpoint), key, Buffer.from(checkpoint.signature, 'base64'))) {
+      problems.push({ zone, reason: 'checkpoint-forged', checkpoint: at });
+      continue;
+    }
+    const walk = walkOf(zone);
+    if (checkpoint.size > walk.tree.size) {
+      // Where the log still names the first missing event, there; else just after the last one left.
+      problems.push({ zone, reason: 'truncated', checkpoint: at, position: input.logs.positionAt(zone, walk.tree.size) ?? walk.last + 1 });
+    } else if (walk.tree.root(checkpoint.size).toString('base64') !== checkpoint.root) {
+      // The change lies among the events added since the last checkpoint that held.
+      problems.push({ zone, reason: 'checkpoint-mismatch', checkpoint: at, position: input.logs.positionAt(zone, goodSize.get(zone) ?? 0) });
+    } else {
+      goodSize.set(zone, checkpoint.size);
+    }
+  }
+
+  if (problems.length === 0) return { ok: true, eventsChecked, checkpointsChecked };
+  // What the walk found is exact; a checkpoint's finding only bounds where the change is, so it
+  // is the answer only when the walk found nothing.
+  const exact = problems.filter((p) => p.checkpoint === undefined);
+  const first = (exact.length > 0 ? exact : problems).reduce((a, b) => (b.position !== undefined && (a.position === undefined || b.position < a.position) ? b : a));
+  return {
+    ok: false,
+    eventsChecked,
+    checkpointsChecked,
+    ...(first.position !== undefined ? { firstInvalidPosition: first.position } : {}),
+    reason: first.reason,
+    detail: VERIFY_REASONS[first.reason],
+    zone: first.zone,
+    ...(first.checkpoint ? { checkpoint: first.checkpoint } : {}),
+  };
+}

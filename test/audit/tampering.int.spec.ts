@@ -1,0 +1,235 @@
+import Database from 'better-sqlite3';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openAudit } from '../../src/audit/open-audit';
+import { ZoneLogs } from '../../src/audit/zone-logs';
+import { recordNotes } from '../../src/case/record-notes';
+import { submitReferral } from '../../src/case/submit-referral';
+import { takeInCharge } from '../../src/case/take-in-charge';
+import { Disclosures } from '../../src/reads/disclosures';
+import { createCodec } from '../../src/store/codec';
+import { SqliteEventStore } from '../../src/store/sqlite-event-store';
+import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
+import { testKeys } from '../support/keys';
+import { Seeder } from '../support/seed';
+
+/*
+ * Tampering with the files, as someone with the data folder open would: each change to the
+ * ledger or its checkpoints must be caught by verification, at the position where the ledger
+ * stops being what was logged and signed.
+ */
+
+const OTHER_ZONE = 'altra-zona';
+const clock = { now: () => new Date('2025-06-02T09:00:00Z') };
+
+interface Template {
+  readonly dir: string;
+  /** Positions of the zone's events, in order. */
+  readonly positions: number[];
+  /** The sizes of the zone's two checkpoints. */
+  readonly signed: [number, number];
+}
+
+async function seedCases(seed: Seeder, count: number, zone = ZONE) {
+  for (let i = 0; i < count; i++) {
+    const { caseId } = await seed.run(AGENCIES.serd, submitReferral, { person: { ...PERSON, givenName: `Mario${i}` }, needs: ['addiction'] }, undefined, zone);
+    await seed.run(AGENCIES.sds, takeInCharge, { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'addiction' }, caseId, zone);
+    await seed.run(AGENCIES.sds, recordNotes, { notes: [{ category: 'common', text: `a note ${i}` }] }, caseId, zone);
+    await new Disclosures(seed.store, clock).record(seed.actor(AGENCIES.cpi, ['operator'], zone), 'case.read', [{ caseId, outcome: 'not-found' }], {
+      requestId: `r${i}`,
+      purpose: 'case-management',
+    });
+  }
+}
+
+async function makeTemplate(): Promise<Template> {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-tamper-'));
+  const store = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(testKeys()) });
+  const opened = openAudit({ dataDir: dir }, store, clock)!;
+  const seed = new Seeder(store, clock);
+  await seed.protocol();
+  await seed.protocol(undefined, OTHER_ZONE);
+  await seedCases(seed, 4);
+  await seedCases(seed, 2, OTHER_ZONE);
+  const first = await opened.audit.checkpoint(ZONE);
+  await seedCases(seed, 3);
+  const second = await opened.audit.checkpoint(ZONE);
+  await opened.audit.checkpoint(OTHER_ZONE);
+  // Events after the last checkpoint: covered by the log only.
+  await seedCases(seed, 2);
+  const positions = store
+    .records(0, 100_000)
+    .filter((r) => r.stream.includes(`${ZONE}`))
+    .map((r) => r.position);
+  opened.close();
+  await store.close();
+  return { dir, positions, signed: [first.size, second.size] };
+}
+
+describe('verification of a tampered ledger', () => {
+  let template: Template;
+  const copies: string[] = [];
+
+  beforeAll(async () => {
+    template = await makeTemplate();
+  });
+  afterAll(() => {
+    for (const dir of [template.dir, ...copies]) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A copy of the template, changed by `tamper` with the files closed, then verified as the service does. */
+  async function verifyAfter(tamper: (ledger: Database.Database, checkpoints: Database.Database) => void, zone: string = ZONE) {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-tampered-'));
+    copies.push(dir);
+    cpSync(template.dir, dir, { recursive: true });
+    const ledger = new Database(join(dir, 'ledger.db'));
+    const checkpoints = new Database(join(dir, 'audit', 'checkpoints.db'));
+    tamper(ledger, checkpoints);
+    ledger.close();
+    checkpoints.close();
+    const store = new SqliteEventStore(join(dir, 'ledger.db'));
+    const opened = openAudit({ dataDir: dir }, store, clock)!;
+    try {
+      return await opened.audit.verify(zone === 'every zone' ? undefined : zone);
+    } finally {
+      opened.close();
+      await store.close();
+    }
+  }
+
+  const at = (i: number) => template.positions[i]!;
+  const row = (db: Database.Database, position: number) => db.prepare('SELECT * FROM events WHERE position = ?').get(position) as Record<string, unknown>;
+
+  it('passes the ledger as written, every event and checkpoint of the zone checked', async () => {
+    const report = await verifyAfter(() => undefined);
+    expect(report).toEqual({ ok: true, eventsChecked: template.positions.length, checkpointsChecked: 2 });
+    expect(template.signed[0]).toBeGreaterThan(0);
+  });
+
+  it('passes every zone from the command line scope, and checks only the caller zone otherwise', async () => {
+    const everything = await verifyAfter(() => undefined, 'every zone');
+    expect(everything.ok).toBe(true);
+    expect(everything.eventsChecked).toBeGreaterThan(template.positions.length);
+    expect(everything.checkpointsChecked).toBe(3);
+  });
+
+  it('finds one flipped byte of one sealed payload, at its position', async () => {
+    const target = at(10);
+    const report = await verifyAfter((db) => {
+      const data = Buffer.from(row(db, target).data as Buffer);
+      data[data.length - 5] ^= 0x01;
+      db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
+    });
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: target, reason: 'altered' });
+  });
+
+  it('finds a changed author in the metadata', async () => {
+    const target = at(12);
+    const report = await verifyAfter((db) => {
+      const metadata = JSON.parse((row(db, target).metadata as Buffer).toString('utf8')) as Record<string, unknown>;
+      db.prepare('UPDATE events SET metadata = ? WHERE position = ?').run(Buffer.from(JSON.stringify({ ...metadata, agency: AGENCIES.uepe })), target);
+    });
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: target, reason: 'altered' });
+  });
+
+  it('finds a deleted event, at the position it had', async () => {
+    const target = at(7);
+    const report = await verifyAfter((db) => db.prepare('DELETE FROM events WHERE position = ?').run(target));
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: target, reason: 'missing' });
+  });
+
+  it('finds two events swapped, at the first of them', async () => {
+    const [p, q] = [at(5), at(9)];
+    const report = await verifyAfter((db) => {
+      const a = row(db, p);
+      const b = row(db, q);
+      const put = db.prepare('UPDATE events SET stream = ?, revision = ?, id = ?, type = ?, data = ?, metadata = ? WHERE position = ?');
+      db.transaction(() => {
+        db.prepare("UPDATE events SET id = 'moving', revision = -1 WHERE position = ?").run(q);
+        put.run(b.stream, b.revision, b.id, b.type, b.data, b.metadata, p);
+        put.run(a.stream, a.revision, a.id, a.type, a.data, a.metadata, q);
+      })();
+    });
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: p, reason: 'altered' });
+  });
+
+  it('finds an event appended around the service, at its position', async () => {
+    let forged = 0;
+    const report = await verifyAfter((db) => {
+      const model = row(db, at(3));
+      const info = db
+        .prepare('INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(model.stream, 1000, '00000000-0000-4000-8000-0000000000ff', model.type, model.data, model.metadata);
+      forged = Number(info.lastInsertRowid);
+    });
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: forged, reason: 'not-in-log' });
+  });
+
+  it('finds a forged checkpoint by its signature', async () => {
+    const report = await verifyAfter((_ledger, checkpoints) => {
+      checkpoints.prepare('UPDATE checkpoints SET size = size - 1 WHERE zone = ? AND size = ?').run(ZONE, template.signed[1]);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'checkpoint-forged', checkpoint: { size: template.signed[1] - 1 } });
+    expect(report.firstInvalidPosition).toBeUndefined();
+  });
+
+  it('finds a checkpoint signed by a key that is not among the checkpoint keys', async () => {
+    const report = await verifyAfter((_ledger, checkpoints) => checkpoints.prepare("UPDATE checkpoints SET key_id = '0000000000000000' WHERE zone = ?").run(ZONE));
+    expect(report).toMatchObject({ ok: false, reason: 'checkpoint-key-unknown' });
+  });
+
+  it('finds a ledger cut below a signed checkpoint, log and all, just after the last event left', async () => {
+    const keep = template.signed[1] - 4;
+    const cut = at(keep);
+    const report = await verifyAfter((db) => {
+      db.prepare('DELETE FROM events WHERE position >= ?').run(cut);
+      db.prepare('DELETE FROM merkle_leaves WHERE position >= ?').run(cut);
+      db.prepare('DELETE FROM merkle_nodes WHERE zone = ? AND idx * (1 << level) + (1 << level) > ?').run(ZONE, keep);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'truncated', checkpoint: { size: template.signed[1] } });
+    // The other zone's events after the cut are gone too; this zone's first missing one is `cut`.
+    expect(report.firstInvalidPosition).toBe(at(keep - 1) + 1);
+  });
+
+  it('finds events cut from the end, where the log still names them', async () => {
+    const cut = at(template.positions.length - 3);
+    const report = await verifyAfter((db) => db.prepare('DELETE FROM events WHERE position >= ?').run(cut));
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: cut, reason: 'missing' });
+  });
+
+  it('finds history rewritten with its log rebuilt to match, by the signed root, after the last checkpoint that holds', async () => {
+    const target = at(template.signed[0] + 2);
+    const report = await verifyAfter((db) => {
+      const data = Buffer.from(row(db, target).data as Buffer);
+      data[data.length - 1] ^= 0x80;
+      db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
+      // Rebuild the whole log from the altered events, as a careful forger would.
+      db.exec('DELETE FROM merkle_leaves; DELETE FROM merkle_nodes;');
+      const logs = new ZoneLogs(db);
+      db.transaction(() => {
+        for (const r of db.prepare('SELECT position, stream, revision, id, type, data, metadata FROM events ORDER BY position').all() as never[])
+          logs.append((r as { position: number }).position, r);
+      })();
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'checkpoint-mismatch', checkpoint: { size: template.signed[1] }, firstInvalidPosition: at(template.signed[0]) });
+  });
+
+  it('finds an interior node of the log changed (proofs would be served from it)', async () => {
+    const report = await verifyAfter((db) => {
+      db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32) WHERE zone = ? AND level = 1 AND idx = 3').run(ZONE);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'log-altered', firstInvalidPosition: at(6) });
+  });
+
+  it('adopts nothing when the log tables are dropped: the signed roots still catch the change', async () => {
+    const target = at(4);
+    const report = await verifyAfter((db) => {
+      const data = Buffer.from(row(db, target).data as Buffer);
+      data[3] ^= 0x01;
+      db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
+      db.exec('DROP TABLE merkle_leaves; DROP TABLE merkle_nodes;');
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'checkpoint-mismatch', checkpoint: { size: template.signed[0] }, firstInvalidPosition: at(0) });
+  });
+});
