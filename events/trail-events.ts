@@ -8,7 +8,21 @@ import { datum } from './datum';
  * what, which case and why; it holds no personal data of the person the case is about (the
  * operator's id and address are the operator's, and the DPO's to read).
  */
-export const TRAIL_ACTIONS = ['case.list', 'case.read', 'case.history', 'case.read-as-of', 'subject.erasure'] as const;
+export const TRAIL_ACTIONS = [
+  'case.list',
+  'case.read',
+  'case.history',
+  'case.read-as-of',
+  'subject.erasure',
+  // Auditors' reads of the zone's ledger (API.md "Auditor"): no case, caseId "*".
+  'audit.events',
+  'audit.verify',
+  'audit.checkpoints',
+  'audit.checkpoint',
+  'audit.keys',
+  'audit.proof',
+  'audit.export',
+] as const;
 export const TRAIL_OUTCOMES = ['disclosed', 'not-found', 'forbidden', 'erased'] as const;
 
 export const AccessRecorded = datum(

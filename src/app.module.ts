@@ -13,6 +13,9 @@ import { CaseLedger } from './case/case-ledger';
 import type { ConsentExpiry } from './case/consent-expiry';
 import { AccessGuard } from './http/access';
 import { AccessTrailController } from './http/access-trail.controller';
+import { AuditController } from './http/audit.controller';
+import { Audit } from './audit/audit';
+import { AUDIT_QUERY_HANDLERS } from './reads/audit-queries';
 import { CaseReadsController } from './http/case-reads.controller';
 import { commandRoutes } from './http/command-routes';
 import { HealthController, type ReadinessCheck } from './http/health.controller';
@@ -53,6 +56,8 @@ export interface LedgerParts {
   readonly cases: CaseLedger;
   readonly protocols: ProtocolLedger;
   readonly readiness: ReadinessCheck[];
+  /** The auditors' side: Merkle logs, checkpoints, proofs (undefined where the store keeps no log). */
+  readonly audit?: Audit;
 }
 
 /** Every command the ledger accepts over HTTP: a route each, and a CommandBus handler each. */
@@ -72,6 +77,7 @@ export class LedgerModule {
       { provide: Disclosures, useValue: parts.disclosures },
       { provide: KeyStore, useValue: parts.keys },
       { provide: Erasures, useValue: parts.erasures },
+      ...(parts.audit ? [{ provide: Audit, useValue: parts.audit }] : []),
       { provide: APP_GUARD, useClass: AccessGuard },
       IdempotencyInterceptor,
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.
@@ -81,12 +87,13 @@ export class LedgerModule {
       EraseSubjectHandler,
       ...CASE_QUERY_HANDLERS,
       ...TRAIL_QUERY_HANDLERS,
+      ...AUDIT_QUERY_HANDLERS,
       GetActivityReportHandler,
     ];
     return {
       module: LedgerModule,
       imports: [CqrsModule.forRoot(), TerminusModule.forRoot({ logger: false }), LoggerModule.forRoot({ pinoHttp: { logger: parts.logger }, useExisting: true, forRoutes: [] })],
-      controllers: [commandRoutes(BEHAVIOURS), CaseReadsController, ProtocolController, ReportsController, AccessTrailController, HealthController],
+      controllers: [commandRoutes(BEHAVIOURS), CaseReadsController, ProtocolController, ReportsController, AccessTrailController, AuditController, HealthController],
       providers,
     };
   }

@@ -26,6 +26,7 @@ import { ReadBarrier } from './reads/read-barrier';
 import { type Projections, ProjectionThread } from './reads/projection-thread';
 import { SqliteEventStore } from './store/sqlite-event-store';
 import { openEventStore } from './store/open-event-store';
+import { openAudit } from './audit/open-audit';
 import { openKeyStore, readModelCrypto } from './keys/open-keys';
 import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
@@ -44,6 +45,8 @@ export interface AppOptions {
    * on the other core), or in this thread (tests, which run TypeScript sources).
    */
   readonly projections?: 'worker' | 'in-process';
+  /** How often grown zones get a signed checkpoint (ms); config.auditCheckpointIntervalS by default, 0 turns it off. */
+  readonly checkpointIntervalMs?: number;
 }
 
 export interface LedgerApp {
@@ -82,6 +85,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const erasures = new Erasures(store, keys, clock, (position) => barrier.committed(position));
   // An erasure whose keys went but whose event did not (a crash between the two) is recorded now.
   await erasures.reconcile();
+  const audit = openAudit(config, store, clock);
   const retention = new Retention(keys, models.index, protocols, erasures, clock, (err) => logger.error({ err }, 'retention failed'));
   const parts: LedgerParts = {
     store,
@@ -100,6 +104,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     cases,
     protocols,
     readiness: [storeReadiness(store), { name: 'projections', check: async () => projections.isReady() }],
+    ...(audit ? { audit: audit.audit } : {}),
   };
 
   const adapter = new FastifyAdapter({
@@ -142,6 +147,10 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   projections.start();
   if (options.consentExpiryIntervalMs !== 0) expiry.start(options.consentExpiryIntervalMs);
   if (options.retentionIntervalMs !== 0) retention.start(options.retentionIntervalMs);
+  // Checkpoints are signed on a timer, never on the command path.
+  const signGrown = () => audit?.audit.checkpointGrown().catch((err: unknown) => logger.error({ err }, 'checkpoint signing failed'));
+  const checkpointEvery = options.checkpointIntervalMs ?? config.auditCheckpointIntervalS * 1000;
+  const checkpointTimer = audit && checkpointEvery > 0 ? setInterval(() => void signGrown(), checkpointEvery).unref() : undefined;
 
   return {
     app,
@@ -150,6 +159,10 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
       await expiry.stop();
       await retention.stop();
       await app.close();
+      clearInterval(checkpointTimer);
+      // What was appended since the last checkpoint is signed on the way out.
+      if (checkpointTimer) await signGrown();
+      audit?.close();
       await projections.stop();
       models.close();
       parts.idempotency.close();

@@ -24,6 +24,12 @@ const Env = z
       .refine((file) => existsSync(file), 'names a file that does not exist')
       .optional(),
     MASTER_KEY_DIR: z.string().optional(),
+    AUDIT_KEY_DIR: z.string().optional(),
+    AUDIT_CHECKPOINT_INTERVAL_S: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .refine((n) => n === 0 || (n >= 10 && n <= 86_400), 'must be 0 (off) or from 10 to 86400 seconds')
+      .default(600),
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
   })
@@ -40,6 +46,10 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Where the master keys are (a mounted secret); DATA_DIR/keys/master by default. */
   readonly masterKeyDir?: string;
+  /** Where the checkpoint-signing keys are (a mounted secret); DATA_DIR/audit/keys by default. */
+  readonly auditKeyDir?: string;
+  /** How often the zones' logs are signed when they have grown (s); 0: only on demand. */
+  readonly auditCheckpointIntervalS: number;
   readonly auth:
     | { readonly mode: 'local' }
     | { readonly mode: 'jwks'; readonly url: string; readonly issuer?: string; readonly audience?: string }
@@ -71,6 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventStoreUrl: e.EVENTSTORE_URL,
     logLevel: e.LOG_LEVEL,
     ...(e.MASTER_KEY_DIR ? { masterKeyDir: resolve(e.MASTER_KEY_DIR) } : {}),
+    ...(e.AUDIT_KEY_DIR ? { auditKeyDir: resolve(e.AUDIT_KEY_DIR) } : {}),
+    auditCheckpointIntervalS: e.AUDIT_CHECKPOINT_INTERVAL_S,
     auth: e.AUTH_JWKS_URL
       ? { mode: 'jwks', url: e.AUTH_JWKS_URL, ...verification }
       : e.AUTH_PUBLIC_KEY_FILE

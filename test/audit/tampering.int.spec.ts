@@ -118,7 +118,7 @@ describe('verification of a tampered ledger', () => {
     const target = at(10);
     const report = await verifyAfter((db) => {
       const data = Buffer.from(row(db, target).data as Buffer);
-      data[data.length - 5] ^= 0x01;
+      data[data.length - 5] = data[data.length - 5]! ^ 0x01;
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
     });
     expect(report).toMatchObject({ ok: false, firstInvalidPosition: target, reason: 'altered' });
@@ -202,7 +202,7 @@ describe('verification of a tampered ledger', () => {
     const target = at(template.signed[0] + 2);
     const report = await verifyAfter((db) => {
       const data = Buffer.from(row(db, target).data as Buffer);
-      data[data.length - 1] ^= 0x80;
+      data[data.length - 1] = data[data.length - 1]! ^ 0x80;
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
       // Rebuild the whole log from the altered events, as a careful forger would.
       db.exec('DELETE FROM merkle_leaves; DELETE FROM merkle_nodes;');
@@ -226,7 +226,7 @@ describe('verification of a tampered ledger', () => {
     const target = at(4);
     const report = await verifyAfter((db) => {
       const data = Buffer.from(row(db, target).data as Buffer);
-      data[3] ^= 0x01;
+      data[3] = data[3]! ^ 0x01;
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
       db.exec('DROP TABLE merkle_leaves; DROP TABLE merkle_nodes;');
     });

@@ -1,0 +1,90 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import type { CaseView } from '../../projections/policy';
+import type { Caller } from '../access/caller';
+import { Audit } from '../audit/audit';
+import { NotFound, Unavailable } from '../errors';
+import { Disclosures, type RequestContext, type TrailAction } from './disclosures';
+
+/*
+ * API.md "Auditor": every auditor read is on the access trail (ENTITLEMENTS.md "Roles"), of the
+ * auditor's agency, in the auditor's zone, with the zone from the token. Reads of the ledger's
+ * structure (events without personal data, proofs, checkpoints, verification) are recorded
+ * with case "*" before their answer leaves; the as-of view of a case is recorded as a
+ * disclosure of that case, with the categories and owners it shows, as any case read is.
+ */
+
+type ZoneAction = Exclude<TrailAction, `case.${string}` | 'subject.erasure'>;
+
+/** A read of the zone's ledger structure: `read` gets the audit and the caller's zone, nothing else. */
+export class AuditRead<T> extends Query<T> {
+  constructor(
+    readonly caller: Caller,
+    readonly action: ZoneAction,
+    readonly request: RequestContext,
+    readonly read: (audit: Audit, zone: string) => Promise<T> | T,
+  ) {
+    super();
+  }
+}
+
+export class GetCaseAsOf extends Query<CaseView> {
+  constructor(
+    readonly caller: Caller,
+    readonly caseId: string,
+    readonly agency: string,
+    readonly asOf: string,
+    readonly request: RequestContext,
+  ) {
+    super();
+  }
+}
+
+/** EventStoreDB mode keeps no Merkle log yet (docs/OPERATIONS.md "Auditors"). */
+function available(audit: Audit | undefined): Audit {
+  if (!audit) throw new Unavailable('the audit log is kept by the embedded store only');
+  return audit;
+}
+
+@Injectable()
+@QueryHandler(AuditRead)
+export class AuditReadHandler implements IQueryHandler<AuditRead<unknown>> {
+  constructor(
+    @Inject(Disclosures) private readonly disclosures: Disclosures,
+    @Optional() @Inject(Audit) private readonly audit?: Audit,
+  ) {}
+
+  async execute({ caller, action, request, read }: AuditRead<unknown>) {
+    const audit = available(this.audit);
+    let result: unknown;
+    try {
+      result = await read(audit, caller.actor.zone);
+    } catch (error) {
+      if (error instanceof NotFound) await this.disclosures.record(caller.actor, action, [{ caseId: '*', outcome: 'not-found' }], request);
+      throw error;
+    }
+    await this.disclosures.record(caller.actor, action, [{ caseId: '*', outcome: 'disclosed' }], request);
+    return result;
+  }
+}
+
+@Injectable()
+@QueryHandler(GetCaseAsOf)
+export class GetCaseAsOfHandler implements IQueryHandler<GetCaseAsOf> {
+  constructor(
+    @Inject(Disclosures) private readonly disclosures: Disclosures,
+    @Optional() @Inject(Audit) private readonly audit?: Audit,
+  ) {}
+
+  async execute({ caller, caseId, agency, asOf, request }: GetCaseAsOf) {
+    const shown = await available(this.audit).caseAsOf(caller.actor.zone, caseId, agency, asOf);
+    if (!shown) {
+      await this.disclosures.record(caller.actor, 'case.read-as-of', [{ caseId, outcome: 'not-found' }], request);
+      throw new NotFound('no such case for that agency at that instant');
+    }
+    await this.disclosures.record(caller.actor, 'case.read-as-of', [{ caseId, outcome: 'disclosed', disclosure: shown.disclosure }], request);
+    return shown.view;
+  }
+}
+
+export const AUDIT_QUERY_HANDLERS = [AuditReadHandler, GetCaseAsOfHandler];

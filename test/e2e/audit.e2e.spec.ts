@@ -1,0 +1,183 @@
+import type { Role } from '../../src/access/actor';
+import { type AuditorKey, type SignedCheckpoint, verifyCheckpoint, verifyCheckpointConsistency, verifyEventInclusion } from '../../src/audit/auditor';
+import { AGENCIES, PERSON } from '../support/fixtures';
+import { signProtocol, startService, type TestService } from '../support/test-app';
+
+type As = { agency: string; roles: Role[] };
+const op = (agency: string): As => ({ agency, roles: ['operator'] });
+const coordinator = (agency: string): As => ({ agency, roles: ['coordinator'] });
+const auditor: As = { agency: AGENCIES.coordination, roles: ['auditor'] };
+const READERS = [AGENCIES.sds, AGENCIES.cpi, AGENCIES.serd, AGENCIES.mentalHealth, AGENCIES.uepe] as const;
+
+/** A clock the test moves: each step of the story happens a minute after the last. */
+class StepClock {
+  private t = Date.parse('2025-06-02T09:00:00.000Z');
+  now = () => new Date(this.t);
+  step(): string {
+    this.t += 60_000;
+    return new Date(this.t).toISOString();
+  }
+}
+
+describe('auditors over HTTP', () => {
+  const clock = new StepClock();
+  let service: TestService;
+  let caseId: string;
+  /** What each agency was shown after each step, and when. */
+  const shown: Array<{ at: string; views: Record<string, { status: number; body: unknown }> }> = [];
+
+  async function post(path: string, as: As, body: unknown) {
+    const response = await service.request('POST', path, { as, body });
+    if (response.status !== 201) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+  /** Moves the clock, runs a step, and keeps what every agency is shown right after it. */
+  async function step(run: () => Promise<unknown>) {
+    const at = clock.step();
+    await run();
+    const views: Record<string, { status: number; body: unknown }> = {};
+    for (const agency of READERS) {
+      const response = await service.request('GET', `/v1/cases/${caseId}`, { as: op(agency) });
+      views[agency] = { status: response.status, body: response.status === 200 ? response.body : undefined };
+    }
+    shown.push({ at, views });
+  }
+  const audit = (path: string, as: As = auditor) => service.request('GET', `/v1/audit${path}`, { as });
+
+  beforeAll(async () => {
+    service = await startService({ clock });
+    await signProtocol(service);
+    clock.step();
+    ({ caseId } = await post('/v1/referrals', op(AGENCIES.serd), {
+      person: PERSON,
+      needs: ['employment', 'addiction'],
+      notes: [{ category: 'health', text: 'methadone programme, stable' }],
+    }));
+    shown.push({ at: clock.now().toISOString(), views: {} });
+    let consentId = '';
+    await step(() =>
+      post(`/v1/cases/${caseId}/taking-in-charge`, coordinator(AGENCIES.sds), { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }),
+    );
+    await step(async () => {
+      ({ consentId } = await post(`/v1/cases/${caseId}/consents`, op(AGENCIES.sds), {
+        grants: [
+          { agency: AGENCIES.mentalHealth, categories: ['health'] },
+          { agency: AGENCIES.sds, categories: ['health'] },
+        ],
+        legalBasis: 'explicit-consent',
+        informativaVersion: 'SILL-2025-01',
+        collectedAt: '2025-06-01T09:00:00Z',
+      }));
+    });
+    await step(() => post(`/v1/cases/${caseId}/members`, coordinator(AGENCIES.sds), { agency: AGENCIES.mentalHealth, tier: 'extended' }));
+    await step(() => post(`/v1/cases/${caseId}/notes`, op(AGENCIES.cpi), { notes: [{ category: 'common', text: 'CV updated' }] }));
+    await step(() => post(`/v1/cases/${caseId}/consents/${consentId}/withdrawal`, op(AGENCIES.sds), {}));
+    shown.shift();
+  });
+  afterAll(async () => service?.stop());
+
+  it('gives, as of each step, exactly the view each agency was shown at the time', async () => {
+    expect(shown.length).toBe(5);
+    for (const { at, views } of shown) {
+      for (const agency of READERS) {
+        const asOf = await audit(`/cases/${caseId}/view?agency=${agency}&asOf=${encodeURIComponent(at)}`);
+        expect({ at, agency, status: asOf.status, body: asOf.status === 200 ? asOf.body : undefined }).toEqual({ at, agency, ...views[agency] });
+      }
+    }
+    // The mental health service saw the health note while the authorisation stood, and not after.
+    expect(JSON.stringify(shown[3]!.views[AGENCIES.mentalHealth])).toContain('methadone');
+    expect(JSON.stringify(shown[4]!.views[AGENCIES.mentalHealth])).not.toContain('methadone');
+  });
+
+  it('answers 404 for a case before it existed, and for an unknown one', async () => {
+    expect((await audit(`/cases/${caseId}/view?agency=${AGENCIES.serd}&asOf=2025-06-02T09:00:30.000Z`)).status).toBe(404);
+    expect((await audit(`/cases/00000000-0000-4000-8000-000000000000/view?agency=${AGENCIES.serd}&asOf=2030-01-01T00:00:00Z`)).status).toBe(404);
+  });
+
+  it('lists the zone ledger without personal data, each leaf hash chained to the one before', async () => {
+    const items: Array<Record<string, unknown>> = [];
+    let after = '0';
+    for (;;) {
+      const page = await audit(`/events?after=${after}&limit=7`);
+      expect(page.status).toBe(200);
+      items.push(...page.body.items);
+      if (page.body.nextCursor === null) break;
+      after = page.body.nextCursor;
+    }
+    expect(items.length).toBeGreaterThan(10);
+    expect(items.map((i) => i.leafIdx)).toEqual(items.map((_, i) => i));
+    items.forEach((item, i) => expect(item.prevHash).toBe(i === 0 ? null : items[i - 1]!.hash));
+    const referral = items.find((i) => i.type === 'ReferralSubmitted')!;
+    expect(referral).toMatchObject({ agency: AGENCIES.serd, stream: `case-valdinievole.${caseId}` });
+    expect(referral.categories).toEqual(expect.arrayContaining(['common', 'health']));
+    const text = JSON.stringify(items);
+    for (const personal of [PERSON.fiscalCode, PERSON.familyName, PERSON.givenName, 'methadone', 'CV updated']) expect(text).not.toContain(personal);
+  });
+
+  it('signs checkpoints that an auditor checks with the public key alone, and proves events and growth against them', async () => {
+    const { body: keyList } = await audit('/keys');
+    expect(keyList.keys).toEqual([{ keyId: expect.stringMatching(/^[0-9a-f]{16}$/), alg: 'Ed25519', publicKey: expect.any(String), createdAt: expect.any(String), active: true }]);
+    const keys: AuditorKey[] = keyList.keys;
+    expect(Buffer.from(keys[0]!.publicKey, 'base64')).toHaveLength(32);
+
+    const signed = await service.request('POST', '/v1/audit/checkpoints', { as: auditor });
+    expect(signed.status).toBe(201);
+    const first: SignedCheckpoint = signed.body;
+    expect(verifyCheckpoint(first, keys)).toEqual({ ok: true });
+    expect(verifyCheckpoint({ ...first, size: first.size + 1 }, keys).ok).toBe(false);
+
+    // The events the checkpoint covers (reads recorded since are on the trail, after it).
+    const events = ((await audit(`/events?limit=1000`)).body.items as Array<{ position: number; hash: string; leafIdx: number }>).filter((e) => e.leafIdx < first.size);
+    for (const event of [events[0]!, events[5]!, events[events.length - 1]!]) {
+      const proof = await audit(`/proofs/inclusion?position=${event.position}&treeSize=${first.size}`);
+      expect(proof.status).toBe(200);
+      expect(verifyEventInclusion({ checkpoint: first, keys, proof: proof.body, leafHash: event.hash })).toEqual({ ok: true });
+      const bent = { ...proof.body, proof: proof.body.proof.map((p: string, i: number) => (i === 0 ? Buffer.alloc(32, 1).toString('base64') : p)) };
+      if (proof.body.proof.length > 0) expect(verifyEventInclusion({ checkpoint: first, keys, proof: bent, leafHash: event.hash }).ok).toBe(false);
+    }
+
+    await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.cpi), { notes: [{ category: 'common', text: 'interview booked' }] });
+    const second: SignedCheckpoint = (await service.request('POST', '/v1/audit/checkpoints', { as: auditor })).body;
+    expect(second.size).toBeGreaterThan(first.size);
+    const consistency = await audit(`/proofs/consistency?from=${first.size}&to=${second.size}`);
+    expect(consistency.status).toBe(200);
+    expect(verifyCheckpointConsistency({ older: first, newer: second, keys, proof: consistency.body })).toEqual({ ok: true });
+    expect(verifyCheckpointConsistency({ older: { ...first, root: second.root }, newer: second, keys, proof: consistency.body }).ok).toBe(false);
+
+    const listed = await audit(`/checkpoints?after=${first.size - 1}`);
+    expect(listed.body.items.map((c: SignedCheckpoint) => c.size)).toEqual(expect.arrayContaining([first.size, second.size]));
+    expect((await audit(`/checkpoints?after=${second.size}`)).body.items).toEqual([]);
+  });
+
+  it('verifies the whole zone ledger', async () => {
+    const report = await audit('/verify');
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({ ok: true, checkpointsChecked: expect.any(Number) });
+    expect(report.body.eventsChecked).toBeGreaterThan(20);
+  });
+
+  it('refuses other roles and bad parameters with the error bodies of API.md', async () => {
+    const refused = await audit('/verify', op(AGENCIES.sds));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe('forbidden');
+    expect((await audit('/proofs/inclusion')).body).toMatchObject({ error: 'validation', issues: [expect.objectContaining({ path: 'query.position' })] });
+    expect((await audit('/proofs/inclusion?position=1&treeSize=100000')).status).toBe(400);
+    expect((await audit('/proofs/inclusion?position=999999')).status).toBe(404);
+    expect((await audit('/proofs/consistency?from=5&to=2')).status).toBe(400);
+    expect((await audit('/events?limit=0')).status).toBe(400);
+    expect((await audit(`/cases/${caseId}/view?agency=${AGENCIES.sds}`)).status).toBe(400);
+    expect((await audit(`/cases/${caseId}/view?agency=${AGENCIES.sds}&asOf=yesterday`)).status).toBe(400);
+  });
+
+  it("puts every auditor read on the access trail of the auditor's agency", async () => {
+    const trail = await service.request('GET', '/v1/access-trail?limit=500', { as: { agency: AGENCIES.coordination, roles: ['dpo'] } });
+    const actions = new Set((trail.body.items as Array<{ action: string; agency: string }>).filter((r) => r.agency === AGENCIES.coordination).map((r) => r.action));
+    expect([...actions].sort()).toEqual(['audit.checkpoint', 'audit.checkpoints', 'audit.events', 'audit.keys', 'audit.proof', 'audit.verify', 'case.read-as-of']);
+    // The as-of view discloses a case: its owners' DPOs see it in "of-our-data".
+    const serdDpo = await service.request('GET', '/v1/access-trail?scope=of-our-data&limit=500', { as: { agency: AGENCIES.serd, roles: ['dpo'] } });
+    expect((serdDpo.body.items as Array<{ action: string }>).some((r) => r.action === 'case.read-as-of')).toBe(true);
+    // A refused call is recorded too.
+    const sdsDpo = await service.request('GET', '/v1/access-trail?limit=500', { as: { agency: AGENCIES.sds, roles: ['dpo'] } });
+    expect((sdsDpo.body.items as Array<{ action: string; outcome: string }>).some((r) => r.action === 'audit.verify' && r.outcome === 'forbidden')).toBe(true);
+  });
+});
