@@ -1,6 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ProjectionRunner } from '../projections/projection-runner';
@@ -23,12 +22,10 @@ import { keysDirOf, openKeyStore, readModelCrypto } from './keys/open-keys';
 import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
 import { openEventStore } from './store/open-event-store';
+import { cliOperator, type Io, UsageError } from './cli-io';
+import { auditCommand, exportCommand, replayCommand, verifyCommand } from './audit/audit-cli';
 
-/** Where the CLI writes; tests pass their own. */
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { Io };
 
 const USAGE = `usage: ledger <command>
 
@@ -41,11 +38,20 @@ const USAGE = `usage: ledger <command>
                                           retention period (--dry-run: list them, by pseudonym; else service stopped)
   keys rotate                             make a new master key and re-wrap every data key with it (service stopped)
   keys backup FILE                        copy the key store to FILE while in use (the master keys are not in it)
+  verify [--zone Z]                       recompute every leaf, tree and checkpoint; exit 1 and the first invalid
+                                          position if anything was altered
+  audit checkpoint [--zone Z]             sign a checkpoint of each zone (or one) as it is now
+  audit keys                              list the checkpoint-signing keys (raw Ed25519, base64)
+  audit rotate-key                        add a new checkpoint-signing key; the old ones stay to verify
+  audit verify-proof --keys F --checkpoint F --proof F [--leaf-hash H]
+  audit verify-proof --keys F --older F --newer F --consistency F
+                                          check a proof outside the service, with the public keys alone
+  replay --agency A --case C --as-of T [--zone Z]
+                                          the view agency A had of case C at instant T (on the access trail)
+  export [--zone Z]                       the zone's ledger without personal data, as NDJSON (on the access trail)
   help                                    this text
 
 roles: ${ROLES.join(', ')}`;
-
-class UsageError extends Error {}
 
 export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
@@ -61,6 +67,14 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
         return await retention(rest, env, io);
       case 'keys':
         return await keys(rest, env, io);
+      case 'verify':
+        return await verifyCommand(rest, env, io);
+      case 'audit':
+        return await auditCommand(rest, env, io);
+      case 'replay':
+        return await replayCommand(rest, env, io);
+      case 'export':
+        return await exportCommand(rest, env, io);
       case 'protocol':
         if (rest[0] !== 'apply') throw new UsageError('protocol: only "protocol apply FILE" exists');
         return await applyProtocol(rest.slice(1), env, io);
@@ -157,7 +171,7 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const store = await openEventStore(config, keys);
   try {
     const protocols = new ProtocolLedger(store, systemClock);
-    const signer = { zone: zone.data, agency: SYSTEM_AGENCY, operator: `cli:${safeUser()}` };
+    const signer = { zone: zone.data, agency: SYSTEM_AGENCY, operator: cliOperator() };
     const commandId = commandIdFor({ zone: zone.data, agency: SYSTEM_AGENCY });
     const proposalId = new CommandIds(commandId).entity('proposal');
     // The same rule as PUT /v1/protocol: a renewal that widens what a party receives waits for the parties' admins.
@@ -266,12 +280,4 @@ async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<num
     }
   }
   throw new UsageError('keys: "keys rotate" or "keys backup FILE"');
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username.replace(/[^A-Za-z0-9._-]/g, '') || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

@@ -50,6 +50,16 @@ export class Audit {
     return this.parts.keys.list();
   }
 
+  /** A new checkpoint-signing key; the old ones stay, to verify what they signed. */
+  rotateKey(): PublicSigningKey {
+    return this.parts.keys.rotate();
+  }
+
+  /** The zones that have a log. */
+  zones(): string[] {
+    return this.parts.logs.zones();
+  }
+
   /** Signs the zone's log as it is now. */
   async checkpoint(zone: string): Promise<SignedCheckpoint> {
     await this.parts.caughtUp?.();

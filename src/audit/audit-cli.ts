@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { AgencyId, type EventStore, IsoInstant, SYSTEM_AGENCY, ZoneId } from '../../events';
+import type { Actor } from '../access/actor';
+import { cliOperator, type Io, UsageError } from '../cli-io';
+import { loadConfig } from '../config';
+import { openKeyStore } from '../keys/open-keys';
+import { systemClock } from '../ledger/clock';
+import { Disclosures, type TrailAction } from '../reads/disclosures';
+import { openEventStore } from '../store/open-event-store';
+import type { Audit } from './audit';
+import { type AuditorKey, type ConsistencyProof, type InclusionProof, type SignedCheckpoint, verifyCheckpointConsistency, verifyEventInclusion } from './auditor';
+import { openAudit } from './open-audit';
+
+/*
+ * The auditors' commands (README "Auditors"). Each opens the data folder as the service does;
+ * reads that disclose (replay, export) are recorded on the access trail as the system agency
+ * "ledger" with the operating-system user as operator, like every other read.
+ */
+
+async function withAudit<T>(env: NodeJS.ProcessEnv, work: (audit: Audit, store: EventStore) => Promise<T>): Promise<T> {
+  const config = loadConfig(env);
+  const keys = openKeyStore(config);
+  const store = await openEventStore(config, keys);
+  const opened = openAudit(config, store, systemClock);
+  try {
+    if (!opened) throw new Error('the audit log is kept by the embedded store only (EVENTSTORE_URL is set)');
+    return await work(opened.audit, store);
+  } finally {
+    opened?.close();
+    await store.close();
+    keys.close();
+  }
+}
+
+/** The zone named, or the only zone of the ledger. */
+function zoneOf(audit: Audit, given: string | undefined): string {
+  if (given !== undefined) {
+    const parsed = ZoneId.safeParse(given);
+    if (!parsed.success) throw new UsageError(`--zone: "${given}" is not a zone id`);
+    return parsed.data;
+  }
+  const zones = audit.zones();
+  if (zones.length !== 1) throw new UsageError(zones.length === 0 ? 'the ledger has no zone yet' : `name the zone with --zone (one of ${zones.join(', ')})`);
+  return zones[0]!;
+}
+
+async function record(store: EventStore, zone: string, action: TrailAction, caseId: string, disclosure?: Parameters<Disclosures['record']>[2][number]['disclosure']) {
+  const actor: Actor = { zone, agency: SYSTEM_AGENCY, operator: cliOperator(), roles: ['auditor'] };
+  await new Disclosures(store, systemClock).record(
+    actor,
+    action,
+    [{ caseId, outcome: disclosure || caseId === '*' ? 'disclosed' : 'not-found', ...(disclosure ? { disclosure } : {}) }],
+    {
+      requestId: 'cli',
+      purpose: 'audit',
+    },
+  );
+}
+
+/** `ledger verify`: exit 0 when every zone verifies, 1 with the first invalid position otherwise. */
+export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { zone: { type: 'string' } } });
+  return withAudit(env, async (audit) => {
+    const started = performance.now();
+    const report = await audit.verify(values.zone);
+    const seconds = (performance.now() - started) / 1000;
+    io.out(JSON.stringify(report));
+    if (report.ok) io.out(`ok: ${report.eventsChecked} events and ${report.checkpointsChecked} checkpoints verified in ${seconds.toFixed(2)} s`);
+    else io.err(`NOT VERIFIED: ${report.detail}${report.firstInvalidPosition === undefined ? '' : ` (first invalid position ${report.firstInvalidPosition})`}`);
+    return report.ok ? 0 : 1;
+  });
+}
+
+function readJson<T>(file: string | undefined, option: string): T {
+  if (!file) throw new UsageError(`audit verify-proof: ${option} FILE is required`);
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+/** `ledger audit ...`: checkpoints, keys, and the offline proof check. */
+export async function auditCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === 'verify-proof') return verifyProof(rest, io);
+  if (action === 'checkpoint') {
+    const { values } = parseArgs({ args: rest, options: { zone: { type: 'string' } } });
+    return withAudit(env, async (audit) => {
+      const zones = values.zone === undefined ? audit.zones() : [zoneOf(audit, values.zone)];
+      for (const zone of zones) io.out(JSON.stringify(await audit.checkpoint(zone)));
+      return 0;
+    });
+  }
+  if (action === 'keys' || action === 'rotate-key') {
+    return withAudit(env, async (audit) => {
+      if (action === 'rotate-key') {
+        const key = audit.rotateKey();
+        io.out(`checkpoint key ${key.keyId} signs from now on; the older keys stay to verify what they signed`);
+      }
+      io.out(JSON.stringify({ keys: audit.keys() }, null, 2));
+      return 0;
+    });
+  }
+  throw new UsageError('audit: "audit checkpoint", "audit keys", "audit rotate-key" or "audit verify-proof"');
+}
+
+/**
+ * Checks a proof with nothing but files an auditor holds: the keys (GET /v1/audit/keys), the
+ * signed checkpoints and the proof. Opens no data folder and no store.
+ */
+function verifyProof(args: string[], io: Io): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      keys: { type: 'string' },
+      checkpoint: { type: 'string' },
+      proof: { type: 'string' },
+      'leaf-hash': { type: 'string' },
+      older: { type: 'string' },
+      newer: { type: 'string' },
+      consistency: { type: 'string' },
+    },
+  });
+  const given = readJson<{ keys: AuditorKey[] } | AuditorKey[]>(values.keys, '--keys');
+  const keys = Array.isArray(given) ? given : given.keys;
+  if (values.consistency !== undefined) {
+    const older = readJson<SignedCheckpoint>(values.older, '--older');
+    const newer = readJson<SignedCheckpoint>(values.newer, '--newer');
+    const verdict = verifyCheckpointConsistency({ older, newer, keys, proof: readJson<ConsistencyProof>(values.consistency, '--consistency') });
+    if (!verdict.ok) return rejected(io, verdict.reason);
+    io.out(`ok: the ledger of ${newer.size} events signed at ${newer.at} extends the one of ${older.size} signed at ${older.at}, event for event`);
+    return 0;
+  }
+  const checkpoint = readJson<SignedCheckpoint>(values.checkpoint, '--checkpoint');
+  const proof = readJson<InclusionProof>(values.proof, '--proof');
+  const verdict = verifyEventInclusion({ checkpoint, keys, proof, ...(values['leaf-hash'] === undefined ? {} : { leafHash: values['leaf-hash'] }) });
+  if (!verdict.ok) return rejected(io, verdict.reason);
+  io.out(
+    `ok: leaf ${proof.leafIdx} (${proof.leafHash}) is in the ledger of zone ${checkpoint.zone} as signed at ${checkpoint.at} (${checkpoint.size} events, key ${checkpoint.keyId})`,
+  );
+  return 0;
+}
+
+function rejected(io: Io, reason: string): number {
+  io.err(`REJECTED: ${reason}`);
+  return 1;
+}
+
+/** `ledger replay`: the view an agency had of a case at an instant, as JSON. */
+export async function replayCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, case: { type: 'string' }, 'as-of': { type: 'string' } } });
+  const agency = AgencyId.safeParse(values.agency);
+  const asOf = IsoInstant.safeParse(values['as-of']);
+  if (!agency.success || !values.case || !asOf.success) throw new UsageError('replay: --agency A --case C --as-of 2025-06-02T09:00:00Z are required (an ISO-8601 UTC instant)');
+  return withAudit(env, async (audit, store) => {
+    const zone = zoneOf(audit, values.zone);
+    const shown = await audit.caseAsOf(zone, values.case!, agency.data, asOf.data);
+    await record(store, zone, 'case.read-as-of', values.case!, shown?.disclosure);
+    if (!shown) {
+      io.err(`case ${values.case} did not exist for ${agency.data} at ${asOf.data}`);
+      return 1;
+    }
+    io.out(JSON.stringify(shown.view, null, 2));
+    return 0;
+  });
+}
+
+/** `ledger export`: the zone's ledger without personal data, one JSON object per line. */
+export async function exportCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { zone: { type: 'string' } } });
+  return withAudit(env, async (audit, store) => {
+    const zone = zoneOf(audit, values.zone);
+    await record(store, zone, 'audit.export', '*');
+    let after = 0;
+    for (;;) {
+      const page = await audit.events(zone, after, 1000);
+      for (const item of page.items) io.out(JSON.stringify(item));
+      if (page.next === undefined) return 0;
+      after = page.next;
+    }
+  });
+}

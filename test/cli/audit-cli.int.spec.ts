@@ -1,0 +1,126 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli';
+import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
+import { signProtocol, startService } from '../support/test-app';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
+}
+
+/*
+ * The auditors' commands on a data folder the service wrote and closed: `ledger verify`,
+ * checkpoints and key rotation, a proof checked with files alone, replay and export.
+ */
+describe('the auditors’ commands', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let caseId: string;
+  let referredAt: string;
+
+  async function cli(...args: string[]) {
+    const c = capture();
+    const code = await runCli(args, c.io, env);
+    return { code, out: c.out, err: c.err };
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ledger-audit-cli-'));
+    env = { DATA_DIR: dataDir };
+    const service = await startService({ dataDir });
+    await signProtocol(service);
+    const referral = await service.request('POST', '/v1/referrals', {
+      as: { agency: AGENCIES.serd, roles: ['operator'] },
+      body: { person: PERSON, needs: ['addiction'], notes: [{ category: 'health', text: 'methadone programme' }] },
+    });
+    caseId = referral.body.caseId;
+    referredAt = new Date().toISOString();
+    await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.serd, roles: ['operator'] } });
+    await service.stop({ keepData: true });
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('verifies the ledger the service wrote, including the checkpoint it signed on its way out', async () => {
+    const { code, out } = await cli('verify');
+    expect(code).toBe(0);
+    const report = JSON.parse(out[0]!);
+    expect(report).toMatchObject({ ok: true, checkpointsChecked: 1 });
+    expect(out[1]).toMatch(/^ok: \d+ events and 1 checkpoints verified/);
+  });
+
+  it('checks a proof with the keys, a checkpoint and the proof alone, and rejects a checkpoint that was changed', async () => {
+    const checkpoint = JSON.parse((await cli('audit', 'checkpoint', '--zone', ZONE)).out[0]!);
+    const keys = JSON.parse((await cli('audit', 'keys')).out.join('\n'));
+    // The proof an auditor would fetch from GET /v1/audit/proofs/inclusion, made here by the same code.
+    const { openAudit } = await import('../../src/audit/open-audit');
+    const { SqliteEventStore } = await import('../../src/store/sqlite-event-store');
+    const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
+    const opened = openAudit({ dataDir }, store, { now: () => new Date() })!;
+    const proof = await opened.audit.inclusion(ZONE, 3, checkpoint.size);
+    opened.close();
+    await store.close();
+
+    const files = mkdtempSync(join(tmpdir(), 'ledger-auditor-'));
+    const file = (name: string, value: unknown) => {
+      writeFileSync(join(files, name), JSON.stringify(value));
+      return join(files, name);
+    };
+    const args = ['--keys', file('keys.json', keys), '--proof', file('proof.json', proof)];
+    const good = await cli('audit', 'verify-proof', '--checkpoint', file('checkpoint.json', checkpoint), ...args);
+    expect(good).toMatchObject({ code: 0, err: [] });
+    expect(good.out[0]).toMatch(/^ok: leaf \d+ .* is in the ledger of zone valdinievole/);
+    const bad = await cli('audit', 'verify-proof', '--checkpoint', file('forged.json', { ...checkpoint, at: '2020-01-01T00:00:00.000Z' }), ...args);
+    expect(bad).toMatchObject({ code: 1, err: ['REJECTED: the signature does not match the checkpoint'] });
+    rmSync(files, { recursive: true, force: true });
+  });
+
+  it('rotates the checkpoint key and keeps every older checkpoint verifiable', async () => {
+    const rotated = await cli('audit', 'rotate-key');
+    expect(rotated.code).toBe(0);
+    expect(rotated.out[0]).toMatch(/^checkpoint key [0-9a-f]{16} signs from now on/);
+    expect(JSON.parse(rotated.out.slice(1).join('\n')).keys).toHaveLength(2);
+    expect((await cli('audit', 'checkpoint')).code).toBe(0);
+    const { code, out } = await cli('verify', '--zone', ZONE);
+    expect(code).toBe(0);
+    expect(JSON.parse(out[0]!).checkpointsChecked).toBeGreaterThanOrEqual(3);
+  });
+
+  it('replays what an agency saw of a case at an instant, and exports the ledger without personal data, both on the trail', async () => {
+    const view = await cli('replay', '--agency', AGENCIES.serd, '--case', caseId, '--as-of', referredAt);
+    expect(view.code).toBe(0);
+    expect(JSON.parse(view.out.join('\n'))).toMatchObject({ caseId, person: { familyName: PERSON.familyName } });
+    const before = await cli('replay', '--agency', AGENCIES.serd, '--case', caseId, '--as-of', '2020-01-01T00:00:00Z');
+    expect(before.code).toBe(1);
+    expect((await cli('replay', '--agency', AGENCIES.serd)).code).toBe(2);
+
+    const exported = await cli('export');
+    expect(exported.code).toBe(0);
+    const lines = exported.out.map((l) => JSON.parse(l) as { type: string; leafIdx: number });
+    expect(lines.map((l) => l.leafIdx)).toEqual(lines.map((_, i) => i));
+    expect(lines.filter((l) => l.type === 'AccessRecorded').length).toBeGreaterThanOrEqual(3);
+    for (const personal of [PERSON.fiscalCode, PERSON.familyName, 'methadone']) expect(exported.out.join('\n')).not.toContain(personal);
+    // The replay and the export are themselves on the trail, as the system agency with the OS user as operator.
+    const ledger = new Database(join(dataDir, 'ledger.db'), { readonly: true });
+    const metadata = (ledger.prepare("SELECT metadata FROM events WHERE type = 'AccessRecorded'").all() as Array<{ metadata: Buffer }>).map((r) =>
+      JSON.parse(r.metadata.toString()),
+    );
+    ledger.close();
+    expect(metadata.filter((m) => m.agency === 'ledger' && String(m.operator).startsWith('cli:')).length).toBe(3);
+  });
+
+  it('exits 1 with the first invalid position once a byte of the ledger is changed', async () => {
+    const ledger = new Database(join(dataDir, 'ledger.db'));
+    const row = ledger.prepare('SELECT position, data FROM events WHERE position = 2').get() as { position: number; data: Buffer };
+    row.data[row.data.length - 1] = row.data[row.data.length - 1]! ^ 0xff;
+    ledger.prepare('UPDATE events SET data = ? WHERE position = 2').run(row.data);
+    ledger.close();
+    const { code, out, err } = await cli('verify');
+    expect(code).toBe(1);
+    expect(JSON.parse(out[0]!)).toMatchObject({ ok: false, firstInvalidPosition: 2, reason: 'altered' });
+    expect(err[0]).toMatch(/^NOT VERIFIED: .* \(first invalid position 2\)$/);
+  });
+});
