@@ -17,6 +17,7 @@ import { signProtocol, startService, type TestService } from '../support/test-ap
 const OTHER_ZONE = 'piana-di-lucca';
 const sds = { agency: AGENCIES.sds, roles: ['operator' as const, 'coordinator' as const] };
 const admin = { agency: AGENCIES.sds, roles: ['admin' as const] };
+const auditor = { agency: AGENCIES.coordination, roles: ['auditor' as const] };
 const dpo = { agency: AGENCIES.sds, roles: ['dpo' as const] };
 
 const ANNA = {
@@ -133,6 +134,8 @@ describe('personal data at rest, and erasure', () => {
       const db = new Database(join(service.dataDir, 'keys', 'keys.db'), { readonly: true });
       wrapped = (db.prepare('SELECT d.wrapped FROM data_keys d JOIN case_keys c ON c.key_id = d.key_id WHERE c.case_id = ?').get(anna) as { wrapped: Buffer }).wrapped;
       db.close();
+      // An auditor's signed checkpoint of the ledger before the erasure.
+      expect((await service.request('POST', '/v1/audit/checkpoints', { as: auditor })).status).toBe(201);
       const response = await service.request('POST', `/v1/subjects/${ANNA.fiscalCode}/erasure`, {
         as: admin,
         body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' },
@@ -152,6 +155,14 @@ describe('personal data at rest, and erasure', () => {
       expect((await service.request('GET', `/v1/cases/${anna}/history`, { as: sds })).body).toEqual({ items: [] });
       const list = await service.request('GET', '/v1/cases', { as: sds });
       expect(list.body.items.find((i: { caseId: string }) => i.caseId === anna).person).toBeUndefined();
+    });
+
+    it('rewrites no event: the ledger still verifies against the checkpoint signed before, and the past views read erased', async () => {
+      const report = await service.request('GET', '/v1/audit/verify', { as: auditor });
+      expect(report.body).toMatchObject({ ok: true, checkpointsChecked: 1 });
+      const before = await service.request('GET', `/v1/audit/cases/${anna}/view?agency=${AGENCIES.sds}&asOf=${encodeURIComponent(erasedAt)}`, { as: auditor });
+      expect(before.body).toMatchObject({ caseId: anna, erased: true });
+      expect(before.body.person).toBeUndefined();
     });
 
     it("keeps everyone else's data whole and readable", async () => {
