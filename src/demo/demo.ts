@@ -6,6 +6,7 @@ import { createApp } from '../app';
 import { loadOrCreateLocalSigningKey } from '../access/local-signing-key';
 import { issueToken } from '../access/tokens';
 import { loadConfig } from '../config';
+import { type AuditorKey, verifyCheckpoint, verifyEventInclusion } from '../audit/auditor';
 import { type Cell, COLOURS, columns, PLAIN, type Style, table, wrap } from './render';
 
 /**
@@ -19,6 +20,14 @@ export interface DemoOptions {
   readonly colours?: boolean;
   /** Where the demo's service keeps its data; a fresh folder, removed at the end, when absent. */
   readonly dataDir?: string;
+  /** Told, after each step, the instant it ended and what each agency was shown (the demo's test replays them). */
+  readonly onShown?: (shown: ShownStep) => void;
+}
+
+export interface ShownStep {
+  readonly step: number;
+  readonly at: string;
+  readonly views: Record<string, { status: number; body: unknown }>;
 }
 
 const ZONE = 'valdinievole';
@@ -260,8 +269,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     const state: { caseId?: string; consentId?: string } = {};
     let previous = new Map<string, Set<string>>();
+    const ended: string[] = [];
     for (const [i, step] of story().entries()) {
       const answers = await step.run(client, state);
+      // The instant the step ended: the auditor's as-of views replay the story at these instants.
+      ended.push(new Date().toISOString());
+      await new Promise((resolve) => setTimeout(resolve, 2));
       say(`${style.cyan(`${i + 1}.`)} ${style.bold(step.title)}`);
       for (const line of wrap(step.gloss, width - 3)) say(`   ${style.dim(line)}`);
       if (answers) {
@@ -271,6 +284,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         continue;
       }
       const views = await Promise.all(WATCHERS.map((agency) => client.call('GET', `/v1/cases/${state.caseId}`, op(agency))));
+      options.onShown?.({ step: i + 1, at: ended[i]!, views: Object.fromEntries(WATCHERS.map((agency, k) => [agency, views[k]!])) });
       const current = new Map<string, Set<string>>();
       const cells = views.map((view, k) => {
         const agency = WATCHERS[k]!;
@@ -325,11 +339,42 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     ))
       say(line);
     say();
+    await auditorScene(client, say, style, width, state.caseId!, ended);
     say(style.dim('Try it yourself: npm start, then the curl walk-through in README.md.'));
   } finally {
     await ledger.close();
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The auditor's scene: the ledger verified, a checkpoint signed, one event proved against it
+ * outside the service with nothing but the public key, and a past view replayed.
+ */
+async function auditorScene(client: Client, say: (line?: string) => void, style: Style, width: number, caseId: string, ended: readonly string[]) {
+  const auditor = { agency: A.cabina, roles: ['auditor'] as Role[], sub: 'auditor-cabina' };
+  say(style.bold('An auditor of the coordination body checks that nobody altered the ledger, and what mental health saw before the withdrawal'));
+  const report = await expectOk(client.call('GET', '/v1/audit/verify', auditor), 'verify');
+  say(`   GET /v1/audit/verify → ${report.ok ? style.green('ok') : style.red('NOT VERIFIED')}: ${report.eventsChecked} events, every leaf and the tree recomputed`);
+  const checkpoint = await expectOk(client.call('POST', '/v1/audit/checkpoints', auditor), 'checkpoint');
+  say(`   POST /v1/audit/checkpoints → size ${checkpoint.size}, root ${checkpoint.root.slice(0, 16)}…, signed by key ${checkpoint.keyId} (Ed25519)`);
+  const keys: AuditorKey[] = (await expectOk(client.call('GET', '/v1/audit/keys', auditor), 'keys')).keys;
+  const events: Json[] = (await expectOk(client.call('GET', '/v1/audit/events?limit=1000', auditor), 'events')).items;
+  const withdrawal = events.find((e) => e.type === 'ConsentWithdrawn');
+  const proof = await expectOk(client.call('GET', `/v1/audit/proofs/inclusion?position=${withdrawal.position}&treeSize=${checkpoint.size}`, auditor), 'proof');
+  // What follows runs outside the service: src/audit/auditor.ts needs node:crypto and the public key only.
+  const verdict = verifyEventInclusion({ checkpoint, keys, proof, leafHash: withdrawal.hash });
+  say(
+    `   the withdrawal (${withdrawal.stream.slice(0, 24)}…, ${withdrawal.type}, by ${short(withdrawal.agency)}), proved with ${proof.proof.length} hashes against the signed root, checked outside the service: ${verdict.ok ? style.green('ok') : style.red(`REJECTED: ${verdict.reason}`)}`,
+  );
+  const altered = verifyCheckpoint({ ...checkpoint, size: checkpoint.size - 1 }, keys);
+  say(`   the same checkpoint with its size lowered by one (a ledger cut short): ${altered.ok ? 'ok' : style.red(`REJECTED: ${altered.reason}`)}`);
+  const before = ended[6]!;
+  const past = await client.call('GET', `/v1/audit/cases/${caseId}/view?agency=${A.ufsma}&asOf=${encodeURIComponent(before)}`, auditor);
+  say(`   GET /v1/audit/cases/{id}/view?agency=UFSMA&asOf=${before} (step 7, before the withdrawal) — what mental health saw then:`);
+  for (const cell of summarise(past)) for (const line of wrap(cell.text, width - 6)) say(`      ${line}`);
+  say(style.dim('   Each of these auditor reads is on the access trail of the coordination body, as auditor-cabina.'));
+  say();
 }
 
 /** The example protocol, from the sources (src/demo) or from the build (dist/src/demo). */

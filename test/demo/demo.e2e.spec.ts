@@ -1,15 +1,17 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { runDemo } from '../../src/demo/demo';
+import { runDemo, type ShownStep } from '../../src/demo/demo';
+import { startService } from '../support/test-app';
 
 /** The demo is the first thing a newcomer runs: it must tell the truth of ENTITLEMENTS.md. */
 describe('npm run demo', () => {
   let output: string[];
+  const shown: ShownStep[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-demo-'));
   beforeAll(async () => {
     output = [];
-    await runDemo({ out: (line) => output.push(line), width: 200, dataDir });
+    await runDemo({ out: (line) => output.push(line), width: 200, dataDir, onShown: (step) => shown.push(step) });
   }, 60_000);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -70,6 +72,38 @@ describe('npm run demo', () => {
     expect(text).toMatch(/CPI\s+op-cpi\s+case\.read\s+disclosed\s+common/);
     expect(text).toMatch(/UEPE\s+op-uepe\s+case\.read\s+not-found/);
     expect(text).toMatch(/<5\s+plan-active <5/);
+  });
+
+  it("ends with the auditor's scene: the ledger verified, a proof checked outside the service, a past view", () => {
+    const text = output.join('\n');
+    expect(text).toMatch(/GET \/v1\/audit\/verify → ok: \d+ events/);
+    expect(text).toMatch(/POST \/v1\/audit\/checkpoints → size \d+, root .*, signed by key [0-9a-f]{16}/);
+    expect(text).toMatch(/the withdrawal .* checked outside the service: ok/);
+    expect(text).toMatch(/a ledger cut short\): REJECTED: the signature does not match the checkpoint/);
+    const scene = text.slice(text.indexOf('what mental health saw then'));
+    expect(scene).toContain('In the methadone programme since 2023');
+  });
+
+  it('replays, as of the end of each step, exactly the view each agency was shown then', async () => {
+    expect(shown.map((s) => s.step)).toEqual(VIEW_STEPS);
+    const service = await startService({ dataDir });
+    try {
+      const auditor = { agency: 'cabina-regia-valdinievole', roles: ['auditor' as const] };
+      for (const { step, at, views } of shown) {
+        for (const [agency, view] of Object.entries(views)) {
+          const caseId = (Object.values(views).find((v) => v.status === 200)!.body as { caseId: string }).caseId;
+          const asOf = await service.request('GET', `/v1/audit/cases/${caseId}/view?agency=${agency}&asOf=${encodeURIComponent(at)}`, { as: auditor });
+          expect({ step, agency, status: asOf.status, body: asOf.status === 200 ? asOf.body : undefined }).toEqual({
+            step,
+            agency,
+            status: view.status,
+            body: view.status === 200 ? view.body : undefined,
+          });
+        }
+      }
+    } finally {
+      await service.stop();
+    }
   });
 
   it("leaves none of the story's personal data in clear in any file of its data folder, WAL and journals included", () => {
