@@ -88,10 +88,16 @@ export class Audit {
   /** Verification of one zone (an auditor's), or of every zone (the CLI). */
   async verify(zone?: string): Promise<VerificationReport> {
     await this.parts.caughtUp?.();
+    // Checkpoints first, then the head: every checkpoint read covers events up to the head. The
+    // head is the later of the ledger's and the log's (events cut from the end leave leaves).
+    const checkpoints = this.parts.checkpoints.all();
+    const ledgerHead = await this.parts.store.headPosition();
+    const head = Math.max(ledgerHead === undefined ? 0 : Number(ledgerHead.commit), this.parts.logs.lastPosition());
     return verifyLedger({
       records: this.parts.records,
       logs: this.parts.logs,
-      checkpoints: this.parts.checkpoints.all(),
+      checkpoints,
+      head,
       publicKey: (keyId) => this.parts.keys.publicKey(keyId),
       ...(zone === undefined ? {} : { zone }),
     });

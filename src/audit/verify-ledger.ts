@@ -44,6 +44,12 @@ export interface VerifyInput {
   readonly logs: ZoneLogs;
   readonly checkpoints: readonly SignedCheckpoint[];
   readonly publicKey: (keyId: string) => KeyObject | undefined;
+  /**
+   * The last position to verify: the head when verification began, read after the checkpoints.
+   * Events and leaves are committed together, so up to it both are whole in every later read,
+   * while the service keeps appending beyond it.
+   */
+  readonly head: number;
   /** One zone (an auditor's, over HTTP), or every zone (the CLI). */
   readonly zone?: string;
   readonly pageSize?: number;
@@ -103,14 +109,15 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   };
 
   // Events and leaves a page each; both are complete up to `boundary`, the smaller of the two
-  // pages' last positions (a page that is not full is complete to the end).
+  // pages' last positions (a page that is not full is complete to the head).
   let after = 0;
-  for (;;) {
-    const records = await input.records(after, pageSize);
-    const leaves = input.logs.leavesBetween(after, Number.MAX_SAFE_INTEGER, pageSize);
+  while (after < input.head) {
+    const records = (await input.records(after, pageSize)).filter((r) => r.position <= input.head);
+    const leaves = input.logs.leavesBetween(after, input.head, pageSize);
     const boundary = Math.min(
-      records.length === pageSize ? records[records.length - 1]!.position : Number.MAX_SAFE_INTEGER,
-      leaves.length === pageSize ? leaves[leaves.length - 1]!.position : Number.MAX_SAFE_INTEGER,
+      input.head,
+      records.length === pageSize ? records[records.length - 1]!.position : input.head,
+      leaves.length === pageSize ? leaves[leaves.length - 1]!.position : input.head,
     );
     let l = 0;
     for (const record of records) {
@@ -119,7 +126,6 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
       onEvent(record, l < leaves.length && leaves[l]!.position === record.position ? leaves[l++] : undefined);
     }
     while (l < leaves.length && leaves[l]!.position <= boundary) onLeafOnly(leaves[l++]!);
-    if (boundary === Number.MAX_SAFE_INTEGER) break;
     after = boundary;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -130,6 +136,8 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     const walk = walkOf(zone);
     if (walk.problems > 0) continue;
     for (const node of input.logs.interiorNodes(zone)) {
+      // Nodes over leaves past the head were appended since verification began.
+      if ((node.index + 1) * 2 ** node.level > walk.tree.size) continue;
       const recomputed = walk.nodes.get(node.level, node.index);
       if (!recomputed || !node.hash.equals(recomputed)) {
         problem({ zone, reason: 'log-altered', position: input.logs.positionAt(zone, node.index * 2 ** node.level) });

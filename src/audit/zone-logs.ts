@@ -60,6 +60,7 @@ export class ZoneLogs {
         'SELECT position, zone, idx AS "index", hash FROM merkle_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?',
       ),
       zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM merkle_leaves'),
+      last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM merkle_leaves'),
       nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer }>(
         'SELECT level, idx, hash FROM merkle_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000',
       ),
@@ -100,6 +101,11 @@ export class ZoneLogs {
 
   positionAt(zone: string, index: number): number | undefined {
     return this.s.positionAt.get(zone, index)?.position;
+  }
+
+  /** The ledger position of the last leaf of any zone (0 when the log is empty). */
+  lastPosition(): number {
+    return this.s.last.get()?.position ?? 0;
   }
 
   /** The leaves whose events are at positions in (after, upTo], in position order. */

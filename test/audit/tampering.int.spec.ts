@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAudit } from '../../src/audit/open-audit';
+import { verifyLedger } from '../../src/audit/verify-ledger';
 import { ZoneLogs } from '../../src/audit/zone-logs';
 import { recordNotes } from '../../src/case/record-notes';
 import { submitReferral } from '../../src/case/submit-referral';
@@ -112,6 +113,35 @@ describe('verification of a tampered ledger', () => {
     expect(everything.ok).toBe(true);
     expect(everything.eventsChecked).toBeGreaterThan(template.positions.length);
     expect(everything.checkpointsChecked).toBe(3);
+  });
+
+  it('passes a ledger that grows while it is verified: what is appended meanwhile is left for next time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-growing-'));
+    copies.push(dir);
+    cpSync(template.dir, dir, { recursive: true });
+    const store = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(testKeys()) });
+    const opened = openAudit({ dataDir: dir }, store, clock)!;
+    const seed = new Seeder(store, clock);
+    const head = Number((await store.headPosition())!.commit);
+    let appended = 0;
+    // Every page read is followed by appends in both zones before the next, as a busy service would.
+    const report = await verifyLedger({
+      records: async (after, limit) => {
+        const page = store.records(after, limit);
+        await seedCases(seed, 1, appended++ % 2 ? ZONE : OTHER_ZONE);
+        return page;
+      },
+      logs: store.zoneLogs!,
+      checkpoints: [],
+      publicKey: () => undefined,
+      head,
+      pageSize: 5,
+    });
+    expect(appended).toBeGreaterThan(5);
+    expect(report).toMatchObject({ ok: true });
+    expect((await opened.audit.verify()).ok).toBe(true);
+    opened.close();
+    await store.close();
   });
 
   it('finds one flipped byte of one sealed payload, at its position', async () => {
