@@ -48,6 +48,9 @@ export interface StoredEvent {
   readonly raw: { readonly data: Uint8Array; readonly metadata: Uint8Array };
 }
 
+/** An event as the store holds it, not decoded: what verification hashes (src/audit). */
+export type RawEvent = Pick<StoredEvent, 'id' | 'stream' | 'type' | 'revision' | 'position' | 'raw'>;
+
 /** An event as bytes: what the store writes. */
 export interface EncodedEvent {
   readonly id: string;
@@ -133,6 +136,11 @@ export interface EventStore {
   /** The stream's events from a revision on; empty when the stream does not exist. */
   readStream(stream: string, options?: { fromRevision?: bigint }): Promise<StoredEvent[]>;
   readAll(options: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * As readAll, without decoding: the bytes exactly as stored, also of an event the codec could
+   * not read (an altered one). Auditors' verification reads the ledger this way.
+   */
+  readRaw(options: ReadAllOptions): Promise<RawEvent[]>;
   subscribe(options: SubscribeOptions): Subscription;
   /** The position of the last event in the store, if any. */
   headPosition(): Promise<Position | undefined>;

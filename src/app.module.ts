@@ -56,8 +56,8 @@ export interface LedgerParts {
   readonly cases: CaseLedger;
   readonly protocols: ProtocolLedger;
   readonly readiness: ReadinessCheck[];
-  /** The auditors' side: Merkle logs, checkpoints, proofs (undefined where the store keeps no log). */
-  readonly audit?: Audit;
+  /** The auditors' side: Merkle logs, checkpoints, proofs. */
+  readonly audit: Audit;
 }
 
 /** Every command the ledger accepts over HTTP: a route each, and a CommandBus handler each. */
@@ -77,7 +77,7 @@ export class LedgerModule {
       { provide: Disclosures, useValue: parts.disclosures },
       { provide: KeyStore, useValue: parts.keys },
       { provide: Erasures, useValue: parts.erasures },
-      ...(parts.audit ? [{ provide: Audit, useValue: parts.audit }] : []),
+      { provide: Audit, useValue: parts.audit },
       { provide: APP_GUARD, useClass: AccessGuard },
       IdempotencyInterceptor,
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.

@@ -85,7 +85,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const erasures = new Erasures(store, keys, clock, (position) => barrier.committed(position));
   // An erasure whose keys went but whose event did not (a crash between the two) is recorded now.
   await erasures.reconcile();
-  const audit = openAudit(config, store, clock);
+  const audit = openAudit(config, store, clock, (err) => logger.error({ err }, 'the audit log follower failed'));
   const retention = new Retention(keys, models.index, protocols, erasures, clock, (err) => logger.error({ err }, 'retention failed'));
   const parts: LedgerParts = {
     store,
@@ -104,7 +104,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     cases,
     protocols,
     readiness: [storeReadiness(store), { name: 'projections', check: async () => projections.isReady() }],
-    ...(audit ? { audit: audit.audit } : {}),
+    audit: audit.audit,
   };
 
   const adapter = new FastifyAdapter({
@@ -145,12 +145,14 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   setUpOpenApi(app);
   await app.init();
   projections.start();
+  // EventStoreDB: the follower that keeps the zones' Merkle logs (the embedded store keeps them itself).
+  void audit.start().catch((err: unknown) => logger.error({ err }, 'the audit log follower could not start'));
   if (options.consentExpiryIntervalMs !== 0) expiry.start(options.consentExpiryIntervalMs);
   if (options.retentionIntervalMs !== 0) retention.start(options.retentionIntervalMs);
   // Checkpoints are signed on a timer, never on the command path.
-  const signGrown = () => audit?.audit.checkpointGrown().catch((err: unknown) => logger.error({ err }, 'checkpoint signing failed'));
+  const signGrown = () => audit.audit.checkpointGrown().catch((err: unknown) => logger.error({ err }, 'checkpoint signing failed'));
   const checkpointEvery = options.checkpointIntervalMs ?? config.auditCheckpointIntervalS * 1000;
-  const checkpointTimer = audit && checkpointEvery > 0 ? setInterval(() => void signGrown(), checkpointEvery).unref() : undefined;
+  const checkpointTimer = checkpointEvery > 0 ? setInterval(() => void signGrown(), checkpointEvery).unref() : undefined;
 
   return {
     app,
@@ -162,7 +164,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
       clearInterval(checkpointTimer);
       // What was appended since the last checkpoint is signed on the way out.
       if (checkpointTimer) await signGrown();
-      audit?.close();
+      await audit.close();
       await projections.stop();
       models.close();
       parts.idempotency.close();

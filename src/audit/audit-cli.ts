@@ -24,23 +24,22 @@ async function withAudit<T>(env: NodeJS.ProcessEnv, work: (audit: Audit, store: 
   const store = await openEventStore(config, keys);
   const opened = openAudit(config, store, systemClock);
   try {
-    if (!opened) throw new Error('the audit log is kept by the embedded store only (EVENTSTORE_URL is set)');
     return await work(opened.audit, store);
   } finally {
-    opened?.close();
+    await opened.close();
     await store.close();
     keys.close();
   }
 }
 
 /** The zone named, or the only zone of the ledger. */
-function zoneOf(audit: Audit, given: string | undefined): string {
+async function zoneOf(audit: Audit, given: string | undefined): Promise<string> {
   if (given !== undefined) {
     const parsed = ZoneId.safeParse(given);
     if (!parsed.success) throw new UsageError(`--zone: "${given}" is not a zone id`);
     return parsed.data;
   }
-  const zones = audit.zones();
+  const zones = await audit.zones();
   if (zones.length !== 1) throw new UsageError(zones.length === 0 ? 'the ledger has no zone yet' : `name the zone with --zone (one of ${zones.join(', ')})`);
   return zones[0]!;
 }
@@ -84,7 +83,7 @@ export async function auditCommand(args: string[], env: NodeJS.ProcessEnv, io: I
   if (action === 'checkpoint') {
     const { values } = parseArgs({ args: rest, options: { zone: { type: 'string' } } });
     return withAudit(env, async (audit) => {
-      const zones = values.zone === undefined ? audit.zones() : [zoneOf(audit, values.zone)];
+      const zones = values.zone === undefined ? await audit.zones() : [await zoneOf(audit, values.zone)];
       for (const zone of zones) io.out(JSON.stringify(await audit.checkpoint(zone)));
       return 0;
     });
@@ -151,7 +150,7 @@ export async function replayCommand(args: string[], env: NodeJS.ProcessEnv, io: 
   const asOf = IsoInstant.safeParse(values['as-of']);
   if (!agency.success || !values.case || !asOf.success) throw new UsageError('replay: --agency A --case C --as-of 2025-06-02T09:00:00Z are required (an ISO-8601 UTC instant)');
   return withAudit(env, async (audit, store) => {
-    const zone = zoneOf(audit, values.zone);
+    const zone = await zoneOf(audit, values.zone);
     const shown = await audit.caseAsOf(zone, values.case!, agency.data, asOf.data);
     await record(store, zone, 'case.read-as-of', values.case!, shown?.disclosure);
     if (!shown) {
@@ -167,7 +166,7 @@ export async function replayCommand(args: string[], env: NodeJS.ProcessEnv, io: 
 export async function exportCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { zone: { type: 'string' } } });
   return withAudit(env, async (audit, store) => {
-    const zone = zoneOf(audit, values.zone);
+    const zone = await zoneOf(audit, values.zone);
     await record(store, zone, 'audit.export', '*');
     let after = 0;
     for (;;) {

@@ -1,4 +1,4 @@
-import { caseStream, type EventStore, protocolStream, zoneOfStream, zoneStreamPrefixes } from '../../events';
+import { caseStream, type EventStore, type Position, protocolStream, zoneOfStream, zoneStreamPrefixes } from '../../events';
 import { type AgencyCaseView, agencyCaseView, caseFacts, ledgerEntryOf, protocolAsOf, protocolEntryOf } from '../../projections/policy';
 import { NotFound, ValidationFailed } from '../errors';
 import type { Clock } from '../ledger/clock';
@@ -33,8 +33,28 @@ export interface AuditParts {
   readonly checkpoints: Checkpoints;
   readonly keys: CheckpointKeys;
   readonly clock: Clock;
-  /** Resolves once the log holds everything appended so far (EventStoreDB mode, where a follower feeds it). */
+  /** Resolves once the log holds everything appended so far (where a follower feeds it). */
   readonly caughtUp?: () => Promise<void>;
+  /**
+   * Ledger positions as auditors see them, and the store's: the same number in the embedded
+   * store; an ordinal in EventStoreDB mode (src/audit/audit-follower.ts).
+   */
+  readonly positions: {
+    /** The last position of the ledger and its log, read after the checkpoints. */
+    head(): Promise<number>;
+    /** The store position to read after, for a ledger position (undefined: from the start). */
+    storeAfter(position: number): Position | undefined;
+    of(stored: Position): number | undefined;
+  };
+}
+
+/** Positions of the embedded store: its row ids, the same numbers for auditors. */
+export function embeddedPositions(store: EventStore, logs: ZoneLogs): AuditParts['positions'] {
+  return {
+    head: async () => Math.max(Number((await store.headPosition())?.commit ?? 0n), logs.lastPosition()),
+    storeAfter: (position) => (position > 0 ? { commit: BigInt(position), prepare: BigInt(position) } : undefined),
+    of: (stored) => Number(stored.commit),
+  };
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -56,7 +76,8 @@ export class Audit {
   }
 
   /** The zones that have a log. */
-  zones(): string[] {
+  async zones(): Promise<string[]> {
+    await this.parts.caughtUp?.();
     return this.parts.logs.zones();
   }
 
@@ -91,8 +112,7 @@ export class Audit {
     // Checkpoints first, then the head: every checkpoint read covers events up to the head. The
     // head is the later of the ledger's and the log's (events cut from the end leave leaves).
     const checkpoints = this.parts.checkpoints.all();
-    const ledgerHead = await this.parts.store.headPosition();
-    const head = Math.max(ledgerHead === undefined ? 0 : Number(ledgerHead.commit), this.parts.logs.lastPosition());
+    const head = await this.parts.positions.head();
     return verifyLedger({
       records: this.parts.records,
       logs: this.parts.logs,
@@ -131,13 +151,14 @@ export class Audit {
     let from = after;
     // The prefixes select a superset (zone "a" and zone "a-b" share "protocol-a"): keep the zone's own.
     while (items.length < limit) {
-      const page = await this.parts.store.readAll({
-        ...(from > 0 ? { after: { commit: BigInt(from), prepare: BigInt(from) } } : {}),
-        maxCount: limit,
-        streamPrefixes: zoneStreamPrefixes(zone),
-      });
+      const after = this.parts.positions.storeAfter(from);
+      if (from > 0 && !after) return { items };
+      const page = await this.parts.store.readAll({ ...(after ? { after } : {}), maxCount: limit, streamPrefixes: zoneStreamPrefixes(zone) });
       for (const event of page) {
-        from = Number(event.position.commit);
+        const position = this.parts.positions.of(event.position);
+        // An event the log has not reached yet (a follower's log) waits for the next page.
+        if (position === undefined) return { items };
+        from = position;
         if (zoneOfStream(event.stream) !== zone) continue;
         const leaf = this.parts.logs.leafAt(from);
         const previous = leaf && leaf.index > 0 ? this.parts.logs.hashAt(zone, leaf.index - 1) : undefined;

@@ -1,9 +1,9 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import type { CaseView } from '../../projections/policy';
 import type { Caller } from '../access/caller';
 import { Audit } from '../audit/audit';
-import { NotFound, Unavailable } from '../errors';
+import { NotFound } from '../errors';
 import { Disclosures, type RequestContext, type TrailAction } from './disclosures';
 
 /*
@@ -40,25 +40,18 @@ export class GetCaseAsOf extends Query<CaseView> {
   }
 }
 
-/** EventStoreDB mode keeps no Merkle log yet (docs/OPERATIONS.md "Auditors"). */
-function available(audit: Audit | undefined): Audit {
-  if (!audit) throw new Unavailable('the audit log is kept by the embedded store only');
-  return audit;
-}
-
 @Injectable()
 @QueryHandler(AuditRead)
 export class AuditReadHandler implements IQueryHandler<AuditRead<unknown>> {
   constructor(
     @Inject(Disclosures) private readonly disclosures: Disclosures,
-    @Optional() @Inject(Audit) private readonly audit?: Audit,
+    @Inject(Audit) private readonly audit: Audit,
   ) {}
 
   async execute({ caller, action, request, read }: AuditRead<unknown>) {
-    const audit = available(this.audit);
     let result: unknown;
     try {
-      result = await read(audit, caller.actor.zone);
+      result = await read(this.audit, caller.actor.zone);
     } catch (error) {
       if (error instanceof NotFound) await this.disclosures.record(caller.actor, action, [{ caseId: '*', outcome: 'not-found' }], request);
       throw error;
@@ -73,11 +66,11 @@ export class AuditReadHandler implements IQueryHandler<AuditRead<unknown>> {
 export class GetCaseAsOfHandler implements IQueryHandler<GetCaseAsOf> {
   constructor(
     @Inject(Disclosures) private readonly disclosures: Disclosures,
-    @Optional() @Inject(Audit) private readonly audit?: Audit,
+    @Inject(Audit) private readonly audit: Audit,
   ) {}
 
   async execute({ caller, caseId, agency, asOf, request }: GetCaseAsOf) {
-    const shown = await available(this.audit).caseAsOf(caller.actor.zone, caseId, agency, asOf);
+    const shown = await this.audit.caseAsOf(caller.actor.zone, caseId, agency, asOf);
     if (!shown) {
       await this.disclosures.record(caller.actor, 'case.read-as-of', [{ caseId, outcome: 'not-found' }], request);
       throw new NotFound('no such case for that agency at that instant');

@@ -39,6 +39,7 @@ import {
   type ExpectedRevision,
   FatalStoreError,
   type Position,
+  type RawEvent,
   type ReadAllOptions,
   StoreUnavailableError,
   type StoredEvent,
@@ -136,6 +137,29 @@ export function appendSize(events: ReadonlyArray<{ type: string; data: Uint8Arra
 }
 
 const isSystemStream = (stream: string) => stream.startsWith('$');
+
+/**
+ * Metadata is written as the codec's JSON behind a UTF-8 byte order mark. The client parses any
+ * custom metadata that JSON.parse accepts and hands back an object (utils/convertGrpcEvent.js);
+ * with the mark JSON.parse refuses it and the client hands back the bytes themselves, so what is
+ * read is exactly what was written: the auditors' Merkle leaves cover the bytes written, never
+ * metadata read back and serialised again. The server and its UI still read it as JSON.
+ */
+const MARK = Buffer.from([0xef, 0xbb, 0xbf]);
+const marked = (metadata: Uint8Array): Buffer => Buffer.concat([MARK, metadata]);
+const withoutMark = (metadata: Uint8Array): Uint8Array =>
+  metadata.length >= 3 && Buffer.from(metadata.buffer, metadata.byteOffset, 3).equals(MARK) ? metadata.subarray(3) : metadata;
+
+/**
+ * An event's bytes as the server holds them. Events written before the mark (and JSON data,
+ * which the adapter never writes) come back parsed; they are serialised again, the best there is.
+ */
+function rawBytes(event: { data: unknown; metadata?: unknown }): { data: Uint8Array; metadata: Uint8Array } {
+  return {
+    data: event.data instanceof Uint8Array ? event.data : Buffer.from(JSON.stringify(event.data), 'utf8'),
+    metadata: event.metadata instanceof Uint8Array ? event.metadata : Buffer.from(JSON.stringify(event.metadata ?? {}), 'utf8'),
+  };
+}
 const toPosition = (p: EsdbPosition): Position => ({ commit: p.commit, prepare: p.prepare });
 /** Servers before 24.10.5 could send a checkpoint of (ulong.max, ulong.max): outside the log. */
 const ULONG_MAX = 2n ** 64n - 1n;
@@ -174,7 +198,10 @@ export class EventStoreDbEventStore implements EventStore {
   async append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new Error('nothing to append');
     // Bytes from the one codec, as binary events: data and metadata are exactly the codec's.
-    const encoded = events.map((event) => this.codec.encode(event, stream));
+    const encoded = events.map((event) => {
+      const e = this.codec.encode(event, stream);
+      return { ...e, metadata: marked(e.metadata) };
+    });
     const size = appendSize(encoded);
     if (size > this.maxAppendSize) {
       // The server would refuse it (MaxAppendSize); say so before sending it.
@@ -182,7 +209,7 @@ export class EventStoreDbEventStore implements EventStore {
         `append to ${stream} is ${size} bytes (data + metadata + 2 × type length of ${events.length} events), over EventStoreDB's maximum append size of ${this.maxAppendSize} bytes: nothing was written`,
       );
     }
-    const data = encoded.map((e) => binaryEvent({ id: e.id, type: e.type, data: e.data, metadata: Uint8Array.from(e.metadata) }));
+    const data = encoded.map((e) => binaryEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }));
     // Idempotency is by event id and is reliable with a numeric revision or NO_STREAM: the same
     // append sent again after an unknown outcome is recognised by the server (EVENTSTOREDB.md).
     for (let attempt = 0; ; attempt++) {
@@ -259,7 +286,18 @@ export class EventStoreDbEventStore implements EventStore {
    * or before the page's start are skipped, so a page boundary is never delivered twice.
    */
   async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {
-    const events: StoredEvent[] = [];
+    return this.scanAll(options, (resolved) => this.decode(resolved));
+  }
+
+  async readRaw(options: ReadAllOptions): Promise<RawEvent[]> {
+    return this.scanAll(options, (resolved) => {
+      const event = resolved.event!;
+      return { id: event.id, stream: event.streamId, type: event.type, revision: event.revision, position: toPosition(event.position), raw: rawBytes(event) };
+    });
+  }
+
+  private async scanAll<T>(options: ReadAllOptions, map: (resolved: AllStreamResolvedEvent) => T): Promise<T[]> {
+    const events: T[] = [];
     let from: Position | undefined = options.after;
     for (;;) {
       const start = from;
@@ -277,7 +315,7 @@ export class EventStoreDbEventStore implements EventStore {
             if (start && comparePositions(position, start) <= 0) continue;
             last = position;
             if (!this.wanted(event.streamId, event.type, options.streamPrefixes)) continue;
-            events.push(this.decode(resolved));
+            events.push(map(resolved));
             if (events.length >= options.maxCount) return { done: true, last };
           }
           return { done: seen < this.readPageSize || !last, last };
@@ -464,11 +502,8 @@ export class EventStoreDbEventStore implements EventStore {
     const commit = event.position?.commit ?? resolved.commitPosition ?? 0n;
     const position = event.position ? toPosition(event.position) : { commit, prepare: commit };
     try {
-      const data = event.data instanceof Uint8Array ? event.data : Buffer.from(JSON.stringify(event.data), 'utf8');
-      // The client hands back custom metadata it could parse as JSON already parsed
-      // (utils/convertGrpcEvent.js): bytes again, so that the codec alone decides what they mean.
-      const metadata = event.metadata instanceof Uint8Array ? event.metadata : Buffer.from(JSON.stringify(event.metadata ?? {}), 'utf8');
-      const decoded = this.codec.decode(event.streamId, event.id, event.type, data, metadata);
+      const raw = rawBytes(event);
+      const decoded = this.codec.decode(event.streamId, event.id, event.type, raw.data, withoutMark(raw.metadata));
       return {
         id: event.id,
         stream: event.streamId,
@@ -478,7 +513,7 @@ export class EventStoreDbEventStore implements EventStore {
         data: decoded.data,
         metadata: decoded.metadata,
         ...(decoded.erased ? { erased: true } : {}),
-        raw: { data, metadata },
+        raw,
       };
     } catch (error) {
       throw new FatalStoreError(`cannot decode ${event.type} ${event.streamId}@${event.revision}: ${(error as Error).message}`, { cause: error });

@@ -12,6 +12,7 @@ import {
   type EventToAppend,
   type ExpectedRevision,
   type Position,
+  type RawEvent,
   type ReadAllOptions,
   type StoredEvent,
   type SubscribeOptions,
@@ -255,9 +256,20 @@ export class SqliteEventStore implements EventStore {
     return this.readPage(options.after, options.maxCount, options.streamPrefixes).events;
   }
 
+  async readRaw(options: ReadAllOptions): Promise<RawEvent[]> {
+    return this.readPage(options.after, options.maxCount, options.streamPrefixes, (row) => ({
+      id: row.id,
+      stream: row.stream,
+      type: row.type,
+      revision: BigInt(row.revision),
+      position: at(row.position),
+      raw: { data: row.data, metadata: row.metadata },
+    })).events;
+  }
+
   /** One page of the global log after `after`, filtered; `scannedTo` is the last position looked at. */
-  private readPage(after: Position | undefined, maxCount: number, prefixes?: readonly string[]) {
-    const events: StoredEvent[] = [];
+  private readPage<T = StoredEvent>(after: Position | undefined, maxCount: number, prefixes?: readonly string[], map: (row: Row) => T = (row) => this.toStored(row) as T) {
+    const events: T[] = [];
     let from = Number(after?.commit ?? 0n);
     let scannedTo = after;
     // Read in pages and filter here: the primary-key scan is the fast path, and filters are prefixes.
@@ -267,7 +279,7 @@ export class SqliteEventStore implements EventStore {
         scannedTo = at(row.position);
         from = row.position;
         if (!prefixes || prefixes.some((p) => row.stream.startsWith(p))) {
-          events.push(this.toStored(row));
+          events.push(map(row));
           if (events.length === maxCount) break;
         }
       }

@@ -47,7 +47,7 @@ async function seedCases(seed: Seeder, count: number, zone = ZONE) {
 async function makeTemplate(): Promise<Template> {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-tamper-'));
   const store = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(testKeys()) });
-  const opened = openAudit({ dataDir: dir }, store, clock)!;
+  const opened = openAudit({ dataDir: dir }, store, clock);
   const seed = new Seeder(store, clock);
   await seed.protocol();
   await seed.protocol(undefined, OTHER_ZONE);
@@ -63,7 +63,7 @@ async function makeTemplate(): Promise<Template> {
     .records(0, 100_000)
     .filter((r) => r.stream.includes(`${ZONE}`))
     .map((r) => r.position);
-  opened.close();
+  await opened.close();
   await store.close();
   return { dir, positions, signed: [first.size, second.size] };
 }
@@ -90,11 +90,11 @@ describe('verification of a tampered ledger', () => {
     ledger.close();
     checkpoints.close();
     const store = new SqliteEventStore(join(dir, 'ledger.db'));
-    const opened = openAudit({ dataDir: dir }, store, clock)!;
+    const opened = openAudit({ dataDir: dir }, store, clock);
     try {
       return await opened.audit.verify(zone === 'every zone' ? undefined : zone);
     } finally {
-      opened.close();
+      await opened.close();
       await store.close();
     }
   }
@@ -120,7 +120,7 @@ describe('verification of a tampered ledger', () => {
     copies.push(dir);
     cpSync(template.dir, dir, { recursive: true });
     const store = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(testKeys()) });
-    const opened = openAudit({ dataDir: dir }, store, clock)!;
+    const opened = openAudit({ dataDir: dir }, store, clock);
     const seed = new Seeder(store, clock);
     const head = Number((await store.headPosition())!.commit);
     let appended = 0;
@@ -140,7 +140,7 @@ describe('verification of a tampered ledger', () => {
     expect(appended).toBeGreaterThan(5);
     expect(report).toMatchObject({ ok: true });
     expect((await opened.audit.verify()).ok).toBe(true);
-    opened.close();
+    await opened.close();
     await store.close();
   });
 

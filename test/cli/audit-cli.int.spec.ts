@@ -59,9 +59,9 @@ describe('the auditors’ commands', () => {
     const { openAudit } = await import('../../src/audit/open-audit');
     const { SqliteEventStore } = await import('../../src/store/sqlite-event-store');
     const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
-    const opened = openAudit({ dataDir }, store, { now: () => new Date() })!;
+    const opened = openAudit({ dataDir }, store, { now: () => new Date() });
     const proof = await opened.audit.inclusion(ZONE, 3, checkpoint.size);
-    opened.close();
+    await opened.close();
     await store.close();
 
     const files = mkdtempSync(join(tmpdir(), 'ledger-auditor-'));

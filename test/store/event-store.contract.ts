@@ -1,3 +1,4 @@
+import { createCodec } from '../../src/store/codec';
 import { randomUUID } from 'node:crypto';
 import {
   comparePositions,
@@ -160,6 +161,28 @@ export function eventStoreContract(open: () => Promise<StoreUnderTest>, params: 
       expect(texts(both)).toEqual(['x1', 'y1', 'x2', 'x3']);
       const afterFirst = await store.readAll({ after: xs[0]!.position, maxCount: 2, streamPrefixes: [stream('')] });
       expect(texts(afterFirst)).toEqual(['y1', 'x2']);
+    });
+
+    it('reads the bytes exactly as written, undecoded, in the order and with the filter of readAll', async () => {
+      const start = await headOrStart();
+      const written = [note('r1'), note('r2'), note('r3')];
+      await store.append(stream('raw-1'), written.slice(0, 2), 'no-stream');
+      await store.append(stream('raw-2'), written.slice(2), 'no-stream');
+      const raw = await store.readRaw({ after: start, maxCount: 100, streamPrefixes: [stream('raw-')] });
+      const decoded = await store.readAll({ after: start, maxCount: 100, streamPrefixes: [stream('raw-')] });
+      expect(raw.map((e) => [e.id, e.stream, e.revision, e.position])).toEqual(decoded.map((e) => [e.id, e.stream, e.revision, e.position]));
+      raw.forEach((e, i) => {
+        expect(Buffer.from(e.raw.data).equals(Buffer.from(decoded[i]!.raw.data))).toBe(true);
+        expect(Buffer.from(e.raw.metadata).equals(Buffer.from(decoded[i]!.raw.metadata))).toBe(true);
+      });
+      // The bytes written: what the codec made, metadata included (not read back and serialised again).
+      const encoded = createCodec().encode(written[0]!, stream('raw-1'));
+      expect(Buffer.from(raw[0]!.raw.data).equals(Buffer.from(encoded.data))).toBe(true);
+      expect(
+        Buffer.from(raw[0]!.raw.metadata)
+          .toString('utf8')
+          .replace(/^\uFEFF/, ''),
+      ).toBe(Buffer.from(encoded.metadata).toString('utf8'));
     });
 
     it('pages through $all with maxCount, never repeating or losing the event at a page boundary', async () => {

@@ -43,6 +43,15 @@ function storeWith(appendToStream: (stream: string, events: Array<{ id: string }
   return { store, calls };
 }
 
+/** The metadata the adapter wrote, as an object: JSON behind a byte order mark. */
+function metadataOf(bytes: Uint8Array): Record<string, unknown> {
+  return JSON.parse(
+    Buffer.from(bytes)
+      .toString('utf8')
+      .replace(/^\uFEFF/, ''),
+  ) as Record<string, unknown>;
+}
+
 describe('the EventStoreDB adapter, without a server', () => {
   it('accepts KurrentDB connection strings, which client 6.2.1 cannot parse', () => {
     expect(toEsdbConnectionString('kurrentdb://a:2113?tls=false')).toBe('esdb://a:2113?tls=false');
@@ -304,7 +313,7 @@ describe('issue 14: the adapter over the real client and a server double', () =>
       const server = new EsdbServerDouble();
       const store = storeOn(server);
       const [event] = await appendNotes(store, 1).then(() => server.log);
-      const meta = JSON.parse(Buffer.from(event!.metadata).toString()) as Record<string, unknown>;
+      const meta = metadataOf(event!.metadata);
       const broken = server.write('case-z.0', 'NoteRecorded', JSON.parse(Buffer.from(event!.data).toString()), { ...meta, schemaVersion: 0 });
       if (bytes) (broken as { metadata: Uint8Array }).metadata = bytes;
       await expect(store.readStream('case-z.0')).rejects.toBeInstanceOf(FatalStoreError);
@@ -411,13 +420,32 @@ describe('issue 14: the adapter over the real client and a server double', () =>
     });
   });
 
+  describe('auditors: the bytes written', () => {
+    // The real client parses custom metadata it can (convertGrpcEvent); the mark keeps it bytes.
+    it('reads back the metadata bytes the server holds, exactly, through the real client', async () => {
+      const server = new EsdbServerDouble();
+      const store = storeOn(server);
+      await store.append('case-z.1', [note('one'), note('two')], 'no-stream');
+      const raw = await store.readRaw({ maxCount: 10, streamPrefixes: ['case-'] });
+      const decoded = await store.readStream('case-z.1');
+      expect(raw).toHaveLength(2);
+      raw.forEach((event, i) => {
+        expect(Buffer.from(event.raw.metadata).equals(Buffer.from(server.log[i]!.metadata))).toBe(true);
+        expect(Buffer.from(event.raw.data).equals(Buffer.from(server.log[i]!.data))).toBe(true);
+        expect(Buffer.from(decoded[i]!.raw.metadata).equals(Buffer.from(server.log[i]!.metadata))).toBe(true);
+      });
+      expect(decoded[0]!.metadata).toMatchObject({ zone: expect.any(String), schemaVersion: 1 });
+      await store.close();
+    });
+  });
+
   describe('6. rolling upgrades, retries and size', () => {
     // Imitates a newer version of the service writing an event type this one does not know.
     it('reads a stream with an event type it does not know: it counts for revisions, with its data as stored', async () => {
       const server = new EsdbServerDouble();
       const store = storeOn(server);
       await store.append('case-z.1', [note('one')], 'no-stream');
-      const meta = JSON.parse(Buffer.from(server.log[0]!.metadata).toString()) as Record<string, unknown>;
+      const meta = metadataOf(server.log[0]!.metadata);
       server.write('case-z.1', 'CaseRenamed', { name: 'later version' }, { ...meta, schemaVersion: 1 });
       // A writer of this version appends after it at the revision the read gave it.
       const third = await store.append('case-z.1', [note('three')], (await store.readStream('case-z.1')).at(-1)!.revision);
