@@ -49,7 +49,14 @@ describe('the formats auditors rely on', () => {
       field(event.data),
     ]);
     expect(Buffer.from(leafBytes(event)).equals(expected)).toBe(true);
-    expect(leafHash(leafBytes(event)).equals(createHash('sha256').update(Buffer.from([0])).update(expected).digest())).toBe(true);
+    expect(
+      leafHash(leafBytes(event)).equals(
+        createHash('sha256')
+          .update(Buffer.from([0]))
+          .update(expected)
+          .digest(),
+      ),
+    ).toBe(true);
     // A byte moved from one field to the next makes other bytes: fields cannot run into each other.
     expect(Buffer.from(leafBytes({ ...event, type: 'NoteRecorde', metadata: Buffer.concat([Buffer.from('d'), event.metadata]) })).equals(expected)).toBe(false);
   });
@@ -68,11 +75,18 @@ describe('the formats auditors rely on', () => {
     const six = signCheckpoint(privateKey, key.keyId, 'valdinievole', 6, log.root(6), at);
     const eleven = signCheckpoint(privateKey, key.keyId, 'valdinievole', 11, log.root(11), at);
     const b64 = (b: Buffer) => b.toString('base64');
-    const inclusion = (i: number, size: number) => ({ leafIdx: i, treeSize: size, leafHash: b64(leafHash(Buffer.from(`event ${i}`))), proof: log.inclusionProof(i, size).map(b64), root: b64(log.root(size)) });
+    const inclusion = (i: number, size: number) => ({
+      leafIdx: i,
+      treeSize: size,
+      leafHash: b64(leafHash(Buffer.from(`event ${i}`))),
+      proof: log.inclusionProof(i, size).map(b64),
+      root: b64(log.root(size)),
+    });
 
     it('accepts a checkpoint signed with a listed key, and nothing changed in it', () => {
       expect(verifyCheckpoint(six, [key])).toEqual({ ok: true });
-      for (const changed of [{ size: 7 }, { zone: 'other' }, { at: '2026-01-01T00:00:00.001Z' }, { root: eleven.root }]) expect(verifyCheckpoint({ ...six, ...changed }, [key]).ok).toBe(false);
+      for (const changed of [{ size: 7 }, { zone: 'other' }, { at: '2026-01-01T00:00:00.001Z' }, { root: eleven.root }])
+        expect(verifyCheckpoint({ ...six, ...changed }, [key]).ok).toBe(false);
       expect(verifyCheckpoint(six, [{ ...key, keyId: 'ffffffffffffffff' }])).toEqual({ ok: false, reason: `no key ${key.keyId} among those given` });
       expect(verifyCheckpoint(six, [{ ...key, publicKey: 'bm90IGEga2V5' }]).ok).toBe(false);
       expect(verifyCheckpoint({ ...six, signature: 'AAAA' }, [key]).ok).toBe(false);
@@ -92,7 +106,9 @@ describe('the formats auditors rely on', () => {
       const other = new MerkleLog();
       for (let i = 0; i < 11; i++) other.append(leafHash(Buffer.from(i === 3 ? 'rewritten' : `event ${i}`)));
       const forged = signCheckpoint(privateKey, key.keyId, 'valdinievole', 11, other.root(11), at);
-      expect(verifyCheckpointConsistency({ older: six, newer: forged, keys: [key], proof: { ...proof, root2: forged.root, proof: other.consistencyProof(6, 11).map(b64) } }).ok).toBe(false);
+      expect(
+        verifyCheckpointConsistency({ older: six, newer: forged, keys: [key], proof: { ...proof, root2: forged.root, proof: other.consistencyProof(6, 11).map(b64) } }).ok,
+      ).toBe(false);
       expect(verifyCheckpointConsistency({ older: eleven, newer: six, keys: [key], proof }).ok).toBe(false);
     });
   });
