@@ -22,12 +22,22 @@ const TrailQuery = z.strictObject({
   cursor: z.string().max(100).optional(),
 });
 const TrailCursor = z.object({ s: z.int().min(1) });
+const SubjectQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(100).optional(),
+});
 
 const CSV_COLUMNS = ['id', 'at', 'agency', 'operator', 'roles', 'action', 'caseId', 'categories', 'purpose', 'basis', 'outcome', 'ip'] as const;
 
-function csvCell(value: string | readonly string[] | undefined): string {
-  const text = typeof value === 'string' ? value : value === undefined ? '' : value.join(' ');
-  return /[",\n\r]/.test(text) || /^[=+\-@\t]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+/**
+ * One CSV cell, safe to open in a spreadsheet (OWASP "CSV Injection"): a cell that begins with
+ * = + - @, a tab or a carriage return would be read as a formula, so it is prefixed with a single
+ * quote, which spreadsheets show as text; any cell with a quote, comma or line break is quoted.
+ */
+export function csvCell(value: string | readonly string[] | undefined): string {
+  let text = typeof value === 'string' ? value : value === undefined ? '' : value.join(' ');
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\n\r']/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function toCsv(records: readonly TrailItem[]): string {
@@ -71,19 +81,24 @@ export class AccessTrailController {
 
   @Get('subjects/:fiscalCode')
   @Roles('dpo')
-  @ApiOperation({ summary: "Every record, in the DPO's scope, about the cases of one person" })
+  @ApiOperation({ summary: "Every record, in the DPO's scope, about the cases of one person, newest first, a page at a time" })
   @ApiParam({ name: 'fiscalCode', schema: jsonSchema(FiscalCode) })
+  @ApiQueryFrom(SubjectQuery)
   async subject(
     @CurrentCaller() caller: Caller,
     @ValidParam({ name: 'fiscalCode', schema: FiscalCode }) fiscalCode: string,
+    @ValidQuery(SubjectQuery) q: z.output<typeof SubjectQuery>,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const items = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode));
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, TrailCursor).s;
+    const { items, lastSeq } = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode, q.limit, before));
+    const nextCursor = lastSeq === undefined ? null : encodeCursor({ s: lastSeq });
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');
+      if (nextCursor) void reply.header('x-next-cursor', nextCursor);
       return toCsv(items);
     }
-    return { items };
+    return { items, nextCursor };
   }
 }

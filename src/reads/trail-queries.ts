@@ -22,10 +22,13 @@ export class ReadAccessTrail extends Query<{ items: TrailItem[]; lastSeq?: numbe
   }
 }
 
-export class ReadSubjectTrail extends Query<TrailItem[]> {
+export class ReadSubjectTrail extends Query<{ items: TrailItem[]; lastSeq?: number }> {
   constructor(
     readonly caller: Caller,
     readonly fiscalCode: string,
+    readonly limit: number,
+    /** Keyset: records older than this sequence number. */
+    readonly before?: number,
   ) {
     super();
   }
@@ -51,18 +54,19 @@ export class ReadAccessTrailHandler implements IQueryHandler<ReadAccessTrail> {
 export class ReadSubjectTrailHandler implements IQueryHandler<ReadSubjectTrail> {
   constructor(@Inject(ReadBarrier) private readonly barrier: ReadBarrier) {}
 
-  async execute({ caller, fiscalCode }: ReadSubjectTrail) {
+  async execute({ caller, fiscalCode, limit, before }: ReadSubjectTrail) {
     await this.barrier.pass({ everything: true });
     const trail = caller.accessTrail();
     const caseIds = trail.casesOfPerson(fiscalCode);
-    const seen = new Map<string, TrailItem>();
-    if (caseIds.length > 0) {
-      for (const scope of ['by-us', 'of-our-data'] as const) {
-        // A record in both scopes is read as by-us: the DPO's own agency's reader, in full.
-        for (const { seq: _seq, ...record } of trail.records({ scope, caseIds, limit: 100_000 })) if (!seen.has(record.id)) seen.set(record.id, record);
-      }
+    if (caseIds.length === 0) return { items: [] };
+    // A page of each scope, merged newest first; a record in both is read as by-us (the DPO's own agency's reader, in full).
+    const seen = new Map<string, TrailItem & { seq: number }>();
+    for (const scope of ['by-us', 'of-our-data'] as const) {
+      for (const record of trail.records({ scope, caseIds, limit: limit + 1, before })) if (!seen.has(record.id)) seen.set(record.id, record);
     }
-    return [...seen.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    const merged = [...seen.values()].sort((a, b) => b.seq - a.seq);
+    const page = merged.slice(0, limit);
+    return { items: page.map(({ seq: _seq, ...record }) => record), lastSeq: merged.length > limit ? page[page.length - 1]!.seq : undefined };
   }
 }
 

@@ -188,6 +188,13 @@ describe('per-agency reads over HTTP', () => {
       expect(trail.body.items[0]).toMatchObject({ outcome: 'forbidden', caseId, roles: ['dpo'] });
     });
 
+    it('neutralises in the CSV every cell a spreadsheet would read as a formula', async () => {
+      await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-purpose': '-2-1 cmd' } });
+      const csv = String((await service.request('GET', '/v1/access-trail?limit=1', { as: dpo(AGENCIES.cpi), headers: { accept: 'text/csv' } })).body);
+      expect(csv).toContain(`,"'-2-1 cmd",`);
+      expect(csv).not.toMatch(/,-2-1 cmd,/);
+    });
+
     it('gives the DPO a CSV and a per-person report, and no case content', async () => {
       const csv = await service.request('GET', '/v1/access-trail?limit=5', { as: dpo(AGENCIES.cpi), headers: { accept: 'text/csv' } });
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
@@ -203,7 +210,23 @@ describe('per-agency reads over HTTP', () => {
       expect(person.body.items.every((r: { id: string }) => scopeIds.has(r.id))).toBe(true);
       expect(person.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
       const unknownPerson = await service.request('GET', '/v1/access-trail/subjects/MRTMTT25D09F205Z', { as: dpo(AGENCIES.cpi) });
-      expect(unknownPerson.body).toEqual({ items: [] });
+      expect(unknownPerson.body).toEqual({ items: [], nextCursor: null });
+      // The per-person report pages, newest first, without losing or repeating a record.
+      const paged: Array<{ id: string }> = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await service.request(
+          'GET',
+          `/v1/access-trail/subjects/${PERSON.fiscalCode}?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          { as: dpo(AGENCIES.cpi) },
+        );
+        expect(page.body.items.length).toBeLessThanOrEqual(2);
+        paged.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      const whole = await service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}?limit=500`, { as: dpo(AGENCIES.cpi) });
+      expect(paged.map((r) => r.id)).toEqual(whole.body.items.map((r: { id: string }) => r.id));
+      expect(paged.length).toBeGreaterThan(2);
       expect(JSON.stringify(person.body)).not.toContain(PERSON.familyName);
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: dpo(AGENCIES.cpi) })).status).toBe(403);
       expect((await service.request('GET', `/v1/access-trail`, { as: op(AGENCIES.cpi) })).status).toBe(403);
