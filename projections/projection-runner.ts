@@ -97,7 +97,7 @@ export class ProjectionRunner {
   async runUntilCaughtUp(): Promise<void> {
     const head = await this.store.headPosition();
     this.start();
-    while (!this.failed && !this.progress.reached(head)) await new Promise((r) => setTimeout(r, 5));
+    while (!this.failed && !(this.progress.reached(head) && this.models.ledger.dirtyCount() === 0)) await new Promise((r) => setTimeout(r, 5));
     await this.stop();
     if (this.failed) throw this.failed instanceof Error ? this.failed : new Error('the projections failed', { cause: this.failed });
   }
@@ -160,8 +160,12 @@ export class ProjectionRunner {
           this.models.saveCheckpoint(formatPosition(target));
         }
       });
-      if (this.caughtUp && remaining === 0) this.projectedTo(this.applied);
-      else if (this.caughtUp) this.scheduleFlush();
+      // The views of cases still to be computed again (a renewal marks a whole zone) are computed
+      // on demand by reads meanwhile (AgencyPartition.get): reads need not wait for them.
+      if (this.caughtUp) {
+        this.projectedTo(this.applied);
+        if (remaining > 0) this.scheduleFlush();
+      }
     } catch (error) {
       // A view that cannot be computed from the ledger is a bug: stop, and let readiness say so.
       this.failed = error;

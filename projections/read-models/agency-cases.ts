@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CaseSealer, CaseStatus, ZoneProtocol } from '../../events';
 import type { CaseSummary } from './case-index';
-import { type AgencyCaseView, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
+import { type AgencyCaseView, agencyCaseView, caseFacts, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
 import type { LedgerCopy } from './ledger-copy';
 
 /** Who a partition belongs to: the authenticated zone and agency, nothing else. */
@@ -152,10 +152,10 @@ export class AgencyCases {
     this.s.link.run(owner.zone, caseId, owner.agency);
   }
 
-  /** The read handle of one agency's partition; an agency with no views yet gets an empty one. */
+  /** The read handle of one agency's partition; an agency with no views yet gets one with no table (its dirty cases are still computed on demand). */
   partition(owner: PartitionOwner): AgencyPartition {
     const id = this.partitionId(owner, false);
-    if (id === undefined) return EMPTY_PARTITION;
+    if (id === undefined) return new AgencyPartition(MINT, undefined, undefined, { zone: owner.zone, agency: owner.agency }, this.ledger, this.sealer);
     let partition = this.partitions.get(id);
     if (!partition) {
       partition = new AgencyPartition(MINT, this.db, id, { zone: owner.zone, agency: owner.agency }, this.ledger, this.sealer);
@@ -193,9 +193,30 @@ export class AgencyPartition {
     );
   }
 
+  /**
+   * The agency's view of a case. A case whose views are waiting to be computed again (a
+   * protocol renewal marks a whole zone so; the runner works through it in batches) is computed
+   * here and now from the ledger copy by the same policy, so a read never shows what the ledger
+   * and the protocol in force no longer allow, and never waits for the rest of the zone.
+   */
   get(caseId: string): CaseRow | undefined {
+    if (this.owner && this.ledger?.isDirty(this.owner.zone, caseId)) return this.computed(caseId);
     const row = this.get_?.get(caseId);
     return row && this.toCaseRow(row);
+  }
+
+  private computed(caseId: string): CaseRow | undefined {
+    const shown = this.compute(caseId);
+    if (!shown) return undefined;
+    const v = shown.view;
+    return { caseId, status: v.status, revision: v.revision, openedAt: v.openedAt, updatedAt: v.updatedAt, view: v, disclosure: shown.disclosure };
+  }
+
+  private compute(caseId: string): AgencyCaseView | undefined {
+    const { zone, agency } = this.owner!;
+    const entries = this.ledger!.caseEntries(zone, caseId);
+    if (entries.length === 0) return undefined;
+    return agencyCaseView(caseFacts(caseId, entries, protocolAsOf(this.ledger!.protocolEntries(zone))), agency);
   }
 
   /** A sealed column opened; undefined once the case's person is erased (its views are then recomputed as a stub). */
@@ -224,7 +245,7 @@ export class AgencyPartition {
    * with every event, so they are computed when asked rather than stored for every agency.
    */
   ledgerOf(caseId: string): { entries: LedgerEntry[]; protocol: ZoneProtocol | undefined } | undefined {
-    if (!this.owner || !this.ledger || !this.get_?.get(caseId)) return undefined;
+    if (!this.owner || !this.ledger || !this.get(caseId)) return undefined;
     return { entries: this.ledger.caseEntries(this.owner.zone, caseId), protocol: protocolAsOf(this.ledger.protocolEntries(this.owner.zone)) };
   }
 
@@ -250,24 +271,50 @@ export class AgencyPartition {
     });
   }
 
+  /** A page of the agency's cases, latest first; a row whose case waits to be computed again is computed now (or left out, if the case no longer exists for the agency). */
   list(query: ListQuery): CaseListRow[] {
     if (!this.list_) return [];
-    const after = query.after ?? { updatedAt: '\uffff', caseId: '\uffff' };
-    return this.list_.all(query.status ?? '', query.status ?? '', after.updatedAt, after.updatedAt, after.caseId, query.limit).map((row) => {
-      const name = row.list_name === null ? undefined : this.open(row.case_id, 'name', row.list_name);
-      return {
-        caseId: row.case_id,
-        status: row.status,
-        openedAt: row.opened_at,
-        updatedAt: row.updated_at,
-        ...(name ? { person: JSON.parse(name) as { givenName: string; familyName: string } } : {}),
-        disclosure: name === undefined && row.list_name !== null ? { categories: [], basis: [], owners: [] } : (JSON.parse(row.list_disclosure) as Disclosure),
-      };
-    });
+    const rows: CaseListRow[] = [];
+    let after = query.after ?? { updatedAt: '\uffff', caseId: '\uffff' };
+    for (;;) {
+      const page = this.list_.all(query.status ?? '', query.status ?? '', after.updatedAt, after.updatedAt, after.caseId, query.limit);
+      for (const row of page) {
+        const listed = this.owner && this.ledger?.isDirty(this.owner.zone, row.case_id) ? this.listedNow(row.case_id, query.status) : this.listed(row);
+        if (listed) rows.push(listed);
+        if (rows.length === query.limit) return rows;
+      }
+      if (page.length < query.limit) return rows;
+      const last = page[page.length - 1]!;
+      after = { updatedAt: last.updated_at, caseId: last.case_id };
+    }
+  }
+
+  private listed(row: Row): CaseListRow {
+    const name = row.list_name === null ? undefined : this.open(row.case_id, 'name', row.list_name);
+    return {
+      caseId: row.case_id,
+      status: row.status,
+      openedAt: row.opened_at,
+      updatedAt: row.updated_at,
+      ...(name ? { person: JSON.parse(name) as { givenName: string; familyName: string } } : {}),
+      disclosure: name === undefined && row.list_name !== null ? { categories: [], basis: [], owners: [] } : (JSON.parse(row.list_disclosure) as Disclosure),
+    };
+  }
+
+  private listedNow(caseId: string, status: string | undefined): CaseListRow | undefined {
+    const shown = this.compute(caseId);
+    if (!shown || (status !== undefined && shown.view.status !== status)) return undefined;
+    const v = shown.view;
+    return {
+      caseId,
+      status: v.status,
+      openedAt: v.openedAt,
+      updatedAt: v.updatedAt,
+      ...(shown.listName ? { person: shown.listName } : {}),
+      disclosure: shown.listDisclosure,
+    };
   }
 }
-
-const EMPTY_PARTITION = new AgencyPartition(MINT, undefined, undefined);
 
 /** The codes of a view that the activity report counts: what this agency is shown, nothing more. */
 function summaryOf(view: CaseView): Omit<CaseSummary, 'status' | 'openedAt'> {

@@ -58,6 +58,7 @@ export class LedgerCopy {
       dirty: db.prepare<[number], { zone: string; case_id: string }>('SELECT zone, case_id FROM dirty_cases LIMIT ?'),
       clean: db.prepare<[string, string]>('DELETE FROM dirty_cases WHERE zone = ? AND case_id = ?'),
       dirtyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dirty_cases'),
+      isDirty: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM dirty_cases WHERE zone = ? AND case_id = ?'),
     };
   }
 
@@ -134,6 +135,11 @@ export class LedgerCopy {
 
   markClean(zone: string, caseId: string): void {
     this.s.clean.run(zone, caseId);
+  }
+
+  /** The case's views wait to be computed again (a read computes them on demand meanwhile). */
+  isDirty(zone: string, caseId: string): boolean {
+    return this.s.isDirty.get(zone, caseId) !== undefined;
   }
 
   dirtyCount(): number {

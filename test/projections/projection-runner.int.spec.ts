@@ -99,7 +99,7 @@ describe('the projection runner', () => {
       await new Promise((r) => setTimeout(r, 2 + (stops % 5)));
       await runner.stop();
       stops++;
-      if (runner.isReady()) break;
+      if (runner.isReady() && models.ledger.dirtyCount() === 0) break;
     }
     const resumed = dumpViews(models);
     const fresh = await rebuild('fresh.db');
