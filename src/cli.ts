@@ -13,7 +13,7 @@ import { systemClock } from './ledger/clock';
 import { ConfigError, loadConfig } from './config';
 import { RuleViolation, ValidationFailed } from './errors';
 import { zodIssues } from './http/error-response';
-import { CommandIds, commandIdFor } from './ledger/command-ids';
+import { CommandIds, newCommandId } from './ledger/command-ids';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
 import { KeyStore } from './keys/key-store';
@@ -172,7 +172,7 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   try {
     const protocols = new ProtocolLedger(store, systemClock);
     const signer = { zone: zone.data, agency: SYSTEM_AGENCY, operator: cliOperator() };
-    const commandId = commandIdFor({ zone: zone.data, agency: SYSTEM_AGENCY });
+    const commandId = newCommandId();
     const proposalId = new CommandIds(commandId).entity('proposal');
     // The same rule as PUT /v1/protocol: a renewal that widens what a party receives waits for the parties' admins.
     const { protocol } = await protocols.execute({ signer, decide: (current) => decideSigning(current, parsed.data, signer, proposalId), commandId, correlationId: 'cli' });

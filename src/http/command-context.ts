@@ -1,8 +1,8 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ValidationFailed } from '../errors';
-import { commandIdFor } from '../ledger/command-ids';
+import { newCommandId } from '../ledger/command-ids';
 import type { CommandOrigin } from '../ledger/behaviour';
-import type { AuthenticatedRequest } from './access';
+import type { CommandRequest } from './idempotency.interceptor';
 
 const IF_MATCH = /^(?:W\/)?"(\d{1,18})"$|^(\d{1,18})$/;
 
@@ -14,16 +14,16 @@ export function parseIfMatch(header: string | string[] | undefined): bigint | un
 }
 
 /**
- * The command id comes from the Idempotency-Key when there is one (so everything the command
- * creates gets the same ids on a repeat), the correlation id is the request id of the logs.
+ * The command id is the one an Idempotency-Key reserved when there is one (so everything the
+ * command creates gets the same ids on a repeat in the key's window), a new one otherwise; the
+ * correlation id is the request id of the logs.
  */
 export const CurrentCommand = createParamDecorator((_: unknown, context: ExecutionContext): CommandOrigin => {
-  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-  const key = request.headers['idempotency-key'];
+  const request = context.switchToHttp().getRequest<CommandRequest>();
   const actor = request.caller!.actor;
   return {
     actor,
-    commandId: commandIdFor(actor, typeof key === 'string' ? key : undefined),
+    commandId: request.commandId ?? newCommandId(),
     correlationId: request.id,
     ifMatch: parseIfMatch(request.headers['if-match']),
   };

@@ -1,9 +1,9 @@
-import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Clock } from '../ledger/clock';
-import { RuleViolation, ValidationFailed } from '../errors';
-import { IdempotencyStore, requestFingerprint } from '../idempotency/idempotency-store';
+import { ERRORS, LedgerError, RuleViolation, ValidationFailed } from '../errors';
+import { IdempotencyStore, requestFingerprint, TooDeep } from '../idempotency/idempotency-store';
 import { KeyedLock } from '../ledger/keyed-lock';
 import type { AuthenticatedRequest } from './access';
 import { KeyStore } from '../keys/key-store';
@@ -14,12 +14,16 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 /**
  * Idempotency-Key on any POST or PUT (API.md "Conventions"): a repeat with the same key and
  * body within 24 h gets the first response and writes nothing; the same key with another
- * request is refused with 422 `idempotency-key-reused`. Keys are per zone and agency.
- * Successful responses are remembered; a refused command wrote nothing and may be repeated.
+ * request is refused with 422 `idempotency-key-reused`. Keys are per zone and agency. The key is
+ * reserved durably before the command runs, with the command id the command will use
+ * (idempotency-store.ts): a repeat after a crash, or after the answer failed to be saved, runs
+ * as the same command and is recognised by the ledger. A refused command wrote nothing: its key
+ * is released and may be used again.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   private readonly lock = new KeyedLock();
+  private readonly logger = new Logger('Idempotency');
 
   constructor(
     private readonly store: IdempotencyStore,
@@ -36,23 +40,47 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const actor = request.caller.actor;
-    const fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body, (text) => this.keys.fingerprint(text));
+    let fingerprint: string;
+    try {
+      fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body, (text) => this.keys.fingerprint(text));
+    } catch (error) {
+      if (error instanceof TooDeep) throw new ValidationFailed([{ path: 'body', message: error.message }], 'the body is nested too deeply');
+      throw error;
+    }
     return from(
       this.lock.run(`${actor.zone}/${actor.agency}/${key}`, async () => {
-        const first = this.store.find(actor, key, this.clock.now().getTime());
-        if (first) {
-          if (first.fingerprint !== fingerprint) throw new RuleViolation('idempotency-key-reused');
-          if (first.location) void reply.header('location', first.location);
+        const reservation = this.store.reserve(actor, key, fingerprint, this.clock.now().getTime());
+        if (reservation === 'reused') throw new RuleViolation('idempotency-key-reused');
+        const { commandId, response } = reservation;
+        if (response) {
+          if (response.location) void reply.header('location', response.location);
           void reply.header('idempotent-replayed', 'true');
-          void reply.status(first.status);
-          return first.body;
+          void reply.status(response.status);
+          return response.body;
         }
-        const body = await lastValueFrom(next.handle());
+        (request as CommandRequest).commandId = commandId;
+        let body: unknown;
+        try {
+          body = await lastValueFrom(next.handle());
+        } catch (error) {
+          // Refused (4xx): nothing was written, the key is free. Anything else may have been
+          // applied: the reservation stays, so a repeat runs as the same command.
+          if (error instanceof LedgerError && ERRORS[error.code].status < 500) this.store.release(actor, key, commandId);
+          throw error;
+        }
         const location = reply.getHeader('location');
-        // The status the handler answered with (a protocol proposal is 202 where the route says 200).
-        this.store.save(actor, key, { fingerprint, status: reply.statusCode, body, location: typeof location === 'string' ? location : undefined }, this.clock.now().getTime());
+        try {
+          // The status the handler answered with (a protocol proposal is 202 where the route says 200).
+          this.store.complete(actor, key, commandId, { status: reply.statusCode, body, location: typeof location === 'string' ? location : undefined });
+        } catch (error) {
+          // The command is applied and durable: it is answered. A repeat runs as the same command again.
+          this.logger.error(`the answer to an idempotent command could not be kept: ${(error as Error).message}`);
+        }
         return body;
       }),
     );
   }
 }
+
+/** The command id the key reserved, for CurrentCommand (command-context.ts). */
+export type CommandRequest = AuthenticatedRequest & { commandId?: string };

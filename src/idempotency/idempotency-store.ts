@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
 
 /** The first response to a request sent with an Idempotency-Key, kept 24 hours (API.md "Conventions"). */
 export interface StoredResponse {
-  readonly fingerprint: string;
   readonly status: number;
   readonly body: unknown;
   readonly location?: string;
@@ -12,42 +12,83 @@ export interface StoredResponse {
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/** What a key holds in its window: the command it stands for and, once answered, the answer. */
+export type Reservation = { readonly commandId: string; readonly response?: StoredResponse } | 'reused';
+
 /**
- * Responses by (zone, agency, key). This is a convenience over the ledger, not its guard: the
- * command id is derived from the key, so even a lost record (the file is not fsynced on every
- * write) cannot make a repeat write twice — the ledger recognises the command and answers
- * what it did. Hence `synchronous=NORMAL`.
+ * Idempotency-Keys by (zone, agency, key), each for 24 hours from its first use. A key is
+ * reserved, durably (`synchronous=FULL`), before its command runs: the reservation names a
+ * command id made for it, which the command's events derive their ids from. So a repeat within
+ * the window runs as the same command — the ledger recognises its events if they were written and
+ * answers what it did — whatever happened between the append and the saved answer (a crash, a
+ * failed write of this file). After the window the key is free: a new reservation, a new
+ * command, never the old one's ids.
  */
 export class IdempotencyStore {
   private readonly db: Database.Database;
-  private readonly get: Database.Statement<[string, string, string, number], { fingerprint: string; status: number; body: string; location: string | null }>;
-  private readonly put: Database.Statement<[string, string, string, string, number, string, string | null, number]>;
-  private readonly purge: Database.Statement<[number]>;
+  private readonly s;
   private writes = 0;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    // Version 2 reserves keys; the first version's rows (answers without a command id) are dropped.
+    if (this.db.prepare("SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'command_id'").get() === undefined) this.db.exec('DROP TABLE IF EXISTS idempotency');
     this.db.exec(`CREATE TABLE IF NOT EXISTS idempotency (
       zone TEXT NOT NULL, agency TEXT NOT NULL, key TEXT NOT NULL,
-      fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, location TEXT,
-      created_at INTEGER NOT NULL,
+      fingerprint TEXT NOT NULL, command_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+      status INTEGER, body TEXT, location TEXT,
       PRIMARY KEY (zone, agency, key))`);
-    this.get = this.db.prepare('SELECT fingerprint, status, body, location FROM idempotency WHERE zone = ? AND agency = ? AND key = ? AND created_at > ?');
-    this.put = this.db.prepare('INSERT OR REPLACE INTO idempotency (zone, agency, key, fingerprint, status, body, location, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.purge = this.db.prepare('DELETE FROM idempotency WHERE created_at <= ?');
+    this.s = {
+      get: this.db.prepare<[string, string, string, number], { fingerprint: string; command_id: string; status: number | null; body: string | null; location: string | null }>(
+        'SELECT fingerprint, command_id, status, body, location FROM idempotency WHERE zone = ? AND agency = ? AND key = ? AND created_at > ?',
+      ),
+      reserve: this.db.prepare<[string, string, string, string, string, number]>(
+        'INSERT OR REPLACE INTO idempotency (zone, agency, key, fingerprint, command_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      complete: this.db.prepare<[number, string, string | null, string, string, string, string]>(
+        'UPDATE idempotency SET status = ?, body = ?, location = ? WHERE zone = ? AND agency = ? AND key = ? AND command_id = ?',
+      ),
+      release: this.db.prepare<[string, string, string, string]>('DELETE FROM idempotency WHERE zone = ? AND agency = ? AND key = ? AND command_id = ?'),
+      purge: this.db.prepare<[number]>('DELETE FROM idempotency WHERE created_at <= ?'),
+    };
   }
 
-  find(scope: { zone: string; agency: string }, key: string, now: number): StoredResponse | undefined {
-    const row = this.get.get(scope.zone, scope.agency, key, now - IDEMPOTENCY_WINDOW_MS);
-    return row && { fingerprint: row.fingerprint, status: row.status, body: JSON.parse(row.body), location: row.location ?? undefined };
+  /**
+   * The key's reservation in its window: the same request gets its command id (and its answer,
+   * once there is one); another request with the key is 'reused'. A key not used in the last 24
+   * hours is reserved for this request, with a new command id. Durable when it returns.
+   */
+  reserve(scope: { zone: string; agency: string }, key: string, fingerprint: string, now: number): Reservation {
+    return this.db
+      .transaction((): Reservation => {
+        const row = this.s.get.get(scope.zone, scope.agency, key, now - IDEMPOTENCY_WINDOW_MS);
+        if (row) {
+          if (row.fingerprint !== fingerprint) return 'reused';
+          return {
+            commandId: row.command_id,
+            ...(row.status !== null ? { response: { status: row.status, body: JSON.parse(row.body!) as unknown, location: row.location ?? undefined } } : {}),
+          };
+        }
+        const commandId = randomUUID();
+        this.s.reserve.run(scope.zone, scope.agency, key, fingerprint, commandId, now);
+        if (++this.writes % 1000 === 0) this.s.purge.run(now - IDEMPOTENCY_WINDOW_MS);
+        return { commandId };
+      })
+      .immediate();
   }
 
-  save(scope: { zone: string; agency: string }, key: string, response: StoredResponse, now: number): void {
-    this.put.run(scope.zone, scope.agency, key, response.fingerprint, response.status, JSON.stringify(response.body), response.location ?? null, now);
-    if (++this.writes % 1000 === 0) this.purge.run(now - IDEMPOTENCY_WINDOW_MS);
+  /** The command's answer, kept for repeats. */
+  complete(scope: { zone: string; agency: string }, key: string, commandId: string, response: StoredResponse): void {
+    this.s.complete.run(response.status, JSON.stringify(response.body), response.location ?? null, scope.zone, scope.agency, key, commandId);
+  }
+
+  /** The command was refused and wrote nothing: the key is free again, for any request. */
+  release(scope: { zone: string; agency: string }, key: string, commandId: string): void {
+    this.s.release.run(scope.zone, scope.agency, key, commandId);
   }
 
   close(): void {
@@ -64,11 +105,17 @@ export function requestFingerprint(method: string, path: string, body: unknown, 
   return keyedHash(`${method} ${path}\n${canonicalJson(body ?? {})}`);
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+/** Deeper than any body of the API (API.md bodies nest a few levels): refused before anything walks it. */
+export const MAX_BODY_DEPTH = 32;
+
+export class TooDeep extends Error {}
+
+function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > MAX_BODY_DEPTH) throw new TooDeep(`nested more than ${MAX_BODY_DEPTH} levels deep`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }

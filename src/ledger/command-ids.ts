@@ -17,9 +17,9 @@ export function uuidV5(name: string, namespace: string = LEDGER_NAMESPACE): stri
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** A command id: derived from the Idempotency-Key when there is one, random otherwise. */
-export function commandIdFor(scope: { zone: string; agency: string }, idempotencyKey?: string): string {
-  return idempotencyKey === undefined ? randomUUID() : uuidV5(`idempotency/${scope.zone}/${scope.agency}/${idempotencyKey}`);
+/** A new command id. An Idempotency-Key reserves one for its 24 hours (src/idempotency). */
+export function newCommandId(): string {
+  return randomUUID();
 }
 
 /** The ids one command may create, all derived from its id. */
