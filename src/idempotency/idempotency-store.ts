@@ -81,9 +81,18 @@ export class IdempotencyStore {
       .immediate();
   }
 
-  /** The command's answer, kept for repeats. */
+  /**
+   * The command's answer, kept for repeats. Not fsynced on its own (the next reservation's fsync
+   * carries it): an answer lost in a crash costs a repeat only a rerun of the same command, which
+   * the ledger recognises; the reservation is what must never be lost.
+   */
   complete(scope: { zone: string; agency: string }, key: string, commandId: string, response: StoredResponse): void {
-    this.s.complete.run(response.status, JSON.stringify(response.body), response.location ?? null, scope.zone, scope.agency, key, commandId);
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.s.complete.run(response.status, JSON.stringify(response.body), response.location ?? null, scope.zone, scope.agency, key, commandId);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   /** The command was refused and wrote nothing: the key is free again, for any request. */
