@@ -13,10 +13,13 @@ export class LedgerCopy {
   /**
    * The entries of recently touched cases, kept while they are known to be whole (first seen
    * from revision 0, then every revision in turn): a view computed right after its events were
-   * copied need not read and parse them back. Bounded; dropped on any doubt.
+   * copied need not read and parse them back. Bounded by estimated bytes (a decoded entry takes
+   * about three times its stored bytes), least recently used first; dropped on any doubt.
    */
-  private readonly recent = new Map<string, LedgerEntry[]>();
-  private static readonly RECENT_CASES = 20_000;
+  private readonly recent = new Map<string, { entries: LedgerEntry[]; bytes: number }>();
+  private recentBytes = 0;
+  /** The memory the remembered entries may take, estimated from their stored bytes. */
+  static readonly RECENT_BYTES = 64 * 1024 * 1024;
 
   constructor(
     db: Database.Database,
@@ -69,14 +72,39 @@ export class LedgerCopy {
         .changes > 0;
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
+    const bytes = 256 + 3 * (stored.raw.data.length + stored.raw.metadata.length);
     if (inserted && entry.revision === 0) {
-      this.recent.set(key, [entry]);
-      if (this.recent.size > LedgerCopy.RECENT_CASES) this.recent.delete(this.recent.keys().next().value!);
-    } else if (inserted && known && known[known.length - 1]!.revision === entry.revision - 1) {
-      known.push(entry);
+      this.remember(key, { entries: [entry], bytes });
+    } else if (inserted && known && known.entries[known.entries.length - 1]!.revision === entry.revision - 1) {
+      known.entries.push(entry);
+      this.remember(key, { entries: known.entries, bytes: known.bytes + bytes });
     } else if (inserted) {
-      this.recent.delete(key);
+      this.drop(key);
     }
+  }
+
+  /** Memory the remembered entries take now, estimated. */
+  get rememberedBytes(): number {
+    return this.recentBytes;
+  }
+
+  private remember(key: string, value: { entries: LedgerEntry[]; bytes: number }): void {
+    this.drop(key);
+    // A case bigger than the whole budget is not kept: it is read back when needed.
+    if (value.bytes > LedgerCopy.RECENT_BYTES) return;
+    this.recent.set(key, value);
+    this.recentBytes += value.bytes;
+    for (const [oldest] of this.recent) {
+      if (this.recentBytes <= LedgerCopy.RECENT_BYTES) break;
+      this.drop(oldest);
+    }
+  }
+
+  private drop(key: string): void {
+    const known = this.recent.get(key);
+    if (!known) return;
+    this.recentBytes -= known.bytes;
+    this.recent.delete(key);
   }
 
   /** The case's views must be computed again (committed with the checkpoint: a restart resumes the work). */
@@ -87,6 +115,7 @@ export class LedgerCopy {
   /** After a rolled-back transaction the remembered entries may hold what the file does not. */
   forgetRecent(): void {
     this.recent.clear();
+    this.recentBytes = 0;
   }
 
   /** A new protocol in force can change every case of the zone (members, what parties receive); a proposal or an approval changes none. */
@@ -97,7 +126,7 @@ export class LedgerCopy {
 
   caseEntries(zone: string, caseId: string): LedgerEntry[] {
     const known = this.recent.get(`${zone}\u0000${caseId}`);
-    if (known) return known;
+    if (known) return known.entries;
     const stream = caseStream(zone, caseId);
     return this.s.caseEntries.all(zone, caseId).map((r) => {
       const decoded = this.codec.decode(stream, r.id, r.type, r.data, r.metadata);
@@ -122,7 +151,7 @@ export class LedgerCopy {
   /** Forgets what is remembered in memory of these cases (their person was erased). */
   forgetCases(caseIds: readonly string[]): void {
     const erased = new Set(caseIds);
-    for (const key of this.recent.keys()) if (erased.has(key.slice(key.indexOf('\u0000') + 1))) this.recent.delete(key);
+    for (const key of [...this.recent.keys()]) if (erased.has(key.slice(key.indexOf('\u0000') + 1))) this.drop(key);
   }
 
   protocolEntries(zone: string): ProtocolEntry[] {

@@ -62,7 +62,9 @@ export class CaseLedger {
     /** Told the position of every committed command (read-your-writes). */
     private readonly onCommitted: (position: Position) => void = () => undefined,
   ) {
-    this.streams = new FoldedStreams<CaseState>(store, EMPTY_CASE, (state, event) => evolve(state, { type: event.type, data: event.data } as CaseEvent, event.metadata));
+    this.streams = new FoldedStreams<CaseState>(store, EMPTY_CASE, (state, event) => evolve(state, { type: event.type, data: event.data } as CaseEvent, event.metadata), {
+      weigh: weighCase,
+    });
   }
 
   execute<I>(request: CaseCommandRequest<I>): Promise<CaseCommandResult> {
@@ -77,7 +79,7 @@ export class CaseLedger {
         const folded = await this.streams.load(stream, { optimistic: !fresh });
         const { state, revision, applied } = folded;
         const done = applied.get(request.commandId);
-        if (done) return result(caseId, done);
+        if (done) return result(caseId, done, (await this.streams.eventsOf(stream, done)) as CaseEvent[]);
         const now = this.clock.now();
         const protocol = await this.protocols.current(request.actor.zone);
         if (request.ifMatch !== undefined && request.ifMatch !== revision) {
@@ -110,7 +112,7 @@ export class CaseLedger {
             toAppend.map((e, i) => ({ ...e, stream, revision: first + BigInt(i), position: appended.position, metadata: { ...metadata, schemaVersion: currentVersion(e.type) } })),
           );
           this.onCommitted(appended.position);
-          return result(caseId, { revision: appended.nextExpectedRevision, position: appended.position, events });
+          return result(caseId, { revision: appended.nextExpectedRevision, position: appended.position, count: events.length }, events);
         } catch (error) {
           if (!(error instanceof WrongExpectedRevisionError)) throw error;
           this.streams.forget(stream);
@@ -124,8 +126,13 @@ export class CaseLedger {
   }
 }
 
-function result(caseId: string, applied: AppliedCommand): CaseCommandResult {
-  return { caseId, revision: applied.revision, position: applied.position, events: applied.events };
+function result(caseId: string, applied: AppliedCommand, events: CaseEvent[]): CaseCommandResult {
+  return { caseId, revision: applied.revision, position: applied.position, events };
+}
+
+/** A case's folded state holds ids and codes: a few hundred bytes per consent, plan revision, member and outcome. */
+function weighCase(state: CaseState): number {
+  return 256 * (state.consents.size + state.planRevisions.size + state.team.size + state.authors.size + state.outcomesSinceOpening.length);
 }
 
 /** The categories of an event's data (kept in clear beside its sealed data, for the auditors' export). */

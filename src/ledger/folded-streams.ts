@@ -1,10 +1,14 @@
 import type { EventStore, Position, StoredEvent } from '../../events/event-store';
 
-/** What one command appended to a stream, found again by its id when the command is retried. */
+/**
+ * What one command appended to a stream, found again by its id when the command is retried:
+ * where it ended and how many events it wrote, never their data (a note can be 256 KiB); a
+ * retry reads them back from the store (eventsOf).
+ */
 export interface AppliedCommand {
   readonly revision: bigint;
   readonly position: Position;
-  readonly events: ReadonlyArray<{ readonly type: string; readonly data: unknown }>;
+  readonly count: number;
 }
 
 export interface Folded<S> {
@@ -14,20 +18,44 @@ export interface Folded<S> {
   readonly applied: ReadonlyMap<string, AppliedCommand>;
 }
 
+export interface FoldedStreamsOptions<S> {
+  /** The most the cache may hold, in estimated bytes (64 MiB by default). */
+  readonly maxBytes?: number;
+  /** An estimate of the bytes a folded state holds, beyond a fixed overhead per stream. */
+  readonly weigh?: (state: S) => number;
+}
+
+/** Per stream and per remembered command: the Map entries, the objects, the strings of ids. */
+const STREAM_OVERHEAD = 512;
+const COMMAND_BYTES = 160;
+
 /**
  * Streams folded into state and cached at a known revision (ARCHITECTURE.md "a cached fold at
  * a known revision"). Each load reads only the tail after the cached revision, so the state is
- * never stale, even when another process appended; a bounded LRU keeps memory flat.
+ * never stale, even when another process appended. The cache is an LRU bounded by estimated
+ * bytes, not entries: it keeps states (ids and codes) and the revisions of applied commands,
+ * never event data, so a case of a thousand large notes weighs what a case of small ones does.
  */
 export class FoldedStreams<S> {
-  private readonly cache = new Map<string, Folded<S>>();
+  private readonly cache = new Map<string, { folded: Folded<S>; bytes: number }>();
+  private bytes = 0;
+  private readonly maxBytes: number;
+  private readonly weigh: (state: S) => number;
 
   constructor(
     private readonly store: EventStore,
     private readonly initial: S,
     private readonly evolve: (state: S, event: Omit<StoredEvent, 'raw'>) => S,
-    private readonly maxEntries = 10_000,
-  ) {}
+    options: FoldedStreamsOptions<S> = {},
+  ) {
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.weigh = options.weigh ?? (() => 0);
+  }
+
+  /** Estimated bytes held now. */
+  get size(): number {
+    return this.bytes;
+  }
 
   /**
    * The stream folded. `optimistic`: a cached fold is used as it is, without reading the tail
@@ -36,49 +64,65 @@ export class FoldedStreams<S> {
    * check fails or when it would refuse a command on what it only remembers.
    */
   async load(stream: string, options: { optimistic?: boolean } = {}): Promise<Folded<S> & { fresh: boolean }> {
-    const cached = this.cache.get(stream);
+    const cached = this.cache.get(stream)?.folded;
     if (cached && options.optimistic) return { ...cached, fresh: false };
     const from = cached?.revision === undefined ? 0n : cached.revision + 1n;
     const tail = await this.store.readStream(stream, { fromRevision: from });
-    const folded = this.fold(stream, cached ?? { state: this.initial, revision: undefined, applied: new Map() }, tail);
+    const folded = this.fold(stream, cached ?? this.empty(), tail);
     return { ...folded, fresh: true };
+  }
+
+  /** The events a remembered command appended, read back from the store. */
+  async eventsOf(stream: string, applied: AppliedCommand): Promise<Array<{ type: string; data: unknown }>> {
+    const events = await this.store.readStream(stream, { fromRevision: applied.revision - BigInt(applied.count - 1) });
+    return events.slice(0, applied.count).map((e) => ({ type: e.type, data: e.data }));
   }
 
   /** Folds in events this process just appended after `before`, if the cached fold is at `before`. */
   appended(stream: string, before: bigint | undefined, events: ReadonlyArray<Omit<StoredEvent, 'raw'>>): void {
-    const cached = this.cache.get(stream);
+    const cached = this.cache.get(stream)?.folded;
     if (before === undefined ? cached !== undefined : cached?.revision !== before) {
-      this.cache.delete(stream);
+      this.forget(stream);
       return;
     }
-    this.fold(stream, cached ?? { state: this.initial, revision: undefined, applied: new Map() }, events);
+    this.fold(stream, cached ?? this.empty(), events);
   }
 
   /** Drops a cached fold (after a conflict: someone else appended). */
   forget(stream: string): void {
+    const entry = this.cache.get(stream);
+    if (!entry) return;
+    this.bytes -= entry.bytes;
     this.cache.delete(stream);
+  }
+
+  private empty(): Folded<S> {
+    return { state: this.initial, revision: undefined, applied: new Map() };
   }
 
   private fold(stream: string, from: Folded<S>, events: ReadonlyArray<Omit<StoredEvent, 'raw'>>): Folded<S> {
     let folded = from;
     if (events.length > 0) {
       let state = folded.state;
-      const applied = new Map(folded.applied);
+      // The map is the cached fold's own: a command is remembered once it is in the store, whatever follows.
+      const applied = folded.applied as Map<string, AppliedCommand>;
       for (const event of events) {
         state = this.evolve(state, event);
         const previous = applied.get(event.metadata.commandId);
-        applied.set(event.metadata.commandId, {
-          revision: event.revision,
-          position: event.position,
-          events: [...(previous?.events ?? []), { type: event.type, data: event.data }],
-        });
+        applied.set(event.metadata.commandId, { revision: event.revision, position: event.position, count: (previous?.count ?? 0) + 1 });
       }
       folded = { state, revision: events[events.length - 1]!.revision, applied };
     }
     if (folded.revision !== undefined) {
-      this.cache.delete(stream);
-      this.cache.set(stream, folded);
-      if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+      this.forget(stream);
+      const bytes = STREAM_OVERHEAD + stream.length * 2 + folded.applied.size * COMMAND_BYTES + this.weigh(folded.state);
+      this.cache.set(stream, { folded, bytes });
+      this.bytes += bytes;
+      // Least recently used first; the stream just folded stays even if it alone is over the budget.
+      for (const [oldest] of this.cache) {
+        if (this.bytes <= this.maxBytes || oldest === stream) break;
+        this.forget(oldest);
+      }
     }
     return folded;
   }

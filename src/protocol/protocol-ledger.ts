@@ -52,7 +52,7 @@ export class ProtocolLedger {
       for (let attempt = 1; attempt <= 10; attempt++) {
         const { state: current, revision, applied } = await this.streams.load(stream);
         const done = applied.get(request.commandId);
-        if (done && current) return { protocol: current, position: done.position, events: done.events as ProtocolEvent[] };
+        if (done && current) return { protocol: current, position: done.position, events: (await this.streams.eventsOf(stream, done)) as ProtocolEvent[] };
         if (request.ifMatch !== undefined && request.ifMatch !== (revision ?? -1n)) throw new PreconditionFailed('the protocol has changed since the revision in If-Match');
         const events = request.decide(current);
         const ids = new CommandIds(request.commandId);
