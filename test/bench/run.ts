@@ -14,11 +14,14 @@
  *   reads    GET /v1/cases/{id} (token, read barrier, the caller's partition, the durable
  *            access-trail record) at a fixed 500 reads/s and flat out, against GET /health/live
  *            of the same service
+ *   audit    verification of a sealed ledger against SHA-256 of the same leaves; inclusion and
+ *            consistency proofs at a million leaves from the SQLite log against the same tree in
+ *            memory; commands with the Merkle log on against off
  */
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -53,6 +56,11 @@ import { CaseLedger } from '../../src/case/case-ledger';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
 import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
+import { openAudit } from '../../src/audit/open-audit';
+import { leafBytes } from '../../src/audit/leaf';
+import { MemoryNodeStore, MerkleLog } from '../../src/audit/merkle';
+import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle-verify';
+import { ZoneLogs } from '../../src/audit/zone-logs';
 
 const ROOT = resolve(__dirname, '../../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -291,6 +299,181 @@ async function sealingCost(dir: string, sealed: boolean) {
   return { commands, views };
 }
 
+const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 200_000);
+const AUDIT_LEAVES = Number(process.env.BENCH_AUDIT_LEAVES ?? 1_000_000);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** p50, p99 and max of latencies in ms. */
+function spread(latencies: number[]) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+/** A small deterministic PRNG, so both node stores are asked the same proofs. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The audit section, 1: `ledger verify` over a sealed ledger of realistic cases (every leaf
+ * recomputed from the stored bytes, every zone's tree rebuilt, the stored interior nodes and a
+ * signed checkpoint held against it), against leafBytes + SHA-256 of the same rows already in
+ * memory: the floor of any verification of this leaf format.
+ */
+async function auditVerification(dir: string) {
+  const dataDir = join(dir, 'audit-verify');
+  const crypto = cryptoFor(dataDir, true);
+  const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: crypto.codec });
+  const seedStart = performance.now();
+  // A case is ~14.3 events (a third of them withdraw consent).
+  const events = await seedLedger(store, Math.ceil(AUDIT_EVENTS / 14.3));
+  const seedSeconds = (performance.now() - seedStart) / 1000;
+  const clock = { now: () => new Date() };
+  const opened = openAudit({ dataDir }, store, clock);
+  await opened.audit.checkpoint('bench');
+  const records = [];
+  for (let after = 0; ;) {
+    const page = store.records(after, 5_000);
+    if (page.length === 0) break;
+    records.push(...page);
+    after = page[page.length - 1]!.position;
+  }
+  if (records.length !== events) throw new Error(`read ${records.length} rows of ${events}`);
+  const verify: number[] = [];
+  const raw: number[] = [];
+  let sink = 0;
+  for (let trial = 0; trial < 3; trial++) {
+    let start = performance.now();
+    const report = await opened.audit.verify();
+    verify.push(rate(events, performance.now() - start));
+    if (!report.ok || report.eventsChecked !== events || report.checkpointsChecked !== 1) throw new Error(`verification failed: ${JSON.stringify(report)}`);
+    start = performance.now();
+    for (const record of records) sink ^= hash('sha256', leafBytes(record), 'buffer')[0]!;
+    raw.push(rate(events, performance.now() - start));
+  }
+  if (sink === -1) console.log(sink);
+  await opened.close();
+  await store.close();
+  return { events, seedSeconds, verify, raw };
+}
+
+/**
+ * The audit section, 2: proofs at AUDIT_LEAVES leaves, from a zone's log as the service keeps
+ * it (ZoneLogs in a SQLite file: one indexed read per stored node) and from the same tree in
+ * memory. Each inclusion query is a proof and the root of its tree size, as GET .../proof answers.
+ */
+function auditProofs(dir: string) {
+  const db = new Database(join(dir, 'audit-proofs.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const logs = new ZoneLogs(db);
+  const memory = new MerkleLog(new MemoryNodeStore());
+  const metadata = Buffer.from(JSON.stringify(noteEvent(0).metadata));
+  const buildStart = performance.now();
+  for (let from = 0; from < AUDIT_LEAVES; from += 10_000) {
+    db.transaction(() => {
+      for (let i = from; i < Math.min(from + 10_000, AUDIT_LEAVES); i++) {
+        const leaf = logs.append(i + 1, { stream: 'case-bench.x', revision: i, id: `event-${i}`, type: 'NoteRecorded', metadata, data: Buffer.from(`note ${i}`) });
+        memory.append(leaf.hash);
+      }
+    })();
+  }
+  const buildSeconds = (performance.now() - buildStart) / 1000;
+  const random = prng(11);
+  const pick = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+  const inclusions = Array.from({ length: 1_000 }, () => {
+    const size = pick(1, AUDIT_LEAVES);
+    return [pick(0, size - 1), size] as const;
+  });
+  const consistencies = Array.from({ length: 1_000 }, () => {
+    const size2 = pick(1, AUDIT_LEAVES);
+    return [pick(1, size2), size2] as const;
+  });
+  const time = (log: MerkleLog) => {
+    const inclusion: number[] = [];
+    const consistency: number[] = [];
+    const answers: Buffer[][] = [];
+    for (const [index, size] of inclusions) {
+      const start = performance.now();
+      const proof = log.inclusionProof(index, size);
+      const root = log.root(size);
+      inclusion.push(performance.now() - start);
+      if (answers.length < 50) answers.push([root, ...proof]);
+    }
+    for (const [size1, size2] of consistencies) {
+      const start = performance.now();
+      const proof = log.consistencyProof(size1, size2);
+      consistency.push(performance.now() - start);
+      if (answers.length < 100) answers.push(proof);
+    }
+    return { inclusion: spread(inclusion), consistency: spread(consistency), answers };
+  };
+  const sql = logs.log('bench');
+  if (sql.size !== AUDIT_LEAVES || !sql.root().equals(memory.root())) throw new Error('the SQLite log and the memory log differ');
+  const sqlTimes = time(sql);
+  const memoryTimes = time(memory);
+  // A wrong proof must not pass unnoticed: both stores agree, and the independent verifier accepts a sample.
+  sqlTimes.answers.forEach((answer, k) => {
+    if (Buffer.compare(Buffer.concat(answer), Buffer.concat(memoryTimes.answers[k]!)) !== 0) throw new Error(`proof ${k} differs between the stores`);
+  });
+  for (const [index, size] of inclusions.slice(0, 20)) {
+    if (!verifyInclusion(logs.hashAt('bench', index)!, index, size, sql.inclusionProof(index, size), sql.root(size)))
+      throw new Error(`inclusion proof (${index}, ${size}) rejected`);
+  }
+  for (const [size1, size2] of consistencies.slice(0, 20)) {
+    if (!verifyConsistency(size1, size2, sql.root(size1), sql.root(size2), sql.consistencyProof(size1, size2))) throw new Error(`consistency proof (${size1}, ${size2}) rejected`);
+  }
+  db.close();
+  return { buildSeconds, sql: sqlTimes, memory: memoryTimes };
+}
+
+/**
+ * The audit section, 3: recordNotes through the real decision path (CaseLedger, sealed, no
+ * HTTP), 64 commands in flight on distinct cases, with the zone's Merkle log in the append
+ * transaction and without it; in memory (CPU only) or in a file (WAL, FULL, group commit).
+ */
+async function commandsWithLog(dir: string, merkle: boolean, onDisk: boolean) {
+  mkdirSync(dir, { recursive: true });
+  const crypto = cryptoFor(join(dir, `keys-${merkle}-${onDisk}`), true);
+  const store = new SqliteEventStore(onDisk ? join(dir, `commands-${merkle}.db`) : ':memory:', { codec: crypto.codec, merkle });
+  const clock = { now: () => new Date() };
+  const protocols = new ProtocolLedger(store, clock);
+  const ledger = new CaseLedger(store, protocols, clock);
+  const signer = { zone: 'bench', agency: 'sds-valdinievole', operator: 'admin' };
+  await protocols.execute({ signer, decide: (current) => decideSigning(current, TERMS, signer, randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
+  const actor = { ...signer, operator: 'op-1', roles: ['operator' as const, 'coordinator' as const] };
+  const run = <B extends z.ZodType, I>(behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string) =>
+    ledger.execute({ actor, caseId, decision: behaviour.decide, input: routedInput(behaviour, sent), commandId: randomUUID(), correlationId: 'bench' });
+  const inFlight = 64;
+  const cases = await Promise.all(
+    Array.from(
+      { length: inFlight * 10 },
+      async () =>
+        (await run(submitReferral, { person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' }, needs: ['employment'] })).caseId,
+    ),
+  );
+  let done = 0;
+  const start = performance.now();
+  // Worker w writes to cases w, w + 64, …: no two commands in flight on the same case.
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, w) => {
+      for (let k = 0; performance.now() - start < SECONDS * 1000; k++) {
+        await run(recordNotes, { notes: [{ category: 'common', text: `note ${done}` }] }, cases[w + inFlight * (k % 10)]);
+        done++;
+      }
+    }),
+  );
+  const commands = rate(done, performance.now() - start);
+  await store.close();
+  return commands;
+}
+
 async function startService(dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], {
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
@@ -374,8 +557,8 @@ async function fixedRate(url: string, rate: number, seconds: number, request: (i
 }
 
 const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
-/** BENCH_ONLY=store,write,read,rebuild runs some sections only. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing').split(','));
+/** BENCH_ONLY=store,write,read,rebuild,sealing,audit runs some sections only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing,audit').split(','));
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
@@ -442,7 +625,6 @@ async function main() {
     if (ONLY.has('sealing')) {
       // Off and on alternate, three times each, and the medians are compared: this machine's
       // speed drifts over a run by more than the difference measured.
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const off = { commands: [] as number[], views: [] as number[], rebuild: [] as number[] };
       const on = { commands: [] as number[], views: [] as number[], rebuild: [] as number[] };
       for (let trial = 0; trial < 3; trial++) {
@@ -470,6 +652,39 @@ async function main() {
       say(
         `projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`,
       );
+    }
+    if (ONLY.has('audit')) {
+      const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+      const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+      const v = await auditVerification(dir);
+      say(
+        `leafBytes + SHA-256 of ${v.events} stored rows already in memory (median of 3):  ${median(v.raw).toFixed(0)} events/s  (baseline; ${range(v.raw)}); ledger seeded in ${v.seedSeconds.toFixed(0)} s`,
+      );
+      say(
+        `ledger verify (audit.verify(), sealed realistic cases, 1 checkpoint, median of 3):  ${median(v.verify).toFixed(0)} events/s  (${ratio(median(v.verify), median(v.raw))} raw; ${range(v.verify)}); target ≥ 200000 and ≥ 0.5× raw`,
+      );
+      const p = auditProofs(dir);
+      const ms = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms, max ${s.max.toFixed(2)} ms`;
+      say(
+        `proofs at ${AUDIT_LEAVES} leaves, MerkleLog over MemoryNodeStore, 1000 random each:  inclusion + root ${ms(p.memory.inclusion)}; consistency ${ms(p.memory.consistency)}  (baseline)`,
+      );
+      say(
+        `proofs at ${AUDIT_LEAVES} leaves, ZoneLogs in SQLite (built in ${p.buildSeconds.toFixed(0)} s):  inclusion + root ${ms(p.sql.inclusion)}; consistency ${ms(p.sql.consistency)}  (p99 ${ratio(p.sql.inclusion.p99, p.memory.inclusion.p99)} / ${ratio(p.sql.consistency.p99, p.memory.consistency.p99)} memory; target < 5 ms)`,
+      );
+      // Off and on alternate, three times each, medians compared (as for sealing).
+      for (const onDisk of [false, true]) {
+        const off: number[] = [];
+        const on: number[] = [];
+        for (let trial = 0; trial < 3; trial++) {
+          off.push(await commandsWithLog(join(dir, `merkle-${onDisk}-${trial}`), false, onDisk));
+          on.push(await commandsWithLog(join(dir, `merkle-${onDisk}-${trial}`), true, onDisk));
+        }
+        const where = onDisk ? 'on disk, WAL + FULL' : 'in-memory ledger';
+        say(`recordNotes in process, 64 in flight, Merkle log off (${where}, medians of 3):  ${median(off).toFixed(0)} commands/s  (baseline; ${range(off)})`);
+        say(
+          `recordNotes in process, 64 in flight, Merkle log on  (${where}, medians of 3):  ${median(on).toFixed(0)} commands/s  (${ratio(median(on), median(off))} off, ${Math.abs((1 - median(on) / median(off)) * 100).toFixed(1)}% ${median(on) <= median(off) ? 'slower' : 'faster'}; ${range(on)}); target ≤ 10%`,
+        );
+      }
     }
   } finally {
     child?.kill('SIGTERM');
