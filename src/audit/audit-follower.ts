@@ -180,7 +180,7 @@ export class AuditFollower {
           })
           .immediate();
       } catch (error) {
-        this.logs.forget();
+        this.logs.rolledBack();
         this.last = this.readLast();
         throw error;
       }

@@ -5,11 +5,10 @@ import type { Clock } from '../ledger/clock';
 import { clearCategories } from '../store/codec';
 import type { ConsistencyProof, InclusionProof, SignedCheckpoint } from './auditor';
 import type { Checkpoints } from './checkpoints';
-import { leafBytes } from './leaf';
-import { leafHash } from './merkle';
+import { leafHashOf } from './merkle';
 import type { CheckpointKeys, PublicSigningKey } from './signing-keys';
-import { verifyLedger, type VerificationReport } from './verify-ledger';
-import type { LedgerRecord, ZoneLogs } from './zone-logs';
+import { verifyLedger, type VerificationReport, type VerifyInput } from './verify-ledger';
+import type { ZoneLogs } from './zone-logs';
 
 /** One event of the zone's ledger as auditors read it: no personal data, its leaf hash and the one before it in the zone's log. */
 export interface AuditEvent {
@@ -28,8 +27,8 @@ export interface AuditEvent {
 export interface AuditParts {
   readonly store: EventStore;
   readonly logs: ZoneLogs;
-  /** The events as stored, in position order (verification hashes them without decoding). */
-  readonly records: (after: number, limit: number) => readonly LedgerRecord[] | Promise<readonly LedgerRecord[]>;
+  /** The events in position order with the leaf hashes of their stored bytes (verification). */
+  readonly hashed: VerifyInput['events'];
   readonly checkpoints: Checkpoints;
   readonly keys: CheckpointKeys;
   readonly clock: Clock;
@@ -114,7 +113,7 @@ export class Audit {
     const checkpoints = this.parts.checkpoints.all();
     const head = await this.parts.positions.head();
     return verifyLedger({
-      records: this.parts.records,
+      events: this.parts.hashed,
       logs: this.parts.logs,
       checkpoints,
       head,
@@ -171,7 +170,7 @@ export class Audit {
           operator: event.metadata.operator,
           categories: clearCategories(event.raw.data) ?? [],
           leafIdx: leaf?.index ?? null,
-          hash: b64(leafHash(leafBytes({ ...event, data: event.raw.data, metadata: event.raw.metadata }))),
+          hash: b64(leafHashOf({ ...event, data: event.raw.data, metadata: event.raw.metadata })),
           prevHash: previous ? b64(previous) : null,
         });
         if (items.length === limit) break;

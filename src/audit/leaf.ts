@@ -28,8 +28,17 @@ let scratch = Buffer.alloc(64 * 1024);
  * (verification serialises a million events): hash it or copy it before calling again.
  */
 export function leafBytes(event: LeafInput): Buffer {
+  return prefixedLeafBytes(event).subarray(1);
+}
+
+/**
+ * 0x00 ‖ leaf bytes: what the leaf hash is the SHA-256 of (RFC 6962 §2.1), written in one
+ * buffer so that hashing a leaf needs no copy. The same reused buffer as leafBytes.
+ */
+export function prefixedLeafBytes(event: LeafInput): Buffer {
   const revision = String(event.revision);
   const size =
+    1 +
     LEAF_FORMAT.length +
     24 +
     Buffer.byteLength(event.stream) +
@@ -39,22 +48,39 @@ export function leafBytes(event: LeafInput): Buffer {
     event.metadata.length +
     event.data.length;
   if (size > scratch.length) scratch = Buffer.alloc(Math.max(size, scratch.length * 2));
-  let at = LEAF_FORMAT.copy(scratch, 0);
-  const text = (value: string) => {
-    const n = scratch.write(value, at + 4, 'utf8');
-    scratch.writeUInt32BE(n, at);
-    at += 4 + n;
-  };
-  const bytes = (value: Uint8Array) => {
-    scratch.writeUInt32BE(value.length, at);
-    scratch.set(value, at + 4);
-    at += 4 + value.length;
-  };
-  text(event.stream);
-  text(revision);
-  text(event.id);
-  text(event.type);
-  bytes(event.metadata);
-  bytes(event.data);
+  scratch[0] = 0x00;
+  let at = 1 + LEAF_FORMAT.copy(scratch, 1);
+  at = text(event.stream, at);
+  at = text(revision, at);
+  at = text(event.id, at);
+  at = text(event.type, at);
+  at = bytes(event.metadata, at);
+  at = bytes(event.data, at);
   return scratch.subarray(0, at);
 }
+
+function text(value: string, at: number): number {
+  const n = scratch.write(value, at + 4, 'utf8');
+  scratch.writeUInt32BE(n, at);
+  return at + 4 + n;
+}
+
+function bytes(value: Uint8Array, at: number): number {
+  scratch.writeUInt32BE(value.length, at);
+  scratch.set(value, at + 4);
+  return at + 4 + value.length;
+}
+
+/**
+ * The same 0x00 ‖ leaf bytes, made by SQLite from a row of the embedded store's `events` table
+ * (stream, revision, id, type, metadata, data), for verification to hash without building the
+ * row in JavaScript. A test holds it to prefixedLeafBytes on every row it writes. Lengths are of
+ * the UTF-8 bytes (a TEXT value cast to BLOB), big-endian on four bytes.
+ */
+export const PREFIXED_LEAF_SQL = `CAST(X'00454C31'
+  || unhex(printf('%08x', length(CAST(stream AS BLOB)))) || CAST(stream AS BLOB)
+  || unhex(printf('%08x', length(CAST(CAST(revision AS TEXT) AS BLOB)))) || CAST(CAST(revision AS TEXT) AS BLOB)
+  || unhex(printf('%08x', length(CAST(id AS BLOB)))) || CAST(id AS BLOB)
+  || unhex(printf('%08x', length(CAST(type AS BLOB)))) || CAST(type AS BLOB)
+  || unhex(printf('%08x', length(metadata))) || metadata
+  || unhex(printf('%08x', length(data))) || data AS BLOB)`;

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { type LeafInput, prefixedLeafBytes } from './leaf';
 
 /** SHA-256 output size: every stored node and every proof element has this length. */
 export const HASH_SIZE = 32;
@@ -23,8 +24,30 @@ export function leafHash(bytes: Uint8Array): Buffer {
   return sha256(Buffer.concat([LEAF_PREFIX, bytes]));
 }
 
+/** 0x01 ‖ left ‖ right, in one reused buffer: a tree of a million leaves hashes a million nodes. */
+const NODE_INPUT = Buffer.alloc(1 + 2 * 32, 0x01);
+
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return sha256(Buffer.concat([NODE_PREFIX, left, right]));
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) return sha256(Buffer.concat([NODE_PREFIX, left, right]));
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 1 + HASH_SIZE);
+  return sha256(NODE_INPUT);
+}
+
+/** The leaf hash of an event as stored: SHA-256(0x00 ‖ leaf bytes), without copying the bytes again. */
+export function leafHashOf(event: LeafInput): Buffer {
+  return sha256(prefixedLeafBytes(event));
+}
+
+/** The root of a complete subtree over a power-of-two number of leaf hashes. */
+export function subtreeRoot(leaves: readonly Uint8Array[]): Buffer {
+  let level: Uint8Array[] = [...leaves];
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
+    level = next;
+  }
+  return Buffer.from(level[0]!);
 }
 
 /**

@@ -1,9 +1,13 @@
+import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { EventStore } from '../../events';
 import type { Clock } from '../ledger/clock';
 import { SqliteEventStore } from '../store/sqlite-event-store';
 import { Audit, embeddedPositions } from './audit';
 import { AuditFollower } from './audit-follower';
+import { leafHashOf } from './merkle';
+
+const sha256 = (bytes: Uint8Array) => hash('sha256', bytes, 'buffer');
 import { Checkpoints } from './checkpoints';
 import { CheckpointKeys } from './signing-keys';
 
@@ -34,14 +38,15 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
   const common = { store, checkpoints, keys, clock };
   if (store instanceof SqliteEventStore && store.zoneLogs) {
     const logs = store.zoneLogs;
-    const audit = new Audit({ ...common, logs, records: (after, limit) => store.records(after, limit), positions: embeddedPositions(store, logs) });
+    const hashed = (after: number, limit: number) => store.leafInputs(after, limit).map(([position, stream, leaf]) => ({ position, stream, hash: sha256(leaf) }));
+    const audit = new Audit({ ...common, logs, hashed, positions: embeddedPositions(store, logs) });
     return { audit, start: async () => undefined, close: async () => checkpoints.close() };
   }
   const follower = new AuditFollower(join(auditDirOf(settings.dataDir), 'merkle.db'), store, onError);
   const audit = new Audit({
     ...common,
     logs: follower.logs,
-    records: (after, limit) => follower.records(after, limit),
+    hashed: async (after, limit) => (await follower.records(after, limit)).map((r) => ({ position: r.position, stream: r.stream, hash: leafHashOf(r) })),
     caughtUp: async () => {
       await follower.start();
       await follower.caughtUp();

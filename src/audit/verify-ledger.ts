@@ -2,9 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { verify } from 'node:crypto';
 import { zoneOfStream } from '../../events/streams';
 import { checkpointBytes, type SignedCheckpoint } from './auditor';
-import { leafBytes } from './leaf';
-import { leafHash, MemoryNodeStore, MerkleLog } from './merkle';
-import type { LedgerRecord, LogLeaf, ZoneLogs } from './zone-logs';
+import { MemoryNodeStore, MerkleLog } from './merkle';
+import type { LogLeaf, ZoneLogs } from './zone-logs';
 
 /** Why verification failed (README "Auditors: verification"). */
 export const VERIFY_REASONS = {
@@ -38,9 +37,16 @@ export interface VerificationReport {
   readonly checkpoint?: { readonly size: number; readonly at: string };
 }
 
+/** An event as verification sees it: where it is, its stream, and the leaf hash of its bytes as stored. */
+export interface HashedEvent {
+  readonly position: number;
+  readonly stream: string;
+  readonly hash: Buffer;
+}
+
 export interface VerifyInput {
-  /** Events as stored, in position order, after a position. */
-  readonly records: (after: number, limit: number) => readonly LedgerRecord[] | Promise<readonly LedgerRecord[]>;
+  /** The events in position order after a position, each with the leaf hash of its stored bytes. */
+  readonly events: (after: number, limit: number) => readonly HashedEvent[] | Promise<readonly HashedEvent[]>;
   readonly logs: ZoneLogs;
   readonly checkpoints: readonly SignedCheckpoint[];
   readonly publicKey: (keyId: string) => KeyObject | undefined;
@@ -94,12 +100,12 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   const onLeafOnly = (leaf: LogLeaf) => {
     if (inScope(leaf.zone)) problem({ zone: leaf.zone, reason: 'missing', position: leaf.position });
   };
-  const onEvent = (record: LedgerRecord, leaf: LogLeaf | undefined) => {
+  const onEvent = (record: HashedEvent, leaf: LogLeaf | undefined) => {
     const zone = zoneOfStream(record.stream);
     if (!inScope(zone) && !(leaf && inScope(leaf.zone))) return;
     eventsChecked += 1;
     const walk = walkOf(zone);
-    const hash = leafHash(leafBytes(record));
+    const hash = record.hash;
     if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
     else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
     else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
@@ -112,7 +118,7 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   // pages' last positions (a page that is not full is complete to the head).
   let after = 0;
   while (after < input.head) {
-    const records = (await input.records(after, pageSize)).filter((r) => r.position <= input.head);
+    const records = (await input.events(after, pageSize)).filter((r) => r.position <= input.head);
     const leaves = input.logs.leavesBetween(after, input.head, pageSize);
     const boundary = Math.min(
       input.head,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { zoneOfStream } from '../../events/streams';
-import { HASH_SIZE, leafHash, MerkleLog, type NodeStore } from './merkle';
-import { leafBytes, type LeafInput } from './leaf';
+import { HASH_SIZE, leafHashOf, MerkleLog, type NodeStore, subtreeRoot } from './merkle';
+import type { LeafInput } from './leaf';
 
 /** An event as stored, not decoded, at its ledger position: what a leaf covers. */
 export interface LedgerRecord extends LeafInput {
@@ -17,52 +17,63 @@ export interface LogLeaf {
 }
 
 /**
+ * Interior nodes below this level are not stored: a node of level 1 to 3 is the root of at
+ * most 8 leaves, hashed again from them when asked (one read, seven hashes). It keeps what each
+ * commit writes to a leaf and one node in seven, instead of about two rows an event.
+ */
+export const STORED_FROM_LEVEL = 4;
+
+/**
  * The Merkle logs of the ledger, one per zone (RFC 6962 / 9162 trees), kept in SQLite tables
  * beside the events. The embedded store (src/store/sqlite-event-store.ts) writes an event's leaf
  * and the subtrees it completes in the same transaction as the event itself, so the log and the
  * ledger can never disagree except by tampering; in EventStoreDB mode a follower feeds an
  * instance of its own (src/audit/audit-follower.ts).
  *
- *   merkle_leaves (zone, idx) → the event's ledger position and leaf hash (level 0)
- *   merkle_nodes  (zone, level ≥ 1, idx) → the hash of each complete subtree, written once
+ *   log_leaves (position) → the event's zone and index in the zone's log
+ *   log_nodes  (zone, level, idx) → leaf hashes (level 0) and complete subtrees of level ≥ 4,
+ *              each written once
  *
- * Zone sizes are cached between appends; whoever rolls back a transaction that appended must
- * call forget(), and a writer that shares the file with another process calls it at the start
- * of each write transaction (the other may have appended since).
+ * Zone sizes and each zone's right edge are remembered between appends; whoever rolls back a
+ * transaction that appended must call rolledBack(), and a writer that shares the file with
+ * another process calls forget() at the start of each write transaction (the other may have
+ * appended since).
  */
 export class ZoneLogs {
   private readonly s;
-  private readonly logs = new Map<string, { log: MerkleLog; nodes: SqlNodeStore }>();
+  private readonly logs = new Map<string, { log: MerkleLog; nodes: SqlNodeStore; stale: boolean }>();
   /** True when the tables did not exist before: an older ledger must be brought into the log once. */
   readonly created: boolean;
 
   constructor(db: Database.Database) {
-    this.created = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merkle_leaves'").get() === undefined;
+    this.created = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_leaves'").get() === undefined;
     db.exec(`
-      CREATE TABLE IF NOT EXISTS merkle_leaves (
-        zone TEXT NOT NULL, idx INTEGER NOT NULL, position INTEGER NOT NULL UNIQUE, hash BLOB NOT NULL,
-        PRIMARY KEY (zone, idx)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS merkle_nodes (
+      DROP TABLE IF EXISTS merkle_leaves;
+      DROP TABLE IF EXISTS merkle_nodes;
+      CREATE TABLE IF NOT EXISTS log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS log_nodes (
         zone TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
         PRIMARY KEY (zone, level, idx)
       ) WITHOUT ROWID;
     `);
     this.s = {
-      size: db.prepare<[string], { n: number | null }>('SELECT max(idx) + 1 AS n FROM merkle_leaves WHERE zone = ?'),
-      leaf: db.prepare<[string, number], { hash: Buffer }>('SELECT hash FROM merkle_leaves WHERE zone = ? AND idx = ?'),
-      node: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM merkle_nodes WHERE zone = ? AND level = ? AND idx = ?'),
-      putLeaf: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO merkle_leaves (zone, idx, position, hash) VALUES (?, ?, ?, ?)'),
-      putNode: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO merkle_nodes (zone, level, idx, hash) VALUES (?, ?, ?, ?)'),
-      byPosition: db.prepare<[number], LogLeaf>('SELECT position, zone, idx AS "index", hash FROM merkle_leaves WHERE position = ?'),
-      positionAt: db.prepare<[string, number], { position: number }>('SELECT position FROM merkle_leaves WHERE zone = ? AND idx = ?'),
-      range: db.prepare<[number, number, number], LogLeaf>(
-        'SELECT position, zone, idx AS "index", hash FROM merkle_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?',
+      size: db.prepare<[string], { n: number | null }>('SELECT max(idx) + 1 AS n FROM log_nodes WHERE zone = ? AND level = 0'),
+      node: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE zone = ? AND level = ? AND idx = ?'),
+      leafRange: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE zone = ? AND level = 0 AND idx >= ? AND idx < ? ORDER BY idx'),
+      putLeaf: db.prepare<[number, string, number]>('INSERT INTO log_leaves (position, zone, idx) VALUES (?, ?, ?)'),
+      putNode: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO log_nodes (zone, level, idx, hash) VALUES (?, ?, ?, ?)'),
+      byPosition: db.prepare<[number], LogLeaf>(
+        'SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx WHERE l.position = ?',
       ),
-      zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM merkle_leaves'),
-      last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM merkle_leaves'),
+      positionAt: db.prepare<[string, number], { position: number }>('SELECT position FROM log_leaves WHERE zone = ? AND idx = ?'),
+      range: db.prepare<[number, number, number], LogLeaf>(
+        `SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx
+         WHERE l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`,
+      ),
+      zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_nodes WHERE level = 0'),
+      last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM log_leaves'),
       nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer }>(
-        'SELECT level, idx, hash FROM merkle_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000',
+        'SELECT level, idx, hash FROM log_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000',
       ),
     };
   }
@@ -70,7 +81,7 @@ export class ZoneLogs {
   /** Appends an event's leaf to its zone's log. Call inside the transaction that writes the event. */
   append(position: number, event: LeafInput): LogLeaf {
     const zone = zoneOfStream(event.stream);
-    const hash = leafHash(leafBytes(event));
+    const hash = leafHashOf(event);
     const { log, nodes } = this.zone(zone);
     nodes.nextPosition = position;
     const index = log.append(hash);
@@ -96,7 +107,7 @@ export class ZoneLogs {
 
   /** The hash of a zone's leaf by index. */
   hashAt(zone: string, index: number): Buffer | undefined {
-    return this.s.leaf.get(zone, index)?.hash;
+    return this.s.node.get(zone, 0, index)?.hash;
   }
 
   positionAt(zone: string, index: number): number | undefined {
@@ -108,12 +119,12 @@ export class ZoneLogs {
     return this.s.last.get()?.position ?? 0;
   }
 
-  /** The leaves whose events are at positions in (after, upTo], in position order. */
+  /** The leaves whose events are at positions in (after, upTo], in position order; a leaf whose hash row is gone has an empty hash. */
   leavesBetween(after: number, upTo: number, limit: number): LogLeaf[] {
-    return this.s.range.all(after, upTo, limit);
+    return this.s.range.all(after, upTo, limit).map((l) => (l.hash ? l : { ...l, hash: Buffer.alloc(0) }));
   }
 
-  /** Every stored interior node of a zone, in (level, index) order, a page at a time. */
+  /** Every stored interior node of a zone (levels ≥ STORED_FROM_LEVEL), in (level, index) order, a page at a time. */
   *interiorNodes(zone: string): Generator<{ level: number; index: number; hash: Buffer }> {
     let level = 0;
     let idx = Number.MAX_SAFE_INTEGER;
@@ -127,50 +138,78 @@ export class ZoneLogs {
     }
   }
 
-  /** Drops cached sizes: a transaction rolled back, or another process may have appended. */
+  /**
+   * Doubts what is remembered: a transaction rolled back, or another process may have appended.
+   * Each zone's size is read again on its next use; what is remembered is kept only if the file
+   * holds exactly as many leaves (every change to a log adds leaves, and only an append this
+   * instance remembers, or a rollback of one, can make the counts agree).
+   */
   forget(): void {
+    for (const entry of this.logs.values()) entry.stale = true;
+  }
+
+  /** Drops everything remembered: a transaction that appended was rolled back. */
+  rolledBack(): void {
     this.logs.clear();
   }
 
   private zone(zone: string) {
     let entry = this.logs.get(zone);
+    if (entry?.stale) {
+      const size = this.s.size.get(zone)?.n ?? 0;
+      if (size === entry.nodes.size()) entry.stale = false;
+      else entry = undefined;
+    }
     if (!entry) {
       const nodes = new SqlNodeStore(zone, this.s, this.s.size.get(zone)?.n ?? 0);
-      entry = { log: new MerkleLog(nodes), nodes };
+      entry = { log: new MerkleLog(nodes), nodes, stale: false };
       this.logs.set(zone, entry);
     }
     return entry;
   }
 }
 
-/** A zone's tree in the two tables: level 0 in merkle_leaves (with the event's position), the rest in merkle_nodes. */
+/** A zone's tree in the two tables: leaves and nodes of level ≥ 4 stored, levels 1 to 3 hashed again from their leaves. */
 class SqlNodeStore implements NodeStore {
-  /** The ledger position of the leaf being appended (level-0 rows name their event). */
+  /** The ledger position of the leaf being appended (its log_leaves row names its event). */
   nextPosition = -1;
+  /**
+   * The last node written at each level: the left sibling an append climbs past is always one
+   * of them, so appends read nothing back, stored level or not.
+   */
+  private readonly frontier = new Map<number, { index: number; hash: Uint8Array }>();
 
   constructor(
     private readonly zone: string,
     private readonly s: {
-      leaf: Database.Statement<[string, number], { hash: Buffer }>;
       node: Database.Statement<[string, number, number], { hash: Buffer }>;
-      putLeaf: Database.Statement<[string, number, number, Uint8Array]>;
+      leafRange: Database.Statement<[string, number, number], { hash: Buffer }>;
+      putLeaf: Database.Statement<[number, string, number]>;
       putNode: Database.Statement<[string, number, number, Uint8Array]>;
     },
     private count: number,
   ) {}
 
   get(level: number, index: number): Uint8Array | undefined {
-    return level === 0 ? this.s.leaf.get(this.zone, index)?.hash : this.s.node.get(this.zone, level, index)?.hash;
+    const last = this.frontier.get(level);
+    if (last?.index === index) return last.hash;
+    if (level === 0 || level >= STORED_FROM_LEVEL) return this.s.node.get(this.zone, level, index)?.hash;
+    const width = 2 ** level;
+    const leaves = this.s.leafRange.all(this.zone, index * width, (index + 1) * width);
+    return leaves.length === width ? subtreeRoot(leaves.map((l) => l.hash)) : undefined;
   }
 
   put(level: number, index: number, hash: Uint8Array): void {
     if (hash.length !== HASH_SIZE) throw new RangeError(`a node hash has ${HASH_SIZE} bytes`);
     if (level > 0) {
-      this.s.putNode.run(this.zone, level, index, hash);
+      this.frontier.set(level, { index, hash });
+      if (level >= STORED_FROM_LEVEL) this.s.putNode.run(this.zone, level, index, hash);
       return;
     }
     if (index !== this.count) throw new RangeError(`the next leaf of zone ${this.zone} is ${this.count}, not ${index}`);
-    this.s.putLeaf.run(this.zone, index, this.nextPosition, hash);
+    this.s.putNode.run(this.zone, 0, index, hash);
+    this.s.putLeaf.run(this.nextPosition, this.zone, index);
+    this.frontier.set(0, { index, hash });
     this.count += 1;
   }
 

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCodec } from './codec';
+import { PREFIXED_LEAF_SQL } from '../audit/leaf';
 import { type LedgerRecord, ZoneLogs } from '../audit/zone-logs';
 import {
   type AppendResult,
@@ -149,6 +150,9 @@ export class SqliteEventStore implements EventStore {
       readStream: db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
       readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       records: db.prepare<[number, number], LedgerRecord>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      leafInputs: db
+        .prepare<[number, number], [number, string, Buffer]>(`SELECT position, stream, ${PREFIXED_LEAF_SQL} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+        .raw(true),
       head: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
     };
   }
@@ -186,7 +190,7 @@ export class SqliteEventStore implements EventStore {
             } catch (error) {
               this.db.exec('ROLLBACK TO append_one');
               this.db.exec('RELEASE append_one');
-              this.zoneLogs?.forget();
+              this.zoneLogs?.rolledBack();
               outcomes.push({ ok: false, error });
             }
           }
@@ -194,7 +198,7 @@ export class SqliteEventStore implements EventStore {
         .immediate();
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
-      this.zoneLogs?.forget();
+      this.zoneLogs?.rolledBack();
       for (const pending of batch) pending.reject(error);
       return;
     }
@@ -288,9 +292,14 @@ export class SqliteEventStore implements EventStore {
     return { events, scannedTo, end: false };
   }
 
-  /** Events as stored, not decoded, after a position: what verification hashes. */
+  /** Events as stored, not decoded, after a position. */
   records(after: number, limit: number): LedgerRecord[] {
     return this.statements.records.all(after, limit);
+  }
+
+  /** Each event after a position as [position, stream, 0x00 ‖ leaf bytes], made by SQLite: what verification hashes. */
+  leafInputs(after: number, limit: number): Array<[number, string, Buffer]> {
+    return this.statements.leafInputs.all(after, limit);
   }
 
   subscribe(options: SubscribeOptions): Subscription {

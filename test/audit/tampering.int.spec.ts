@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prefixedLeafBytes } from '../../src/audit/leaf';
 import { openAudit } from '../../src/audit/open-audit';
 import { verifyLedger } from '../../src/audit/verify-ledger';
 import { ZoneLogs } from '../../src/audit/zone-logs';
@@ -126,8 +128,8 @@ describe('verification of a tampered ledger', () => {
     let appended = 0;
     // Every page read is followed by appends in both zones before the next, as a busy service would.
     const report = await verifyLedger({
-      records: async (after, limit) => {
-        const page = store.records(after, limit);
+      events: async (after, limit) => {
+        const page = store.leafInputs(after, limit).map(([position, stream, leaf]) => ({ position, stream, hash: createHash('sha256').update(leaf).digest() }));
         await seedCases(seed, 1, appended++ % 2 ? ZONE : OTHER_ZONE);
         return page;
       },
@@ -214,8 +216,8 @@ describe('verification of a tampered ledger', () => {
     const cut = at(keep);
     const report = await verifyAfter((db) => {
       db.prepare('DELETE FROM events WHERE position >= ?').run(cut);
-      db.prepare('DELETE FROM merkle_leaves WHERE position >= ?').run(cut);
-      db.prepare('DELETE FROM merkle_nodes WHERE zone = ? AND idx * (1 << level) + (1 << level) > ?').run(ZONE, keep);
+      db.prepare('DELETE FROM log_leaves WHERE position >= ?').run(cut);
+      db.prepare('DELETE FROM log_nodes WHERE zone = ? AND idx * (1 << level) + (1 << level) > ?').run(ZONE, keep);
     });
     expect(report).toMatchObject({ ok: false, reason: 'truncated', checkpoint: { size: template.signed[1] } });
     // The other zone's events after the cut are gone too; this zone's first missing one is `cut`.
@@ -235,7 +237,7 @@ describe('verification of a tampered ledger', () => {
       data[data.length - 1] = data[data.length - 1]! ^ 0x80;
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
       // Rebuild the whole log from the altered events, as a careful forger would.
-      db.exec('DELETE FROM merkle_leaves; DELETE FROM merkle_nodes;');
+      db.exec('DELETE FROM log_leaves; DELETE FROM log_nodes;');
       const logs = new ZoneLogs(db);
       db.transaction(() => {
         for (const r of db.prepare('SELECT position, stream, revision, id, type, data, metadata FROM events ORDER BY position').all() as never[])
@@ -247,9 +249,28 @@ describe('verification of a tampered ledger', () => {
 
   it('finds an interior node of the log changed (proofs would be served from it)', async () => {
     const report = await verifyAfter((db) => {
-      db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32) WHERE zone = ? AND level = 1 AND idx = 3').run(ZONE);
+      db.prepare('UPDATE log_nodes SET hash = zeroblob(32) WHERE zone = ? AND level = 4 AND idx = 1').run(ZONE);
     });
-    expect(report).toMatchObject({ ok: false, reason: 'log-altered', firstInvalidPosition: at(6) });
+    expect(report).toMatchObject({ ok: false, reason: 'log-altered', firstInvalidPosition: at(16) });
+  });
+
+  it('finds a leaf hash of the log changed, at its event', async () => {
+    const report = await verifyAfter((db) => {
+      db.prepare('UPDATE log_nodes SET hash = zeroblob(32) WHERE zone = ? AND level = 0 AND idx = 9').run(ZONE);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(9) });
+  });
+
+  it('makes in SQL the very leaf bytes the service hashes, for every event', async () => {
+    const store = new SqliteEventStore(join(template.dir, 'ledger.db'));
+    try {
+      const rows = store.records(0, 100_000);
+      const made = store.leafInputs(0, 100_000);
+      expect(made.map(([position]) => position)).toEqual(rows.map((r) => r.position));
+      rows.forEach((row, i) => expect({ position: row.position, same: made[i]![2].equals(prefixedLeafBytes(row)) }).toEqual({ position: row.position, same: true }));
+    } finally {
+      await store.close();
+    }
   });
 
   it('adopts nothing when the log tables are dropped: the signed roots still catch the change', async () => {
@@ -258,7 +279,7 @@ describe('verification of a tampered ledger', () => {
       const data = Buffer.from(row(db, target).data as Buffer);
       data[3] = data[3]! ^ 0x01;
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
-      db.exec('DROP TABLE merkle_leaves; DROP TABLE merkle_nodes;');
+      db.exec('DROP TABLE log_leaves; DROP TABLE log_nodes;');
     });
     expect(report).toMatchObject({ ok: false, reason: 'checkpoint-mismatch', checkpoint: { size: template.signed[0] }, firstInvalidPosition: at(0) });
   });
