@@ -34,6 +34,11 @@ export class Progress {
     this.failed = true;
   }
 
+  /** A new runner took over after a failure (the worker was started again). */
+  recover(): void {
+    this.failed = false;
+  }
+
   /** Resolves true once `reached(target)`, false after the timeout or when cancelled. */
   waitFor(target: Position | undefined, timeoutMs: number): Promise<boolean> {
     if (this.reached(target)) return Promise.resolve(true);

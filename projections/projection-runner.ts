@@ -2,6 +2,7 @@ import { type DomainEvent, type EventMetadata, parseStream, STREAM_PREFIXES, SYS
 import {
   comparePositions,
   type EventStore,
+  FatalStoreError,
   formatPosition,
   parsePosition,
   type Position,
@@ -18,6 +19,8 @@ export interface RunnerOptions {
   readonly batchSize?: number;
   /** Cases whose views are computed per transaction. */
   readonly casesPerTransaction?: number;
+  /** The first wait before resubscribing after an error (ms, doubling to 5 s; 100 by default). */
+  readonly retryAfterMs?: number;
   readonly onError?: (error: unknown) => void;
   /** Told every time the views move forward (the worker thread reports it to the main thread). */
   readonly onProgress?: (projected: Position | undefined) => void;
@@ -33,6 +36,9 @@ export interface RunnerOptions {
  * and computes each case's views once when it has caught up: a case's view depends on its
  * whole history, so computing it at every event of a replay would be wasted work.
  */
+/** Subscription failures in a row after which the runner gives up (readiness says so). */
+const MAX_CONSECUTIVE_FAILURES = 10;
+
 export class ProjectionRunner {
   private subscription: Subscription | undefined;
   private running: Promise<void> | undefined;
@@ -84,6 +90,12 @@ export class ProjectionRunner {
     return this.failed;
   }
 
+  /** Why not ready, for /health/ready. */
+  reason(): string | undefined {
+    if (this.failed) return `projections stopped: ${this.failed instanceof Error ? this.failed.message : 'failed'}`;
+    return this.isReady() ? undefined : 'catching up with the ledger';
+  }
+
   position(): Position | undefined {
     return this.progress.position;
   }
@@ -102,18 +114,33 @@ export class ProjectionRunner {
     if (this.failed) throw this.failed instanceof Error ? this.failed : new Error('the projections failed', { cause: this.failed });
   }
 
+  /**
+   * Follows the store, resubscribing with a backoff after an error. An error no retry can fix
+   * (FatalStoreError), or the same failure ten times in a row, stops the runner: it fails, says
+   * so through readiness, and is not retried here (the projection thread starts a new worker).
+   */
   private async follow(): Promise<void> {
-    let backoff = 100;
+    const first = this.options.retryAfterMs ?? 100;
+    let backoff = first;
+    let failures = 0;
     while (!this.stopped) {
       this.subscription = this.store.subscribe({ after: this.applied, streamPrefixes: Object.values(STREAM_PREFIXES) });
       try {
         for await (const message of this.subscription) {
           this.receive(message);
+          failures = 0;
           if (this.failed) return;
         }
-        backoff = 100;
+        backoff = first;
       } catch (error) {
         if (this.stopped) return;
+        failures += 1;
+        if (error instanceof FatalStoreError || failures >= MAX_CONSECUTIVE_FAILURES) {
+          this.failed = error;
+          this.progress.fail();
+          this.options.onError?.(error);
+          return;
+        }
         this.options.onError?.(error);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5_000);

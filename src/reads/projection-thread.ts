@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { FromWorker, ToWorker, WorkerSettings } from './projection-worker';
@@ -11,6 +12,8 @@ export interface Projections {
   start(): void;
   stop(): Promise<void>;
   isReady(): boolean;
+  /** Why they are not ready, for /health/ready (no personal data). */
+  reason?(): string | undefined;
   /** Resolves true once the views reflect the ledger up to `target`; false after the timeout. */
   waitFor(target: Position | undefined, timeoutMs: number): Promise<boolean>;
 }
@@ -18,33 +21,43 @@ export interface Projections {
 /**
  * The main thread's side of the projection worker (projection-worker.ts): starts it, wakes it
  * after every local commit (the embedded store's subscriptions otherwise poll), and follows its
- * progress reports to answer `waitFor` for the read barrier. A worker that fails or exits takes
- * readiness down with it.
+ * progress reports to answer `waitFor` for the read barrier. It supervises the worker: one that
+ * fails or exits (out of memory, an uncaught error, a row it cannot decode) takes readiness down,
+ * is logged and counted (`ledger_projection_worker_restarts_total`), and is started again after
+ * a backoff (1 s doubling to 1 min, back to 1 s once a worker has kept going for a minute). The
+ * new worker resumes from the views' checkpoint.
  */
 export class ProjectionThread implements Projections {
   private worker: Worker | undefined;
   private readonly progress = new Progress();
   private stopped: Promise<void> | undefined;
+  private down: string | undefined;
+  private backoffMs = 1_000;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  /** Registered by the service in its metrics registry. */
+  readonly restarts = new Counter({ name: 'ledger_projection_worker_restarts_total', help: 'Projection worker restarts after a failure or an exit', registers: [] });
 
   constructor(
     private readonly config: Pick<Config, 'dataDir' | 'eventStoreUrl' | 'masterKeyDir'>,
     private readonly log: Logger,
+    private readonly workerFile = join(__dirname, 'projection-worker.js'),
   ) {}
 
   start(): void {
-    if (this.worker) return;
+    if (this.worker || this.stopped) return;
     const settings: WorkerSettings = {
       dataDir: this.config.dataDir,
       masterKeyDir: this.config.masterKeyDir,
       eventStoreUrl: this.config.eventStoreUrl,
       viewsFile: join(this.config.dataDir, 'views.db'),
     };
-    this.worker = new Worker(join(__dirname, 'projection-worker.js'), { workerData: settings });
-    this.worker.on('message', (message: FromWorker) => this.receive(message));
-    this.worker.on('error', (error) => this.fail(error.message));
-    this.worker.on('exit', (code) => {
-      if (!this.stopped) this.fail(`the projection worker exited (${code})`);
-    });
+    const worker = new Worker(this.workerFile, { workerData: settings });
+    this.worker = worker;
+    this.startedAt = Date.now();
+    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('error', (error) => this.failed(worker, error.message));
+    worker.on('exit', (code) => this.failed(worker, `the projection worker exited (${code})`));
   }
 
   /** After a commit in this process: the worker looks at the store now rather than at its next poll. */
@@ -53,8 +66,12 @@ export class ProjectionThread implements Projections {
   }
 
   stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
     const worker = this.worker;
-    if (!worker) return Promise.resolve();
+    if (!worker) {
+      this.stopped ??= Promise.resolve();
+      return this.stopped.then(() => this.progress.cancelWaiters());
+    }
     this.stopped ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -71,7 +88,11 @@ export class ProjectionThread implements Projections {
   }
 
   isReady(): boolean {
-    return this.progress.isReady();
+    return this.down === undefined && this.progress.isReady();
+  }
+
+  reason(): string | undefined {
+    return this.down ?? (this.progress.isReady() ? undefined : 'catching up with the ledger');
   }
 
   waitFor(target: Position | undefined, timeoutMs: number): Promise<boolean> {
@@ -79,13 +100,34 @@ export class ProjectionThread implements Projections {
   }
 
   private receive(message: FromWorker): void {
-    if (message.type === 'error') return this.fail(message.message);
+    if (message.type === 'error') {
+      // The runner stopped on an error it cannot retry: this worker is done; a new one may fare better.
+      this.log.error({ err: { message: message.message } }, 'projection worker failed');
+      void this.worker?.terminate();
+      return;
+    }
     if (message.type === 'warning') return void this.log.warn({ err: { message: message.message } }, 'projection worker: retrying');
-    if (message.type === 'progress') this.progress.advance(message.position ? parsePosition(message.position) : undefined);
+    if (message.type === 'progress') {
+      if (this.down !== undefined) this.log.info('projection worker is back');
+      this.down = undefined;
+      this.progress.recover();
+      if (Date.now() - this.startedAt > 60_000) this.backoffMs = 1_000;
+      this.progress.advance(message.position ? parsePosition(message.position) : undefined);
+    }
   }
 
-  private fail(message: string): void {
+  /** A worker failed or exited: readiness says why, and a new one starts after the backoff. */
+  private failed(worker: Worker, message: string): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    if (this.stopped) return;
+    this.down = `projection worker down, restarting: ${message}`;
     this.progress.fail();
-    this.log.error({ err: { message } }, 'projection worker failed');
+    this.restarts.inc();
+    this.log.error({ err: { message }, retryInMs: this.backoffMs }, 'projection worker failed; restarting');
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 60_000);
+    this.restartTimer = setTimeout(() => this.start(), wait);
+    this.restartTimer.unref();
   }
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCodec } from './codec';
 import { PREFIXED_LEAF_SQL } from '../audit/leaf';
@@ -54,6 +54,12 @@ export interface SqliteEventStoreOptions {
    */
   walCheckpoints?: 'auto' | 'elsewhere';
   /**
+   * With `elsewhere`: the write-ahead log size beyond which this connection checkpoints it
+   * itself (64 MiB by default), so that the log never grows without bound when the other
+   * connection stops doing it (the projection worker died or lags).
+   */
+  walLimitBytes?: number;
+  /**
    * Keep the zones' Merkle logs (src/audit/zone-logs.ts) in the append transaction; on by
    * default. Off only to measure what the log costs (npm run bench).
    */
@@ -86,6 +92,8 @@ export class SqliteEventStore implements EventStore {
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
+  private readonly walLimit: number | undefined;
+  private commitsSinceWalCheck = 0;
   private readonly statements: ReturnType<SqliteEventStore['prepare']>;
   /** The zones' Merkle logs, in this file; undefined only when turned off. */
   readonly zoneLogs: ZoneLogs | undefined;
@@ -99,7 +107,12 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    if (options.walCheckpoints === 'elsewhere') this.db.pragma('wal_autocheckpoint = 0');
+    this.walLimit = options.walCheckpoints === 'elsewhere' ? (options.walLimitBytes ?? 64 * 1024 * 1024) : undefined;
+    if (this.walLimit !== undefined) {
+      this.db.pragma('wal_autocheckpoint = 0');
+      // After a checkpoint the log restarts from its beginning; the file is cut back to this size then.
+      this.db.pragma(`journal_size_limit = ${this.walLimit}`);
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -208,6 +221,19 @@ export class SqliteEventStore implements EventStore {
       else pending.reject(outcome.error);
     });
     this.appended.emit('appended');
+    this.guardWal();
+  }
+
+  /**
+   * Checkpoints are another connection's job (`elsewhere`), but if the log passes its limit that
+   * connection is not doing it: this one does, after the commit has been answered. The log's size
+   * is looked at every 64 commits (a stat).
+   */
+  private guardWal(): void {
+    if (this.walLimit === undefined || this.file === ':memory:' || ++this.commitsSinceWalCheck < 64) return;
+    this.commitsSinceWalCheck = 0;
+    const size = statSync(`${this.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > this.walLimit) this.checkpoint();
   }
 
   /** Runs inside the batch transaction and its own savepoint. */
