@@ -3,7 +3,9 @@ import { verify } from 'node:crypto';
 import { zoneOfStream } from '../../events/streams';
 import { checkpointBytes, type SignedCheckpoint } from './auditor';
 import { MemoryNodeStore, MerkleLog } from './merkle';
-import type { LogLeaf, ZoneLogs } from './zone-logs';
+import type { ZoneLogs } from './zone-logs';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Why verification failed (README "Auditors: verification"). */
 export const VERIFY_REASONS = {
@@ -97,18 +99,28 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   };
   let eventsChecked = 0;
 
-  const onLeafOnly = (leaf: LogLeaf) => {
-    if (inScope(leaf.zone)) problem({ zone: leaf.zone, reason: 'missing', position: leaf.position });
+  const readers = new Map<string, (index: number) => Buffer | undefined>();
+  const storedHash = (zone: string, index: number) => {
+    let read = readers.get(zone);
+    if (!read) {
+      read = input.logs.hashReader(zone);
+      readers.set(zone, read);
+    }
+    return read(index);
   };
-  const onEvent = (record: HashedEvent, leaf: LogLeaf | undefined) => {
+  type Place = [position: number, zone: string, index: number];
+  const onLeafOnly = ([position, zone]: Place) => {
+    if (inScope(zone)) problem({ zone, reason: 'missing', position });
+  };
+  const onEvent = (record: HashedEvent, place: Place | undefined) => {
     const zone = zoneOfStream(record.stream);
-    if (!inScope(zone) && !(leaf && inScope(leaf.zone))) return;
+    if (!inScope(zone) && !(place && inScope(place[1]))) return;
     eventsChecked += 1;
     const walk = walkOf(zone);
     const hash = record.hash;
-    if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
-    else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
-    else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
+    if (!place) problem({ zone, reason: 'not-in-log', position: record.position });
+    else if (place[1] !== zone || place[2] !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
+    else if (!hash.equals(storedHash(zone, place[2]) ?? EMPTY)) problem({ zone, reason: 'altered', position: record.position });
     walk.tree.append(hash);
     walk.expected += 1;
     walk.last = record.position;
@@ -119,19 +131,19 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   let after = 0;
   while (after < input.head) {
     const records = (await input.events(after, pageSize)).filter((r) => r.position <= input.head);
-    const leaves = input.logs.leavesBetween(after, input.head, pageSize);
+    const leaves = input.logs.placesBetween(after, input.head, pageSize);
     const boundary = Math.min(
       input.head,
       records.length === pageSize ? records[records.length - 1]!.position : input.head,
-      leaves.length === pageSize ? leaves[leaves.length - 1]!.position : input.head,
+      leaves.length === pageSize ? leaves[leaves.length - 1]![0] : input.head,
     );
     let l = 0;
     for (const record of records) {
       if (record.position > boundary) break;
-      while (l < leaves.length && leaves[l]!.position < record.position) onLeafOnly(leaves[l++]!);
-      onEvent(record, l < leaves.length && leaves[l]!.position === record.position ? leaves[l++] : undefined);
+      while (l < leaves.length && leaves[l]![0] < record.position) onLeafOnly(leaves[l++]!);
+      onEvent(record, l < leaves.length && leaves[l]![0] === record.position ? leaves[l++] : undefined);
     }
-    while (l < leaves.length && leaves[l]!.position <= boundary) onLeafOnly(leaves[l++]!);
+    while (l < leaves.length && leaves[l]![0] <= boundary) onLeafOnly(leaves[l++]!);
     after = boundary;
     await new Promise((resolve) => setImmediate(resolve));
   }

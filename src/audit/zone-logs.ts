@@ -70,6 +70,10 @@ export class ZoneLogs {
         `SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx
          WHERE l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`,
       ),
+      places: db
+        .prepare<[number, number, number], [number, string, number]>('SELECT position, zone, idx FROM log_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?')
+        .raw(true),
+      hashes: db.prepare<[string, number, number], [number, Buffer]>('SELECT idx, hash FROM log_nodes WHERE zone = ? AND level = 0 AND idx >= ? ORDER BY idx LIMIT ?').raw(true),
       zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_nodes WHERE level = 0'),
       last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM log_leaves'),
       nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer }>(
@@ -122,6 +126,28 @@ export class ZoneLogs {
   /** The leaves whose events are at positions in (after, upTo], in position order; a leaf whose hash row is gone has an empty hash. */
   leavesBetween(after: number, upTo: number, limit: number): LogLeaf[] {
     return this.s.range.all(after, upTo, limit).map((l) => (l.hash ? l : { ...l, hash: Buffer.alloc(0) }));
+  }
+
+  /** Where the leaves of the events at positions in (after, upTo] are: [position, zone, index], in position order. */
+  placesBetween(after: number, upTo: number, limit: number): Array<[number, string, number]> {
+    return this.s.places.all(after, upTo, limit);
+  }
+
+  /**
+   * A reader of one zone's leaf hashes by index, reading ahead a chunk at a time: a walk in
+   * index order reads each chunk once, by the primary key.
+   */
+  hashReader(zone: string, chunk = 5_000): (index: number) => Buffer | undefined {
+    let start = -1;
+    let hashes: Array<Buffer | undefined> = [];
+    return (index) => {
+      if (start < 0 || index < start || index >= start + chunk) {
+        start = index;
+        hashes = [];
+        for (const [idx, hash] of this.s.hashes.all(zone, index, chunk)) if (idx - index < chunk) hashes[idx - index] = hash;
+      }
+      return hashes[index - start];
+    };
   }
 
   /** Every stored interior node of a zone (levels ≥ STORED_FROM_LEVEL), in (level, index) order, a page at a time. */
