@@ -27,8 +27,8 @@ export interface AuditEvent {
 export interface AuditParts {
   readonly store: EventStore;
   readonly logs: ZoneLogs;
-  /** The events in position order with the leaf hashes of their stored bytes (verification). */
-  readonly hashed: VerifyInput['events'];
+  /** A source of the events in position order with the leaf hashes of their stored bytes, for one verification. */
+  readonly hashed: () => { readonly events: VerifyInput['events']; close(): Promise<void> };
   readonly checkpoints: Checkpoints;
   readonly keys: CheckpointKeys;
   readonly clock: Clock;
@@ -112,14 +112,19 @@ export class Audit {
     // head is the later of the ledger's and the log's (events cut from the end leave leaves).
     const checkpoints = this.parts.checkpoints.all();
     const head = await this.parts.positions.head();
-    return verifyLedger({
-      events: this.parts.hashed,
-      logs: this.parts.logs,
-      checkpoints,
-      head,
-      publicKey: (keyId) => this.parts.keys.publicKey(keyId),
-      ...(zone === undefined ? {} : { zone }),
-    });
+    const source = this.parts.hashed();
+    try {
+      return await verifyLedger({
+        events: source.events,
+        logs: this.parts.logs,
+        checkpoints,
+        head,
+        publicKey: (keyId) => this.parts.keys.publicKey(keyId),
+        ...(zone === undefined ? {} : { zone }),
+      });
+    } finally {
+      await source.close();
+    }
   }
 
   async inclusion(zone: string, position: number, treeSize?: number): Promise<InclusionProof> {

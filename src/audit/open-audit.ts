@@ -1,13 +1,13 @@
-import { hash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { EventStore } from '../../events';
+import { type EventStore, zoneOfStream } from '../../events';
 import type { Clock } from '../ledger/clock';
 import { SqliteEventStore } from '../store/sqlite-event-store';
 import { Audit, embeddedPositions } from './audit';
 import { AuditFollower } from './audit-follower';
+import { hashedInThread, ParallelHashedEvents } from './hashed-events';
 import { leafHashOf } from './merkle';
 
-const sha256 = (bytes: Uint8Array) => hash('sha256', bytes, 'buffer');
 import { Checkpoints } from './checkpoints';
 import { CheckpointKeys } from './signing-keys';
 
@@ -38,7 +38,13 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
   const common = { store, checkpoints, keys, clock };
   if (store instanceof SqliteEventStore && store.zoneLogs) {
     const logs = store.zoneLogs;
-    const hashed = (after: number, limit: number) => store.leafInputs(after, limit).map(([position, stream, leaf]) => ({ position, stream, hash: sha256(leaf) }));
+    const inThread = hashedInThread((after, limit) => store.leafInputs(after, limit));
+    // Worker threads read and hash ahead of the walk, where the compiled worker exists and the ledger is a file.
+    const hashed = () => {
+      if (store.file === ':memory:' || !ParallelHashedEvents.available()) return { events: inThread, close: async () => undefined };
+      const parallel = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
+      return { events: parallel.events, close: () => parallel.close() };
+    };
     const audit = new Audit({ ...common, logs, hashed, positions: embeddedPositions(store, logs) });
     return { audit, start: async () => undefined, close: async () => checkpoints.close() };
   }
@@ -46,7 +52,14 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
   const audit = new Audit({
     ...common,
     logs: follower.logs,
-    hashed: async (after, limit) => (await follower.records(after, limit)).map((r) => ({ position: r.position, stream: r.stream, hash: leafHashOf(r) })),
+    hashed: () => ({
+      events: async (after, limit, head) => {
+        const records = await follower.records(after, limit);
+        const events = records.filter((r) => r.position <= head).map((r) => ({ position: r.position, zone: zoneOfStream(r.stream), hash: leafHashOf(r) }));
+        return { events, upTo: records.length === limit ? records[records.length - 1]!.position : head };
+      },
+      close: async () => undefined,
+    }),
     caughtUp: async () => {
       await follower.start();
       await follower.caughtUp();

@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
 import { verify } from 'node:crypto';
-import { zoneOfStream } from '../../events/streams';
 import { checkpointBytes, type SignedCheckpoint } from './auditor';
 import { MemoryNodeStore, MerkleLog } from './merkle';
 import type { ZoneLogs } from './zone-logs';
@@ -39,16 +38,22 @@ export interface VerificationReport {
   readonly checkpoint?: { readonly size: number; readonly at: string };
 }
 
-/** An event as verification sees it: where it is, its stream, and the leaf hash of its bytes as stored. */
+/** An event as verification sees it: where it is, its stream's zone, and the leaf hash of its bytes as stored. */
 export interface HashedEvent {
   readonly position: number;
-  readonly stream: string;
+  readonly zone: string;
   readonly hash: Buffer;
 }
 
+/** A page of hashed events: every event at a position in (after, upTo] is in it. */
+export interface HashedPage {
+  readonly events: readonly HashedEvent[];
+  readonly upTo: number;
+}
+
 export interface VerifyInput {
-  /** The events in position order after a position, each with the leaf hash of its stored bytes. */
-  readonly events: (after: number, limit: number) => readonly HashedEvent[] | Promise<readonly HashedEvent[]>;
+  /** The next events in position order after a position (about `limit` of them), each with the leaf hash of its stored bytes. */
+  readonly events: (after: number, limit: number, head: number) => HashedPage | Promise<HashedPage>;
   readonly logs: ZoneLogs;
   readonly checkpoints: readonly SignedCheckpoint[];
   readonly publicKey: (keyId: string) => KeyObject | undefined;
@@ -113,7 +118,7 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     if (inScope(zone)) problem({ zone, reason: 'missing', position });
   };
   const onEvent = (record: HashedEvent, place: Place | undefined) => {
-    const zone = zoneOfStream(record.stream);
+    const zone = record.zone;
     if (!inScope(zone) && !(place && inScope(place[1]))) return;
     eventsChecked += 1;
     const walk = walkOf(zone);
@@ -127,16 +132,13 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   };
 
   // Events and leaves a page each; both are complete up to `boundary`, the smaller of the two
-  // pages' last positions (a page that is not full is complete to the head).
+  // pages' ends (a page of leaves that is not full is complete to the head).
   let after = 0;
   while (after < input.head) {
-    const records = (await input.events(after, pageSize)).filter((r) => r.position <= input.head);
+    const page = await input.events(after, pageSize, input.head);
+    const records = page.events;
     const leaves = input.logs.placesBetween(after, input.head, pageSize);
-    const boundary = Math.min(
-      input.head,
-      records.length === pageSize ? records[records.length - 1]!.position : input.head,
-      leaves.length === pageSize ? leaves[leaves.length - 1]![0] : input.head,
-    );
+    const boundary = Math.min(input.head, page.upTo, leaves.length === pageSize ? leaves[leaves.length - 1]![0] : input.head);
     let l = 0;
     for (const record of records) {
       if (record.position > boundary) break;

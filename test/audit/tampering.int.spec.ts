@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashedInThread } from '../../src/audit/hashed-events';
 import { prefixedLeafBytes } from '../../src/audit/leaf';
 import { openAudit } from '../../src/audit/open-audit';
 import { verifyLedger } from '../../src/audit/verify-ledger';
@@ -128,8 +128,8 @@ describe('verification of a tampered ledger', () => {
     let appended = 0;
     // Every page read is followed by appends in both zones before the next, as a busy service would.
     const report = await verifyLedger({
-      events: async (after, limit) => {
-        const page = store.leafInputs(after, limit).map(([position, stream, leaf]) => ({ position, stream, hash: createHash('sha256').update(leaf).digest() }));
+      events: async (after, limit, head) => {
+        const page = hashedInThread((a, l) => store.leafInputs(a, l))(after, limit, head);
         await seedCases(seed, 1, appended++ % 2 ? ZONE : OTHER_ZONE);
         return page;
       },

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,12 @@ describe('the auditors’ commands', () => {
     expect(metadata.filter((m) => m.agency === 'ledger' && String(m.operator).startsWith('cli:')).length).toBe(3);
   });
 
+  it('verifies the same from the built command, whose worker threads read and hash ahead', () => {
+    const run = spawnSync(process.execPath, [join(__dirname, '../../bin/ledger.js'), 'verify'], { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout.split('\n')[0]!)).toMatchObject({ ok: true });
+  });
+
   it('exits 1 with the first invalid position once a byte of the ledger is changed', async () => {
     const ledger = new Database(join(dataDir, 'ledger.db'));
     const row = ledger.prepare('SELECT position, data FROM events WHERE position = 2').get() as { position: number; data: Buffer };
@@ -122,5 +129,8 @@ describe('the auditors’ commands', () => {
     expect(code).toBe(1);
     expect(JSON.parse(out[0]!)).toMatchObject({ ok: false, firstInvalidPosition: 2, reason: 'altered' });
     expect(err[0]).toMatch(/^NOT VERIFIED: .* \(first invalid position 2\)$/);
+    const built = spawnSync(process.execPath, [join(__dirname, '../../bin/ledger.js'), 'verify'], { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8' });
+    expect(built.status).toBe(1);
+    expect(JSON.parse(built.stdout.split('\n')[0]!)).toMatchObject({ ok: false, firstInvalidPosition: 2, reason: 'altered' });
   });
 });
