@@ -16,12 +16,20 @@ import { dirname } from 'node:path';
  */
 export const VIEWS_SCHEMA = 4;
 
-export function openViewsDb(file: string): Database.Database {
+/**
+ * `ledger`: the identity of the store the views are computed from (EventStore.identity()). A
+ * views file made from another log (the data folder moved from SQLite to EventStoreDB or back,
+ * the server's data wiped) is thrown away like one of another shape: its checkpoint is a
+ * position in a log that is not this one.
+ */
+export function openViewsDb(file: string, ledger?: string): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let db = new Database(file);
   const version = db.pragma('user_version', { simple: true }) as number;
   const used = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n > 0;
-  if (used && version !== VIEWS_SCHEMA && file !== ':memory:') {
+  const madeFrom = used && ledger !== undefined ? madeFromLedger(db) : undefined;
+  const otherLedger = ledger !== undefined && madeFrom !== undefined && madeFrom !== ledger;
+  if (used && (version !== VIEWS_SCHEMA || otherLedger) && file !== ':memory:') {
     db.close();
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
     db = new Database(file);
@@ -34,6 +42,15 @@ export function openViewsDb(file: string): Database.Database {
   db.exec(`CREATE TABLE IF NOT EXISTS checkpoint (
     name TEXT PRIMARY KEY,
     position TEXT NOT NULL
-  )`);
+  );
+  CREATE TABLE IF NOT EXISTS made_from (ledger TEXT NOT NULL)`);
+  if (ledger !== undefined) db.prepare('INSERT INTO made_from (ledger) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM made_from)').run(ledger);
   return db;
+}
+
+/** The ledger a used views file was made from; '' for a file from before this was recorded (with a checkpoint: of unknown origin). */
+function madeFromLedger(db: Database.Database): string | undefined {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'made_from'").get();
+  const row = table ? (db.prepare('SELECT ledger FROM made_from').get() as { ledger: string } | undefined) : undefined;
+  return row?.ledger ?? '';
 }

@@ -42,8 +42,9 @@ export class ReadModels {
     this.setCheckpoint = db.prepare('INSERT OR REPLACE INTO checkpoint (name, position) VALUES (?, ?)');
   }
 
-  static open(file: string, crypto: ReadModelCrypto): ReadModels {
-    return new ReadModels(openViewsDb(file), crypto);
+  /** `ledger`: the identity of the store the views follow; views of another log are thrown away (views-db.ts). */
+  static open(file: string, crypto: ReadModelCrypto, ledger?: string): ReadModels {
+    return new ReadModels(openViewsDb(file, ledger), crypto);
   }
 
   checkpoint(): string | undefined {

@@ -30,7 +30,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
   const keys = openKeyStore(settings);
   // A reader: the service's own connection writes the events and their Merkle log.
   const store = await openEventStore(settings, keys, { merkle: false });
-  const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys));
+  const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys), await store.identity());
   const runner = new ProjectionRunner(store, models, {
     // A fatal error stops the runner (runner.error is set); others are retried subscriptions.
     onError: (error) => post({ type: runner.error ? 'error' : 'warning', message: error instanceof Error ? error.message : String(error) }),
