@@ -1,4 +1,4 @@
-import { type DomainEvent, type EventMetadata, parseStream, STREAM_PREFIXES, SYSTEM_AGENCY, type ZoneProtocol } from '../events';
+import { type DomainEvent, type EventMetadata, isEventType, parseStream, STREAM_PREFIXES, SYSTEM_AGENCY, type ZoneProtocol } from '../events';
 import {
   comparePositions,
   type EventStore,
@@ -210,6 +210,9 @@ export class ProjectionRunner {
   private apply(event: StoredEvent, touched: Map<string, { zone: string; caseId: string }>): void {
     const stream = parseStream(event.stream);
     const meta: EventMetadata = event.metadata;
+    // A type this version does not know (written by a newer instance) is passed over: the
+    // views are those of this version's policy, which cannot classify it.
+    if (!isEventType(event.type)) return;
     if (stream.kind === 'case') {
       touched.set(event.stream, { zone: stream.zone, caseId: stream.caseId });
       this.models.ledger.addCaseEntry(stream.zone, stream.caseId, ledgerEntryOf(event), event);

@@ -1,3 +1,4 @@
+import { isEventType } from '../../events';
 import type { EventStore, Position, StoredEvent } from '../../events/event-store';
 
 /**
@@ -107,7 +108,9 @@ export class FoldedStreams<S> {
       // The map is the cached fold's own: a command is remembered once it is in the store, whatever follows.
       const applied = folded.applied as Map<string, AppliedCommand>;
       for (const event of events) {
-        state = this.evolve(state, event);
+        // A type this version does not know (a newer instance wrote it during a rolling upgrade)
+        // counts for the revision and for its command, and changes nothing this version folds.
+        if (isEventType(event.type)) state = this.evolve(state, event);
         const previous = applied.get(event.metadata.commandId);
         applied.set(event.metadata.commandId, { revision: event.revision, position: event.position, count: (previous?.count ?? 0) + 1 });
       }
