@@ -3,17 +3,24 @@
  * zone's streams; ids are UUIDs and zones are slugs: no personal data in a stream name
  * (EVENTSTOREDB.md "Erasure constraints").
  */
-export const STREAM_PREFIXES = { case: 'case-', protocol: 'protocol-', trail: 'trail-', erasure: 'erasure-' } as const;
+export const STREAM_PREFIXES = { case: 'case-', protocol: 'protocol-', trail: 'trail-', erasure: 'erasure-', idempotency: 'idempotency-' } as const;
 
 export const caseStream = (zone: string, caseId: string) => `${STREAM_PREFIXES.case}${zone}.${caseId}`;
 export const protocolStream = (zone: string) => `${STREAM_PREFIXES.protocol}${zone}`;
 /** One stream per recorded request: appended with no-stream, so a retried append is recognised. */
 export const trailStream = (zone: string, recordId: string) => `${STREAM_PREFIXES.trail}${zone}.${recordId}`;
+/** One stream per Idempotency-Key of an agency (a keyed hash of both, never the key): its reservations (EventStoreDB mode). */
+export const idempotencyStream = (zone: string, keyHash: string) => `${STREAM_PREFIXES.idempotency}${zone}.${keyHash}`;
 /** One stream per erased person and zone (the person's pseudonym, never their fiscal code): a repeat finds it. */
 export const erasureStream = (zone: string, subject: string) => `${STREAM_PREFIXES.erasure}${zone}.${subject}`;
 
 export type ParsedStream =
-  { kind: 'case'; zone: string; caseId: string } | { kind: 'protocol'; zone: string } | { kind: 'trail'; zone: string } | { kind: 'erasure'; zone: string } | { kind: 'other' };
+  | { kind: 'case'; zone: string; caseId: string }
+  | { kind: 'protocol'; zone: string }
+  | { kind: 'trail'; zone: string }
+  | { kind: 'erasure'; zone: string }
+  | { kind: 'idempotency'; zone: string }
+  | { kind: 'other' };
 
 export function parseStream(stream: string): ParsedStream {
   if (stream.startsWith(STREAM_PREFIXES.case)) {
@@ -30,6 +37,10 @@ export function parseStream(stream: string): ParsedStream {
     const rest = stream.slice(STREAM_PREFIXES.erasure.length);
     const dot = rest.indexOf('.');
     if (dot > 0) return { kind: 'erasure', zone: rest.slice(0, dot) };
+  } else if (stream.startsWith(STREAM_PREFIXES.idempotency)) {
+    const rest = stream.slice(STREAM_PREFIXES.idempotency.length);
+    const dot = rest.indexOf('.');
+    if (dot > 0) return { kind: 'idempotency', zone: rest.slice(0, dot) };
   }
   return { kind: 'other' };
 }
@@ -49,4 +60,5 @@ export const zoneStreamPrefixes = (zone: string): string[] => [
   `${STREAM_PREFIXES.protocol}${zone}`,
   `${STREAM_PREFIXES.trail}${zone}.`,
   `${STREAM_PREFIXES.erasure}${zone}.`,
+  `${STREAM_PREFIXES.idempotency}${zone}.`,
 ];

@@ -75,4 +75,21 @@ export const PersonErased = datum(
   }),
 );
 
-export const TRAIL_EVENTS = { AccessRecorded, PersonErased } as const;
+/**
+ * An Idempotency-Key reserved for 24 hours, in EventStoreDB mode where several instances share
+ * one ledger (src/idempotency/shared-reservations.ts): a retry on any instance runs as the same
+ * command. The key itself is not kept: the stream is named by a keyed hash of agency and key,
+ * and the request by its keyed fingerprint.
+ */
+export const IdempotencyKeyReserved = datum(
+  'none',
+  z.strictObject({
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+    commandId: z.uuid(),
+  }),
+);
+
+/** A reserved key whose command was refused (it wrote nothing): the key is free again. */
+export const IdempotencyKeyReleased = datum('none', z.strictObject({ commandId: z.uuid() }));
+
+export const TRAIL_EVENTS = { AccessRecorded, PersonErased, IdempotencyKeyReserved, IdempotencyKeyReleased } as const;

@@ -20,10 +20,11 @@ import { CaseReadsController } from './http/case-reads.controller';
 import { commandRoutes } from './http/command-routes';
 import { HealthController, type ReadinessCheck } from './http/health.controller';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor';
-import { READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
+import { KEY_RESERVATIONS, READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
 import { ProtocolController } from './http/protocol.controller';
 import { ReportsController } from './http/reports.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
+import { localReservations, sharedReservations } from './idempotency/shared-reservations';
 import { CLOCK, type Clock } from './ledger/clock';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { approveProposal, ApproveProposalHandler } from './protocol/approve-proposal';
@@ -71,6 +72,12 @@ export class LedgerModule {
       { provide: TOKEN_VERIFIER, useValue: parts.verifyToken },
       { provide: READINESS_CHECKS, useValue: parts.readiness },
       { provide: IdempotencyStore, useValue: parts.idempotency },
+      {
+        provide: KEY_RESERVATIONS,
+        // Several instances may share an EventStoreDB: keys are reserved in the ledger they share.
+        useValue:
+          parts.store.name === 'eventstoredb' ? sharedReservations(parts.store, (text) => parts.keys.fingerprint(text), parts.idempotency) : localReservations(parts.idempotency),
+      },
       { provide: CaseLedger, useValue: parts.cases },
       { provide: ProtocolLedger, useValue: parts.protocols },
       { provide: ReadBarrier, useValue: parts.barrier },

@@ -3,7 +3,9 @@ import type { FastifyReply } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Clock } from '../ledger/clock';
 import { ERRORS, LedgerError, RuleViolation, ValidationFailed } from '../errors';
-import { IdempotencyStore, requestFingerprint, TooDeep } from '../idempotency/idempotency-store';
+import { requestFingerprint, TooDeep } from '../idempotency/idempotency-store';
+import type { KeyReservations } from '../idempotency/shared-reservations';
+import { KEY_RESERVATIONS } from './injection-tokens';
 import { KeyedLock } from '../ledger/keyed-lock';
 import type { AuthenticatedRequest } from './access';
 import { KeyStore } from '../keys/key-store';
@@ -26,7 +28,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private readonly logger = new Logger('Idempotency');
 
   constructor(
-    private readonly store: IdempotencyStore,
+    @Inject(KEY_RESERVATIONS) private readonly store: KeyReservations,
     @Inject(KeyStore) private readonly keys: KeyStore,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -49,7 +51,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     return from(
       this.lock.run(`${actor.zone}/${actor.agency}/${key}`, async () => {
-        const reservation = this.store.reserve(actor, key, fingerprint, this.clock.now().getTime());
+        const reservation = await this.store.reserve(actor, key, fingerprint, this.clock.now().getTime());
         if (reservation === 'reused') throw new RuleViolation('idempotency-key-reused');
         const { commandId, response } = reservation;
         if (response) {
@@ -65,7 +67,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         } catch (error) {
           // Refused (4xx): nothing was written, the key is free. Anything else may have been
           // applied: the reservation stays, so a repeat runs as the same command.
-          if (error instanceof LedgerError && ERRORS[error.code].status < 500) this.store.release(actor, key, commandId);
+          if (error instanceof LedgerError && ERRORS[error.code].status < 500) await this.store.release(actor, key, commandId, this.clock.now().getTime());
           throw error;
         }
         const location = reply.getHeader('location');

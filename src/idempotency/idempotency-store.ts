@@ -54,6 +54,9 @@ export class IdempotencyStore {
       ),
       release: this.db.prepare<[string, string, string, string]>('DELETE FROM idempotency WHERE zone = ? AND agency = ? AND key = ? AND command_id = ?'),
       purge: this.db.prepare<[number]>('DELETE FROM idempotency WHERE created_at <= ?'),
+      answer: this.db.prepare<[string, string, string, string], { status: number | null; body: string | null; location: string | null }>(
+        'SELECT status, body, location FROM idempotency WHERE zone = ? AND agency = ? AND key = ? AND command_id = ?',
+      ),
     };
   }
 
@@ -93,6 +96,17 @@ export class IdempotencyStore {
     } finally {
       this.db.pragma('synchronous = FULL');
     }
+  }
+
+  /** The answer kept for a reserved command, if this instance gave one in the window. */
+  answer(scope: { zone: string; agency: string }, key: string, commandId: string): StoredResponse | undefined {
+    const row = this.s.answer.get(scope.zone, scope.agency, key, commandId);
+    return row && row.status !== null ? { status: row.status, body: JSON.parse(row.body!) as unknown, location: row.location ?? undefined } : undefined;
+  }
+
+  /** A reservation made elsewhere (the shared ledger), remembered here for its answer. */
+  remember(scope: { zone: string; agency: string }, key: string, fingerprint: string, commandId: string, now: number): void {
+    this.s.reserve.run(scope.zone, scope.agency, key, fingerprint, commandId, now);
   }
 
   /** The command was refused and wrote nothing: the key is free again, for any request. */
