@@ -23,7 +23,7 @@ async function findEventStore(): Promise<void> {
   }
   try {
     const { GenericContainer, Wait } = await import('testcontainers');
-    const container = await new GenericContainer('eventstore/eventstore:24.10')
+    const container = await new GenericContainer('eventstore/eventstore:24.10.5-bookworm-slim')
       .withEnvironment({
         EVENTSTORE_CLUSTER_SIZE: '1',
         EVENTSTORE_RUN_PROJECTIONS: 'None',
