@@ -56,7 +56,13 @@ export const ConsentRecorded = z.strictObject({
   signedBy: datum('common', z.enum(SIGNERS)).optional(),
   collectedAt: datum('common', IsoInstant),
   validUntil: datum('common', IsoInstant).optional(),
-  evidenceSha256: datum('common', z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256')).optional(),
+  evidenceSha256: datum(
+    'common',
+    z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256')
+      .meta({ maxLength: 64 }),
+  ).optional(),
   notes,
 });
 

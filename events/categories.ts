@@ -60,9 +60,15 @@ export const MEMBERSHIP_CATEGORY: Readonly<Record<AgencyKind, Category>> = {
 export const DEFAULT_CONSENT_REQUIRED: readonly Category[] = ['special', 'health', 'judicial'];
 
 /** Agency ids, zone ids and operator ids are lowercase slugs (API.md "Protocol"). */
-export const Slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be a lowercase slug (a-z, 0-9, -), at most 64 characters');
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be a lowercase slug (a-z, 0-9, -), at most 64 characters')
+  .meta({ maxLength: 64 });
 
 export const AgencyId = Slug;
 export const ZoneId = Slug;
 /** Operator ids come from identity providers: allow the usual id characters, never free text. */
-export const OperatorId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'must be an operator id (letters, digits, . _ : @ -), at most 128 characters');
+export const OperatorId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'must be an operator id (letters, digits, . _ : @ -), at most 128 characters')
+  .meta({ maxLength: 128 });

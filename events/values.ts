@@ -7,7 +7,7 @@ import { FISCAL_CODE_MESSAGES, fiscalCodeProblem } from './fiscal-code';
 /** The value shapes that events and command bodies share; every object is strict (API.md: unknown fields are an error). */
 
 export const IsoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
-export const IsoInstant = z.iso.datetime({ offset: false, error: 'must be an ISO-8601 UTC instant (…Z)' });
+export const IsoInstant = z.iso.datetime({ offset: false, error: 'must be an ISO-8601 UTC instant (…Z)' }).max(40);
 
 export const FiscalCode = z
   .string()
@@ -20,6 +20,8 @@ export const FiscalCode = z
   .meta({
     description: 'Italian codice fiscale, checked in full: pattern, omocodia letters, month, day and check character',
     examples: ['RSSMRA85T10A562S'],
+    maxLength: 16,
+    pattern: '^[A-Za-z0-9]{16}$',
   });
 
 const Name = z.string().trim().min(1).max(100);
@@ -32,6 +34,7 @@ export const Person = z.strictObject({
   phone: z
     .string()
     .regex(/^\+?[0-9 ().-]{5,30}$/, 'must be a phone number')
+    .meta({ maxLength: 31 })
     .optional(),
   email: z.email().max(254).optional(),
   address: z.string().trim().min(1).max(300).optional(),
@@ -66,7 +69,10 @@ export const Grant = z.strictObject({
 });
 export type Grant = z.infer<typeof Grant>;
 
-const LocalId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a short id (letters, digits, . _ -)');
+const LocalId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a short id (letters, digits, . _ -)')
+  .meta({ maxLength: 64 });
 
 export const Objective = z.strictObject({
   id: LocalId,

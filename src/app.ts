@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +16,7 @@ import type { Config } from './config';
 import { ErrorFilter } from './http/error-filter';
 import { storeReadiness } from './http/health.controller';
 import { Metrics } from './http/metrics';
+import { RateLimits } from './http/rate-limits';
 import { setUpOpenApi } from './http/openapi';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { accessLogLine, createLogger } from './logging';
@@ -66,10 +69,12 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger: Logger = createLogger(config.logLevel, options.logDestination);
-  const keys = openKeyStore(config);
+  // One process per data folder, every file in it owner-only (src/data-folder.ts); let go when the key store closes, last.
+  const keys = openKeyStore(config, { holdFolder: true });
   // With the projection worker, the worker checkpoints the embedded ledger's log (see SqliteEventStore).
   const store = await openEventStore(config, keys, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' });
-  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys));
+  // Views made from another log (a folder moved between stores, a wiped server) are rebuilt, never resumed.
+  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys), await store.identity());
   let projections: Projections;
   if (options.projections === 'worker') {
     const thread = new ProjectionThread(config, logger);
@@ -99,16 +104,27 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     expiry,
     clock,
     logger,
-    verifyToken: await createTokenVerifier(config, models),
+    verifyToken: await createTokenVerifier(config, models, logger),
     idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db')),
     cases,
     protocols,
-    readiness: [storeReadiness(store), { name: 'projections', check: async () => projections.isReady() }],
+    readiness: [
+      storeReadiness(store),
+      { name: 'projections', check: async () => projections.isReady(), reason: () => projections.reason?.() },
+      { name: 'identity-provider', check: () => parts.verifyToken.ready(), reason: () => parts.verifyToken.trouble() },
+    ],
     audit: audit.audit,
   };
 
+  const { limits } = config;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    // Slow clients (OPERATIONS.md "Limits"): headers, then the whole request, must arrive in time;
+    // idle sockets and idle keep-alive connections are closed. Node checks the first two every second.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
     // The request id: the caller's X-Request-Id when it is a UUID, else a new one. It is
     // the correlation id of the events a request appends and the `reqId` of its log lines.
     genReqId: (req: IncomingMessage) => {
@@ -130,7 +146,22 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.
   fastify.removeContentTypeParser(['text/plain']);
+  // Security headers on every answer; the default Content-Security-Policy lets Swagger UI at /docs
+  // run (its scripts and styles are served from /docs, nothing inline but styles).
+  await fastify.register(helmet);
+  // Browsers on other origins may read answers only from the origins CORS_ORIGINS names (none by default).
+  if (limits.corsOrigins.length > 0) {
+    await fastify.register(cors, {
+      origin: [...limits.corsOrigins],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-purpose', 'x-request-id'],
+      exposedHeaders: ['etag', 'location', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-request-id', 'idempotent-replayed'],
+      maxAge: 600,
+    });
+  }
+  // Floods: per client address here, per token subject in the guard (API.md "Conventions").
+  await RateLimits.register(app, limits);
   const metrics = new Metrics();
+  if (projections instanceof ProjectionThread) metrics.registry.registerMetric(projections.restarts);
   metrics.serve(app);
   fastify.addHook('onResponse', async (request, reply) => {
     accessLogLine(logger, request, reply.statusCode, reply.elapsedTime);

@@ -4,11 +4,11 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
-import { inForce, SYSTEM_AGENCY, ZoneId } from '../events';
+import { AgencyId, inForce, OperatorId, SYSTEM_AGENCY, ZoneId } from '../events';
 import { ROLES, type Role } from './access/actor';
 import { createApp } from './app';
 import { loadOrCreateLocalSigningKey } from './access/local-signing-key';
-import { issueToken, parseTtl } from './access/tokens';
+import { isReserved, issueToken, parseTtl } from './access/tokens';
 import { systemClock } from './ledger/clock';
 import { ConfigError, loadConfig } from './config';
 import { RuleViolation, ValidationFailed } from './errors';
@@ -19,6 +19,7 @@ import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
 import { KeyStore } from './keys/key-store';
 import { FileMasterKeyring } from './keys/master-keys';
 import { keysDirOf, openKeyStore, readModelCrypto } from './keys/open-keys';
+import { holdDataFolder, secureDataFolder } from './data-folder';
 import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
 import { openEventStore } from './store/open-event-store';
@@ -106,12 +107,30 @@ async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   io.out(`Equipe Ledger listening on http://${config.host}:${address.port} (store: ${store}; API docs at /docs)`);
   if (config.auth.mode === 'local') io.out('tokens: node bin/ledger.js token --zone ZONE --agency AGENCY --sub OPERATOR --roles operator');
   let stopping = false;
+  // SIGTERM, SIGINT: stop taking connections, let the requests in flight finish (new requests on
+  // open connections get 503), close the stores, flush the logs, exit 0. Past SHUTDOWN_GRACE_MS,
+  // exit 1 with what is still running cut off.
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    io.out(`${signal}: closing`);
-    await ledger.close();
-    process.exit(0);
+    const grace = config.limits.shutdownGraceMs;
+    io.out(`${signal}: draining the requests in flight (at most ${grace} ms), then closing`);
+    const deadline = setTimeout(() => {
+      io.err(`${signal}: still closing after ${grace} ms: exiting`);
+      ledger.parts.logger.flush();
+      process.exit(1);
+    }, grace);
+    let code = 0;
+    try {
+      await ledger.close();
+    } catch (error) {
+      io.err(`${signal}: closing failed: ${(error as Error).message}`);
+      code = 1;
+    }
+    clearTimeout(deadline);
+    await new Promise<void>((resolve) => ledger.parts.logger.flush(() => resolve()));
+    io.out(`${signal}: closed`);
+    process.exit(code);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -120,8 +139,9 @@ async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
 
 const TokenArgs = z.strictObject({
   zone: ZoneId,
-  agency: z.string().min(1),
-  sub: z.string().min(1),
+  // Refused before anything is read or made: the service's own author id is no one's to borrow.
+  agency: AgencyId.refine((agency) => !isReserved(agency, ''), `"${SYSTEM_AGENCY}" is reserved for the service itself`),
+  sub: OperatorId.refine((sub) => !isReserved('', sub), `"${SYSTEM_AGENCY}:…" is reserved for the service itself`),
   roles: z.string().transform((s, ctx) => {
     const roles = s
       .split(',')
@@ -195,16 +215,19 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
 
 /**
  * Throws the read models away and projects the whole ledger again (ARCHITECTURE.md property 4).
- * Run it with the service stopped: the service holds the views file open.
+ * Run it with the service stopped: it takes the data folder (DataFolderInUse while a service holds it).
  */
 async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const config = loadConfig(env);
   const file = join(config.dataDir, 'views.db');
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-  const keys = openKeyStore(config);
-  const store = await openEventStore(config, keys);
-  const models = ReadModels.open(file, readModelCrypto(keys));
+  const keys = openKeyStore(config, { holdFolder: true });
+  let store: Awaited<ReturnType<typeof openEventStore>> | undefined;
+  let models: ReadModels | undefined;
   try {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    secureDataFolder(config); // views.db again, empty and owner-only
+    store = await openEventStore(config, keys);
+    models = ReadModels.open(file, readModelCrypto(keys));
     const started = performance.now();
     await new ProjectionRunner(store, models).runUntilCaughtUp();
     const seconds = (performance.now() - started) / 1000;
@@ -214,8 +237,8 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
     io.out(`rebuilt the views from position 0: ${events.n} events in ${seconds.toFixed(2)} s (${Math.round(events.n / seconds)} events/s)`);
     return 0;
   } finally {
-    models.close();
-    await store.close();
+    models?.close();
+    await store?.close();
     keys.close();
   }
 }
@@ -227,7 +250,8 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
 async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } } });
   const config = loadConfig(env);
-  const keys = openKeyStore(config);
+  // Erasing takes the data folder (the service stopped); a dry run only reads, beside a running service.
+  const keys = openKeyStore(config, { holdFolder: !values['dry-run'] });
   const store = await openEventStore(config, keys);
   const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys));
   try {
@@ -257,16 +281,22 @@ async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<num
   const config = loadConfig(env);
   const dir = config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master');
   if (action === 'rotate') {
-    const ring = FileMasterKeyring.open(dir);
-    const previous = ring.current.id;
-    const store = new KeyStore(join(keysDirOf(config.dataDir), 'keys.db'), ring);
+    // The service stopped: it takes the data folder (DataFolderInUse while a service holds it).
+    const folder = holdDataFolder(config);
     try {
-      const next = ring.rotate();
-      const n = store.rewrapAll();
-      io.out(`master key ${next.id} is current (was ${previous}); ${n} data key(s) re-wrapped. Keep ${previous} while backups wrapped with it are kept.`);
-      return 0;
+      const ring = FileMasterKeyring.open(dir);
+      const previous = ring.current.id;
+      const store = new KeyStore(join(keysDirOf(config.dataDir), 'keys.db'), ring);
+      try {
+        const next = ring.rotate();
+        const n = store.rewrapAll();
+        io.out(`master key ${next.id} is current (was ${previous}); ${n} data key(s) re-wrapped. Keep ${previous} while backups wrapped with it are kept.`);
+        return 0;
+      } finally {
+        store.close();
+      }
     } finally {
-      store.close();
+      folder.release();
     }
   }
   if (action === 'backup' && file) {

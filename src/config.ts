@@ -8,6 +8,13 @@ import { z } from 'zod';
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A whole number of some unit in [min, max], from the environment. */
+const whole = (unit: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a number of ${unit}` })
+    .int(`must be a whole number of ${unit}`)
+    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max} ${unit}`);
+
 const Env = z
   .object({
     PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a port number').min(0).max(65535).default(3000),
@@ -18,13 +25,26 @@ const Env = z
       .regex(/^(esdb|kurrentdb|kurrent)(\+discover)?:\/\/[^\s]+$/, 'must be an esdb:// or kurrentdb:// connection string')
       .optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-    AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    // An identity provider's keys travel over TLS only: over http anyone on the path could hand the service a key of theirs.
+    AUTH_JWKS_URL: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
     AUTH_PUBLIC_KEY_FILE: z
       .string()
       .refine((file) => existsSync(file), 'names a file that does not exist')
       .optional(),
     MASTER_KEY_DIR: z.string().optional(),
     AUDIT_KEY_DIR: z.string().optional(),
+    RATE_LIMIT_PER_SUBJECT: whole('requests', 1, 1_000_000).default(50),
+    RATE_LIMIT_PER_ADDRESS: whole('requests', 1, 1_000_000).default(200),
+    RATE_LIMIT_WINDOW_MS: whole('milliseconds', 100, 3_600_000).default(1_000),
+    HTTP_HEADERS_TIMEOUT_MS: whole('milliseconds', 100, 600_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: whole('milliseconds', 100, 3_600_000).default(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: whole('milliseconds', 100, 600_000).default(72_000),
+    HTTP_CONNECTION_TIMEOUT_MS: whole('milliseconds', 0, 3_600_000).default(300_000),
+    SHUTDOWN_GRACE_MS: whole('milliseconds', 0, 600_000).default(10_000),
+    CORS_ORIGINS: z
+      .string()
+      .regex(/^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, 'must be a comma-separated list of origins (https://host[:port])')
+      .optional(),
     AUDIT_CHECKPOINT_INTERVAL_S: z.coerce
       .number({ error: 'must be a number of seconds' })
       .int('must be a whole number of seconds')
@@ -36,6 +56,13 @@ const Env = z
   .refine((env) => !(env.AUTH_JWKS_URL && env.AUTH_PUBLIC_KEY_FILE), {
     path: ['AUTH_JWKS_URL'],
     message: 'set AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE, not both',
+  })
+  // A JWKS is a provider that signs for many services: its tokens must name this one (aud) and come from it (iss).
+  .refine((env) => !env.AUTH_JWKS_URL || env.AUTH_ISSUER, { path: ['AUTH_ISSUER'], message: 'is required with AUTH_JWKS_URL (the iss its tokens carry)' })
+  .refine((env) => !env.AUTH_JWKS_URL || env.AUTH_AUDIENCE, { path: ['AUTH_AUDIENCE'], message: 'is required with AUTH_JWKS_URL (the aud its tokens carry for this service)' })
+  .refine((env) => env.HTTP_HEADERS_TIMEOUT_MS <= env.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS',
   });
 
 export interface Config {
@@ -50,10 +77,32 @@ export interface Config {
   readonly auditKeyDir?: string;
   /** How often the zones' logs are signed when they have grown (s); 0: only on demand. */
   readonly auditCheckpointIntervalS: number;
+  /** Floods and slow clients (README "Configuration", OPERATIONS.md "Limits"). */
+  readonly limits: Limits;
   readonly auth:
     | { readonly mode: 'local' }
-    | { readonly mode: 'jwks'; readonly url: string; readonly issuer?: string; readonly audience?: string }
+    | { readonly mode: 'jwks'; readonly url: string; readonly issuer: string; readonly audience: string }
     | { readonly mode: 'public-key'; readonly file: string; readonly issuer?: string; readonly audience?: string };
+}
+
+export interface Limits {
+  /** Requests per window per token subject (zone, agency, sub). */
+  readonly perSubject: number;
+  /** Requests per window per client address. */
+  readonly perAddress: number;
+  readonly windowMs: number;
+  /** Node's headersTimeout: the request line and headers must arrive within it. */
+  readonly headersTimeoutMs: number;
+  /** Node's requestTimeout: the whole request (headers and body) must arrive within it. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after it. */
+  readonly keepAliveTimeoutMs: number;
+  /** Fastify's connectionTimeout: a socket with no activity for this long is closed (0: never). */
+  readonly connectionTimeoutMs: number;
+  /** On SIGTERM, in-flight requests have this long to finish before the process exits. */
+  readonly shutdownGraceMs: number;
+  /** The browser origins allowed to call the API (CORS); none by default. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -83,8 +132,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.MASTER_KEY_DIR ? { masterKeyDir: resolve(e.MASTER_KEY_DIR) } : {}),
     ...(e.AUDIT_KEY_DIR ? { auditKeyDir: resolve(e.AUDIT_KEY_DIR) } : {}),
     auditCheckpointIntervalS: e.AUDIT_CHECKPOINT_INTERVAL_S,
+    limits: {
+      perSubject: e.RATE_LIMIT_PER_SUBJECT,
+      perAddress: e.RATE_LIMIT_PER_ADDRESS,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: e.HTTP_CONNECTION_TIMEOUT_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      corsOrigins: e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',') : [],
+    },
     auth: e.AUTH_JWKS_URL
-      ? { mode: 'jwks', url: e.AUTH_JWKS_URL, ...verification }
+      ? { mode: 'jwks', url: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! }
       : e.AUTH_PUBLIC_KEY_FILE
         ? { mode: 'public-key', file: resolve(e.AUTH_PUBLIC_KEY_FILE), ...verification }
         : { mode: 'local' },

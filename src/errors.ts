@@ -14,6 +14,7 @@ export const ERRORS = {
   'payload-too-large': { status: 413, description: 'the body is over 256 KiB' },
   'unsupported-media-type': { status: 415, description: 'the body is not application/json' },
   'rule-violation': { status: 422, description: 'a domain rule refused the command (see `rule`)' },
+  'rate-limited': { status: 429, description: 'too many requests from this token subject or this client address; Retry-After says when to try again' },
   internal: { status: 500, description: 'a fault of the service; logged, never detailed to the caller' },
   unavailable: { status: 503, description: 'the store could not be reached or the views are catching up; try again' },
 } as const satisfies Record<string, { status: number; description: string }>;
@@ -134,5 +135,7 @@ export const NotFound = errorClass('not-found', 'NotFound', 'not found');
 export const PreconditionFailed = errorClass('precondition-failed', 'PreconditionFailed', 'the case has changed since the revision in If-Match');
 export const PayloadTooLarge = errorClass('payload-too-large', 'PayloadTooLarge', 'the body is larger than 256 KiB');
 export const UnsupportedMediaType = errorClass('unsupported-media-type', 'UnsupportedMediaType', 'send application/json');
+/** 429: over a rate limit (per token subject or per client address); the answer carries Retry-After. */
+export const RateLimited = errorClass('rate-limited', 'RateLimited', 'too many requests, try again later');
 /** 503: the store is unreachable or the views are catching up; the caller may try again. */
 export const Unavailable = errorClass('unavailable', 'Unavailable', 'the service is unavailable, try again');

@@ -1,6 +1,6 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor, Role } from '../access/actor';
 import type { Caller } from '../access/caller';
 import type { TokenVerifier } from '../access/tokens';
@@ -9,6 +9,7 @@ import { partyOf } from '../../events';
 import { ProtocolLedger } from '../protocol/protocol-ledger';
 import { Disclosures, type TrailAction } from '../reads/disclosures';
 import { TOKEN_VERIFIER } from './injection-tokens';
+import { limitSubject } from './rate-limits';
 import { DISCLOSES, requestContext } from './request-context';
 
 const PUBLIC = 'ledger:public';
@@ -62,6 +63,8 @@ export class AccessGuard implements CanActivate {
     if (!match) throw new Unauthenticated();
     const caller = await this.verify(match[1]!);
     const actor = caller.actor;
+    // Before anything is read or recorded: a token over its limit gets 429 and writes nothing.
+    await limitSubject(actor, request, context.switchToHttp().getResponse<FastifyReply>());
     // Known before the role check, so that a refusal on a case is attributed on the access trail.
     request.caller = caller;
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);

@@ -2,7 +2,8 @@ import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { AgencyId, IsoInstant } from '../../events';
+import { AgencyId, IsoInstant, ZoneId } from '../../events';
+import { VERIFY_REASONS, type VerifyReason } from '../audit/verify-ledger';
 import type { Caller } from '../access/caller';
 import type { AuditEvent } from '../audit/audit';
 import { CaseId } from '../case/case-command';
@@ -11,7 +12,7 @@ import type { RequestContext } from '../reads/disclosures';
 import { CurrentCaller, Roles } from './access';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
-import { ApiErrors, ApiQueryFrom } from './routes';
+import { ApiErrors, ApiQueryFrom, HEADER_SCHEMAS } from './routes';
 import { ValidParam, ValidQuery } from './validation';
 
 /** A ledger position or tree size as a query parameter: a whole number, in the safe range. */
@@ -25,16 +26,26 @@ const ConsistencyQuery = z
   .refine((q) => q.to === undefined || q.from <= q.to, { path: ['to'], message: 'must not be less than from' });
 const AsOfQuery = z.strictObject({ agency: AgencyId, asOf: IsoInstant });
 
-const Checkpoint = z.object({ zone: z.string(), size: z.int(), root: z.string(), at: z.string(), keyId: z.string(), signature: z.string() });
+const Checkpoint = z.object({
+  zone: ZoneId,
+  size: z.int().min(0),
+  root: z.base64().max(44),
+  at: IsoInstant,
+  keyId: z
+    .string()
+    .max(16)
+    .regex(/^[0-9a-f]{16}$/),
+  signature: z.base64().max(88),
+});
 const Report = z.object({
   ok: z.boolean(),
   eventsChecked: z.int(),
   checkpointsChecked: z.int(),
   firstInvalidPosition: z.int().optional(),
-  reason: z.string().optional(),
-  detail: z.string().optional(),
-  zone: z.string().optional(),
-  checkpoint: z.object({ size: z.int(), at: z.string() }).optional(),
+  reason: z.enum(Object.keys(VERIFY_REASONS) as [VerifyReason, ...VerifyReason[]]).optional(),
+  detail: z.string().max(500).optional(),
+  zone: ZoneId.optional(),
+  checkpoint: z.object({ size: z.int().min(0), at: IsoInstant }).optional(),
 });
 
 /**
@@ -45,7 +56,7 @@ const Report = z.object({
 @ApiTags('auditors')
 @ApiBearerAuth()
 @ApiErrors('validation', 'unauthenticated', 'forbidden', 'not-found', 'internal', 'unavailable')
-@ApiHeader({ name: 'X-Purpose', required: false, description: 'why; written to the access trail' })
+@ApiHeader({ name: 'X-Purpose', required: false, schema: HEADER_SCHEMAS['X-Purpose'], description: 'why; written to the access trail' })
 @Controller('v1/audit')
 export class AuditController {
   constructor(private readonly queries: QueryBus) {}
@@ -93,7 +104,7 @@ export class AuditController {
   @Discloses('audit.checkpoints')
   @ApiOperation({ summary: "The zone's signed checkpoints of more than `after` events, smallest first" })
   @ApiQueryFrom(CheckpointsQuery)
-  @ApiResponse({ status: 200, schema: jsonSchema(z.object({ items: z.array(Checkpoint) }), 'output') })
+  @ApiResponse({ status: 200, schema: jsonSchema(z.object({ items: z.array(Checkpoint).max(1000) }), 'output') })
   async checkpoints(@CurrentCaller() caller: Caller, @ValidQuery(CheckpointsQuery) q: z.output<typeof CheckpointsQuery>, @CurrentRequest() request: RequestContext) {
     return { items: await this.read(caller, 'audit.checkpoints', request, (audit, zone) => audit.checkpointsAfter(zone, q.after, q.limit)) };
   }

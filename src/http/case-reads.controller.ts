@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { IsoInstant } from '../../events';
 import type { Caller } from '../access/caller';
 import { CaseId } from '../case/case-command';
 import { GetCaseHistory, GetCaseView, ListCases } from '../reads/case-queries';
@@ -11,7 +12,7 @@ import { CurrentCaller, Roles } from './access';
 import { decodeCursor, encodeCursor } from './cursor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
-import { ApiErrors, ApiQueryFrom } from './routes';
+import { ApiErrors, ApiQueryFrom, HEADER_SCHEMAS } from './routes';
 import { ValidParam, ValidQuery } from './validation';
 
 const caseIdParam = { name: 'id', schema: CaseId };
@@ -24,12 +25,19 @@ export const ListCasesQuery = z.strictObject({
 
 const CaseListItem = z.object({
   caseId: z.uuid(),
-  status: z.string(),
-  openedAt: z.string(),
-  updatedAt: z.string(),
-  person: z.object({ givenName: z.string(), familyName: z.string() }).optional(),
+  status: z.enum(['referred', 'in-charge', 'plan-active', 'closed']),
+  openedAt: IsoInstant,
+  updatedAt: IsoInstant,
+  person: z.object({ givenName: z.string().max(100), familyName: z.string().max(100) }).optional(),
 });
-const CaseList = z.object({ items: z.array(CaseListItem), nextCursor: z.string().nullable() });
+const CaseList = z.object({
+  items: z.array(CaseListItem).max(500),
+  nextCursor: z
+    .string()
+    .max(500)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .nullable(),
+});
 const ListCursor = z.object({ u: z.string(), c: z.string() });
 
 /**
@@ -40,7 +48,7 @@ const ListCursor = z.object({ u: z.string(), c: z.string() });
 @ApiTags('case reads')
 @ApiErrors('validation', 'unauthenticated', 'forbidden', 'not-found', 'internal', 'unavailable')
 @ApiBearerAuth()
-@ApiHeader({ name: 'X-Purpose', required: false, description: 'why the data is read; written to the access trail (default: case-management)' })
+@ApiHeader({ name: 'X-Purpose', required: false, schema: HEADER_SCHEMAS['X-Purpose'], description: 'why the data is read; written to the access trail (default: case-management)' })
 @Controller('v1/cases')
 export class CaseReadsController {
   constructor(private readonly queries: QueryBus) {}

@@ -7,7 +7,7 @@ import { AnyAgencyOfTheZone, Roles } from './access';
 import { CurrentCommand } from './command-context';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
-import { errorAnswers } from './routes';
+import { errorAnswers, HEADER_SCHEMAS } from './routes';
 import { BODY_SCHEMA, ValidBody, ValidParams } from './validation';
 
 /**
@@ -54,8 +54,13 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       SetMetadata(BODY_SCHEMA, behaviour.body),
       ApiOperation({ operationId: behaviour.name, summary: route.summary, description: `${route.description ?? ''}\n\nRoles: ${route.roles.join(', ')}.`.trim() }),
       ApiBody({ schema: jsonSchema(behaviour.body) as never }),
-      ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body within 24 h returns the first response and writes nothing' }),
-      ApiHeader({ name: 'If-Match', required: false, description: 'the revision last read, e.g. "3"; 412 if it changed since' }),
+      ApiHeader({
+        name: 'Idempotency-Key',
+        required: false,
+        schema: HEADER_SCHEMAS['Idempotency-Key'],
+        description: 'a repeat with the same key and body within 24 h returns the first response and writes nothing',
+      }),
+      ApiHeader({ name: 'If-Match', required: false, schema: HEADER_SCHEMAS['If-Match'], description: 'the revision last read, e.g. "3"; 412 if it changed since' }),
       ...Object.entries(route.params).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) })),
       ApiResponse({ status, schema: jsonSchema(behaviour.answer, 'output'), description: 'accepted and durable' }),
       ...(behaviour.otherAnswers ?? []).map((other) => ApiResponse({ status: other.status, schema: jsonSchema(other.schema, 'output'), description: other.description })),

@@ -7,6 +7,8 @@ import {
   ERRORS,
   type ErrorCode,
   LedgerError,
+  type Rule,
+  RULES,
   MAX_ISSUES,
   PayloadTooLarge,
   Unavailable,
@@ -15,15 +17,36 @@ import {
   type ValidationIssue,
 } from '../errors';
 
+/** The longest message or issue path an error body carries: longer ones are cut (a path may echo an unknown field's name). */
+export const MAX_TEXT = 500;
+const cut = (text: string) => {
+  const line = text.replace(/[\r\n]+/g, ' ');
+  return line.length > MAX_TEXT ? `${line.slice(0, MAX_TEXT - 1)}…` : line;
+};
+
 /** API.md "Conventions": the error body, the same for every route, its codes from the one table. */
 export const ErrorBody = z.object({
   error: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
-  message: z.string(),
+  message: z
+    .string()
+    .max(MAX_TEXT)
+    .regex(/^[^\r\n]*$/),
   issues: z
-    .array(z.object({ path: z.string(), message: z.string() }))
+    .array(
+      z.object({
+        path: z
+          .string()
+          .max(MAX_TEXT)
+          .regex(/^[^\r\n]*$/),
+        message: z
+          .string()
+          .max(MAX_TEXT)
+          .regex(/^[^\r\n]*$/),
+      }),
+    )
     .max(MAX_ISSUES)
     .optional(),
-  rule: z.string().optional(),
+  rule: z.enum(Object.keys(RULES) as [Rule, ...Rule[]]).optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
@@ -38,9 +61,9 @@ export function zodIssues(error: z.ZodError, prefix: ReadonlyArray<string | numb
   for (const issue of error.issues) {
     const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p.description) : p))];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: 'unknown field' });
+      for (const key of issue.keys) issues.push({ path: cut([...base, key].join('.')), message: 'unknown field' });
     } else {
-      issues.push({ path: base.join('.'), message: issue.message });
+      issues.push({ path: cut(base.join('.')), message: cut(issue.message) });
     }
   }
   return issues.slice(0, MAX_ISSUES);
@@ -84,6 +107,7 @@ export function errorResponse(error: unknown): ErrorResponse {
   const known = asLedgerError(error);
   if (!known) return { status: ERRORS.internal.status, body: { error: 'internal', message: 'internal error' } };
   const body = known.body();
+  body.message = cut(body.message);
   if (body.issues?.length === 0) delete body.issues;
   return { status: known.status, body };
 }

@@ -10,6 +10,8 @@ import { READINESS_CHECKS } from './injection-tokens';
 export interface ReadinessCheck {
   readonly name: string;
   check(): Promise<boolean>;
+  /** Why it is down, shown by /health/ready beside `status: down` (no personal data, no secret). */
+  reason?(): string | undefined;
 }
 
 export function storeReadiness(store: EventStore): ReadinessCheck {
@@ -41,7 +43,9 @@ export class HealthController {
       return await this.health.check(
         this.checks.map((c) => async () => {
           const session = this.indicators.check(c.name);
-          return (await c.check()) ? session.up() : session.down();
+          if (await c.check()) return session.up();
+          const reason = c.reason?.();
+          return reason ? session.down({ reason }) : session.down();
         }),
       );
     } catch (error) {

@@ -5,6 +5,26 @@ import { z } from 'zod';
  * contract. Datum kinds (events/datum.ts) are published as `x-datum`, so integrators see which
  * fields are personal data and how they are classified.
  */
+/** The length of a string of these formats, whatever its value. */
+const FORMAT_LENGTH: Record<string, number> = { uuid: 36, date: 10 };
+const INT32 = 2 ** 31;
+
+/**
+ * The bounds a reader (and the OWASP API Security ruleset) looks for, where the zod schema
+ * implies them without saying: a UUID or a date has a fixed length, an integer a size.
+ */
+function bound(node: Record<string, unknown>): void {
+  if (node.type === 'string' && node.maxLength === undefined && node.enum === undefined && node.const === undefined) {
+    const length = FORMAT_LENGTH[String(node.format)];
+    if (length !== undefined) node.maxLength = length;
+  }
+  if (node.type === 'integer' && node.format === undefined) {
+    const min = typeof node.minimum === 'number' ? node.minimum : -Infinity;
+    const max = typeof node.maximum === 'number' ? node.maximum : Infinity;
+    node.format = min >= -INT32 && max < INT32 ? 'int32' : 'int64';
+  }
+}
+
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   const out = z.toJSONSchema(schema, {
     io,
@@ -16,6 +36,7 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
         n['x-datum'] = n.datum;
         delete n.datum;
       }
+      bound(n);
     },
   }) as Record<string, unknown>;
   delete out.$schema;

@@ -9,7 +9,10 @@ import { ApiErrors, ApiQueryFrom } from './routes';
 import { ValidQuery } from './validation';
 
 /** Whole calendar months only (ENTITLEMENTS.md "Aggregates"). */
-const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM');
+const Month = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM')
+  .meta({ maxLength: 7 });
 
 const ActivityQuery = z
   .strictObject({ from: Month.optional(), to: Month.optional() })

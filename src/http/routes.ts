@@ -22,6 +22,13 @@ export function ApiErrors(...codes: ErrorCode[]): ClassDecorator & MethodDecorat
   return applyDecorators(...errorAnswers(codes.length ? codes : ERROR_CODES));
 }
 
+/** The request headers of the contract, with the bounds their checks apply (idempotency.interceptor.ts, command-context.ts, request-context.ts). */
+export const HEADER_SCHEMAS = {
+  'Idempotency-Key': { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
+  'If-Match': { type: 'string', maxLength: 22, pattern: '^(?:W/)?"\\d{1,18}"$|^\\d{1,18}$' },
+  'X-Purpose': { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\p{L}\\p{N} ._:/-]{1,200}$' },
+} as const;
+
 interface ZodObjectLike {
   readonly shape: Record<string, z.ZodType>;
 }

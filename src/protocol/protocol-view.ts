@@ -1,24 +1,28 @@
 import { z } from 'zod';
 import { AgencyId, AgencyKind, Category, inForce, ZoneId, type ZoneProtocol } from '../../events';
 
-const Parties = z.array(z.object({ agency: AgencyId, name: z.string(), kind: AgencyKind, minimalEquipe: z.boolean(), receivable: z.array(Category) }));
+/** The bounds of what a protocol may hold (events/protocol-events.ts), for the readers of the contract. */
+const MAX_PARTIES = 200;
+const Parties = z
+  .array(z.object({ agency: AgencyId, name: z.string().max(200), kind: AgencyKind, minimalEquipe: z.boolean(), receivable: z.array(Category).max(4) }))
+  .max(MAX_PARTIES);
 
 /** A widening renewal waiting for approvals, as the parties read it. */
 export const ProposalView = z.object({
   proposalId: z.uuid(),
-  proposedBy: z.string(),
-  awaiting: z.array(AgencyId),
-  approvedBy: z.array(AgencyId),
-  title: z.string(),
+  proposedBy: AgencyId,
+  awaiting: z.array(AgencyId).max(MAX_PARTIES),
+  approvedBy: z.array(AgencyId).max(MAX_PARTIES),
+  title: z.string().max(300),
   validFrom: z.iso.date(),
   validUntil: z.iso.date(),
-  consentRequired: z.array(Category),
+  consentRequired: z.array(Category).max(4),
   retentionYearsAfterClosure: z.int(),
   parties: Parties,
 });
 
 /** The answer to a renewal or an approval that leaves a proposal waiting (202). */
-export const ProposalPending = z.object({ proposalId: z.uuid(), awaiting: z.array(AgencyId).min(1) });
+export const ProposalPending = z.object({ proposalId: z.uuid(), awaiting: z.array(AgencyId).min(1).max(MAX_PARTIES) });
 export type ProposalPending = z.infer<typeof ProposalPending>;
 
 /** The zone's protocol as its parties read it (API.md "Protocol"): the answer of PUT and GET /v1/protocol. */
@@ -27,10 +31,10 @@ export const ProtocolView = z.object({
   version: z.int().min(1),
   revision: z.int().min(0),
   inForce: z.boolean(),
-  title: z.string(),
+  title: z.string().max(300),
   validFrom: z.iso.date(),
   validUntil: z.iso.date(),
-  consentRequired: z.array(Category),
+  consentRequired: z.array(Category).max(4),
   retentionYearsAfterClosure: z.int(),
   parties: Parties,
   /** The pending proposal, if any: parties see what they are asked to approve. */

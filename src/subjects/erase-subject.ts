@@ -11,7 +11,7 @@ const EraseBody = z.strictObject({
 });
 
 /** The answer: when the person's keys were destroyed. Nothing else: not even how many cases, in which zones. */
-const Erased = z.object({ erased: z.literal(true), erasedAt: z.iso.datetime() });
+const Erased = z.object({ erased: z.literal(true), erasedAt: z.iso.datetime().max(40) });
 type Erased = z.infer<typeof Erased>;
 
 export class EraseSubject {

@@ -41,6 +41,22 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ EVENTSTORE_URL: 'kurrentdb+discover://a:2113,b:2113' }).eventStoreUrl).toBe('kurrentdb+discover://a:2113,b:2113');
   });
 
+  it('holds an identity provider to https, an issuer and an audience; a public key file to neither', () => {
+    const jwks = { AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'https://idp.example/', AUTH_AUDIENCE: 'equipe-ledger' };
+    for (const [env, name] of [
+      [{ ...jwks, AUTH_JWKS_URL: 'http://idp.example/jwks' }, 'AUTH_JWKS_URL'],
+      [{ ...jwks, AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks' }, 'AUTH_JWKS_URL'],
+      [{ ...jwks, AUTH_ISSUER: '' }, 'AUTH_ISSUER'],
+      [{ ...jwks, AUTH_AUDIENCE: '' }, 'AUTH_AUDIENCE'],
+    ] as const) {
+      const message = errorOf(env);
+      expect(message).toMatch(new RegExp(`^configuration: ${name} (must be an https URL|is required with AUTH_JWKS_URL)`));
+      expect(message).not.toContain('\n');
+    }
+    expect(loadConfig(jwks).auth).toEqual({ mode: 'jwks', url: jwks.AUTH_JWKS_URL, issuer: jwks.AUTH_ISSUER, audience: jwks.AUTH_AUDIENCE });
+    expect(loadConfig({ AUTH_PUBLIC_KEY_FILE: __filename }).auth).toMatchObject({ mode: 'public-key', issuer: undefined, audience: undefined });
+  });
+
   it('refuses two identity providers at once', () => {
     expect(errorOf({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_PUBLIC_KEY_FILE: __filename })).toMatch(/not both/);
   });

@@ -1,4 +1,8 @@
 import { generateKeyPair, SignJWT } from 'jose';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli';
 import { AGENCIES, PERSON, PROTOCOL_TERMS } from '../support/fixtures';
 import { issueToken } from '../../src/access/tokens';
 import { signProtocol, startService, type TestService } from '../support/test-app';
@@ -67,10 +71,33 @@ describe('authentication and roles', () => {
     const key = await loadOrCreateLocalSigningKey(service.dataDir);
     const sign = (agency: string, sub: string) =>
       new SignJWT({ zone: 'valdinievole', agency, roles: ['operator', 'dpo'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject(sub).setExpirationTime('1h').sign(key.privateKey);
-    for (const token of [await sign('ledger', 'x'), await sign(AGENCIES.sds, 'ledger:consent-expiry')]) {
+    for (const token of [await sign('ledger', 'x'), await sign(AGENCIES.sds, 'ledger:consent-expiry'), await sign(AGENCIES.sds, 'LEDGER:consent-expiry')]) {
       expect((await service.request('GET', '/v1/cases', { authorization: `Bearer ${token}` })).status).toBe(401);
     }
     await expect(issueToken(key, { zone: 'valdinievole', agency: 'ledger', sub: 'x', roles: ['operator'], ttlSeconds: 60 })).rejects.toThrow(/reserved/);
+    await expect(issueToken(key, { zone: 'valdinievole', agency: AGENCIES.sds, sub: 'Ledger:retention', roles: ['operator'], ttlSeconds: 60 })).rejects.toThrow(/reserved/);
+  });
+
+  it('lets `ledger token` mint no token for the reserved author id, naming the argument, before it makes any key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-token-'));
+    try {
+      for (const [agency, sub, flag] of [
+        ['ledger', 'x', '--agency'],
+        [AGENCIES.sds, 'ledger:consent-expiry', '--sub'],
+        [AGENCIES.sds, 'LEDGER:consent-expiry', '--sub'],
+      ]) {
+        const err: string[] = [];
+        const code = await runCli(
+          ['token', '--zone', 'valdinievole', '--agency', agency!, '--sub', sub!, '--roles', 'operator'],
+          { out: () => undefined, err: (l) => err.push(l) },
+          { DATA_DIR: dataDir },
+        );
+        expect({ agency, sub, code, err: err.join('\n') }).toEqual({ agency, sub, code: 1, err: expect.stringContaining(`${flag}: "ledger`) });
+      }
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('answers 403 to an agency that is not a party of the zone protocol, on every request, reads included, and records it', async () => {

@@ -38,8 +38,6 @@ const ROUTES = [
   'get /v1/audit/keys',
   'get /v1/audit/proofs/inclusion',
   'get /v1/audit/proofs/consistency',
-  'get /health/live',
-  'get /health/ready',
 ];
 
 describe('/openapi.json', () => {
@@ -51,7 +49,7 @@ describe('/openapi.json', () => {
   });
   afterAll(async () => service?.stop());
 
-  it('is OpenAPI 3.1 and lists every route of the service', () => {
+  it('is OpenAPI 3.1 and lists every route of the API (the probes, like /metrics, are operations, not API)', () => {
     expect(doc.openapi).toBe('3.1.0');
     const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
     expect(listed.sort()).toEqual([...ROUTES].sort());
@@ -70,11 +68,29 @@ describe('/openapi.json', () => {
         // Signing a checkpoint changes no case: it takes no body, no revision and no idempotency key.
         if (method !== 'post' || path === '/v1/audit/checkpoints') continue;
         const accepted = path.startsWith('/v1/protocol') ? ['200', '202'] : ['201'];
-        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({ path, codes: [...accepted, '400', '401', '403', '404', '412', '413', '415', '422', '500', '503'] });
+        expect({ path, codes: Object.keys(op.responses).sort() }).toEqual({
+          path,
+          codes: [...accepted, '400', '401', '403', '404', '412', '413', '415', '422', '429', '500', '503'],
+        });
         expect(op.responses['422'].content['application/json'].schema.properties.rule).toBeDefined();
         expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['Idempotency-Key', 'If-Match']));
       }
     }
+  });
+
+  it('documents on every operation the answers any route may give, each with its schema and the rate-limit headers', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect({ path, method, codes: Object.keys(op.responses) }).toEqual({ path, method, codes: expect.arrayContaining(['401', '403', '429', '500', '503']) });
+        expect(op.security).toEqual([{ bearer: [] }]);
+        for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+          if (status >= '400') expect(response.content['application/json'].schema.properties.error).toBeDefined();
+          expect(Object.keys(response.headers)).toEqual(expect.arrayContaining(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']));
+          if (status === '429') expect(response.headers['Retry-After']).toBeDefined();
+        }
+      }
+    }
+    expect((doc as any).components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   });
 
   it('serves Swagger UI at /docs on the same document', async () => {

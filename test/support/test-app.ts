@@ -53,7 +53,10 @@ export async function startService(options: { clock?: Clock; env?: Record<string
       done();
     },
   });
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...options.env });
+  // Tests send requests back to back as one subject from one address: the rate limits are lifted
+  // unless a test sets them (test/e2e/limits.e2e.spec.ts).
+  const unlimited = { RATE_LIMIT_PER_SUBJECT: '1000000', RATE_LIMIT_PER_ADDRESS: '1000000' };
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...unlimited, ...options.env });
   const ledger = await createApp({ config, clock: options.clock, logDestination, consentExpiryIntervalMs: options.consentExpiryIntervalMs ?? 0, retentionIntervalMs: 0 });
   await ledger.app.listen({ port: 0, host: '127.0.0.1' });
   const address = ledger.app.getHttpServer().address() as { port: number };
