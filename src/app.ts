@@ -13,8 +13,8 @@ import { createTokenVerifier } from './access/tokens';
 import { CaseLedger } from './case/case-ledger';
 import { type Clock, systemClock } from './ledger/clock';
 import type { Config } from './config';
-import { ErrorFilter } from './http/error-filter';
-import { storeReadiness } from './http/health.controller';
+import { ErrorFilter, storageFaults } from './http/error-filter';
+import { storeReadiness, writableReadiness } from './http/health.controller';
 import { Metrics } from './http/metrics';
 import { RateLimits } from './http/rate-limits';
 import { setUpOpenApi } from './http/openapi';
@@ -110,6 +110,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     protocols,
     readiness: [
       storeReadiness(store),
+      writableReadiness(config.dataDir),
       { name: 'projections', check: async () => projections.isReady(), reason: () => projections.reason?.() },
       { name: 'identity-provider', check: () => parts.verifyToken.ready(), reason: () => parts.verifyToken.trouble() },
     ],
@@ -162,6 +163,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   await RateLimits.register(app, limits);
   const metrics = new Metrics();
   if (projections instanceof ProjectionThread) metrics.registry.registerMetric(projections.restarts);
+  metrics.registry.registerMetric(storageFaults);
   metrics.serve(app);
   fastify.addHook('onResponse', async (request, reply) => {
     accessLogLine(logger, request, reply.statusCode, reply.elapsedTime);

@@ -1,7 +1,16 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { errorResponse } from './error-response';
+import { Counter } from 'prom-client';
+import { errorResponse, storageFault } from './error-response';
+
+/** Storage failures answered 503, by code (registered in the service's metrics registry). */
+export const storageFaults = new Counter({
+  name: 'ledger_storage_faults_total',
+  help: 'Requests answered 503 because storage failed, by code',
+  labelNames: ['code'],
+  registers: [],
+});
 
 /**
  * The one exception filter: every error, whatever threw it, leaves as an API.md error body.
@@ -20,6 +29,10 @@ export class ErrorFilter implements ExceptionFilter {
 
 export function sendError(reply: FastifyReply, exception: unknown, log: Logger, requestId?: string): void {
   const { status, body } = errorResponse(exception);
-  if (status >= 500) log.error({ err: exception, reqId: requestId }, 'request failed');
+  const fault = storageFault(exception);
+  if (fault !== undefined) {
+    storageFaults.inc({ code: fault });
+    log.error({ err: exception, reqId: requestId, storage: fault }, 'storage failure');
+  } else if (status >= 500) log.error({ err: exception, reqId: requestId }, 'request failed');
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }

@@ -82,7 +82,7 @@ interface FastifyError {
  */
 function asLedgerError(error: unknown): LedgerError | undefined {
   // A 503 never says which part is down: the details are in the server's log.
-  if (error instanceof Unavailable || error instanceof StoreUnavailableError) return new Unavailable();
+  if (error instanceof Unavailable || error instanceof StoreUnavailableError || storageFault(error) !== undefined) return new Unavailable();
   if (error instanceof LedgerError) return error;
   if (error instanceof HttpException) {
     const code = codeOfStatus(error.getStatus());
@@ -95,6 +95,24 @@ function asLedgerError(error: unknown): LedgerError | undefined {
     if (fastify.statusCode === 400) return new ValidationFailed([], 'the body is not valid JSON');
   }
   if (error instanceof SyntaxError && (error as FastifyError).statusCode === 400) return new ValidationFailed([], 'the body is not valid JSON');
+  return undefined;
+}
+
+/** SQLite result codes of a storage that cannot serve now (full, failing, locked, read-only), not of a bug. */
+const SQLITE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL|NOLFS)/;
+/** Operating-system errors of the same kind. */
+const OS_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE']);
+
+/**
+ * The code of a storage failure (disk full, I/O error, a store that cannot be reached), or
+ * undefined for anything else. Such a failure answers 503 `unavailable` (API.md "Conventions"),
+ * is logged and counted: it is the machine's fault, and retrying later may well succeed.
+ */
+export function storageFault(error: unknown): string | undefined {
+  if (error instanceof StoreUnavailableError) return 'store-unavailable';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (SQLITE_FAULTS.test(code) || OS_FAULTS.has(code)) return code;
   return undefined;
 }
 
