@@ -24,6 +24,7 @@ import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
 import { openEventStore } from './store/open-event-store';
 import { cliOperator, type Io, UsageError } from './cli-io';
+import { backupDataFolder } from './backup';
 import { auditCommand, exportCommand, replayCommand, verifyCommand } from './audit/audit-cli';
 
 export type { Io };
@@ -39,6 +40,10 @@ const USAGE = `usage: ledger <command>
                                           retention period (--dry-run: list them, by pseudonym; else service stopped)
   keys rotate                             make a new master key and re-wrap every data key with it (service stopped)
   keys backup FILE                        copy the key store to FILE while in use (the master keys are not in it)
+  backup DIR                              an online backup of the ledger, key store, checkpoints (and their keys when in
+                                          DATA_DIR) into a new folder; the master keys are not in it
+  backup DIR                              an online backup of the ledger, the key store, the checkpoints (and
+                                          their keys when in DATA_DIR) into a new folder; not the master keys
   verify [--zone Z]                       recompute every leaf, tree and checkpoint; exit 1 and the first invalid
                                           position if anything was altered
   audit checkpoint [--zone Z]             sign a checkpoint of each zone (or one) as it is now
@@ -68,6 +73,8 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
         return await retention(rest, env, io);
       case 'keys':
         return await keys(rest, env, io);
+      case 'backup':
+        return await backup(rest, env, io);
       case 'verify':
         return await verifyCommand(rest, env, io);
       case 'audit':
@@ -310,4 +317,16 @@ async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<num
     }
   }
   throw new UsageError('keys: "keys rotate" or "keys backup FILE"');
+}
+
+/** An online backup of the data folder (src/backup.ts); the service may be running. */
+async function backup(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const [to] = args;
+  if (!to || args.length !== 1) throw new UsageError('backup: give one DIR, a new folder');
+  const config = loadConfig(env);
+  const copied = await backupDataFolder(config, to);
+  io.out(
+    `backed up ${copied.join(', ')} to ${to} (owner-only). Back up the master keys (${config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master')}) separately, and keep them apart.`,
+  );
+  return 0;
 }
