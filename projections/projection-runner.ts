@@ -24,6 +24,8 @@ export interface RunnerOptions {
   readonly onError?: (error: unknown) => void;
   /** Told every time the views move forward (the worker thread reports it to the main thread). */
   readonly onProgress?: (projected: Position | undefined) => void;
+  /** Told after every batch copied, caught up or not: how many events and how far (`ledger rebuild` shows it). */
+  readonly onBatch?: (events: number, position: Position | undefined) => void;
 }
 
 /**
@@ -189,6 +191,7 @@ export class ProjectionRunner {
       });
       // The views of cases still to be computed again (a renewal marks a whole zone) are computed
       // on demand by reads meanwhile (AgencyPartition.get): reads need not wait for them.
+      this.options.onBatch?.(batch.length, this.applied);
       if (this.caughtUp) {
         this.projectedTo(this.applied);
         if (remaining > 0) this.scheduleFlush();

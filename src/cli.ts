@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
-import { AgencyId, inForce, OperatorId, SYSTEM_AGENCY, ZoneId } from '../events';
+import { AgencyId, inForce, OperatorId, type Position, SYSTEM_AGENCY, ZoneId } from '../events';
 import { ROLES, type Role } from './access/actor';
 import { createApp } from './app';
 import { loadOrCreateLocalSigningKey } from './access/local-signing-key';
@@ -236,7 +236,18 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
     store = await openEventStore(config, keys);
     models = ReadModels.open(file, readModelCrypto(keys));
     const started = performance.now();
-    await new ProjectionRunner(store, models).runUntilCaughtUp();
+    const head = await store.headPosition();
+    let done = 0;
+    let shown = started;
+    // A line every 2 s: events done, the rate, and the time left by the share of the log behind.
+    const onBatch = (events: number, position: Position | undefined) => {
+      done += events;
+      const now = performance.now();
+      if (now - shown < 2_000 || !head || !position || head.commit === 0n) return;
+      shown = now;
+      io.out(progressLine(done, Math.min(1, Number(position.commit) / Number(head.commit)), (now - started) / 1000));
+    };
+    await new ProjectionRunner(store, models, { onBatch }).runUntilCaughtUp();
     const seconds = (performance.now() - started) / 1000;
     const events = models.db.prepare('SELECT (SELECT count(*) FROM case_entries) + (SELECT count(*) FROM protocol_entries) + (SELECT count(*) FROM trail) AS n').get() as {
       n: number;
@@ -329,4 +340,11 @@ async function backup(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     `backed up ${copied.join(', ')} to ${to} (owner-only). Back up the master keys (${config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master')}) separately, and keep them apart.`,
   );
   return 0;
+}
+
+/** One progress line of `ledger rebuild`: events done, the share of the ledger behind, the rate and the time left. */
+export function progressLine(done: number, share: number, seconds: number): string {
+  const rate = seconds > 0 ? done / seconds : 0;
+  const left = share > 0 ? seconds * (1 / share - 1) : 0;
+  return `rebuilding: ${done} events (${Math.floor(share * 100)}% of the ledger), ${Math.round(rate)} events/s, about ${Math.ceil(left)} s left`;
 }

@@ -61,3 +61,10 @@ describe('configuration from the environment', () => {
     expect(errorOf({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_PUBLIC_KEY_FILE: __filename })).toMatch(/not both/);
   });
 });
+
+describe('the progress line of ledger rebuild', () => {
+  it('says how many events, how far, how fast and how long is left', async () => {
+    const { progressLine } = await import('../../src/cli');
+    expect(progressLine(120_000, 0.25, 4)).toBe('rebuilding: 120000 events (25% of the ledger), 30000 events/s, about 12 s left');
+  });
+});
