@@ -162,7 +162,10 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   // Floods: per client address here, per token subject in the guard (API.md "Conventions").
   await RateLimits.register(app, limits);
   const metrics = new Metrics();
-  if (projections instanceof ProjectionThread) metrics.registry.registerMetric(projections.restarts);
+  if (projections instanceof ProjectionThread) {
+    metrics.registry.registerMetric(projections.restarts);
+    metrics.registry.registerMetric(projections.subscriptionErrors);
+  }
   metrics.registry.registerMetric(storageFaults);
   metrics.serve(app);
   fastify.addHook('onResponse', async (request, reply) => {

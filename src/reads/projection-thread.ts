@@ -37,6 +37,8 @@ export class ProjectionThread implements Projections {
   private startedAt = 0;
   /** Registered by the service in its metrics registry. */
   readonly restarts = new Counter({ name: 'ledger_projection_worker_restarts_total', help: 'Projection worker restarts after a failure or an exit', registers: [] });
+  /** Every error the projections' subscription met, retried or not. */
+  readonly subscriptionErrors = new Counter({ name: 'ledger_projection_subscription_errors_total', help: 'Errors of the projections subscription to the ledger', registers: [] });
 
   constructor(
     private readonly config: Pick<Config, 'dataDir' | 'eventStoreUrl' | 'masterKeyDir'>,
@@ -100,6 +102,7 @@ export class ProjectionThread implements Projections {
   }
 
   private receive(message: FromWorker): void {
+    if (message.type === 'error' || message.type === 'warning') this.subscriptionErrors.inc();
     if (message.type === 'error') {
       // The runner stopped on an error it cannot retry: this worker is done; a new one may fare better.
       this.log.error({ err: { message: message.message } }, 'projection worker failed');

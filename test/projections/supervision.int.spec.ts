@@ -51,6 +51,7 @@ describe('the projections, supervised', () => {
     await until(() => thread.isReady(), 3_000);
     await until(() => !thread.isReady());
     expect((await thread.restarts.get()).values[0]!.value).toBeGreaterThanOrEqual(2);
+    expect((await thread.subscriptionErrors.get()).values[0]!.value).toBeGreaterThanOrEqual(2);
     expect(lines.some((l) => l.includes('projection worker failed; restarting'))).toBe(true);
     await thread.stop();
   });
