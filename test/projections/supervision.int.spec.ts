@@ -38,6 +38,7 @@ describe('the projections, supervised', () => {
       file,
       `const { parentPort } = require('node:worker_threads');
       parentPort.postMessage({ type: 'progress', position: '1' });
+      parentPort.postMessage({ type: 'warning', message: 'connection reset' });
       setTimeout(() => process.exit(7), 100);`,
     );
     const lines: string[] = [];
