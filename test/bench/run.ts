@@ -17,6 +17,9 @@
  *   audit    verification of a sealed ledger against SHA-256 of the same leaves; inclusion and
  *            consistency proofs at a million leaves from the SQLite log against the same tree in
  *            memory; commands with the Merkle log on against off
+ *   renewal  reads of cases as the party a protocol renewal narrows, on the main thread, while the
+ *            projection worker computes the renewed zone again (100,000 cases), against the same
+ *            reads of clean views before the renewal
  */
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
@@ -26,6 +29,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { loadOrCreateLocalSigningKey } from '../../src/access/local-signing-key';
 import { issueToken } from '../../src/access/tokens';
 import { runCli } from '../../src/cli';
@@ -49,9 +53,10 @@ import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { CommandIds } from '../../src/ledger/command-ids';
 import { evolveProtocol } from '../../events';
 import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
-import type { EventToAppend } from '../../events/event-store';
+import { comparePositions, type EventToAppend, parsePosition, type Position } from '../../events/event-store';
+import type { FromWorker, ToWorker, WorkerSettings } from '../../src/reads/projection-worker';
 import { openKeyStore, readModelCrypto } from '../../src/keys/open-keys';
-import type { ReadModelCrypto } from '../../projections/read-models';
+import type { CaseRow, ReadModelCrypto } from '../../projections/read-models';
 import { CaseLedger } from '../../src/case/case-ledger';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
 import { createCodec } from '../../src/store/codec';
@@ -474,6 +479,210 @@ async function commandsWithLog(dir: string, merkle: boolean, onDisk: boolean) {
   return commands;
 }
 
+const RENEWAL_CASES = Number(process.env.BENCH_RENEWAL_CASES ?? 100_000);
+const RENEWAL_OTHER_CASES = 300;
+/** The party the renewal narrows: mental health no longer receives 'health' in the renewed zone. */
+const NARROWED = 'ufsma-valdinievole';
+
+/**
+ * A short case through the real decider: a referral with a health note by SerD, the taking in
+ * charge and, for every other case, a consent that gives mental health 'health' and mental
+ * health on the team (3 events a case on average).
+ */
+function shortCase(zone: string, i: number): EventToAppend[] {
+  const protocol = evolveProtocol(undefined, PROTOCOL, 0n);
+  const out: EventToAppend[] = [];
+  let state: CaseState = EMPTY_CASE;
+  const ids = new CommandIds(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`);
+  const at = new Date(Date.UTC(2025, 5, 2) + i * 1000).toISOString();
+  const run = <B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>) => {
+    for (const event of behaviour.decide(state, routedInput(behaviour, sent), {
+      actor: { zone, agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] },
+      now: new Date('2025-06-02T09:00:00Z'),
+      protocol,
+      ids: new CommandIds(ids.entity(String(out.length))),
+    })) {
+      out.push({
+        id: randomUUID(),
+        type: event.type,
+        data: event.data,
+        metadata: { zone, agency, operator: `op-${agency}`, occurredAt: at, commandId: randomUUID(), correlationId: 'bench' },
+      });
+      state = evolve(state, event, { agency });
+    }
+  };
+  run('serd-valdinievole', submitReferral, {
+    person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' },
+    needs: ['addiction'],
+    notes: [{ category: 'health', text: `in treatment ${i}` }],
+  });
+  run('sds-valdinievole', takeInCharge, { caseManager: { agency: 'sds-valdinievole', operator: 'as-neri' }, prevalentNeed: 'addiction' });
+  if (i % 2 === 0) {
+    run('sds-valdinievole', recordConsent, {
+      grants: [
+        { agency: NARROWED, categories: ['health'] },
+        { agency: 'sds-valdinievole', categories: ['health'] },
+      ],
+      legalBasis: 'explicit-consent',
+      informativaVersion: 'v1',
+      collectedAt: '2025-06-01T00:00:00Z',
+    });
+    run('sds-valdinievole', addTeamMember, { agency: NARROWED, tier: 'extended' });
+  }
+  return out;
+}
+
+/** The worker thread of `ledger serve` (src/reads/projection-worker.ts), over the bench's data folder. */
+function projectionWorker(dataDir: string, onProgress: (position: string | undefined) => void): { worker: Worker; stop: () => Promise<void> } {
+  const settings: WorkerSettings = { dataDir, viewsFile: join(dataDir, 'views.db') };
+  const worker = new Worker(join(__dirname, '../../src/reads/projection-worker.js'), { workerData: settings });
+  worker.on('message', (message: FromWorker) => {
+    if (message.type === 'progress') onProgress(message.position);
+    if (message.type === 'error') console.error(`projection worker: ${message.message}`);
+  });
+  const stop = () =>
+    new Promise<void>((done) => {
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'stopped') void worker.terminate().then(() => done());
+      });
+      worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    });
+  return { worker, stop };
+}
+
+/**
+ * Issue 13.1: a protocol renewal never stops reads. A sealed data folder with RENEWAL_CASES
+ * short cases in zone A and a few hundred in zone B, projected; then the projection worker of
+ * the service follows the ledger, a renewal narrows what mental health receives in zone A, and
+ * the main thread reads random cases as that party (on its own connection to the views file,
+ * as the service does) while the worker computes the zone again. No zone-A read after the
+ * renewal was applied may show a health note.
+ */
+async function renewalReads(dir: string) {
+  const dataDir = join(dir, 'renewal');
+  const [zoneA, zoneB] = ['bench-a', 'bench-b'];
+  const keys = openKeyStore({ dataDir });
+  const crypto = readModelCrypto(keys);
+  // The service's own connection writes a Merkle log too; none is needed to measure the views.
+  const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: crypto.codec, merkle: false });
+  const clock = { now: () => new Date() };
+  const protocols = new ProtocolLedger(store, clock);
+  const signer = (zone: string) => ({ zone, agency: 'sds-valdinievole', operator: 'admin' });
+  const sign = (zone: string, terms: typeof TERMS) =>
+    protocols.execute({ signer: signer(zone), decide: (current) => decideSigning(current, terms, signer(zone), randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
+  await sign(zoneA, TERMS);
+  await sign(zoneB, TERMS);
+
+  const seedStart = performance.now();
+  const ids = { [zoneA]: [] as string[], [zoneB]: [] as string[] };
+  let events = 0;
+  const pending: Array<Promise<unknown>> = [];
+  for (let i = 0; i < RENEWAL_CASES + RENEWAL_OTHER_CASES; i++) {
+    const zone = i < RENEWAL_CASES ? zoneA : zoneB;
+    const history = shortCase(zone, i);
+    const caseId = (history[0]!.data as { caseId: string }).caseId;
+    ids[zone]!.push(caseId);
+    events += history.length;
+    pending.push(store.append(caseStream(zone, caseId), history, 'no-stream'));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  const seedSeconds = (performance.now() - seedStart) / 1000;
+
+  const identity = await store.identity();
+  const viewsFile = join(dataDir, 'views.db');
+  const start = performance.now();
+  const projecting = ReadModels.open(viewsFile, crypto, identity);
+  await new ProjectionRunner(store, projecting).runUntilCaughtUp();
+  const projectSeconds = (performance.now() - start) / 1000;
+  projecting.close();
+
+  // The main thread's side, as in the service: its own connection, nothing remembered from the projection.
+  const models = ReadModels.open(viewsFile, crypto, identity);
+  let projected: Position | undefined;
+  const { worker, stop } = projectionWorker(dataDir, (position) => (projected = position === undefined ? undefined : parsePosition(position)));
+  const random = prng(13);
+  const pick = (zone: string) => ids[zone]![Math.floor(random() * ids[zone]!.length)]!;
+  const partition = (zone: string) => models.cases.partition({ zone, agency: NARROWED });
+  // The health note's text, not the disclosure's categories: the consent that names mental health
+  // is shown to it as a reference to itself (rule 2), 'health' category and all, whatever it receives.
+  const shows = (row: CaseRow | undefined) => row !== undefined && JSON.stringify(row.view).includes('in treatment');
+  const read = (zone: string) => {
+    const caseId = pick(zone);
+    const dirty = models.ledger.isDirty(zone, caseId);
+    const t = performance.now();
+    const row = partition(zone).get(caseId);
+    return { latency: performance.now() - t, dirty, row, caseId };
+  };
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    for (let i = 0; i < 100 && projected === undefined; i++) await pause(20);
+
+    // (d) The baseline: clean views, the worker following the ledger with nothing to do.
+    const clean = { a: [] as number[], b: [] as number[], healthA: 0 };
+    for (let i = 0; i < 2_000; i++) {
+      const a = read(zoneA);
+      const b = read(zoneB);
+      if (a.dirty || b.dirty) throw new Error('a dirty case before the renewal');
+      clean.a.push(a.latency);
+      clean.b.push(b.latency);
+      if (shows(a.row)) clean.healthA++;
+      if (i % 10 === 0) await pause(1);
+    }
+    if (clean.healthA === 0) throw new Error(`${NARROWED} sees no health note before the renewal: the check below would prove nothing`);
+
+    // The renewal: mental health no longer receives 'health' in zone A.
+    const narrowed = { ...TERMS, parties: TERMS.parties.map((p) => (p.agency === NARROWED ? { ...p, receivable: ['common' as const] } : p)) };
+    const renewedAt = performance.now();
+    const { position } = await sign(zoneA, narrowed);
+    worker.postMessage({ type: 'wake' } satisfies ToWorker);
+    while (!projected || comparePositions(projected, position) < 0) await pause(1);
+    const appliedMs = performance.now() - renewedAt;
+    const dirtyAtStart = models.ledger.dirtyCount();
+
+    // (a), (b), (c): reads of both zones while the worker computes zone A again, until none is dirty.
+    const during = { a: [] as number[], b: [] as number[], dirtyReads: 0, shownA: 0, healthB: 0 };
+    let cleanMs = 0;
+    for (let i = 0; ; i++) {
+      const a = read(zoneA);
+      const b = read(zoneB);
+      during.a.push(a.latency);
+      during.b.push(b.latency);
+      if (a.dirty) during.dirtyReads++;
+      if (a.row) during.shownA++;
+      if (shows(a.row)) throw new Error(`case ${a.caseId} of zone A shown to ${NARROWED} with its health note after the renewal (dirty: ${a.dirty})`);
+      if (shows(b.row)) during.healthB++;
+      if (i % 20 === 0 && models.ledger.dirtyCount() === 0) {
+        cleanMs = performance.now() - renewedAt;
+        break;
+      }
+      await pause(10);
+    }
+    // Computed again by the worker: still nothing forbidden.
+    for (let i = 0; i < 500; i++) {
+      const a = read(zoneA);
+      if (shows(a.row)) throw new Error(`case ${a.caseId} of zone A shown with its health note once computed again`);
+    }
+    return {
+      cases: RENEWAL_CASES,
+      other: RENEWAL_OTHER_CASES,
+      events,
+      seedSeconds,
+      projectSeconds,
+      clean: { a: spread(clean.a), b: spread(clean.b), healthA: clean.healthA, reads: clean.a.length },
+      during: { a: spread(during.a), b: spread(during.b), reads: during.a.length, dirtyReads: during.dirtyReads, shownA: during.shownA, healthB: during.healthB },
+      appliedMs,
+      dirtyAtStart,
+      cleanMs,
+    };
+  } finally {
+    await stop();
+    models.close();
+    await store.close();
+    keys.close();
+  }
+}
+
 async function startService(dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], {
     // The load comes from one token and one address: the rate limits (50/s a subject) would measure themselves.
@@ -558,8 +767,8 @@ async function fixedRate(url: string, rate: number, seconds: number, request: (i
 }
 
 const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
-/** BENCH_ONLY=store,write,read,rebuild,sealing,audit runs some sections only. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing,audit').split(','));
+/** BENCH_ONLY=store,write,read,rebuild,sealing,audit,renewal runs some sections only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing,audit,renewal').split(','));
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
@@ -686,6 +895,21 @@ async function main() {
           `recordNotes in process, 64 in flight, Merkle log on  (${where}, medians of 3):  ${median(on).toFixed(0)} commands/s  (${ratio(median(on), median(off))} off, ${Math.abs((1 - median(on) / median(off)) * 100).toFixed(1)}% ${median(on) <= median(off) ? 'slower' : 'faster'}; ${range(on)}); target ≤ 10%`,
         );
       }
+    }
+    if (ONLY.has('renewal')) {
+      const r = await renewalReads(dir);
+      const ms = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms, max ${s.max.toFixed(2)} ms`;
+      const times = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+      say(
+        `renewal: ${r.cases} cases in zone A, ${r.other} in zone B, ${r.events} events, seeded in ${r.seedSeconds.toFixed(0)} s, projected in ${r.projectSeconds.toFixed(0)} s; the projection runner in its worker thread (as in ledger serve), reads on the main thread`,
+      );
+      say(`renewal: reads by ${NARROWED}, clean views (${r.clean.reads} each): zone A ${ms(r.clean.a)}; zone B ${ms(r.clean.b)}  (baseline)`);
+      say(
+        `renewal: applied ${r.appliedMs.toFixed(0)} ms after its append, ${r.dirtyAtStart} cases dirty; zone A computed again ${(r.cleanMs / 1000).toFixed(1)} s after the append (${((r.dirtyAtStart * 1000) / r.cleanMs).toFixed(0)} cases/s)`,
+      );
+      say(
+        `renewal: reads during the recompute (${r.during.reads} each, ${r.during.dirtyReads} of zone A dirty, computed on demand; none showed the health note, ${r.clean.healthA}/${r.clean.reads} did before): zone A ${ms(r.during.a)} (p50 ${times(r.during.a.p50, r.clean.a.p50)}, p99 ${times(r.during.a.p99, r.clean.a.p99)} clean); zone B ${ms(r.during.b)} (p99 ${times(r.during.b.p99, r.clean.b.p99)} clean)`,
+      );
     }
   } finally {
     child?.kill('SIGTERM');
