@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
@@ -28,6 +29,7 @@ import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
 import { type Projections, ProjectionThread } from './reads/projection-thread';
 import { SqliteEventStore } from './store/sqlite-event-store';
+import { comparePositions, parsePosition, type Position } from '../events/event-store';
 import { openEventStore } from './store/open-event-store';
 import { openAudit } from './audit/open-audit';
 import { openKeyStore, readModelCrypto } from './keys/open-keys';
@@ -65,6 +67,10 @@ export const BODY_LIMIT = 256 * 1024;
 /** A client's X-Request-Id becomes event metadata only if it is a UUID: anything else might carry personal data. */
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+function isAhead(views: string | undefined, head: Position | undefined): boolean {
+  return views !== undefined && (head === undefined || comparePositions(parsePosition(views), head) > 0);
+}
+
 export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
@@ -74,7 +80,16 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   // With the projection worker, the worker checkpoints the embedded ledger's log (see SqliteEventStore).
   const store = await openEventStore(config, keys, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' });
   // Views made from another log (a folder moved between stores, a wiped server) are rebuilt, never resumed.
-  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys), await store.identity());
+  const viewsFile = join(config.dataDir, 'views.db');
+  let models = ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity());
+  // A commit is visible before it is durable (SqliteEventStore): after a power cut the ledger may
+  // have lost a last commit the views had already copied. Views ahead of the ledger are rebuilt.
+  if (viewsFile !== ':memory:' && isAhead(models.checkpoint(), await store.headPosition())) {
+    logger.warn('the views are ahead of the ledger (a power cut lost its last commits): they are computed again');
+    models.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${viewsFile}${suffix}`, { force: true });
+    models = ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity());
+  }
   let projections: Projections;
   if (options.projections === 'worker') {
     const thread = new ProjectionThread(config, logger);

@@ -35,6 +35,11 @@ export interface AuditParts {
   /** Resolves once the log holds everything appended so far (where a follower feeds it). */
   readonly caughtUp?: () => Promise<void>;
   /**
+   * Resolves once everything the log holds now is on disk (the embedded store makes a commit
+   * durable after it is visible): nothing is signed that a power cut could take back.
+   */
+  readonly durable?: () => Promise<void>;
+  /**
    * Ledger positions as auditors see them, and the store's: the same number in the embedded
    * store; an ordinal in EventStoreDB mode (src/audit/audit-follower.ts).
    */
@@ -84,17 +89,20 @@ export class Audit {
   async checkpoint(zone: string): Promise<SignedCheckpoint> {
     await this.parts.caughtUp?.();
     const log = this.parts.logs.log(zone);
-    return this.parts.checkpoints.sign(zone, log.size, log.root(), this.parts.clock.now());
+    const size = log.size;
+    await this.parts.durable?.();
+    return this.parts.checkpoints.sign(zone, size, log.root(size), this.parts.clock.now());
   }
 
   /** The periodic checkpoint: every zone whose log grew since its last one. Returns how many were signed. */
   async checkpointGrown(): Promise<number> {
     await this.parts.caughtUp?.();
+    const sizes = this.parts.logs.zones().map((zone) => ({ zone, size: this.parts.logs.size(zone) }));
+    await this.parts.durable?.();
     let signed = 0;
-    for (const zone of this.parts.logs.zones()) {
-      const size = this.parts.logs.size(zone);
+    for (const { zone, size } of sizes) {
       if (size > (this.parts.checkpoints.latest(zone)?.size ?? 0)) {
-        this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(), this.parts.clock.now());
+        this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(size), this.parts.clock.now());
         signed += 1;
       }
     }

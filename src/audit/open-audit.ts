@@ -45,7 +45,7 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
       const parallel = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
       return { events: parallel.events, close: () => parallel.close() };
     };
-    const audit = new Audit({ ...common, logs, hashed, positions: embeddedPositions(store, logs) });
+    const audit = new Audit({ ...common, logs, hashed, durable: () => store.durable(), positions: embeddedPositions(store, logs) });
     return { audit, start: async () => undefined, close: async () => checkpoints.close() };
   }
   const follower = new AuditFollower(join(auditDirOf(settings.dataDir), 'merkle.db'), store, onError);

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCodec } from './codec';
 import { PREFIXED_LEAF_SQL } from '../audit/leaf';
@@ -71,13 +71,25 @@ const at = (n: number | bigint): Position => ({ commit: BigInt(n), prepare: BigI
 /**
  * The embedded event store: one SQLite file in WAL mode, one row per event.
  *
- * Durability. `synchronous=FULL` in WAL mode fsyncs the write-ahead log at every commit, so a
- * committed append survives power loss; `NORMAL` would only fsync at checkpoints and could lose
- * the last commits, which would break "durable before 201" (ARCHITECTURE.md property 1).
+ * Durability. An append resolves only once its commit is on disk (ARCHITECTURE.md property 1,
+ * "durable before 201"). SQLite's `synchronous=FULL` would fsync the write-ahead log inside
+ * every commit, on the thread that runs it: the main thread, which would answer nothing else
+ * for the length of the fsync (tens of milliseconds when the disk stalls). Instead the
+ * connection runs `synchronous=NORMAL` (no fsync at commit; SQLite still syncs the log before
+ * each checkpoint copies it and the database after) and this class syncs the write-ahead log
+ * itself, with `fdatasync` on libuv's thread pool, resolving the appends of a commit only when a
+ * sync begun after that commit has finished. The main thread goes on serving meanwhile, and one
+ * sync covers every commit written before it began. A failed sync fails those appends and every
+ * later one (after an fsync error the kernel may have dropped the pages: nothing written since
+ * can be trusted to be durable), so the service stops accepting writes and says so.
+ *
+ * A commit is visible to other connections before it is durable. Nothing can be disclosed on
+ * the strength of it alone: a read answers only after its access-trail record, appended later to
+ * the same write-ahead log, is synced, and a sync covers every frame written before it.
  *
  * Group commit. Appends that arrive in the same turn of the event loop are written in one
- * transaction and made durable by one fsync. Each is still checked against its own expected
- * revision inside a savepoint, so a failing append fails alone and writes nothing.
+ * transaction. Each is still checked against its own expected revision inside a savepoint, so
+ * a failing append fails alone and writes nothing.
  *
  * The Merkle log. Each event's leaf, and every subtree it completes, is written in the same
  * transaction as the event (src/audit/zone-logs.ts): a committed event is in its zone's log.
@@ -95,6 +107,13 @@ export class SqliteEventStore implements EventStore {
   private readonly walLimit: number | undefined;
   private commitsSinceWalCheck = 0;
   private readonly statements: ReturnType<SqliteEventStore['prepare']>;
+  /** Commits written but not yet known durable: each waits for a sync begun after it. */
+  private unsynced: Array<(error?: Error) => void> = [];
+  private syncing = false;
+  /** The write-ahead log, opened for syncing, and its inode (to notice were it ever replaced). */
+  private wal: { fd: number; ino: number } | undefined;
+  /** The error of a failed sync: every later append fails with it. */
+  private syncFailure: Error | undefined;
   /** The zones' Merkle logs, in this file; undefined only when turned off. */
   readonly zoneLogs: ZoneLogs | undefined;
 
@@ -105,7 +124,8 @@ export class SqliteEventStore implements EventStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // The write-ahead log is synced by this class, off the main thread (see above).
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.walLimit = options.walCheckpoints === 'elsewhere' ? (options.walLimitBytes ?? 64 * 1024 * 1024) : undefined;
     if (this.walLimit !== undefined) {
@@ -172,6 +192,7 @@ export class SqliteEventStore implements EventStore {
 
   append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'));
+    if (this.syncFailure !== undefined) return Promise.reject(this.syncFailure);
     if (events.length === 0) return Promise.reject(new Error('nothing to append'));
     return new Promise((resolve, reject) => {
       this.queue.push({ stream, events, expected, resolve, reject });
@@ -215,13 +236,80 @@ export class SqliteEventStore implements EventStore {
       for (const pending of batch) pending.reject(error);
       return;
     }
+    // A refused append wrote nothing: it fails now. The others wait for their commit to be durable.
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.result);
-      else pending.reject(outcome.error);
+      if (!outcome.ok) pending.reject(outcome.error);
     });
-    this.appended.emit('appended');
+    if (outcomes.some((outcome) => outcome.ok)) {
+      this.whenDurable((error) => {
+        batch.forEach((pending, i) => {
+          const outcome = outcomes[i]!;
+          if (!outcome.ok) return;
+          if (error === undefined) pending.resolve(outcome.result);
+          else pending.reject(error);
+        });
+        this.appended.emit('appended');
+      });
+    }
     this.guardWal();
+  }
+
+  /** Calls `done` once everything committed so far is on disk (with the error if the sync failed). */
+  private whenDurable(done: (error?: Error) => void): void {
+    if (this.file === ':memory:') return done();
+    this.unsynced.push(done);
+    if (!this.syncing) this.sync();
+  }
+
+  /** One fdatasync of the write-ahead log on the thread pool, for every commit written before it begins. */
+  private sync(): void {
+    const waiting = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    const settle = (error: Error | undefined) => {
+      this.syncing = false;
+      if (error !== undefined) this.syncFailure ??= error;
+      for (const done of waiting) done(this.syncFailure);
+      if (this.unsynced.length) this.sync();
+    };
+    let fd: number;
+    try {
+      fd = this.walFd();
+    } catch (error) {
+      return settle(error instanceof Error ? error : new Error('the write-ahead log cannot be opened'));
+    }
+    fdatasync(fd, (error) => settle(error ?? undefined));
+  }
+
+  /** The write-ahead log's descriptor, opened once (with its directory synced, as SQLite would do on creating it). */
+  private walFd(): number {
+    const path = `${this.file}-wal`;
+    const ino = statSync(path).ino;
+    if (this.wal?.ino === ino) return this.wal.fd;
+    // This connection keeps the log open, so it is never replaced; were it, what went to the old one is synced first.
+    if (this.wal) {
+      fdatasyncSync(this.wal.fd);
+      closeSync(this.wal.fd);
+    }
+    this.wal = { fd: openSync(path, 'r'), ino };
+    const directory = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(directory);
+    } finally {
+      closeSync(directory);
+    }
+    return this.wal.fd;
+  }
+
+  /** Resolves once every append committed so far is durable (before signing what the log holds). */
+  durable(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0 && this.unsynced.length === 0 && !this.syncing) return resolve();
+      const waitSync = () => this.whenDurable((error) => (error === undefined ? resolve() : reject(error)));
+      if (this.queue.length) setImmediate(waitSync);
+      else waitSync();
+    });
   }
 
   /**
@@ -413,8 +501,11 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     if (this.queue.length) this.flush();
+    if (this.syncing || this.unsynced.length) await new Promise<void>((resolve) => this.whenDurable(() => resolve()));
     this.appended.emit('appended');
     this.db.close();
+    if (this.wal) closeSync(this.wal.fd);
+    this.wal = undefined;
   }
 
   private toStored(row: Row): StoredEvent {
