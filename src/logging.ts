@@ -32,7 +32,29 @@ export function redactPaths(): string[] {
   ];
 }
 
+/** How long a log line may wait in the buffer of standard output before it is written. */
+const LOG_FLUSH_MS = 250;
+
+/**
+ * Standard output is written in blocks of 4 KiB, not a write a line (one access line per
+ * request cost each request a write of its own), and at least every 250 ms; the service
+ * flushes it when it closes (app.ts), and the process when it exits.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  let output = destination;
+  if (!output) {
+    const stdout = pino.destination({ sync: false, minLength: 4096 });
+    setInterval(() => stdout.flush(), LOG_FLUSH_MS).unref();
+    // A process that ends without closing the service (a crash) still writes what it buffered.
+    process.once('exit', () => {
+      try {
+        stdout.flushSync();
+      } catch {
+        // a write still in flight: nothing more can be done at exit
+      }
+    });
+    output = stdout;
+  }
   return pino(
     {
       level,
@@ -40,7 +62,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactPaths(), censor: '[redacted]' },
     },
-    destination ?? pino.destination({ sync: false }),
+    output,
   );
 }
 

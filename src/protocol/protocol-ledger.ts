@@ -26,6 +26,7 @@ export interface ProtocolCommandResult {
 export class ProtocolLedger {
   private readonly streams: FoldedStreams<ZoneProtocol | undefined>;
   private readonly lock = new KeyedLock();
+  private readonly readThisTurn = new Map<string, Promise<ZoneProtocol | undefined>>();
 
   constructor(
     private readonly store: EventStore,
@@ -37,8 +38,23 @@ export class ProtocolLedger {
     );
   }
 
-  async current(zone: string): Promise<ZoneProtocol | undefined> {
-    return (await this.streams.load(protocolStream(zone))).state;
+  /**
+   * The zone's protocol as the ledger holds it now. Read fresh (another process may have signed
+   * a renewal), but once per turn of the event loop: the access guard and the command of the
+   * same request, and the requests that arrived together, share one read. A protocol command of
+   * this process forgets the shared read as soon as it has appended.
+   */
+  current(zone: string): Promise<ZoneProtocol | undefined> {
+    let read = this.readThisTurn.get(zone);
+    if (!read) {
+      read = this.streams.load(protocolStream(zone)).then((folded) => folded.state);
+      this.readThisTurn.set(zone, read);
+      const fresh = read;
+      setImmediate(() => {
+        if (this.readThisTurn.get(zone) === fresh) this.readThisTurn.delete(zone);
+      });
+    }
+    return read;
   }
 
   /**
@@ -70,6 +86,7 @@ export class ProtocolLedger {
             events.map((event, i) => ({ id: ids.event(i), type: event.type, data: event.data, metadata })),
             revision ?? 'no-stream',
           );
+          this.readThisTurn.delete(signer.zone);
           this.onCommitted(result.position);
           const first = result.nextExpectedRevision - BigInt(events.length - 1);
           const protocol = events.reduce<ZoneProtocol | undefined>((p, event, i) => evolveProtocol(p, event, first + BigInt(i), signer.agency), current)!;

@@ -29,6 +29,8 @@ export interface Projections {
  */
 export class ProjectionThread implements Projections {
   private worker: Worker | undefined;
+  /** Set while a wake message is on its way to the worker (see wake()). */
+  private wakeFlag: Int32Array | undefined;
   private readonly progress = new Progress();
   private stopped: Promise<void> | undefined;
   private down: string | undefined;
@@ -48,12 +50,15 @@ export class ProjectionThread implements Projections {
 
   start(): void {
     if (this.worker || this.stopped) return;
+    const wakeFlag = new SharedArrayBuffer(4);
     const settings: WorkerSettings = {
       dataDir: this.config.dataDir,
       masterKeyDir: this.config.masterKeyDir,
       eventStoreUrl: this.config.eventStoreUrl,
       viewsFile: join(this.config.dataDir, 'views.db'),
+      wakeFlag,
     };
+    this.wakeFlag = new Int32Array(wakeFlag);
     const worker = new Worker(this.workerFile, { workerData: settings });
     this.worker = worker;
     this.startedAt = Date.now();
@@ -62,9 +67,15 @@ export class ProjectionThread implements Projections {
     worker.on('exit', (code) => this.failed(worker, `the projection worker exited (${code})`));
   }
 
-  /** After a commit in this process: the worker looks at the store now rather than at its next poll. */
+  /**
+   * After a commit in this process: the worker looks at the store now rather than at its next
+   * poll. One message, not one per commit: the flag, shared with the worker, says a wake is on
+   * its way; the worker clears it before it reads again, and that read sees every commit made
+   * while the flag was set, so those need no message of their own.
+   */
   wake(): void {
-    this.worker?.postMessage({ type: 'wake' } satisfies ToWorker);
+    if (!this.worker || !this.wakeFlag) return;
+    if (Atomics.exchange(this.wakeFlag, 0, 1) === 0) this.worker.postMessage({ type: 'wake' } satisfies ToWorker);
   }
 
   stop(): Promise<void> {

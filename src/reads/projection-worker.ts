@@ -18,6 +18,8 @@ export interface WorkerSettings {
   readonly masterKeyDir?: string;
   readonly eventStoreUrl?: string;
   readonly viewsFile: string;
+  /** One Int32, set by the main thread while a wake message is on its way (ProjectionThread.wake). */
+  readonly wakeFlag?: SharedArrayBuffer;
 }
 
 export type FromWorker = { type: 'progress'; position?: string } | { type: 'error' | 'warning'; message: string } | { type: 'stopped' };
@@ -37,7 +39,11 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
     onProgress: (position) => post({ type: 'progress', position: position && formatPosition(position) }),
   });
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'wake' && store instanceof SqliteEventStore) store.wake();
+    if (message.type === 'wake' && store instanceof SqliteEventStore) {
+      // Cleared before the read the wake causes: a commit after this sends a message of its own.
+      if (settings.wakeFlag) Atomics.store(new Int32Array(settings.wakeFlag), 0, 0);
+      store.wake();
+    }
     if (message.type === 'stop') {
       void (async () => {
         await runner.stop();

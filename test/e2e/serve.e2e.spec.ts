@@ -67,7 +67,9 @@ describe('ledger serve (the compiled service, projections in a worker thread)', 
     expect(((await cpi.json()) as { needs: string[] }).needs).toEqual(['employment']);
   });
 
-  it('logs JSON lines with the request, never the person', () => {
+  it('logs JSON lines with the request, never the person', async () => {
+    // Standard output is written in blocks, at least every 250 ms (src/logging.ts).
+    for (let i = 0; i < 40 && !/"msg":"POST \/v1\/referrals 201"/.test(output); i++) await new Promise((r) => setTimeout(r, 50));
     expect(output).toMatch(/"msg":"POST \/v1\/referrals 201"/);
     expect(output).not.toContain(PERSON.fiscalCode);
     expect(output).not.toContain(PERSON.familyName);
