@@ -774,6 +774,9 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
   const port = 3900 + Math.floor(Math.random() * 90);
   const say = (line: string) => console.log(line);
+  /** Issue 15's targets, each with its figure and a pass/short verdict, printed together at the end. */
+  const verdicts: string[] = [];
+  const verdict = (target: string, met: boolean, figure: string) => verdicts.push(`${met ? 'pass ' : 'short'}  ${target}: ${figure}`);
   let child: ChildProcess | undefined;
   try {
     say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ${SECONDS} s per store run, ${SECONDS * 2} s per HTTP run`);
@@ -809,11 +812,13 @@ async function main() {
           say(
             `HTTP POST /v1/cases/{id}/notes, ${String(connections).padStart(2)} clients:   ${r.perSecond.toFixed(0)} commands/s  (${(r.perSecond / raw).toFixed(2)}× raw)  p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`,
           );
+          if (connections === 16) verdict('15.1 HTTP commands, 16 clients ≥ 1× raw commits', r.perSecond >= raw && r.non2xx === 0, `${(r.perSecond / raw).toFixed(2)}× raw`);
         }
         const fixed = await fixedRate(url, 200, SECONDS * 2, note, token);
         say(
-          `HTTP POST notes at a fixed 200 commands/s (open loop):  ${fixed.ok}/${fixed.total} accepted, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms  (target p99 < 25 ms)`,
+          `HTTP POST notes at a fixed 200 commands/s (open loop):  ${fixed.ok}/${fixed.total} accepted, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms  (target p99 < 10 ms)`,
         );
+        verdict('15.2 commands at a fixed 200/s, p99 < 10 ms', Number(fixed.p99) < 10 && fixed.ok === fixed.total, `p99 ${fixed.p99} ms, ${fixed.ok}/${fixed.total} accepted`);
       }
       if (ONLY.has('read')) {
         const bare = await load(url, token, 16, { method: 'GET', path: () => '/health/live' });
@@ -822,10 +827,20 @@ async function main() {
         say(
           `HTTP GET /v1/cases/{id} + durable trail record, 16 clients:  ${reads.perSecond.toFixed(0)} reads/s  (${(reads.perSecond / bare.perSecond).toFixed(2)}× bare)  p50 ${reads.p50} ms, p99 ${reads.p99} ms, non-2xx ${reads.non2xx}`,
         );
+        verdict(
+          '15.3 case reads, 16 clients ≥ 0.5× the bare route',
+          reads.perSecond >= 0.5 * bare.perSecond && reads.non2xx === 0,
+          `${(reads.perSecond / bare.perSecond).toFixed(2)}× bare`,
+        );
         const bareFixed = await fixedRate(url, 500, SECONDS * 2, () => ({ method: 'GET', path: '/health/live' }), token);
         const readsFixed = await fixedRate(url, 500, SECONDS * 2, (i) => ({ method: 'GET', path: `/v1/cases/${cases[i % cases.length]}` }), token);
         say(
-          `HTTP at a fixed 500 reads/s (open loop): GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms, max ${readsFixed.max} ms (target p99 < 20 ms); bare route p50 ${bareFixed.p50} ms, p99 ${bareFixed.p99} ms`,
+          `HTTP at a fixed 500 reads/s (open loop): GET /v1/cases/{id} p50 ${readsFixed.p50} ms, p99 ${readsFixed.p99} ms, max ${readsFixed.max} ms (target p99 < 10 ms); bare route p50 ${bareFixed.p50} ms, p99 ${bareFixed.p99} ms`,
+        );
+        verdict(
+          '15.2 reads at a fixed 500/s, p99 < 10 ms',
+          Number(readsFixed.p99) < 10 && readsFixed.ok === readsFixed.total,
+          `p99 ${readsFixed.p99} ms (bare route ${bareFixed.p99} ms), ${readsFixed.ok}/${readsFixed.total} answered`,
         );
       }
       child.kill('SIGTERM');
@@ -860,7 +875,12 @@ async function main() {
       const rebuild = await rebuildRate(dir, REBUILD_CASES);
       say(`read and decode all events through the store port:  ${rebuild.readRate.toFixed(0)} events/s  (baseline)`);
       say(
-        `projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 20000)`,
+        `projection rebuild from 0, ${rebuild.events} events, ${rebuild.views} agency views:  ${rebuild.projectRate.toFixed(0)} events/s  (${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read; target ≥ 50000 and ≥ 0.5× read)`,
+      );
+      verdict(
+        '15.4 rebuild ≥ 0.5× read-and-decode and ≥ 50,000 events/s',
+        rebuild.projectRate >= 0.5 * rebuild.readRate && rebuild.projectRate >= 50_000,
+        `${rebuild.projectRate.toFixed(0)} events/s, ${(rebuild.projectRate / rebuild.readRate).toFixed(2)}× read`,
       );
     }
     if (ONLY.has('audit')) {
@@ -910,6 +930,10 @@ async function main() {
       say(
         `renewal: reads during the recompute (${r.during.reads} each, ${r.during.dirtyReads} of zone A dirty, computed on demand; none showed the health note, ${r.clean.healthA}/${r.clean.reads} did before): zone A ${ms(r.during.a)} (p50 ${times(r.during.a.p50, r.clean.a.p50)}, p99 ${times(r.during.a.p99, r.clean.a.p99)} clean); zone B ${ms(r.during.b)} (p99 ${times(r.during.b.p99, r.clean.b.p99)} clean)`,
       );
+    }
+    if (verdicts.length) {
+      say('issue 15 targets, this run:');
+      for (const line of verdicts) say(`  ${line}`);
     }
   } finally {
     child?.kill('SIGTERM');
