@@ -24,12 +24,16 @@ export const ValidBody = createParamDecorator((_: unknown, context: ExecutionCon
   return parseOrFail(schema, body === undefined ? {} : body);
 });
 
-/** The path parameters checked with their zod schemas; a malformed one is a 400 naming `params.<name>`. */
-const ParamsParam = createParamDecorator((spec: { shape: Record<string, z.ZodType> }, context: ExecutionContext) => {
+/**
+ * The path parameters checked with their zod schemas; a malformed one is a 400 naming
+ * `params.<name>`. The object schema is made once per route: zod compiles a schema when it
+ * first parses with it, and a schema made per request was compiled per request.
+ */
+const ParamsParam = createParamDecorator((spec: { schema: z.ZodType }, context: ExecutionContext) => {
   const params = context.switchToHttp().getRequest<FastifyRequest>().params as Record<string, string>;
-  return parseOrFail(z.object(spec.shape), params, ['params']);
+  return parseOrFail(spec.schema, params, ['params']);
 });
-export const ValidParams = (shape: Record<string, z.ZodType>) => ParamsParam({ shape });
+export const ValidParams = (shape: Record<string, z.ZodType>) => ParamsParam({ schema: z.object(shape) });
 
 /** A path parameter checked with zod; a malformed one is a 400 naming `params.<name>`. */
 export const ValidParam = createParamDecorator((spec: { name: string; schema: z.ZodType }, context: ExecutionContext) => {
