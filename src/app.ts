@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +17,7 @@ import { ErrorFilter, storageFaults } from './http/error-filter';
 import { storeReadiness, writableReadiness } from './http/health.controller';
 import { Metrics } from './http/metrics';
 import { RateLimits } from './http/rate-limits';
+import { securityHeaders } from './http/security-headers';
 import { setUpOpenApi } from './http/openapi';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { accessLogLine, createLogger } from './logging';
@@ -162,9 +162,12 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.
   fastify.removeContentTypeParser(['text/plain']);
-  // Security headers on every answer; the default Content-Security-Policy lets Swagger UI at /docs
-  // run (its scripts and styles are served from /docs, nothing inline but styles).
-  await fastify.register(helmet);
+  // Security headers on every answer (helmet's defaults, src/http/security-headers.ts).
+  const security = securityHeaders();
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(security);
+    done();
+  });
   // Browsers on other origins may read answers only from the origins CORS_ORIGINS names (none by default).
   if (limits.corsOrigins.length > 0) {
     await fastify.register(cors, {
