@@ -31,7 +31,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
   // an erased person's when the erasure event reaches it.
   const keys = openKeyStore(settings);
   // A reader: the service's own connection writes the events and their Merkle log.
-  const store = await openEventStore(settings, keys, { merkle: false });
+  const store = await openEventStore(settings, keys, { merkle: false, wakeFlag: settings.wakeFlag && new Int32Array(settings.wakeFlag) });
   const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys), await store.identity());
   const runner = new ProjectionRunner(store, models, {
     // A fatal error stops the runner (runner.error is set); others are retried subscriptions.
@@ -39,11 +39,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
     onProgress: (position) => post({ type: 'progress', position: position && formatPosition(position) }),
   });
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'wake' && store instanceof SqliteEventStore) {
-      // Cleared before the read the wake causes: a commit after this sends a message of its own.
-      if (settings.wakeFlag) Atomics.store(new Int32Array(settings.wakeFlag), 0, 0);
-      store.wake();
-    }
+    if (message.type === 'wake' && store instanceof SqliteEventStore) store.wake();
     if (message.type === 'stop') {
       void (async () => {
         await runner.stop();

@@ -64,6 +64,13 @@ export interface SqliteEventStoreOptions {
    * default. Off only to measure what the log costs (npm run bench).
    */
   merkle?: boolean;
+  /**
+   * One Int32 shared with the thread that commits (src/reads/projection-thread.ts): set there
+   * after a commit. A subscription of this instance clears it before it sleeps, and reads again
+   * if it was set, so the committer need send a wake message only when the flag was clear (the
+   * subscription may be asleep), not one per commit.
+   */
+  wakeFlag?: Int32Array;
 }
 
 const at = (n: number | bigint): Position => ({ commit: BigInt(n), prepare: BigInt(n) });
@@ -105,6 +112,7 @@ export class SqliteEventStore implements EventStore {
   private flushScheduled = false;
   private closed = false;
   private readonly walLimit: number | undefined;
+  private readonly wakeFlag: Int32Array | undefined;
   private commitsSinceWalCheck = 0;
   private readonly statements: ReturnType<SqliteEventStore['prepare']>;
   /** Commits written but not yet known durable: each waits for a sync begun after it. */
@@ -150,6 +158,7 @@ export class SqliteEventStore implements EventStore {
     this.db.prepare('INSERT INTO ledger_identity (id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM ledger_identity)').run(randomUUID());
     this.codec = options.codec ?? createCodec();
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
+    this.wakeFlag = options.wakeFlag;
     this.pageSize = options.pageSize ?? 2_000;
     this.appended.setMaxListeners(0);
     this.statements = this.prepare();
@@ -444,6 +453,8 @@ export class SqliteEventStore implements EventStore {
           if (!page.end) continue;
           yield { type: 'caught-up' };
           if (appendedSinceRead || closed) continue;
+          // Committed elsewhere since the flag was last cleared: read again rather than sleep.
+          if (store.wakeFlag && Atomics.exchange(store.wakeFlag, 0, 0) === 1) continue;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, store.pollIntervalMs);
             wake = () => {
