@@ -55,8 +55,16 @@ function slowPut(url: string, token: string) {
     path: target.pathname,
     method: 'PUT',
     agent: false,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length },
+    // 100-continue: the service says when it has taken the request in (its headers parsed and
+    // routed), so the test signals only once the request is truly in flight, however slow the machine.
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' },
   });
+  const received = new Promise<void>((resolve) =>
+    req.once('continue', () => {
+      req.write(body.subarray(0, half));
+      resolve();
+    }),
+  );
   const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
@@ -66,8 +74,8 @@ function slowPut(url: string, token: string) {
     req.on('error', reject);
   });
   answered.catch(() => undefined);
-  req.write(body.subarray(0, half));
-  return { answered, finish: () => req.end(body.subarray(half)), abandon: () => req.destroy() };
+  req.flushHeaders();
+  return { answered, received, finish: () => req.end(body.subarray(half)), abandon: () => req.destroy() };
 }
 
 async function adminToken(dataDir: string): Promise<string> {
@@ -88,7 +96,8 @@ describe('ledger serve on SIGTERM', () => {
     const s = await serve();
     started.push(s);
     const put = slowPut(s.url, await adminToken(s.dataDir));
-    await new Promise((r) => setTimeout(r, 200));
+    await put.received;
+    await new Promise((r) => setTimeout(r, 100));
     const signalled = Date.now();
     s.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
@@ -108,7 +117,8 @@ describe('ledger serve on SIGTERM', () => {
     const s = await serve();
     started.push(s);
     const put = slowPut(s.url, await adminToken(s.dataDir));
-    await new Promise((r) => setTimeout(r, 200));
+    await put.received;
+    await new Promise((r) => setTimeout(r, 100));
     const signalled = Date.now();
     s.child.kill('SIGTERM');
     const exit = await Promise.race([s.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), GRACE_MS + 3_000).unref())]);
