@@ -141,7 +141,8 @@ export function datumsOf(event: DomainEvent): Datum[] {
 /** The data of an event with their categories (ENTITLEMENTS.md "The categories of each datum"). */
 export function classify(event: DomainEvent, ctx: ClassificationContext): ClassifiedDatum[] {
   const planRevision = 'planRevision' in event.data ? event.data.planRevision : undefined;
-  return datumsOf(event).map((d) => ({ ...d, categories: categoriesOf(d.kind, d.value, ctx, planRevision) }));
+  // Each field named rather than `{ ...d, categories }`: a spread followed by more properties takes a slow path in V8.
+  return datumsOf(event).map((d) => ({ path: d.path, kind: d.kind, value: d.value, categories: categoriesOf(d.kind, d.value, ctx, planRevision) }));
 }
 
 /**

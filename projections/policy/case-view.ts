@@ -1,5 +1,6 @@
 import { type CaseEvent, type CaseStatus, type Category, fullMembers, MEMBERSHIP_CATEGORY } from '../../events';
 import type { CaseFacts } from './case-facts';
+import { merged } from './merge';
 import { type Basis, type Entitlement, entitlementOf, memberBasis } from './entitlements';
 import { compact, type Disclosure, Disclosed, type Json, look, type Sight } from './sight';
 
@@ -62,7 +63,7 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
       const author = shown.author(sight);
       // A note says what it is about only where that is visible: on a hidden entry it reads as a note recorded on its own.
       const about = sight.subject && entry.type !== 'NoteRecorded' ? entry.type : undefined;
-      for (const note of noteFacts) notes.push(compact({ ...(shown.fact(note) as Json), at: entry.at, agency: author?.agency, operator: author?.operator, about }));
+      for (const note of noteFacts) notes.push(compact(merged(shown.fact(note) as Json, { at: entry.at, agency: author?.agency, operator: author?.operator, about })));
     }
     if (!sight.subject) return;
     const by = () => shown.author(sight)?.agency;
@@ -79,14 +80,10 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         const details = Object.fromEntries(
           [...sight.fields.entries()].filter(([field]) => field !== 'grants' && field !== 'notes' && field !== 'consentId').map(([field, seen]) => [field, shown.fact(seen[0]!)]),
         );
-        consents.set(event.data.consentId, {
-          consentId: event.data.consentId,
-          status: 'active',
-          grants: shown.values(sight, 'grants'),
-          ...details,
-          recordedAt: entry.at,
-          recordedBy: by(),
-        });
+        consents.set(
+          event.data.consentId,
+          merged(merged({ consentId: event.data.consentId, status: 'active', grants: shown.values(sight, 'grants') }, details), { recordedAt: entry.at, recordedBy: by() }),
+        );
         break;
       }
       case 'ConsentWithdrawn':

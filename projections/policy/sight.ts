@@ -1,6 +1,7 @@
 import type { CaseEvent, CaseEventType, Category } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
 import { authorBasis, type Basis, type Entitlement, factBasis, memberBasis } from './entitlements';
+import { merged } from './merge';
 
 /*
  * What each entry of a case discloses to one agency: which of its data, which attribution, and
@@ -82,7 +83,7 @@ export function look(facts: CaseFacts, ent: Entitlement): Sight[] {
   return sights.map((sight, i) => {
     const target = actsOn(facts, i);
     if (target === undefined || !sight.subject) return sight;
-    return target >= 0 && sights[target]!.subject ? sight : { ...sight, subject: false };
+    return target >= 0 && sights[target]!.subject ? sight : merged(sight, { subject: false });
   });
 }
 
@@ -179,9 +180,14 @@ export class Disclosed {
 
 /** Drops undefined fields and empty arrays: what is not visible is absent, not masked. */
 export function compact<T extends Json>(obj: T): T {
+  // A new object rather than `delete` on this one: deleting turns an object into a slow
+  // dictionary (slower to build, and to stringify when the view is stored). Same keys, same order.
+  const out: Json = {};
   for (const key of Object.keys(obj)) {
     const v = obj[key];
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) delete obj[key];
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
   }
-  return obj;
+  return out as T;
 }
