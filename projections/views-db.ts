@@ -34,21 +34,11 @@ export function openViewsDb(file: string, ledger?: string): Database.Database {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
     db = new Database(file);
   }
-  // 8 KB pages for a new file (an existing one keeps its own): rows here are views and sealed
-  // events of up to a few kilobytes, and larger pages mean fewer page splits and WAL frames to
-  // commit during a rebuild.
-  db.pragma('page_size = 8192');
   db.pragma(`user_version = ${VIEWS_SCHEMA}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
-  // Checkpoint the WAL every ~40 MB (5000 pages of 8 KB) rather than every 1000 pages (SQLite's
-  // default): a catch-up writes the same B-tree pages (case entries, views by case id, dirty
-  // cases) batch after batch, and each checkpoint copies every page written since the last one
-  // back into the file and syncs it, which was most of the time spent committing. Only this
-  // connection's own commits checkpoint; what is committed, and when, does not change.
-  db.pragma('wal_autocheckpoint = 5000');
   db.exec(`CREATE TABLE IF NOT EXISTS checkpoint (
     name TEXT PRIMARY KEY,
     position TEXT NOT NULL
