@@ -441,7 +441,7 @@ function auditProofs(dir: string) {
 /**
  * The audit section, 3: recordNotes through the real decision path (CaseLedger, sealed, no
  * HTTP), 64 commands in flight on distinct cases, with the zone's Merkle log in the append
- * transaction and without it; in memory (CPU only) or in a file (WAL, FULL, group commit).
+ * transaction and without it; in memory (CPU only) or in a file (WAL, each commit synced, group commit).
  */
 async function commandsWithLog(dir: string, merkle: boolean, onDisk: boolean) {
   mkdirSync(dir, { recursive: true });
@@ -909,7 +909,7 @@ async function main() {
           off.push(await commandsWithLog(join(dir, `merkle-${onDisk}-${trial}`), false, onDisk));
           on.push(await commandsWithLog(join(dir, `merkle-${onDisk}-${trial}`), true, onDisk));
         }
-        const where = onDisk ? 'on disk, WAL + FULL' : 'in-memory ledger';
+        const where = onDisk ? 'on disk, WAL, synced before resolving' : 'in-memory ledger';
         say(`recordNotes in process, 64 in flight, Merkle log off (${where}, medians of 3):  ${median(off).toFixed(0)} commands/s  (baseline; ${range(off)})`);
         say(
           `recordNotes in process, 64 in flight, Merkle log on  (${where}, medians of 3):  ${median(on).toFixed(0)} commands/s  (${ratio(median(on), median(off))} off, ${Math.abs((1 - median(on) / median(off)) * 100).toFixed(1)}% ${median(on) <= median(off) ? 'slower' : 'faster'}; ${range(on)}); target ≤ 10%`,
