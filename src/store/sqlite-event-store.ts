@@ -501,6 +501,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async ping(): Promise<void> {
+    // After a failed sync this store takes no more writes: readiness says so.
+    if (this.syncFailure) throw this.syncFailure;
     this.statements.head.get();
   }
 

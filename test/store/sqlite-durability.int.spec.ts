@@ -80,6 +80,8 @@ describe('the embedded store syncs its write-ahead log before an append resolves
     held.shift()!.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     await expect(covered).rejects.toMatchObject({ code: 'EIO' });
     await expect(store.append('case-z.2', [note('two')], 'no-stream')).rejects.toMatchObject({ code: 'EIO' });
+    // Readiness (its store check pings) says the service takes no more writes.
+    await expect(store.ping()).rejects.toMatchObject({ code: 'EIO' });
   });
 
   it('lets a signer wait until everything committed so far is durable', async () => {
