@@ -20,6 +20,9 @@
  *   renewal  reads of cases as the party a protocol renewal narrows, on the main thread, while the
  *            projection worker computes the renewed zone again (100,000 cases), against the same
  *            reads of clean views before the renewal
+ *   scale    (only when named) ledger serve over 1,000,000 events in 100,000 cases: time to ready
+ *            with no views and on restart, commands at 200/s and reads at 500/s, peak memory,
+ *            against the same over a ledger of 1,000 cases
  */
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
@@ -683,13 +686,79 @@ async function renewalReads(dir: string) {
   }
 }
 
-async function startService(dataDir: string, port: number): Promise<ChildProcess> {
+const SCALE_EVENTS = Number(process.env.BENCH_SCALE_EVENTS ?? 1_000_000);
+const SCALE_CASES = Number(process.env.BENCH_SCALE_CASES ?? 100_000);
+
+/**
+ * A data folder as the service keeps it (key store, sealed ledger with its Merkle log): the
+ * bench protocol and `cases` short cases in zone 'bench' (shortCase), each with notes by the
+ * case's last author up to `events / cases` events.
+ */
+async function seedDataFolder(dataDir: string, cases: number, events: number) {
+  const keys = openKeyStore({ dataDir });
+  const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: readModelCrypto(keys).codec });
+  const start = performance.now();
+  const signer = { zone: 'bench', agency: 'sds-valdinievole', operator: 'admin' };
+  await new ProtocolLedger(store, { now: () => new Date() }).execute({
+    signer,
+    decide: (current) => decideSigning(current, TERMS, signer, randomUUID()),
+    commandId: randomUUID(),
+    correlationId: 'bench',
+  });
+  const perCase = Math.round(events / cases);
+  const caseIds: string[] = [];
+  let written = 0;
+  const pending: Array<Promise<unknown>> = [];
+  for (let i = 0; i < cases; i++) {
+    const history = shortCase('bench', i);
+    const last = history[history.length - 1]!;
+    while (history.length < perCase) {
+      history.push({ id: randomUUID(), type: 'NoteRecorded', data: JSON.parse(payload(history.length)) as unknown, metadata: { ...last.metadata, commandId: randomUUID() } });
+    }
+    const caseId = (history[0]!.data as { caseId: string }).caseId;
+    caseIds.push(caseId);
+    written += history.length;
+    pending.push(store.append(caseStream('bench', caseId), history, 'no-stream'));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  await store.close();
+  keys.close();
+  return { caseIds, events: written, seconds: (performance.now() - start) / 1000 };
+}
+
+/** `ledger serve` over a seeded data folder: time to ready, commands at 200/s and reads at 500/s on its cases, peak memory; then a restart. */
+async function serviceOver(dataDir: string, port: number, caseIds: string[]) {
+  let start = performance.now();
+  let child = await startService(dataDir, port, 3_600_000);
+  const readyColdSeconds = (performance.now() - start) / 1000;
+  const url = `http://127.0.0.1:${port}`;
+  const token = await issueToken(await loadOrCreateLocalSigningKey(dataDir), { zone: 'bench', agency: 'sds-valdinievole', sub: 'bench', roles: ['operator'], ttlSeconds: 3600 });
+  const random = prng(15);
+  const pick = () => caseIds[Math.floor(random() * caseIds.length)]!;
+  const commands = await fixedRate(url, 200, SECONDS * 2, (i) => ({ method: 'POST', path: `/v1/cases/${pick()}/notes`, body: payload(i) }), token);
+  const reads = await fixedRate(url, 500, SECONDS * 2, () => ({ method: 'GET', path: `/v1/cases/${pick()}` }), token);
+  const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN);
+  const stopped = (c: ChildProcess) => new Promise((r) => c.once('exit', r));
+  let exit = stopped(child);
+  child.kill('SIGTERM');
+  await exit;
+  start = performance.now();
+  child = await startService(dataDir, port, 600_000);
+  const readyWarmSeconds = (performance.now() - start) / 1000;
+  exit = stopped(child);
+  child.kill('SIGTERM');
+  await exit;
+  return { readyColdSeconds, readyWarmSeconds, commands, reads, peakMiB: peakKiB / 1024 };
+}
+
+async function startService(dataDir: string, port: number, readyWithinMs = 20_000): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], {
     // The load comes from one token and one address: the rate limits (50/s a subject) would measure themselves.
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_PER_SUBJECT: '1000000', RATE_LIMIT_PER_ADDRESS: '1000000' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < readyWithinMs / 100; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return child;
     } catch {
@@ -767,7 +836,7 @@ async function fixedRate(url: string, rate: number, seconds: number, request: (i
 }
 
 const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
-/** BENCH_ONLY=store,write,read,rebuild,sealing,audit,renewal runs some sections only. */
+/** BENCH_ONLY=store,write,read,rebuild,sealing,audit,renewal,scale runs some sections only; scale (1 M events, long) only when named. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing,audit,renewal').split(','));
 
 async function main() {
@@ -915,6 +984,23 @@ async function main() {
           `recordNotes in process, 64 in flight, Merkle log on  (${where}, medians of 3):  ${median(on).toFixed(0)} commands/s  (${ratio(median(on), median(off))} off, ${Math.abs((1 - median(on) / median(off)) * 100).toFixed(1)}% ${median(on) <= median(off) ? 'slower' : 'faster'}; ${range(on)}); target ≤ 10%`,
         );
       }
+    }
+    if (ONLY.has('scale')) {
+      // Issue 15.5: the same service over a small ledger and over a million events.
+      const small = await seedDataFolder(join(dir, 'scale-small'), 1_000, Math.round((SCALE_EVENTS / SCALE_CASES) * 1_000));
+      const onSmall = await serviceOver(join(dir, 'scale-small'), port, small.caseIds);
+      const large = await seedDataFolder(join(dir, 'scale-large'), SCALE_CASES, SCALE_EVENTS);
+      const onLarge = await serviceOver(join(dir, 'scale-large'), port, large.caseIds);
+      const line = (name: string, r: typeof onSmall, seeded: typeof small) =>
+        `scale, ${name}: ${seeded.caseIds.length} cases, ${seeded.events} events (seeded in ${seeded.seconds.toFixed(0)} s); ledger serve ready in ${r.readyColdSeconds.toFixed(1)} s with no views (the worker computes them all), ${r.readyWarmSeconds.toFixed(1)} s on restart; commands at 200/s p50 ${r.commands.p50} ms, p99 ${r.commands.p99} ms (${r.commands.ok}/${r.commands.total}); reads at 500/s p50 ${r.reads.p50} ms, p99 ${r.reads.p99} ms (${r.reads.ok}/${r.reads.total}); peak memory ${r.peakMiB.toFixed(0)} MiB`;
+      say(line('small ledger (baseline)', onSmall, small));
+      say(line('large ledger', onLarge, large));
+      const within = (a: string, b: string) => Number(a) <= 1.2 * Number(b);
+      verdict(
+        `15.5 at ${SCALE_EVENTS} events, command and read p50 within 20% of a small ledger`,
+        within(onLarge.commands.p50, onSmall.commands.p50) && within(onLarge.reads.p50, onSmall.reads.p50),
+        `commands p50 ${onLarge.commands.p50} vs ${onSmall.commands.p50} ms, p99 ${onLarge.commands.p99} vs ${onSmall.commands.p99} ms; reads p50 ${onLarge.reads.p50} vs ${onSmall.reads.p50} ms, p99 ${onLarge.reads.p99} vs ${onSmall.reads.p99} ms`,
+      );
     }
     if (ONLY.has('renewal')) {
       const r = await renewalReads(dir);
