@@ -22,6 +22,11 @@ export const VIEWS_SCHEMA = 4;
  * the server's data wiped) is thrown away like one of another shape: its checkpoint is a
  * position in a log that is not this one.
  */
+/** Removes a views file with its write-ahead log: views are computed again from the ledger. */
+export function removeViewsDb(file: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+}
+
 export function openViewsDb(file: string, ledger?: string): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let db = new Database(file);
@@ -31,7 +36,7 @@ export function openViewsDb(file: string, ledger?: string): Database.Database {
   const otherLedger = ledger !== undefined && madeFrom !== undefined && madeFrom !== ledger;
   if (used && (version !== VIEWS_SCHEMA || otherLedger) && file !== ':memory:') {
     db.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    removeViewsDb(file);
     db = new Database(file);
   }
   db.pragma(`user_version = ${VIEWS_SCHEMA}`);

@@ -3,7 +3,6 @@ import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
@@ -24,6 +23,7 @@ import { accessLogLine, createLogger } from './logging';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
+import { removeViewsDb } from '../projections/views-db';
 import { ConsentExpiry } from './case/consent-expiry';
 import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
@@ -87,7 +87,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   if (viewsFile !== ':memory:' && isAhead(models.checkpoint(), await store.headPosition())) {
     logger.warn('the views are ahead of the ledger (a power cut lost its last commits): they are computed again');
     models.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${viewsFile}${suffix}`, { force: true });
+    removeViewsDb(viewsFile);
     models = ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity());
   }
   let projections: Projections;
