@@ -92,7 +92,8 @@ describe('ledger serve on SIGTERM', () => {
     }
   });
 
-  it('lets the request in flight finish, then exits 0 with its log line written', async () => {
+  /** A service, a protocol PUT it has taken in but whose body is still coming, then SIGTERM. */
+  async function signalledWithPutInFlight() {
     const s = await serve();
     started.push(s);
     const put = slowPut(s.url, await adminToken(s.dataDir));
@@ -100,6 +101,11 @@ describe('ledger serve on SIGTERM', () => {
     await new Promise((r) => setTimeout(r, 100));
     const signalled = Date.now();
     s.child.kill('SIGTERM');
+    return { s, put, signalled };
+  }
+
+  it('lets the request in flight finish, then exits 0 with its log line written', async () => {
+    const { s, put, signalled } = await signalledWithPutInFlight();
     await new Promise((r) => setTimeout(r, 300));
     // New connections are refused while the one in flight is served.
     await expect(fetch(`${s.url}/health/live`)).rejects.toThrow();
@@ -114,13 +120,7 @@ describe('ledger serve on SIGTERM', () => {
   }, 30_000);
 
   it('exits within SHUTDOWN_GRACE_MS when a request in flight never finishes', async () => {
-    const s = await serve();
-    started.push(s);
-    const put = slowPut(s.url, await adminToken(s.dataDir));
-    await put.received;
-    await new Promise((r) => setTimeout(r, 100));
-    const signalled = Date.now();
-    s.child.kill('SIGTERM');
+    const { s, put, signalled } = await signalledWithPutInFlight();
     const exit = await Promise.race([s.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), GRACE_MS + 3_000).unref())]);
     put.abandon();
     expect(exit).not.toBe('still running');
