@@ -133,23 +133,32 @@ const { zone: _zone, ...PROTOCOL_TERMS } = JSON.parse(readFileSync(join(ROOT, 'e
 const TERMS = SignProtocolBody.parse(PROTOCOL_TERMS);
 const PROTOCOL = decideSigning(undefined, TERMS, { agency: 'sds-valdinievole' }, randomUUID())[0]!;
 
-/** One realistic case, through the real decider: referral to outcome, ~16 events. */
-function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
+/**
+ * Commands on one case decided in turn by the real decider under the bench protocol, outside any
+ * store: `decided` holds each event and the agency whose command made it.
+ */
+function caseDecider(zone: string, idSeed: string) {
   const protocol = evolveProtocol(undefined, PROTOCOL, 0n);
-  const events: Array<{ event: CaseEvent; agency: string }> = [];
+  const decided: Array<{ event: CaseEvent; agency: string }> = [];
   let state: CaseState = EMPTY_CASE;
-  const ids = new CommandIds(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+  const ids = new CommandIds(idSeed);
   const run = <B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>) => {
     for (const event of behaviour.decide(state, routedInput(behaviour, sent), {
-      actor: { zone: 'bench', agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] },
+      actor: { zone, agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] },
       now: new Date('2025-06-02T09:00:00Z'),
       protocol,
-      ids: new CommandIds(ids.entity(String(events.length))),
+      ids: new CommandIds(ids.entity(String(decided.length))),
     })) {
-      events.push({ event, agency });
+      decided.push({ event, agency });
       state = evolve(state, event, { agency });
     }
   };
+  return { run, decided };
+}
+
+/** One realistic case, through the real decider: referral to outcome, ~16 events. */
+function caseHistory(i: number): Array<{ event: CaseEvent; agency: string }> {
+  const { run, decided: events } = caseDecider('bench', `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
   const note = (text: string, category: 'common' | 'health' = 'common') => ({ notes: [{ category, text }] });
   run('serd-valdinievole', submitReferral, {
     person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' },
@@ -265,18 +274,28 @@ async function rebuildRate(dir: string, cases: number, sealed = true) {
  * Issue 11: sealing's cost on the command path and the read path, in process, CPU-bound (an
  * in-memory ledger, so no fsync hides it), sealed against sealing off in the same run.
  */
+/** Signs the bench protocol (or other terms) for a zone, as the SdS admin. */
+function signBenchProtocol(protocols: ProtocolLedger, zone = 'bench', terms: typeof TERMS = TERMS) {
+  const signer = { zone, agency: 'sds-valdinievole', operator: 'admin' };
+  return protocols.execute({ signer, decide: (current) => decideSigning(current, terms, signer, randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
+}
+
+/** The bench protocol signed in `store`, and a case command through the CaseLedger as an SdS operator and coordinator. */
+async function benchCommands(store: SqliteEventStore) {
+  const clock = { now: () => new Date() };
+  const protocols = new ProtocolLedger(store, clock);
+  const ledger = new CaseLedger(store, protocols, clock);
+  await signBenchProtocol(protocols);
+  const actor = { zone: 'bench', agency: 'sds-valdinievole', operator: 'op-1', roles: ['operator' as const, 'coordinator' as const] };
+  return <B extends z.ZodType, I>(behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string) =>
+    ledger.execute({ actor, caseId, decision: behaviour.decide, input: routedInput(behaviour, sent), commandId: randomUUID(), correlationId: 'bench' });
+}
+
 async function sealingCost(dir: string, sealed: boolean) {
   const crypto = cryptoFor(join(dir, `sealing-${sealed}`), sealed);
   const store = new SqliteEventStore(':memory:', { codec: crypto.codec });
   const models = ReadModels.open(':memory:', crypto);
-  const clock = { now: () => new Date() };
-  const protocols = new ProtocolLedger(store, clock);
-  const ledger = new CaseLedger(store, protocols, clock);
-  const signer = { zone: 'bench', agency: 'sds-valdinievole', operator: 'admin' };
-  await protocols.execute({ signer, decide: (current) => decideSigning(current, TERMS, signer, randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
-  const actor = { ...signer, operator: 'op-1', roles: ['operator' as const, 'coordinator' as const] };
-  const run = <B extends z.ZodType, I>(behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string) =>
-    ledger.execute({ actor, caseId, decision: behaviour.decide, input: routedInput(behaviour, sent), commandId: randomUUID(), correlationId: 'bench' });
+  const run = await benchCommands(store);
   const cases: string[] = [];
   for (let i = 0; i < 200; i++)
     cases.push(
@@ -450,14 +469,7 @@ async function commandsWithLog(dir: string, merkle: boolean, onDisk: boolean) {
   mkdirSync(dir, { recursive: true });
   const crypto = cryptoFor(join(dir, `keys-${merkle}-${onDisk}`), true);
   const store = new SqliteEventStore(onDisk ? join(dir, `commands-${merkle}.db`) : ':memory:', { codec: crypto.codec, merkle });
-  const clock = { now: () => new Date() };
-  const protocols = new ProtocolLedger(store, clock);
-  const ledger = new CaseLedger(store, protocols, clock);
-  const signer = { zone: 'bench', agency: 'sds-valdinievole', operator: 'admin' };
-  await protocols.execute({ signer, decide: (current) => decideSigning(current, TERMS, signer, randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
-  const actor = { ...signer, operator: 'op-1', roles: ['operator' as const, 'coordinator' as const] };
-  const run = <B extends z.ZodType, I>(behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string) =>
-    ledger.execute({ actor, caseId, decision: behaviour.decide, input: routedInput(behaviour, sent), commandId: randomUUID(), correlationId: 'bench' });
+  const run = await benchCommands(store);
   const inFlight = 64;
   const cases = await Promise.all(
     Array.from(
@@ -493,27 +505,8 @@ const NARROWED = 'ufsma-valdinievole';
  * health on the team (3 events a case on average).
  */
 function shortCase(zone: string, i: number): EventToAppend[] {
-  const protocol = evolveProtocol(undefined, PROTOCOL, 0n);
-  const out: EventToAppend[] = [];
-  let state: CaseState = EMPTY_CASE;
-  const ids = new CommandIds(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`);
+  const { run, decided } = caseDecider(zone, `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`);
   const at = new Date(Date.UTC(2025, 5, 2) + i * 1000).toISOString();
-  const run = <B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>) => {
-    for (const event of behaviour.decide(state, routedInput(behaviour, sent), {
-      actor: { zone, agency, operator: `op-${agency}`, roles: ['operator', 'coordinator'] },
-      now: new Date('2025-06-02T09:00:00Z'),
-      protocol,
-      ids: new CommandIds(ids.entity(String(out.length))),
-    })) {
-      out.push({
-        id: randomUUID(),
-        type: event.type,
-        data: event.data,
-        metadata: { zone, agency, operator: `op-${agency}`, occurredAt: at, commandId: randomUUID(), correlationId: 'bench' },
-      });
-      state = evolve(state, event, { agency });
-    }
-  };
   run('serd-valdinievole', submitReferral, {
     person: { fiscalCode: 'RSSMRA85T10A562S', givenName: 'Mario', familyName: 'Rossi', birthDate: '1985-12-10' },
     needs: ['addiction'],
@@ -532,7 +525,12 @@ function shortCase(zone: string, i: number): EventToAppend[] {
     });
     run('sds-valdinievole', addTeamMember, { agency: NARROWED, tier: 'extended' });
   }
-  return out;
+  return decided.map(({ event, agency }) => ({
+    id: randomUUID(),
+    type: event.type,
+    data: event.data,
+    metadata: { zone, agency, operator: `op-${agency}`, occurredAt: at, commandId: randomUUID(), correlationId: 'bench' },
+  }));
 }
 
 /** The worker thread of `ledger serve` (src/reads/projection-worker.ts), over the bench's data folder. */
@@ -568,13 +566,9 @@ async function renewalReads(dir: string) {
   const crypto = readModelCrypto(keys);
   // The service's own connection writes a Merkle log too; none is needed to measure the views.
   const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: crypto.codec, merkle: false });
-  const clock = { now: () => new Date() };
-  const protocols = new ProtocolLedger(store, clock);
-  const signer = (zone: string) => ({ zone, agency: 'sds-valdinievole', operator: 'admin' });
-  const sign = (zone: string, terms: typeof TERMS) =>
-    protocols.execute({ signer: signer(zone), decide: (current) => decideSigning(current, terms, signer(zone), randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
-  await sign(zoneA, TERMS);
-  await sign(zoneB, TERMS);
+  const protocols = new ProtocolLedger(store, { now: () => new Date() });
+  await signBenchProtocol(protocols, zoneA);
+  await signBenchProtocol(protocols, zoneB);
 
   const seedStart = performance.now();
   const ids = { [zoneA]: [] as string[], [zoneB]: [] as string[] };
@@ -637,7 +631,7 @@ async function renewalReads(dir: string) {
     // The renewal: mental health no longer receives 'health' in zone A.
     const narrowed = { ...TERMS, parties: TERMS.parties.map((p) => (p.agency === NARROWED ? { ...p, receivable: ['common' as const] } : p)) };
     const renewedAt = performance.now();
-    const { position } = await sign(zoneA, narrowed);
+    const { position } = await signBenchProtocol(protocols, zoneA, narrowed);
     worker.postMessage({ type: 'wake' } satisfies ToWorker);
     while (!projected || comparePositions(projected, position) < 0) await pause(1);
     const appliedMs = performance.now() - renewedAt;
@@ -698,13 +692,7 @@ async function seedDataFolder(dataDir: string, cases: number, events: number) {
   const keys = openKeyStore({ dataDir });
   const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: readModelCrypto(keys).codec });
   const start = performance.now();
-  const signer = { zone: 'bench', agency: 'sds-valdinievole', operator: 'admin' };
-  await new ProtocolLedger(store, { now: () => new Date() }).execute({
-    signer,
-    decide: (current) => decideSigning(current, TERMS, signer, randomUUID()),
-    commandId: randomUUID(),
-    correlationId: 'bench',
-  });
+  await signBenchProtocol(new ProtocolLedger(store, { now: () => new Date() }));
   const perCase = Math.round(events / cases);
   const caseIds: string[] = [];
   let written = 0;
