@@ -42,12 +42,30 @@ interface Row {
   revision: number;
   opened_at: string;
   updated_at: string;
-  /** Sealed under the case's data key; `clear:` text for an erased case's stub. */
-  view: Uint8Array | string;
+  /** The row's personal data (rowText), sealed under the case's data key; `clear:` text for an erased case's stub. */
+  sealed: Uint8Array | string;
   disclosure: string;
-  list_name: Uint8Array | string | null;
-  summary: Uint8Array | string;
   list_disclosure: string;
+}
+
+/**
+ * What a view row keeps of the person, sealed in one AEAD operation per row written (a cipher
+ * costs the same few microseconds whatever its length): the name the agency lists, the codes
+ * its activity report counts, and the view, one JSON text per line (JSON.stringify writes no raw
+ * newline), so a list page or a report parses its own line and not the whole view.
+ */
+const NAME = 0;
+const SUMMARY = 1;
+const VIEW = 2;
+
+function rowText(view: AgencyCaseView): string {
+  return `${JSON.stringify(view.listName ?? null)}\n${JSON.stringify(summaryOf(view.view))}\n${JSON.stringify(view.view)}`;
+}
+
+function rowPart(text: string, part: typeof NAME | typeof SUMMARY | typeof VIEW): unknown {
+  const first = text.indexOf('\n');
+  const second = text.indexOf('\n', first + 1);
+  return JSON.parse(part === NAME ? text.slice(0, first) : part === SUMMARY ? text.slice(first + 1, second) : text.slice(second + 1));
 }
 
 /**
@@ -97,9 +115,7 @@ export class AgencyCases {
         CREATE TABLE IF NOT EXISTS p${id}_cases (
           case_id TEXT PRIMARY KEY, status TEXT NOT NULL, revision INTEGER NOT NULL,
           opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-          view BLOB NOT NULL, disclosure TEXT NOT NULL,
-          list_name BLOB, list_disclosure TEXT NOT NULL,
-          summary BLOB NOT NULL
+          sealed BLOB NOT NULL, disclosure TEXT NOT NULL, list_disclosure TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS p${id}_by_update ON p${id}_cases (updated_at DESC, case_id DESC);
       `);
@@ -121,8 +137,8 @@ export class AgencyCases {
     if (!writer) {
       writer = {
         upsert: this.db.prepare(
-          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, view, disclosure, list_name, list_disclosure, summary)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO p${id}_cases (case_id, status, revision, opened_at, updated_at, sealed, disclosure, list_disclosure)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
         remove: this.db.prepare(`DELETE FROM p${id}_cases WHERE case_id = ?`),
       };
@@ -134,7 +150,7 @@ export class AgencyCases {
       return;
     }
     const v = view.view;
-    const seal = (of: CaseView, context: string, text: string): Uint8Array | string => (of.erased ? `clear:${text}` : this.sealer.seal(caseId, context, text));
+    const text = rowText(view);
     writer.upsert.run(
       caseId,
       v.status,
@@ -143,11 +159,9 @@ export class AgencyCases {
       v.updatedAt,
       // The view, the listed name and the counted codes are the person's data: sealed under
       // their data key. An erased case's stub holds none, and its key is gone: in clear.
-      seal(v, 'view', JSON.stringify(v)),
+      v.erased ? `clear:${text}` : this.sealer.seal(caseId, 'row', text),
       JSON.stringify(view.disclosure),
-      view.listName ? seal(v, 'name', JSON.stringify(view.listName)) : null,
       JSON.stringify(view.listDisclosure),
-      seal(v, 'summary', JSON.stringify(summaryOf(v))),
     );
     this.s.link.run(owner.zone, caseId, owner.agency);
   }
@@ -171,7 +185,7 @@ const MINT = Symbol('AgencyPartition');
 /** One agency's views. Its statements name its own table and no other. */
 export class AgencyPartition {
   private readonly get_: Database.Statement<[string], Row> | undefined;
-  private readonly summaries_: Database.Statement<[], { case_id: string; status: string; opened_at: string; summary: Uint8Array | string }> | undefined;
+  private readonly summaries_: Database.Statement<[], { case_id: string; status: string; opened_at: string; sealed: Uint8Array | string }> | undefined;
   private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
 
   constructor(
@@ -185,7 +199,7 @@ export class AgencyPartition {
     if (mint !== MINT) throw new Error('an AgencyPartition comes from AgencyCases.partition(owner)');
     if (!db || id === undefined) return;
     this.get_ = db.prepare(`SELECT * FROM p${id}_cases WHERE case_id = ?`);
-    this.summaries_ = db.prepare(`SELECT case_id, status, opened_at, summary FROM p${id}_cases`);
+    this.summaries_ = db.prepare(`SELECT case_id, status, opened_at, sealed FROM p${id}_cases`);
     this.list_ = db.prepare(
       `SELECT * FROM p${id}_cases
        WHERE (? = '' OR status = ?) AND (updated_at < ? OR (updated_at = ? AND case_id < ?))
@@ -219,22 +233,21 @@ export class AgencyPartition {
     return agencyCaseView(caseFacts(caseId, entries, protocolAsOf(this.ledger!.protocolEntries(zone))), agency);
   }
 
-  /** A sealed column opened; undefined once the case's person is erased (its views are then recomputed as a stub). */
-  private open(caseId: string, context: string, sealed: Uint8Array | string): string | undefined {
-    return this.sealer!.open(caseId, context, sealed);
+  /** A row's sealed text opened; undefined once the case's person is erased (its views are then recomputed as a stub). */
+  private open(caseId: string, sealed: Uint8Array | string): string | undefined {
+    return this.sealer!.open(caseId, 'row', sealed);
   }
 
   private toCaseRow(row: Row): CaseRow {
-    const view = this.open(row.case_id, 'view', row.view);
+    const text = this.open(row.case_id, row.sealed);
+    const view = text === undefined ? undefined : (rowPart(text, VIEW) as CaseView);
     return {
       caseId: row.case_id,
       status: row.status,
       revision: row.revision,
       openedAt: row.opened_at,
       updatedAt: row.updated_at,
-      view: view
-        ? (JSON.parse(view) as CaseView)
-        : { caseId: row.case_id, status: row.status as CaseStatus, revision: row.revision, openedAt: row.opened_at, updatedAt: row.updated_at, erased: true },
+      view: view ? view : { caseId: row.case_id, status: row.status as CaseStatus, revision: row.revision, openedAt: row.opened_at, updatedAt: row.updated_at, erased: true },
       disclosure: view ? (JSON.parse(row.disclosure) as Disclosure) : { categories: [], basis: [], owners: [] },
     };
   }
@@ -262,11 +275,11 @@ export class AgencyPartition {
   summaries(): CaseSummary[] {
     if (!this.summaries_) return [];
     return this.summaries_.all().map((r) => {
-      const codes = this.open(r.case_id, 'summary', r.summary);
+      const text = this.open(r.case_id, r.sealed);
       return {
         status: r.status as CaseStatus,
         openedAt: r.opened_at,
-        ...(codes ? (JSON.parse(codes) as Omit<CaseSummary, 'status' | 'openedAt'>) : { programmes: [], needs: [], outcomes: [] }),
+        ...(text !== undefined ? (rowPart(text, SUMMARY) as Omit<CaseSummary, 'status' | 'openedAt'>) : { programmes: [], needs: [], outcomes: [] }),
       };
     });
   }
@@ -290,14 +303,16 @@ export class AgencyPartition {
   }
 
   private listed(row: Row): CaseListRow {
-    const name = row.list_name === null ? undefined : this.open(row.case_id, 'name', row.list_name);
+    const text = this.open(row.case_id, row.sealed);
+    const name = text === undefined ? undefined : (rowPart(text, NAME) as { givenName: string; familyName: string } | null);
     return {
       caseId: row.case_id,
       status: row.status,
       openedAt: row.opened_at,
       updatedAt: row.updated_at,
-      ...(name ? { person: JSON.parse(name) as { givenName: string; familyName: string } } : {}),
-      disclosure: name === undefined && row.list_name !== null ? { categories: [], basis: [], owners: [] } : (JSON.parse(row.list_disclosure) as Disclosure),
+      ...(name ? { person: name } : {}),
+      // A row whose person was erased a moment ago (its stub not yet written) shows nothing of them.
+      disclosure: text === undefined ? { categories: [], basis: [], owners: [] } : (JSON.parse(row.list_disclosure) as Disclosure),
     };
   }
 

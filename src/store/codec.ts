@@ -60,12 +60,18 @@ function nextIv(): Buffer {
   return pool.subarray(used - IV, used);
 }
 
-/** AES-256-GCM: iv ‖ ciphertext ‖ tag. */
-export function sealBytes(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+/**
+ * AES-256-GCM: `prefix` ‖ iv ‖ ciphertext ‖ tag, in one buffer. Text is encoded as UTF-8 by the
+ * cipher itself (one buffer fewer).
+ */
+export function sealBytes(key: Buffer, plaintext: Buffer | string, aad: string, prefix?: Buffer): Buffer {
   const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad));
-  return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
+  const final = cipher.final();
+  const tag = cipher.getAuthTag();
+  return prefix ? Buffer.concat([prefix, iv, body, final, tag]) : Buffer.concat([iv, body, final, tag]);
 }
 
 export function openBytes(key: Buffer, sealed: Uint8Array, aad: string): Buffer {
@@ -116,7 +122,7 @@ export function createCodec(keys?: KeyStore): EventCodec {
       if (!key) throw new RuleViolation('case-erased', target.caseId);
       const clear = Object.fromEntries(CLEAR_IDS.filter((f) => data[f] !== undefined).map((f) => [f, data[f]]));
       const header = Buffer.from(JSON.stringify({ kid: key.id, ...(event.categories ? { categories: event.categories } : {}), ...clear }), 'utf8');
-      const sealed = sealBytes(key.key, Buffer.from(JSON.stringify(data), 'utf8'), aadOf(event.id, event.type));
+      const sealed = sealBytes(key.key, JSON.stringify(data), aadOf(event.id, event.type));
       return { id: event.id, type: event.type, data: Buffer.concat([Buffer.from([SEALED, header.length >> 8, header.length & 0xff]), header, sealed]), metadata };
     },
 
@@ -148,13 +154,25 @@ export function clearCategories(data: Uint8Array): readonly string[] | undefined
  * How the read models seal what they keep of a case: under the case's data key, as bytes
  * `[key id length][key id][iv ‖ ciphertext ‖ tag]` (no base64: views are read on every request).
  */
+/** `[key id length][key id]`, made once per key id (a view row is sealed at every change of its case). */
+const kidPrefixes = new Map<string, Buffer>();
+function kidPrefix(id: string): Buffer {
+  let prefix = kidPrefixes.get(id);
+  if (!prefix) {
+    const kid = Buffer.from(id, 'latin1');
+    prefix = Buffer.concat([Buffer.from([kid.length]), kid]);
+    if (kidPrefixes.size >= 10_000) kidPrefixes.clear();
+    kidPrefixes.set(id, prefix);
+  }
+  return prefix;
+}
+
 export function caseSealer(keys: KeyStore): CaseSealer {
   return {
     seal(caseId, context, text) {
       const key = keys.keyOfCase(caseId);
       if (!key) throw new Error(`no data key for case ${caseId}: an erased case's views hold no personal data and are not sealed`);
-      const kid = Buffer.from(key.id, 'latin1');
-      return Buffer.concat([Buffer.from([kid.length]), kid, sealBytes(key.key, Buffer.from(text, 'utf8'), `${caseId}\u0000${context}`)]);
+      return sealBytes(key.key, text, `${caseId}\u0000${context}`, kidPrefix(key.id));
     },
     open(caseId, context, sealed) {
       if (typeof sealed === 'string') return sealed.startsWith('clear:') ? sealed.slice('clear:'.length) : undefined;

@@ -12,9 +12,7 @@ export function dumpViews(models: ReadModels): Record<string, unknown[]> {
   for (const p of partitions) {
     const rows = (db.prepare(`SELECT * FROM p${p.id}_cases ORDER BY case_id`).all() as Array<Record<string, Buffer | string | null>>).map((r) => ({
       ...r,
-      view: sealer.open(r.case_id as string, 'view', r.view!),
-      list_name: r.list_name === null ? null : sealer.open(r.case_id as string, 'name', r.list_name!),
-      summary: sealer.open(r.case_id as string, 'summary', r.summary!),
+      sealed: sealer.open(r.case_id as string, 'row', r.sealed!),
     }));
     if (rows.length) dump[`views ${p.zone}/${p.agency}`] = rows;
   }
