@@ -4,34 +4,59 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { zoneOfStream } from '../../events/streams';
 import type { HashedEvent, HashedPage, VerifyInput } from './verify-ledger';
+import type { LogLeaf } from './zone-logs';
 
 const sha256 = (bytes: Uint8Array) => hash('sha256', bytes, 'buffer');
 
 /** Rows of the embedded store: [position, stream, 0x00 ‖ leaf bytes] (SqliteEventStore.leafInputs). */
 export type LeafInputs = (after: number, limit: number) => Array<[number, string, Buffer]>;
 
+/** The log's leaves of the positions in (after, upTo], at most `limit` (ZoneLogs.leavesBetween). */
+export type LeavesBetween = (after: number, upTo: number, limit: number) => LogLeaf[];
+
+/**
+ * A page from a source that reads events by count: the events after `after` (at most `limit`;
+ * `full` when there may be more) and the log's leaves of the same positions. Both are whole up
+ * to `upTo`: the last event read when that page is full, the last leaf when the leaves are, the
+ * head otherwise.
+ */
+export function pageOf(events: readonly HashedEvent[], full: boolean, leavesBetween: LeavesBetween, after: number, limit: number, head: number): HashedPage {
+  let upTo = full && events.length > 0 ? Math.min(head, events[events.length - 1]!.position) : head;
+  const leaves = leavesBetween(after, upTo, limit);
+  if (leaves.length === limit) upTo = Math.min(upTo, leaves[leaves.length - 1]!.position);
+  return { events: events.filter((e) => e.position <= upTo), leaves: leaves.filter((l) => l.position <= upTo), upTo };
+}
+
 /** Hashes pages of events in this thread, `limit` rows at a time. */
-export function hashedInThread(leafInputs: LeafInputs): VerifyInput['events'] {
+export function hashedInThread(leafInputs: LeafInputs, leavesBetween: LeavesBetween): VerifyInput['events'] {
   return (after, limit, head) => {
     const rows = leafInputs(after, limit);
-    const events = rows.filter((r) => r[0] <= head).map(([position, stream, leaf]) => ({ position, zone: zoneOfStream(stream), hash: sha256(leaf) }));
-    return { events, upTo: rows.length === limit ? rows[rows.length - 1]![0] : head };
+    const events = rows.map(([position, stream, leaf]) => ({ position, zone: zoneOfStream(stream), hash: sha256(leaf) }));
+    return pageOf(events, rows.length === limit, leavesBetween, after, limit, head);
   };
 }
 
-/** What the hash worker answers for a range of positions. */
+/** What the hash worker answers for a range of positions: its events hashed, and the log's leaves of the same positions. */
 export interface HashedRange {
   readonly id: number;
   readonly positions: Float64Array;
   readonly zones: string[];
   readonly hashes: Uint8Array;
+  readonly leafPositions: Float64Array;
+  readonly leafZones: string[];
+  readonly leafIndexes: Float64Array;
+  /** 32 bytes a leaf; a leaf whose hash row is gone has 32 zero bytes and 0 in `leafHashed`. */
+  readonly leafHashes: Uint8Array;
+  readonly leafHashed: Uint8Array;
   readonly error?: string;
 }
 
+const NO_HASH = Buffer.alloc(0);
+
 /**
  * Reading the rows and hashing them is most of verification: here worker threads do it, each
- * with its own read-only connection, on ranges of positions ahead of the walk, so the main
- * thread only compares and builds the trees. Embedded positions are dense (row ids), so a range
+ * with its own read-only connection, on ranges of positions ahead of the walk, and read the
+ * log's leaves of the same positions, so the main thread only compares and builds the trees. Embedded positions are dense (row ids), so a range
  * of `limit` positions is a page of at most `limit` events. Where the compiled worker is not
  * there (tests run the TypeScript sources), it falls back to hashing in this thread.
  */
@@ -43,22 +68,26 @@ export class ParallelHashedEvents {
   /** Pages asked for ahead, by their `after`. */
   private readonly ahead = new Map<number, Promise<HashedRange>>();
 
+  /** The compiled worker beside this module (absent when the TypeScript sources run). */
+  static readonly WORKER = join(__dirname, 'hash-worker.js');
+
   static available(): boolean {
-    return existsSync(join(__dirname, 'hash-worker.js'));
+    return existsSync(ParallelHashedEvents.WORKER);
   }
 
   constructor(
     file: string,
     threads: number,
     private readonly depth = 4,
+    worker = ParallelHashedEvents.WORKER,
   ) {
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(join(__dirname, 'hash-worker.js'), { workerData: { file } });
-      worker.on('message', (range: HashedRange) => {
+      const thread = new Worker(worker, { workerData: { file } });
+      thread.on('message', (range: HashedRange) => {
         this.waiting.get(range.id)?.(range);
         this.waiting.delete(range.id);
       });
-      this.workers.push(worker);
+      this.workers.push(thread);
     }
   }
 
@@ -79,7 +108,16 @@ export class ParallelHashedEvents {
     for (let i = 0; i < answer.positions.length; i++) {
       events.push({ position: answer.positions[i]!, zone: answer.zones[i]!, hash: Buffer.from(answer.hashes.buffer, answer.hashes.byteOffset + i * 32, 32) });
     }
-    return { events, upTo: Math.min(after + limit, head) } satisfies HashedPage;
+    const leaves: LogLeaf[] = [];
+    for (let i = 0; i < answer.leafPositions.length; i++) {
+      leaves.push({
+        position: answer.leafPositions[i]!,
+        zone: answer.leafZones[i]!,
+        index: answer.leafIndexes[i]!,
+        hash: answer.leafHashed[i] ? Buffer.from(answer.leafHashes.buffer, answer.leafHashes.byteOffset + i * 32, 32) : NO_HASH,
+      });
+    }
+    return { events, leaves, upTo: Math.min(after + limit, head) } satisfies HashedPage;
   };
 
   private ask(after: number, upTo: number): Promise<HashedRange> {

@@ -5,7 +5,7 @@ import type { Clock } from '../ledger/clock';
 import { SqliteEventStore } from '../store/sqlite-event-store';
 import { Audit, embeddedPositions } from './audit';
 import { AuditFollower } from './audit-follower';
-import { hashedInThread, ParallelHashedEvents } from './hashed-events';
+import { hashedInThread, pageOf, ParallelHashedEvents } from './hashed-events';
 import { leafHashOf } from './merkle';
 
 import { Checkpoints } from './checkpoints';
@@ -38,7 +38,10 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
   const common = { store, checkpoints, keys, clock };
   if (store instanceof SqliteEventStore && store.zoneLogs) {
     const logs = store.zoneLogs;
-    const inThread = hashedInThread((after, limit) => store.leafInputs(after, limit));
+    const inThread = hashedInThread(
+      (after, limit) => store.leafInputs(after, limit),
+      (after, upTo, limit) => logs.leavesBetween(after, upTo, limit),
+    );
     // Worker threads read and hash ahead of the walk, where the compiled worker exists and the ledger is a file.
     const hashed = () => {
       if (store.file === ':memory:' || !ParallelHashedEvents.available()) return { events: inThread, close: async () => undefined };
@@ -55,8 +58,8 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
     hashed: () => ({
       events: async (after, limit, head) => {
         const records = await follower.records(after, limit);
-        const events = records.filter((r) => r.position <= head).map((r) => ({ position: r.position, zone: zoneOfStream(r.stream), hash: leafHashOf(r) }));
-        return { events, upTo: records.length === limit ? records[records.length - 1]!.position : head };
+        const events = records.map((r) => ({ position: r.position, zone: zoneOfStream(r.stream), hash: leafHashOf(r) }));
+        return pageOf(events, records.length === limit, (from, upTo, max) => follower.logs.leavesBetween(from, upTo, max), after, limit, head);
       },
       close: async () => undefined,
     }),

@@ -2,9 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { verify } from 'node:crypto';
 import { checkpointBytes, type SignedCheckpoint } from './auditor';
 import { MemoryNodeStore, MerkleLog } from './merkle';
-import type { ZoneLogs } from './zone-logs';
-
-const EMPTY = Buffer.alloc(0);
+import type { LogLeaf, ZoneLogs } from './zone-logs';
 
 /** Why verification failed (README "Auditors: verification"). */
 export const VERIFY_REASONS = {
@@ -45,14 +43,19 @@ export interface HashedEvent {
   readonly hash: Buffer;
 }
 
-/** A page of hashed events: every event at a position in (after, upTo] is in it. */
+/**
+ * A page of the walk: every event at a position in (after, upTo], each with the leaf hash of its
+ * stored bytes, and every leaf the log holds for those positions, with the hash it stored (empty
+ * where the hash row is gone), both in position order.
+ */
 export interface HashedPage {
   readonly events: readonly HashedEvent[];
+  readonly leaves: readonly LogLeaf[];
   readonly upTo: number;
 }
 
 export interface VerifyInput {
-  /** The next events in position order after a position (about `limit` of them), each with the leaf hash of its stored bytes. */
+  /** The next page after a position (about `limit` positions), never past `head`. */
   readonly events: (after: number, limit: number, head: number) => HashedPage | Promise<HashedPage>;
   readonly logs: ZoneLogs;
   readonly checkpoints: readonly SignedCheckpoint[];
@@ -104,49 +107,35 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   };
   let eventsChecked = 0;
 
-  const readers = new Map<string, (index: number) => Buffer | undefined>();
-  const storedHash = (zone: string, index: number) => {
-    let read = readers.get(zone);
-    if (!read) {
-      read = input.logs.hashReader(zone);
-      readers.set(zone, read);
-    }
-    return read(index);
-  };
-  type Place = [position: number, zone: string, index: number];
-  const onLeafOnly = ([position, zone]: Place) => {
+  const onLeafOnly = ({ position, zone }: LogLeaf) => {
     if (inScope(zone)) problem({ zone, reason: 'missing', position });
   };
-  const onEvent = (record: HashedEvent, place: Place | undefined) => {
+  const onEvent = (record: HashedEvent, leaf: LogLeaf | undefined) => {
     const zone = record.zone;
-    if (!inScope(zone) && !(place && inScope(place[1]))) return;
+    if (!inScope(zone) && !(leaf && inScope(leaf.zone))) return;
     eventsChecked += 1;
     const walk = walkOf(zone);
     const hash = record.hash;
-    if (!place) problem({ zone, reason: 'not-in-log', position: record.position });
-    else if (place[1] !== zone || place[2] !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
-    else if (!hash.equals(storedHash(zone, place[2]) ?? EMPTY)) problem({ zone, reason: 'altered', position: record.position });
+    if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
+    else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
+    else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
     walk.tree.append(hash);
     walk.expected += 1;
     walk.last = record.position;
   };
 
-  // Events and leaves a page each; both are complete up to `boundary`, the smaller of the two
-  // pages' ends (a page of leaves that is not full is complete to the head).
+  // Events and leaves of the same positions, a page at a time, merged in position order.
   let after = 0;
   while (after < input.head) {
-    const page = await input.events(after, pageSize, input.head);
-    const records = page.events;
-    const leaves = input.logs.placesBetween(after, input.head, pageSize);
-    const boundary = Math.min(input.head, page.upTo, leaves.length === pageSize ? leaves[leaves.length - 1]![0] : input.head);
+    const { events, leaves, upTo } = await input.events(after, pageSize, input.head);
+    if (!(upTo > after)) throw new Error(`verification's source did not move past position ${after}`);
     let l = 0;
-    for (const record of records) {
-      if (record.position > boundary) break;
-      while (l < leaves.length && leaves[l]![0] < record.position) onLeafOnly(leaves[l++]!);
-      onEvent(record, l < leaves.length && leaves[l]![0] === record.position ? leaves[l++] : undefined);
+    for (const record of events) {
+      while (l < leaves.length && leaves[l]!.position < record.position) onLeafOnly(leaves[l++]!);
+      onEvent(record, l < leaves.length && leaves[l]!.position === record.position ? leaves[l++] : undefined);
     }
-    while (l < leaves.length && leaves[l]![0] <= boundary) onLeafOnly(leaves[l++]!);
-    after = boundary;
+    while (l < leaves.length) onLeafOnly(leaves[l++]!);
+    after = upTo;
     await new Promise((resolve) => setImmediate(resolve));
   }
 

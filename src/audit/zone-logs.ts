@@ -23,6 +23,10 @@ export interface LogLeaf {
  */
 export const STORED_FROM_LEVEL = 4;
 
+/** The leaves of the events at positions in (?, ?], at most ?, in position order, each with its stored hash (NULL where its row is gone). */
+export const LEAVES_BETWEEN_SQL = `SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx
+  WHERE l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`;
+
 /**
  * The Merkle logs of the ledger, one per zone (RFC 6962 / 9162 trees), kept in SQLite tables
  * beside the events. The embedded store (src/store/sqlite-event-store.ts) writes an event's leaf
@@ -66,14 +70,7 @@ export class ZoneLogs {
         'SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx WHERE l.position = ?',
       ),
       positionAt: db.prepare<[string, number], { position: number }>('SELECT position FROM log_leaves WHERE zone = ? AND idx = ?'),
-      range: db.prepare<[number, number, number], LogLeaf>(
-        `SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx
-         WHERE l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`,
-      ),
-      places: db
-        .prepare<[number, number, number], [number, string, number]>('SELECT position, zone, idx FROM log_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?')
-        .raw(true),
-      hashes: db.prepare<[string, number, number], [number, Buffer]>('SELECT idx, hash FROM log_nodes WHERE zone = ? AND level = 0 AND idx >= ? ORDER BY idx LIMIT ?').raw(true),
+      range: db.prepare<[number, number, number], LogLeaf>(LEAVES_BETWEEN_SQL),
       zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_nodes WHERE level = 0'),
       last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM log_leaves'),
       nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer }>(
@@ -126,28 +123,6 @@ export class ZoneLogs {
   /** The leaves whose events are at positions in (after, upTo], in position order; a leaf whose hash row is gone has an empty hash. */
   leavesBetween(after: number, upTo: number, limit: number): LogLeaf[] {
     return this.s.range.all(after, upTo, limit).map((l) => (l.hash ? l : { ...l, hash: Buffer.alloc(0) }));
-  }
-
-  /** Where the leaves of the events at positions in (after, upTo] are: [position, zone, index], in position order. */
-  placesBetween(after: number, upTo: number, limit: number): Array<[number, string, number]> {
-    return this.s.places.all(after, upTo, limit);
-  }
-
-  /**
-   * A reader of one zone's leaf hashes by index, reading ahead a chunk at a time: a walk in
-   * index order reads each chunk once, by the primary key.
-   */
-  hashReader(zone: string, chunk = 5_000): (index: number) => Buffer | undefined {
-    let start = -1;
-    let hashes: Array<Buffer | undefined> = [];
-    return (index) => {
-      if (start < 0 || index < start || index >= start + chunk) {
-        start = index;
-        hashes = [];
-        for (const [idx, hash] of this.s.hashes.all(zone, index, chunk)) if (idx - index < chunk) hashes[idx - index] = hash;
-      }
-      return hashes[index - start];
-    };
   }
 
   /** Every stored interior node of a zone (levels ≥ STORED_FROM_LEVEL), in (level, index) order, a page at a time. */

@@ -1,10 +1,13 @@
 import Database from 'better-sqlite3';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashedInThread } from '../../src/audit/hashed-events';
+import { embeddedPositions } from '../../src/audit/audit';
+import { Checkpoints } from '../../src/audit/checkpoints';
+import { hashedInThread, ParallelHashedEvents } from '../../src/audit/hashed-events';
 import { prefixedLeafBytes } from '../../src/audit/leaf';
 import { openAudit } from '../../src/audit/open-audit';
+import { CheckpointKeys } from '../../src/audit/signing-keys';
 import { verifyLedger } from '../../src/audit/verify-ledger';
 import { ZoneLogs } from '../../src/audit/zone-logs';
 import { recordNotes } from '../../src/case/record-notes';
@@ -24,6 +27,13 @@ import { Seeder } from '../support/seed';
  */
 
 const OTHER_ZONE = 'altra-zona';
+/**
+ * `ledger verify` reads and hashes in worker threads, which only the compiled code has; the
+ * TypeScript sources run here hash in this thread. Each tampered ledger is verified both ways.
+ */
+const BUILT_WORKER = join(__dirname, '../../dist/src/audit/hash-worker.js');
+const workersBuilt = existsSync(BUILT_WORKER);
+if (!workersBuilt) console.warn(`tampering: ${BUILT_WORKER} is not built (npm run build): verification through worker threads is not compared here`);
 const clock = { now: () => new Date('2025-06-02T09:00:00Z') };
 
 interface Template {
@@ -93,11 +103,35 @@ describe('verification of a tampered ledger', () => {
     checkpoints.close();
     const store = new SqliteEventStore(join(dir, 'ledger.db'));
     const opened = openAudit({ dataDir: dir }, store, clock);
+    const scope = zone === 'every zone' ? {} : { zone };
     try {
-      return await opened.audit.verify(zone === 'every zone' ? undefined : zone);
+      const report = await opened.audit.verify(scope.zone);
+      if (workersBuilt) expect(await verifyWithWorkers(dir, store, scope)).toEqual(report);
+      return report;
     } finally {
       await opened.close();
       await store.close();
+    }
+  }
+
+  /** The same verification as `ledger verify` runs it: the built worker threads read and hash ahead, leaves included. */
+  async function verifyWithWorkers(dir: string, store: SqliteEventStore, scope: { zone?: string }) {
+    const keys = new CheckpointKeys(join(dir, 'audit', 'keys'));
+    const checkpoints = new Checkpoints(join(dir, 'audit', 'checkpoints.db'), keys);
+    const parallel = new ParallelHashedEvents(store.file, 2, 4, BUILT_WORKER);
+    try {
+      return await verifyLedger({
+        events: parallel.events,
+        logs: store.zoneLogs!,
+        checkpoints: checkpoints.all(),
+        head: await embeddedPositions(store, store.zoneLogs!).head(),
+        publicKey: (keyId) => keys.publicKey(keyId),
+        pageSize: 7,
+        ...scope,
+      });
+    } finally {
+      await parallel.close();
+      checkpoints.close();
     }
   }
 
@@ -129,7 +163,10 @@ describe('verification of a tampered ledger', () => {
     // Every page read is followed by appends in both zones before the next, as a busy service would.
     const report = await verifyLedger({
       events: async (after, limit, head) => {
-        const page = hashedInThread((a, l) => store.leafInputs(a, l))(after, limit, head);
+        const page = hashedInThread(
+          (a, l) => store.leafInputs(a, l),
+          (a, u, l) => store.zoneLogs!.leavesBetween(a, u, l),
+        )(after, limit, head);
         await seedCases(seed, 1, appended++ % 2 ? ZONE : OTHER_ZONE);
         return page;
       },
