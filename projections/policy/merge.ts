@@ -13,9 +13,11 @@ export function merged<T extends object, U extends object>(base: T, extra: U): T
 
 function copyInto(out: Record<string, unknown>, source: Record<string, unknown> | null | undefined): void {
   if (source === null || source === undefined) return;
-  for (const key of Object.keys(source)) {
-    // As a spread does: an own property, never the prototype's setter.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: source[key], enumerable: true, writable: true, configurable: true });
-    else out[key] = source[key];
-  }
+  for (const key of Object.keys(source)) setOwn(out, key, source[key]);
+}
+
+/** `out[key] = value` as a spread or an object literal sets it: an own property, never the prototype's `__proto__` setter. */
+export function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }

@@ -1,7 +1,7 @@
 import type { CaseEvent, CaseEventType, Category } from '../../events';
 import { authorCategories, type CaseFacts, type Fact } from './case-facts';
 import { authorBasis, type Basis, type Entitlement, factBasis, memberBasis } from './entitlements';
-import { merged } from './merge';
+import { merged, setOwn } from './merge';
 
 /*
  * What each entry of a case discloses to one agency: which of its data, which attribution, and
@@ -186,8 +186,7 @@ export function compact<T extends Json>(obj: T): T {
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[key] = v;
+    setOwn(out, key, v);
   }
   return out as T;
 }
