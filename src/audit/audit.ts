@@ -87,26 +87,32 @@ export class Audit {
 
   /** Signs the zone's log as it is now. */
   async checkpoint(zone: string): Promise<SignedCheckpoint> {
-    await this.parts.caughtUp?.();
-    const log = this.parts.logs.log(zone);
-    const size = log.size;
-    await this.parts.durable?.();
-    return this.parts.checkpoints.sign(zone, size, log.root(size), this.parts.clock.now());
+    const [now] = await this.durableSizes([zone]);
+    return this.signAt(zone, now!.size);
   }
 
   /** The periodic checkpoint: every zone whose log grew since its last one. Returns how many were signed. */
   async checkpointGrown(): Promise<number> {
-    await this.parts.caughtUp?.();
-    const sizes = this.parts.logs.zones().map((zone) => ({ zone, size: this.parts.logs.size(zone) }));
-    await this.parts.durable?.();
     let signed = 0;
-    for (const { zone, size } of sizes) {
+    for (const { zone, size } of await this.durableSizes()) {
       if (size > (this.parts.checkpoints.latest(zone)?.size ?? 0)) {
-        this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(size), this.parts.clock.now());
+        this.signAt(zone, size);
         signed += 1;
       }
     }
     return signed;
+  }
+
+  /** The sizes of these zones' logs (every zone's by default) as they are now, once all they hold is on disk: nothing is signed that a power cut could take back. */
+  private async durableSizes(zones?: readonly string[]): Promise<Array<{ zone: string; size: number }>> {
+    await this.parts.caughtUp?.();
+    const sizes = (zones ?? this.parts.logs.zones()).map((zone) => ({ zone, size: this.parts.logs.size(zone) }));
+    await this.parts.durable?.();
+    return sizes;
+  }
+
+  private signAt(zone: string, size: number): SignedCheckpoint {
+    return this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(size), this.parts.clock.now());
   }
 
   checkpointsAfter(zone: string, afterSize: number, limit: number): SignedCheckpoint[] {
