@@ -54,7 +54,19 @@ parentPort!.on('message', ({ id, after, upTo }: { id: number; after: number; upT
       leafHashed.buffer,
     ]);
   } catch (error) {
-    const none = { positions: new Float64Array(0), zones: [], hashes: new Uint8Array(0), leafPositions: new Float64Array(0), leafZones: [], leafIndexes: new Float64Array(0) };
-    parentPort!.postMessage({ id, ...none, leafHashes: new Uint8Array(0), leafHashed: new Uint8Array(0), error: (error as Error).message } satisfies HashedRange);
+    const noNumbers = new Float64Array(0);
+    const noBytes = new Uint8Array(0);
+    parentPort!.postMessage({
+      id,
+      positions: noNumbers,
+      zones: [],
+      hashes: noBytes,
+      leafPositions: noNumbers,
+      leafZones: [],
+      leafIndexes: noNumbers,
+      leafHashes: noBytes,
+      leafHashed: noBytes,
+      error: (error as Error).message,
+    } satisfies HashedRange);
   }
 });

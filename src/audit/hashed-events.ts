@@ -56,9 +56,10 @@ const NO_HASH = Buffer.alloc(0);
 /**
  * Reading the rows and hashing them is most of verification: here worker threads do it, each
  * with its own read-only connection, on ranges of positions ahead of the walk, and read the
- * log's leaves of the same positions, so the main thread only compares and builds the trees. Embedded positions are dense (row ids), so a range
- * of `limit` positions is a page of at most `limit` events. Where the compiled worker is not
- * there (tests run the TypeScript sources), it falls back to hashing in this thread.
+ * log's leaves of the same positions, so the main thread only compares and builds the trees.
+ * Embedded positions are dense (row ids), so a range of `limit` positions is a page of at most
+ * `limit` events. Where the compiled worker is not there (tests run the TypeScript sources), it
+ * falls back to hashing in this thread.
  */
 export class ParallelHashedEvents {
   private readonly workers: Worker[] = [];
