@@ -122,8 +122,8 @@ export function createCodec(keys?: KeyStore): EventCodec {
       if (!key) throw new RuleViolation('case-erased', target.caseId);
       const clear = Object.fromEntries(CLEAR_IDS.filter((f) => data[f] !== undefined).map((f) => [f, data[f]]));
       const header = Buffer.from(JSON.stringify({ kid: key.id, ...(event.categories ? { categories: event.categories } : {}), ...clear }), 'utf8');
-      const sealed = sealBytes(key.key, JSON.stringify(data), aadOf(event.id, event.type));
-      return { id: event.id, type: event.type, data: Buffer.concat([Buffer.from([SEALED, header.length >> 8, header.length & 0xff]), header, sealed]), metadata };
+      const prefix = Buffer.concat([Buffer.from([SEALED, header.length >> 8, header.length & 0xff]), header]);
+      return { id: event.id, type: event.type, data: sealBytes(key.key, JSON.stringify(data), aadOf(event.id, event.type), prefix), metadata };
     },
 
     decode(_stream, id, type, data, metadata): DecodedEvent {
