@@ -74,6 +74,11 @@ export interface DecodedEvent {
 export interface EventCodec {
   encode(event: EventToAppend, stream: string): EncodedEvent;
   decode(stream: string, id: string, type: string, data: Uint8Array, metadata: Uint8Array): DecodedEvent;
+  /**
+   * The same as decode() on each row, in order, for a page read ahead: a codec may open a large
+   * page's sealed data in another thread meanwhile (a catch-up subscription's pages).
+   */
+  decodeMany?(rows: readonly EncodedEvent[]): Promise<DecodedEvent[]>;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import {
   type CaseSealer,
   currentVersion,
@@ -14,6 +13,10 @@ import {
 } from '../../events';
 import { RuleViolation } from '../errors';
 import type { KeyStore } from '../keys/key-store';
+import { openBytes, sealBytes } from './aead';
+import { ParallelOpener, type SealedItem } from './parallel-open';
+
+export { openBytes, sealBytes } from './aead';
 
 /**
  * The one codec (ARCHITECTURE.md property 8): the one place where an event becomes bytes and
@@ -33,8 +36,6 @@ import type { KeyStore } from '../keys/key-store';
  * 12-byte IV, then the AES-256-GCM ciphertext and its 16-byte tag.
  */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const IV = 12;
-const TAG = 16;
 const SEALED = 0;
 /** The ids an event keeps in clear beside its sealed data: not personal, and what an erased case's fold still needs. */
 const CLEAR_IDS = ['caseId', 'consentId', 'planRevision'] as const;
@@ -45,52 +46,20 @@ interface SealedHeader {
   readonly [id: string]: unknown;
 }
 
-/**
- * Random 96-bit IVs for AES-GCM, drawn from the CSPRNG in blocks: one call per 512 seals instead
- * of one per seal (a small randomBytes call costs as much as the encryption of a view).
- */
-let pool = Buffer.alloc(0);
-let used = 0;
-function nextIv(): Buffer {
-  if (used + IV > pool.length) {
-    pool = randomBytes(IV * 512);
-    used = 0;
-  }
-  used += IV;
-  return pool.subarray(used - IV, used);
-}
-
-/**
- * AES-256-GCM: `prefix` ‖ iv ‖ ciphertext ‖ tag, in one buffer. Text is encoded as UTF-8 by the
- * cipher itself (one buffer fewer).
- */
-export function sealBytes(key: Buffer, plaintext: Buffer | string, aad: string, prefix?: Buffer): Buffer {
-  const iv = nextIv();
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
-  const final = cipher.final();
-  const tag = cipher.getAuthTag();
-  return prefix ? Buffer.concat([prefix, iv, body, final, tag]) : Buffer.concat([iv, body, final, tag]);
-}
-
-export function openBytes(key: Buffer, sealed: Uint8Array, aad: string): Buffer {
-  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV));
-  decipher.setAAD(Buffer.from(aad));
-  decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
-  const plaintext = decipher.update(bytes.subarray(IV, bytes.length - TAG));
-  // GCM's final() yields no bytes; it checks the tag (and throws on a wrong key or altered data).
-  decipher.final();
-  return plaintext;
-}
-
 /** The clear header and the sealed part of an event's data, or undefined for data in clear. */
 export function sealedParts(data: Uint8Array): { header: SealedHeader; sealed: Uint8Array } | undefined {
   if (data[0] !== SEALED) return undefined;
   const length = (data[1]! << 8) | data[2]!;
   return { header: JSON.parse(utf8.decode(data.subarray(3, 3 + length))) as SealedHeader, sealed: data.subarray(3 + length) };
 }
+
+/**
+ * A page with at least this many sealed events is opened in the opener's worker thread
+ * (decodeMany: a catch-up's pages); fewer, as a live subscription's, are opened here.
+ */
+const PARALLEL_FROM = 64;
+/** One opener per thread: its worker starts on the first page large enough. */
+const sharedOpener = new ParallelOpener();
 
 const aadOf = (id: string, type: string) => `${id}\u0000${type}`;
 
@@ -107,9 +76,10 @@ function decodeMetadata(bytes: Uint8Array): EventMetadata {
 
 /**
  * The codec. With a key store, case events are sealed per person; without one (a benchmark's
- * baseline, nothing else), data is written in clear.
+ * baseline, nothing else), data is written in clear. A page decoded at once (decodeMany) has its
+ * sealed data opened by `opener`'s worker thread when it is large and the worker is there.
  */
-export function createCodec(keys?: KeyStore): EventCodec {
+export function createCodec(keys?: KeyStore, opener: ParallelOpener = sharedOpener): EventCodec {
   return {
     encode(event, stream) {
       if (!isEventType(event.type)) throw new Error(`unknown event type ${event.type}`);
@@ -127,22 +97,58 @@ export function createCodec(keys?: KeyStore): EventCodec {
     },
 
     decode(_stream, id, type, data, metadata): DecodedEvent {
-      const meta = decodeMetadata(metadata);
-      const parts = sealedParts(data);
-      let raw: unknown;
-      if (parts) {
-        const key = keys?.dataKey(parts.header.kid);
-        if (!key) {
-          const ids = Object.fromEntries(CLEAR_IDS.filter((f) => parts.header[f] !== undefined).map((f) => [f, parts.header[f]]));
-          return { data: { erased: true, ...ids }, metadata: meta, erased: true };
-        }
-        raw = JSON.parse(openBytes(key, parts.sealed, aadOf(id, type)).toString('utf8'));
-      } else {
-        raw = JSON.parse(utf8.decode(data));
+      return opened(prepare(id, type, data, metadata));
+    },
+
+    async decodeMany(rows) {
+      const prepared = rows.map((row) => prepare(row.id, row.type, row.data, row.metadata));
+      const sealed = prepared.filter((p): p is Sealed => !('done' in p));
+      if (sealed.length < PARALLEL_FROM || !opener.available()) return prepared.map(opened);
+      let plaintexts: Array<Buffer | undefined> = [];
+      try {
+        plaintexts = await opener.open(sealed.map((p) => p.item));
+      } catch {
+        // The worker failed (and is given up): this page is opened here.
       }
-      return { data: isEventType(type) ? upcast(type, meta.schemaVersion, raw) : raw, metadata: meta };
+      let i = 0;
+      return prepared.map((p) => {
+        if ('done' in p) return p.done;
+        const plaintext = plaintexts[i++];
+        return plaintext ? finish(p.type, p.meta, plaintext) : opened(p);
+      });
     },
   };
+
+  /** An event's bytes taken as far as they go without the cipher: decoded, or its sealed part with its key. */
+  function prepare(id: string, type: string, data: Uint8Array, metadata: Uint8Array): Prepared {
+    const meta = decodeMetadata(metadata);
+    const parts = sealedParts(data);
+    if (!parts) return { done: finish(type, meta, data) };
+    const key = keys?.dataKey(parts.header.kid);
+    if (!key) {
+      const ids = Object.fromEntries(CLEAR_IDS.filter((f) => parts.header[f] !== undefined).map((f) => [f, parts.header[f]]));
+      return { done: { data: { erased: true, ...ids }, metadata: meta, erased: true } };
+    }
+    return { type, meta, item: { kid: parts.header.kid, key, sealed: parts.sealed, aad: aadOf(id, type) } };
+  }
+}
+
+/** A sealed event's metadata, decoded, and its data still to open. */
+interface Sealed {
+  readonly type: string;
+  readonly meta: EventMetadata;
+  readonly item: SealedItem;
+}
+type Prepared = { readonly done: DecodedEvent } | Sealed;
+
+/** Data in clear, or opened: parsed and brought forward to its type's current version. */
+function finish(type: string, meta: EventMetadata, bytes: Uint8Array): DecodedEvent {
+  const raw: unknown = JSON.parse(utf8.decode(bytes));
+  return { data: isEventType(type) ? upcast(type, meta.schemaVersion, raw) : raw, metadata: meta };
+}
+
+function opened(p: Prepared): DecodedEvent {
+  return 'done' in p ? p.done : finish(p.type, p.meta, openBytes(p.item.key, p.item.sealed, p.item.aad));
 }
 
 /** The categories an event's data is sealed with, read without its key (the auditors' export). */

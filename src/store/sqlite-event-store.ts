@@ -8,6 +8,7 @@ import { PREFIXED_LEAF_SQL } from '../audit/leaf';
 import { type LedgerRecord, ZoneLogs } from '../audit/zone-logs';
 import {
   type AppendResult,
+  type DecodedEvent,
   type EventCodec,
   type EventStore,
   type EventToAppend,
@@ -415,6 +416,21 @@ export class SqliteEventStore implements EventStore {
     return { events, scannedTo, end: false };
   }
 
+  /**
+   * One page read now (as readPage), its events decoded when awaited: the codec may open a large
+   * page's sealed data in another thread meanwhile. A page never awaited (the subscription
+   * closed) does not fail unhandled.
+   */
+  private pageAhead(after: Position | undefined, prefixes?: readonly string[]) {
+    const page = this.readPage(after, this.pageSize, prefixes, (row) => row);
+    const rows = page.events;
+    const events = this.codec.decodeMany
+      ? this.codec.decodeMany(rows).then((decoded) => rows.map((row, i) => this.stored(row, decoded[i]!)))
+      : Promise.resolve().then(() => rows.map((row) => this.toStored(row)));
+    events.catch(() => undefined);
+    return { ...page, events };
+  }
+
   /** Events as stored, not decoded, after a position. */
   records(after: number, limit: number): LedgerRecord[] {
     return this.statements.records.all(after, limit);
@@ -439,10 +455,17 @@ export class SqliteEventStore implements EventStore {
     async function* messages(): AsyncGenerator<SubscriptionMessage> {
       let after = options.after;
       try {
-        while (!closed && !store.closed) {
+        // A full page means more to read: the next one is read, and its sealed data sent to be
+        // opened, before this one is handed over (a catch-up folds a page while the next opens).
+        let ahead: ReturnType<typeof read> | undefined;
+        const read = (from: Position | undefined) => {
           appendedSinceRead = false;
-          const page = store.readPage(after, store.pageSize, options.streamPrefixes);
-          for (const event of page.events) {
+          return store.pageAhead(from, options.streamPrefixes);
+        };
+        while (!closed && !store.closed) {
+          const page = ahead ?? read(after);
+          ahead = !page.end && page.scannedTo ? read(page.scannedTo) : undefined;
+          for (const event of await page.events) {
             if (closed) return;
             yield { type: 'event', event };
           }
@@ -522,7 +545,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   private toStored(row: Row): StoredEvent {
-    const { data, metadata, erased } = this.codec.decode(row.stream, row.id, row.type, row.data, row.metadata);
+    return this.stored(row, this.codec.decode(row.stream, row.id, row.type, row.data, row.metadata));
+  }
+
+  private stored(row: Row, { data, metadata, erased }: DecodedEvent): StoredEvent {
     return {
       id: row.id,
       stream: row.stream,
