@@ -89,6 +89,11 @@ export interface EventCodec {
 export interface CaseSealer {
   /** Throws when the case's person is erased: an erased case's views carry no personal data and are kept as text, `clear:` + text. */
   seal(caseId: string, context: string, text: string): Uint8Array;
+  /**
+   * The same sealing, handed to another thread: the function returned gives the sealed bytes,
+   * waiting for them if need be, so the caller computes more meanwhile (a runner's batch of views).
+   */
+  sealSoon?(caseId: string, context: string, text: string): () => Uint8Array;
   /** The text (sealed bytes, or `clear:` text), or undefined once the case's person is erased. */
   open(caseId: string, context: string, sealed: Uint8Array | string): string | undefined;
   personId(fiscalCode: string): string;

@@ -38,6 +38,9 @@ export interface RunnerOptions {
  * and computes each case's views once when it has caught up: a case's view depends on its
  * whole history, so computing it at every event of a replay would be wasted work.
  */
+/** Cases computed in one transaction from which their rows are sealed in another thread. */
+const SEAL_ASIDE_FROM = 8;
+
 /** Subscription failures in a row after which the runner gives up (readiness says so). */
 const MAX_CONSECUTIVE_FAILURES = 10;
 
@@ -265,10 +268,16 @@ export class ProjectionRunner {
   /** Computes the views of dirty cases, a bounded number per transaction; returns how many remain. */
   private computeViews(): number {
     const dirty = this.models.ledger.dirtyCases(this.casesPerTransaction);
-    for (const { zone, caseId } of dirty) {
-      this.computeCase(zone, caseId);
-      this.models.ledger.markClean(zone, caseId);
-    }
+    const computeAll = () => {
+      for (const { zone, caseId } of dirty) {
+        this.computeCase(zone, caseId);
+        this.models.ledger.markClean(zone, caseId);
+      }
+    };
+    // Many cases (a catch-up, a renewal): their rows are sealed in another thread while the next
+    // cases are computed, and written before the transaction ends. A few (live): sealed here.
+    if (dirty.length >= SEAL_ASIDE_FROM) this.models.writes.hold(computeAll);
+    else computeAll();
     return dirty.length < this.casesPerTransaction ? 0 : this.models.ledger.dirtyCount();
   }
 

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { CaseSealer, CaseStatus, ZoneProtocol } from '../../events';
 import type { CaseSummary } from './case-index';
 import { type AgencyCaseView, agencyCaseView, caseFacts, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
+import { HeldWrites } from './held-writes';
 import type { LedgerCopy } from './ledger-copy';
 
 /** Who a partition belongs to: the authenticated zone and agency, nothing else. */
@@ -84,6 +85,7 @@ export class AgencyCases {
     private readonly db: Database.Database,
     private readonly ledger: LedgerCopy,
     private readonly sealer: CaseSealer,
+    private readonly writes: HeldWrites = new HeldWrites(sealer),
   ) {
     db.exec(`
       -- Rows here hold whole views (kilobytes): ordinary rowid tables, which SQLite stores large
@@ -149,26 +151,24 @@ export class AgencyCases {
       };
       this.writers.set(id, writer);
     }
+    const { upsert, remove } = writer;
     if (!view) {
-      writer.remove.run(caseId);
-      this.s.unlink.run(owner.zone, caseId, owner.agency);
+      this.writes.plain(() => {
+        remove.run(caseId);
+        this.s.unlink.run(owner.zone, caseId, owner.agency);
+      });
       return;
     }
     const v = view.view;
     const text = rowText(view);
-    writer.upsert.run(
-      caseId,
-      v.status,
-      v.revision,
-      v.openedAt,
-      v.updatedAt,
-      // The view, the listed name and the counted codes are the person's data: sealed under
-      // their data key. An erased case's stub holds none, and its key is gone: in clear.
-      v.erased ? `clear:${text}` : this.sealer.seal(caseId, 'row', text),
-      JSON.stringify(view.disclosure),
-      JSON.stringify(view.listDisclosure),
-    );
-    this.s.link.run(owner.zone, caseId, owner.agency);
+    const put = (sealed: Uint8Array | string) => {
+      upsert.run(caseId, v.status, v.revision, v.openedAt, v.updatedAt, sealed, JSON.stringify(view.disclosure), JSON.stringify(view.listDisclosure));
+      this.s.link.run(owner.zone, caseId, owner.agency);
+    };
+    // The view, the listed name and the counted codes are the person's data: sealed under their
+    // data key. An erased case's stub holds none, and its key is gone: in clear.
+    if (v.erased) this.writes.plain(() => put(`clear:${text}`));
+    else this.writes.sealed(caseId, 'row', text, put);
   }
 
   /** The read handle of one agency's partition; an agency with no views yet gets one with no table (its dirty cases are still computed on demand). */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CaseSealer, CaseStatus } from '../../events';
 import type { CaseFacts } from '../policy';
+import { HeldWrites } from './held-writes';
 
 /**
  * Zone-level facts about cases that are not any agency's view: the case summary behind the
@@ -27,6 +28,7 @@ export class CaseIndex {
   constructor(
     db: Database.Database,
     private readonly sealer: CaseSealer,
+    private readonly writes: HeldWrites = new HeldWrites(sealer),
   ) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS case_summary (
@@ -69,11 +71,10 @@ export class CaseIndex {
   write(zone: string, facts: CaseFacts, summary: CaseSummary & { closedAt?: string }): void {
     const { caseId, entries } = facts;
     const erased = entries.some((e) => e.erased);
+    const put = (codes: Uint8Array | string) => this.s.summary.run(zone, caseId, summary.status, summary.openedAt, summary.closedAt ?? null, codes);
     // An erased case is counted by its status only: its codes were the person's data.
-    const codes = erased
-      ? `clear:${JSON.stringify(NO_CODES)}`
-      : this.sealer.seal(caseId, 'codes', JSON.stringify({ programmes: summary.programmes, needs: summary.needs, outcomes: summary.outcomes }));
-    this.s.summary.run(zone, caseId, summary.status, summary.openedAt, summary.closedAt ?? null, codes);
+    if (erased) this.writes.plain(() => put(`clear:${JSON.stringify(NO_CODES)}`));
+    else this.writes.sealed(caseId, 'codes', JSON.stringify({ programmes: summary.programmes, needs: summary.needs, outcomes: summary.outcomes }), put);
     const referral = entries.find((e) => e.type === 'ReferralSubmitted' && !e.erased);
     if (referral) this.s.person.run(zone, this.sealer.personId((referral.data as { person: { fiscalCode: string } }).person.fiscalCode), caseId);
     this.s.clearDeadlines.run(zone, caseId);

@@ -4,12 +4,14 @@ import { openViewsDb } from '../views-db';
 import { AccessTrail } from './access-trail';
 import { AgencyCases } from './agency-cases';
 import { CaseIndex } from './case-index';
+import { HeldWrites } from './held-writes';
 import { LedgerCopy } from './ledger-copy';
 
 export * from './access-trail';
 export * from './activity';
 export * from './agency-cases';
 export * from './case-index';
+export * from './held-writes';
 export * from './ledger-copy';
 
 /**
@@ -27,6 +29,8 @@ export class ReadModels {
   readonly cases: AgencyCases;
   readonly index: CaseIndex;
   readonly trail: AccessTrail;
+  /** Views and summaries written in hold() wait for their sealed bytes until its end (held-writes.ts). */
+  readonly writes: HeldWrites;
   private readonly getCheckpoint: Database.Statement<[string], { position: string }>;
   private readonly setCheckpoint: Database.Statement<[string, string]>;
 
@@ -35,8 +39,9 @@ export class ReadModels {
     readonly crypto: ReadModelCrypto,
   ) {
     this.ledger = new LedgerCopy(db, crypto.codec);
-    this.cases = new AgencyCases(db, this.ledger, crypto.sealer);
-    this.index = new CaseIndex(db, crypto.sealer);
+    this.writes = new HeldWrites(crypto.sealer);
+    this.cases = new AgencyCases(db, this.ledger, crypto.sealer, this.writes);
+    this.index = new CaseIndex(db, crypto.sealer, this.writes);
     this.trail = new AccessTrail(db);
     this.getCheckpoint = db.prepare('SELECT position FROM checkpoint WHERE name = ?');
     this.setCheckpoint = db.prepare('INSERT OR REPLACE INTO checkpoint (name, position) VALUES (?, ?)');

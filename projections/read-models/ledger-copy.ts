@@ -14,7 +14,7 @@ export class LedgerCopy {
    * The entries of recently touched cases, kept while they are known to be whole (first seen
    * from revision 0, then every revision in turn): a view computed right after its events were
    * copied need not read and parse them back. Bounded by estimated bytes (a decoded entry takes
-   * about three times its stored bytes), least recently used first; dropped on any doubt.
+   * about three times its data's stored bytes), least recently used first; dropped on any doubt.
    */
   private readonly recent = new Map<string, { entries: LedgerEntry[]; bytes: number }>();
   private recentBytes = 0;
@@ -75,7 +75,8 @@ export class LedgerCopy {
         .changes > 0;
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
-    const bytes = 256 + 3 * (stored.raw.data.length + stored.raw.metadata.length);
+    // An entry holds the decoded data and a few short strings of the metadata, not the metadata's bytes.
+    const bytes = 256 + 3 * stored.raw.data.length;
     if (inserted && entry.revision === 0) {
       this.remember(key, { entries: [entry], bytes });
     } else if (inserted && known && known.entries[known.entries.length - 1]!.revision === entry.revision - 1) {

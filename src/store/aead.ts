@@ -27,7 +27,7 @@ function nextIv(): Buffer {
  * AES-256-GCM: `prefix` ‖ iv ‖ ciphertext ‖ tag, in one buffer. Text is encoded as UTF-8 by the
  * cipher itself (one buffer fewer).
  */
-export function sealBytes(key: Buffer, plaintext: Buffer | string, aad: string, prefix?: Buffer): Buffer {
+export function sealBytes(key: Uint8Array, plaintext: Buffer | string, aad: string, prefix?: Buffer): Buffer {
   const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));

@@ -14,7 +14,7 @@ import {
 import { RuleViolation } from '../errors';
 import type { KeyStore } from '../keys/key-store';
 import { openBytes, sealBytes } from './aead';
-import { ParallelOpener, type SealedItem } from './parallel-open';
+import { CipherThread, type SealedItem } from './cipher-thread';
 
 export { openBytes, sealBytes } from './aead';
 
@@ -54,12 +54,12 @@ export function sealedParts(data: Uint8Array): { header: SealedHeader; sealed: U
 }
 
 /**
- * A page with at least this many sealed events is opened in the opener's worker thread
+ * A page with at least this many sealed events is opened in the cipher thread
  * (decodeMany: a catch-up's pages); fewer, as a live subscription's, are opened here.
  */
 const PARALLEL_FROM = 64;
-/** One opener per thread: its worker starts on the first page large enough. */
-const sharedOpener = new ParallelOpener();
+/** One cipher thread per thread that decodes or seals: its worker starts on first use. */
+const sharedThread = new CipherThread();
 
 const aadOf = (id: string, type: string) => `${id}\u0000${type}`;
 
@@ -77,9 +77,9 @@ function decodeMetadata(bytes: Uint8Array): EventMetadata {
 /**
  * The codec. With a key store, case events are sealed per person; without one (a benchmark's
  * baseline, nothing else), data is written in clear. A page decoded at once (decodeMany) has its
- * sealed data opened by `opener`'s worker thread when it is large and the worker is there.
+ * sealed data opened by `cipher`'s worker thread when it is large and the worker is there.
  */
-export function createCodec(keys?: KeyStore, opener: ParallelOpener = sharedOpener): EventCodec {
+export function createCodec(keys?: KeyStore, cipher: CipherThread = sharedThread): EventCodec {
   return {
     encode(event, stream) {
       if (!isEventType(event.type)) throw new Error(`unknown event type ${event.type}`);
@@ -103,10 +103,10 @@ export function createCodec(keys?: KeyStore, opener: ParallelOpener = sharedOpen
     async decodeMany(rows) {
       const prepared = rows.map((row) => prepare(row.id, row.type, row.data, row.metadata));
       const sealed = prepared.filter((p): p is Sealed => !('done' in p));
-      if (sealed.length < PARALLEL_FROM || !opener.available()) return prepared.map(opened);
+      if (sealed.length < PARALLEL_FROM || !cipher.available()) return prepared.map(opened);
       let plaintexts: Array<Buffer | undefined> = [];
       try {
-        plaintexts = await opener.open(sealed.map((p) => p.item));
+        plaintexts = await cipher.open(sealed.map((p) => p.item));
       } catch {
         // The worker failed (and is given up): this page is opened here.
       }
@@ -173,12 +173,24 @@ function kidPrefix(id: string): Buffer {
   return prefix;
 }
 
-export function caseSealer(keys: KeyStore): CaseSealer {
+export function caseSealer(keys: KeyStore, cipher: CipherThread = sharedThread): CaseSealer {
+  const keyOf = (caseId: string) => {
+    const key = keys.keyOfCase(caseId);
+    if (!key) throw new Error(`no data key for case ${caseId}: an erased case's views hold no personal data and are not sealed`);
+    return key;
+  };
   return {
     seal(caseId, context, text) {
-      const key = keys.keyOfCase(caseId);
-      if (!key) throw new Error(`no data key for case ${caseId}: an erased case's views hold no personal data and are not sealed`);
+      const key = keyOf(caseId);
       return sealBytes(key.key, text, `${caseId}\u0000${context}`, kidPrefix(key.id));
+    },
+    sealSoon(caseId, context, text) {
+      const key = keyOf(caseId);
+      if (!cipher.available()) {
+        const sealed = sealBytes(key.key, text, `${caseId}\u0000${context}`, kidPrefix(key.id));
+        return () => sealed;
+      }
+      return cipher.sealSoon({ kid: key.id, key: key.key, text, aad: `${caseId}\u0000${context}`, prefix: kidPrefix(key.id) });
     },
     open(caseId, context, sealed) {
       if (typeof sealed === 'string') return sealed.startsWith('clear:') ? sealed.slice('clear:'.length) : undefined;

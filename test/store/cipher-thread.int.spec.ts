@@ -7,9 +7,9 @@ import { ReadModels } from '../../projections/read-models';
 import { recordNotes } from '../../src/case/record-notes';
 import { submitReferral } from '../../src/case/submit-referral';
 import type { KeyStore } from '../../src/keys/key-store';
-import { readModelCrypto } from '../../src/keys/open-keys';
-import { createCodec } from '../../src/store/codec';
-import { ParallelOpener } from '../../src/store/parallel-open';
+import { openBytes } from '../../src/store/aead';
+import { caseSealer, createCodec } from '../../src/store/codec';
+import { CipherThread } from '../../src/store/cipher-thread';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { testKeys } from '../support/keys';
@@ -22,7 +22,7 @@ import { dumpViews } from '../support/views-dump';
  * thing, fail the same way, and be erased the same way. The worker is the compiled one (as the
  * service runs it): where it is not built, these cases are skipped and say so.
  */
-const BUILT_WORKER = join(__dirname, '../../dist/src/store/open-worker.js');
+const BUILT_WORKER = join(__dirname, '../../dist/src/store/cipher-worker.js');
 const built = existsSync(BUILT_WORKER);
 if (!built) console.warn(`parallel open: ${BUILT_WORKER} is not built (npm run build): opening in the worker thread is not tested here`);
 const withWorker = built ? describe : describe.skip;
@@ -33,13 +33,13 @@ withWorker('sealed data opened in a worker thread', () => {
   let dir: string;
   let keys: KeyStore;
   let store: SqliteEventStore;
-  let opener: ParallelOpener;
+  let opener: CipherThread;
   const rows = () => store.records(0, 10_000);
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-open-'));
     keys = testKeys();
-    opener = new ParallelOpener(BUILT_WORKER);
+    opener = new CipherThread(BUILT_WORKER);
     store = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(keys), pageSize: 100 });
     const seed = new Seeder(store);
     await seed.protocol();
@@ -103,10 +103,24 @@ withWorker('sealed data opened in a worker thread', () => {
     expect(JSON.stringify(decoded)).toContain(PERSON.familyName);
   });
 
-  it('computes the same views in a catch-up that opens in the worker as in one that opens in its own thread', async () => {
-    const views = async (name: string, codecOpener: ParallelOpener) => {
+  it('seals a text handed over as seal() does: under the key, with the associated data, after the prefix', () => {
+    const key = Buffer.alloc(32, 7);
+    const prefix = Buffer.from([2, 0x6b, 0x31]);
+    const takes = Array.from({ length: 40 }, (_, i) => opener.sealSoon({ kid: 'k1', key, text: `text ${i} è`, aad: `case\u0000row${i}`, prefix }));
+    const sealed = takes.map((take) => take());
+    sealed.forEach((bytes, i) => {
+      expect(bytes.subarray(0, 3)).toEqual(prefix);
+      expect(openBytes(key, bytes.subarray(3), `case\u0000row${i}`).toString('utf8')).toBe(`text ${i} è`);
+      expect(() => openBytes(key, bytes.subarray(3), `case\u0000row${i + 1}`)).toThrow();
+    });
+    // A fresh IV each time: the same text never seals to the same bytes.
+    expect(opener.sealSoon({ kid: 'k1', key, text: 'text 0 è', aad: 'case\u0000row0', prefix })()).not.toEqual(sealed[0]);
+  });
+
+  it('computes the same views in a catch-up that opens and seals in the worker as in one that does both in its own thread', async () => {
+    const views = async (name: string, codecOpener: CipherThread) => {
       const reader = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(keys, codecOpener), pageSize: 100 });
-      const models = ReadModels.open(join(dir, `${name}.db`), readModelCrypto(keys));
+      const models = ReadModels.open(join(dir, `${name}.db`), { codec: createCodec(keys, codecOpener), sealer: caseSealer(keys, codecOpener) });
       await new ProjectionRunner(reader, models).runUntilCaughtUp();
       const dump = dumpViews(models);
       models.close();
@@ -114,11 +128,14 @@ withWorker('sealed data opened in a worker thread', () => {
       return dump;
     };
     const open = jest.spyOn(opener, 'open');
-    const inThread = await views('in-thread', new ParallelOpener(join(dir, 'no-worker.js')));
+    const seal = jest.spyOn(opener, 'sealSoon');
+    const inThread = await views('in-thread', new CipherThread(join(dir, 'no-worker.js')));
     expect(open).not.toHaveBeenCalled();
     const inWorker = await views('in-worker', opener);
     // A page of 100 events, nearly all sealed, went to the worker; the last, short one was opened in thread.
     expect(open).toHaveBeenCalledTimes(1);
+    // 60 cases computed in one transaction: each case's rows and codes were sealed in the worker.
+    expect(seal.mock.calls.length).toBeGreaterThanOrEqual(120);
     expect(inWorker).toEqual(inThread);
     expect(JSON.stringify(inWorker)).toContain('therapy 59 goes on');
   });
@@ -126,12 +143,20 @@ withWorker('sealed data opened in a worker thread', () => {
   it('gives up a worker that fails, and opens in its own thread', async () => {
     const broken = join(dir, 'broken-worker.js');
     writeFileSync(broken, "throw new Error('this worker does not start');\n");
-    const failing = new ParallelOpener(broken);
+    const failing = new CipherThread(broken);
     const codec = createCodec(keys, failing);
     const page = rows();
     expect(failing.available()).toBe(true);
     expect(await codec.decodeMany!(page)).toEqual(page.map((r) => codec.decode(r.stream, r.id, r.type, r.data, r.metadata)));
     expect(failing.available()).toBe(false);
     await failing.close();
+
+    // Texts handed to a worker that then fails are sealed in the calling thread.
+    const dying = new CipherThread(BUILT_WORKER);
+    const key = Buffer.alloc(32, 9);
+    const take = dying.sealSoon({ kid: 'k', key, text: 'still sealed', aad: 'a', prefix: Buffer.alloc(0) });
+    for (let i = 0; i < 20; i++) dying.sealSoon({ kid: 'k', key, text: `more ${i}`, aad: 'a', prefix: Buffer.alloc(0) });
+    await dying.close();
+    expect(openBytes(key, take(), 'a').toString('utf8')).toBe('still sealed');
   });
 });
