@@ -94,6 +94,8 @@ export interface CaseSealer {
    * waiting for them if need be, so the caller computes more meanwhile (a runner's batch of views).
    */
   sealSoon?(caseId: string, context: string, text: string): () => Uint8Array;
+  /** Forgets every text handed to sealSoon() and not taken back: the transaction it was for rolled back. */
+  dropSoon?(): void;
   /** The text (sealed bytes, or `clear:` text), or undefined once the case's person is erased. */
   open(caseId: string, context: string, sealed: Uint8Array | string): string | undefined;
   personId(fiscalCode: string): string;

@@ -21,6 +21,10 @@ export class HeldWrites {
       this.held = [];
       for (const write of held) write();
       return result;
+    } catch (error) {
+      // Nothing of what was handed over is kept: neither the texts nor their keys.
+      this.sealer.dropSoon?.();
+      throw error;
     } finally {
       this.held = undefined;
     }

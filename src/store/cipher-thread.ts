@@ -77,7 +77,8 @@ function packKeys(items: ReadonlyArray<{ kid: string; key: Uint8Array }>) {
  * - sealSoon(): a view row's text handed over now, its sealed bytes taken back later, in the same
  *   transaction, while the next cases are computed. Taking them back waits (Atomics.wait on a
  *   shared flag, receiveMessageOnPort) rather than awaits: the projection runner's transaction is
- *   synchronous. If the worker is gone, the text is sealed in the calling thread instead.
+ *   synchronous. If the worker is gone, or silent for `waitMs`, it is given up and the texts it
+ *   held are sealed in the calling thread; dropPending() forgets texts whose transaction failed.
  *
  * The same functions (aead.ts) open and seal, with the same keys and associated data. Data keys
  * go with each page and are zeroed in the worker when it is done. The worker starts on first use,
@@ -87,8 +88,6 @@ function packKeys(items: ReadonlyArray<{ kid: string; key: Uint8Array }>) {
 export class CipherThread {
   /** The compiled worker beside this module (absent when the TypeScript sources run, as in jest). */
   static readonly WORKER = join(__dirname, 'cipher-worker.js');
-  /** How long a caller waits for a sealed text before sealing it itself. */
-  static readonly WAIT_MS = 10_000;
 
   private worker: Worker | undefined;
   private port: MessagePort | undefined;
@@ -97,14 +96,20 @@ export class CipherThread {
   /** Whether the worker's file exists, looked at once. */
   private built: boolean | undefined;
   private ids = 0;
-  private readonly waiting = new Map<number, { resolve: (answer: OpenAnswer) => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<number, { worker: Worker; resolve: (answer: OpenAnswer) => void; reject: (error: Error) => void }>();
   /** Texts given to sealSoon(): not yet sent, sent, and sealed (taken back by their number). */
   private outbox: Array<TextToSeal & { n: number }> = [];
   private readonly sent = new Map<number, TextToSeal>();
   private readonly sealed = new Map<number, Buffer>();
   private nextSeal = 0;
+  /** How many texts were sealed by the worker, and how many in the calling thread instead. */
+  readonly counts = { sealedThere: 0, sealedHere: 0 };
 
-  constructor(private readonly file = CipherThread.WORKER) {}
+  /** `waitMs`: how long a caller waits with no answer from the worker before giving it up and sealing itself. */
+  constructor(
+    private readonly file = CipherThread.WORKER,
+    private readonly waitMs = 2_000,
+  ) {}
 
   /** Whether work can go to the worker (its compiled file exists and it has not failed). */
   available(): boolean {
@@ -123,7 +128,7 @@ export class CipherThread {
     const request = { id: ++this.ids, keys, keyOf, aads: items.map((item) => item.aad), bytes, ends };
     const worker = this.started();
     const answer = await new Promise<OpenAnswer>((resolve, reject) => {
-      this.waiting.set(request.id, { resolve, reject });
+      this.waiting.set(request.id, { worker, resolve, reject });
       this.holdOpen();
       worker.postMessage(request, [keys.buffer, bytes.buffer, ends.buffer, keyOf.buffer]);
     });
@@ -139,11 +144,27 @@ export class CipherThread {
     return () => this.takeSealed(n, item);
   }
 
+  /**
+   * Forgets every text handed to sealSoon() and not taken back, and their keys (the transaction
+   * they were for rolled back); answers still to come for them are dropped.
+   */
+  dropPending(): void {
+    this.outbox = [];
+    this.sent.clear();
+    this.sealed.clear();
+  }
+
+  /** Texts handed over and not taken back (a test's view). */
+  pending(): number {
+    return this.outbox.length + this.sent.size + this.sealed.size;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
     this.port?.close();
     this.port = undefined;
+    this.signal = undefined;
     await worker?.terminate();
   }
 
@@ -152,7 +173,7 @@ export class CipherThread {
     this.outbox = [];
     if (batch.length === 0) return;
     if (!this.available()) {
-      for (const item of batch) this.sealed.set(item.n, sealBytes(item.key, item.text, item.aad, item.prefix));
+      for (const item of batch) this.sealed.set(item.n, this.sealHere(item));
       return;
     }
     this.started();
@@ -171,34 +192,58 @@ export class CipherThread {
 
   private takeSealed(n: number, item: TextToSeal): Buffer {
     if (this.outbox.some((i) => i.n === n)) this.send();
-    const giveUpAt = Date.now() + CipherThread.WAIT_MS;
+    let waitedSince = Date.now();
     for (;;) {
       const done = this.sealed.get(n);
       if (done) {
         this.sealed.delete(n);
         return done;
       }
-      if (!this.sent.has(n) || !this.port || !this.signal || Date.now() > giveUpAt) {
-        // The worker failed (or was closed, or is stuck) with this text in it: sealed here.
+      if (!this.sent.has(n) || !this.port || !this.signal) {
+        // Dropped, or the worker failed or was closed with this text in it: sealed here.
         this.sent.delete(n);
-        return sealBytes(item.key, item.text, item.aad, item.prefix);
+        return this.sealHere(item);
       }
       const seen = Atomics.load(this.signal, 0);
       const message = receiveMessageOnPort(this.port);
-      if (message) this.receiveSealed(message.message as OpenAnswer & { first: number });
-      else Atomics.wait(this.signal, 0, seen, 100);
+      if (message) {
+        this.receiveSealed(message.message as OpenAnswer & { first: number });
+        waitedSince = Date.now();
+      } else if (Date.now() - waitedSince > this.waitMs) {
+        // No answer for that long: the worker is dead or stuck, and its 'error' and 'exit' events
+        // cannot reach a thread that waits synchronously. Given up, once, for every text it holds.
+        this.giveUp();
+      } else {
+        Atomics.wait(this.signal, 0, seen, 50);
+      }
     }
+  }
+
+  private sealHere(item: TextToSeal): Buffer {
+    this.counts.sealedHere += 1;
+    return sealBytes(item.key, item.text, item.aad, item.prefix);
   }
 
   private receiveSealed(answer: OpenAnswer & { first: number }): void {
     const bytes = Buffer.from(answer.plain.buffer, answer.plain.byteOffset, answer.plain.byteLength);
     for (let i = 0; i < answer.ends.length; i++) {
       const n = answer.first + i;
-      // A seal nobody takes back any more (its transaction failed) is dropped; one that failed
-      // there is left out, and sealed in the caller's thread.
+      // A seal nobody takes back any more (dropped) is let go; one that failed there is left
+      // out, and sealed in the caller's thread.
       if (!this.sent.delete(n) || answer.failed[i]) continue;
+      this.counts.sealedThere += 1;
       this.sealed.set(n, bytes.subarray(i === 0 ? 0 : answer.ends[i - 1]!, answer.ends[i]));
     }
+  }
+
+  private giveUp(): void {
+    const worker = this.worker;
+    this.broken = true;
+    this.worker = undefined;
+    this.port?.close();
+    this.port = undefined;
+    this.signal = undefined;
+    void worker?.terminate();
   }
 
   /** The worker keeps the process alive only while opens are awaited (sealSoon's callers wait synchronously). */
@@ -227,8 +272,11 @@ export class CipherThread {
         this.port = undefined;
         this.signal = undefined;
       }
-      for (const waiter of this.waiting.values()) waiter.reject(error);
-      this.waiting.clear();
+      for (const [id, waiter] of this.waiting) {
+        if (waiter.worker !== worker) continue;
+        this.waiting.delete(id);
+        waiter.reject(error);
+      }
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the cipher worker stopped (exit code ${code})`)));

@@ -192,6 +192,7 @@ export function caseSealer(keys: KeyStore, cipher: CipherThread = sharedThread):
       }
       return cipher.sealSoon({ kid: key.id, key: key.key, text, aad: `${caseId}\u0000${context}`, prefix: kidPrefix(key.id) });
     },
+    dropSoon: () => cipher.dropPending(),
     open(caseId, context, sealed) {
       if (typeof sealed === 'string') return sealed.startsWith('clear:') ? sealed.slice('clear:'.length) : undefined;
       const length = sealed[0]!;

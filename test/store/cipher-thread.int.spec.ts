@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fiscalCodeCheckCharacter } from '../../events/fiscal-code';
 import { ProjectionRunner } from '../../projections/projection-runner';
-import { ReadModels } from '../../projections/read-models';
+import { HeldWrites, ReadModels } from '../../projections/read-models';
 import { recordNotes } from '../../src/case/record-notes';
 import { submitReferral } from '../../src/case/submit-referral';
 import type { KeyStore } from '../../src/keys/key-store';
@@ -17,8 +17,8 @@ import { Seeder } from '../support/seed';
 import { dumpViews } from '../support/views-dump';
 
 /*
- * A catch-up's pages have their sealed data opened in a worker thread (src/store/parallel-open.ts)
- * while the previous page is folded. Whatever thread opens it, an event must decode to the same
+ * A catch-up's pages have their sealed data opened in a worker thread (src/store/cipher-thread.ts)
+ * while the previous page is folded, and the views it computes sealed there. Whatever thread opens it, an event must decode to the same
  * thing, fail the same way, and be erased the same way. The worker is the compiled one (as the
  * service runs it): where it is not built, these cases are skipped and say so.
  */
@@ -115,6 +115,44 @@ withWorker('sealed data opened in a worker thread', () => {
     });
     // A fresh IV each time: the same text never seals to the same bytes.
     expect(opener.sealSoon({ kid: 'k1', key, text: 'text 0 è', aad: 'case\u0000row0', prefix })()).not.toEqual(sealed[0]);
+    // Sealed there, not by the fallback in this thread; nothing kept once taken back.
+    expect(opener.counts).toEqual({ sealedThere: 41, sealedHere: 0 });
+    expect(opener.pending()).toBe(0);
+  });
+
+  it('forgets the texts and keys of a transaction that rolled back', () => {
+    const sealer = caseSealer(keys, opener);
+    const writes = new HeldWrites(sealer);
+    const caseId = keys.casesOfPerson(PERSON.fiscalCode)[0]!;
+    expect(() =>
+      writes.hold(() => {
+        for (let i = 0; i < 40; i++) writes.sealed(caseId, 'row', `a view ${i}`, () => undefined);
+        throw new Error('a view could not be computed');
+      }),
+    ).toThrow('a view could not be computed');
+    expect(opener.pending()).toBe(0);
+    // The thread goes on: a later transaction seals and writes as before.
+    const written: Uint8Array[] = [];
+    writes.hold(() => {
+      for (let i = 0; i < 40; i++) writes.sealed(caseId, 'row', `a view ${i}`, (bytes) => written.push(bytes));
+    });
+    expect(written.map((bytes) => sealer.open(caseId, 'row', bytes))).toEqual(Array.from({ length: 40 }, (_, i) => `a view ${i}`));
+    expect(opener.counts.sealedHere).toBe(0);
+    expect(opener.pending()).toBe(0);
+  });
+
+  it('gives up a worker that dies while a caller waits, within its wait, and seals in the calling thread', () => {
+    const dies = join(dir, 'dies-on-seal.js');
+    writeFileSync(dies, "require('node:worker_threads').workerData.port.on('message', () => process.exit(3));\n");
+    const dying = new CipherThread(dies, 300);
+    const key = Buffer.alloc(32, 5);
+    const takes = Array.from({ length: 40 }, (_, i) => dying.sealSoon({ kid: 'k', key, text: `text ${i}`, aad: 'a', prefix: Buffer.alloc(0) }));
+    const started = Date.now();
+    const sealed = takes.map((take) => take());
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(sealed.map((bytes) => openBytes(key, bytes, 'a').toString('utf8'))).toEqual(Array.from({ length: 40 }, (_, i) => `text ${i}`));
+    expect(dying.counts).toEqual({ sealedThere: 0, sealedHere: 40 });
+    expect(dying.available()).toBe(false);
   });
 
   it('computes the same views in a catch-up that opens and seals in the worker as in one that does both in its own thread', async () => {
@@ -136,6 +174,8 @@ withWorker('sealed data opened in a worker thread', () => {
     expect(open).toHaveBeenCalledTimes(1);
     // 60 cases computed in one transaction: each case's rows and codes were sealed in the worker.
     expect(seal.mock.calls.length).toBeGreaterThanOrEqual(120);
+    expect(opener.counts.sealedThere).toBe(seal.mock.calls.length);
+    expect(opener.counts.sealedHere).toBe(0);
     expect(inWorker).toEqual(inThread);
     expect(JSON.stringify(inWorker)).toContain('therapy 59 goes on');
   });
@@ -158,5 +198,6 @@ withWorker('sealed data opened in a worker thread', () => {
     for (let i = 0; i < 20; i++) dying.sealSoon({ kid: 'k', key, text: `more ${i}`, aad: 'a', prefix: Buffer.alloc(0) });
     await dying.close();
     expect(openBytes(key, take(), 'a').toString('utf8')).toBe('still sealed');
+    expect(dying.counts.sealedHere).toBe(1);
   });
 });
