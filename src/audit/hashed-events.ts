@@ -53,6 +53,13 @@ export interface HashedRange {
 
 const NO_HASH = Buffer.alloc(0);
 
+/** The answer for a range no thread will read: the error, and nothing else. */
+function failedRange(id: number, error: string): HashedRange {
+  const none = new Float64Array(0);
+  const noBytes = new Uint8Array(0);
+  return { id, positions: none, zones: [], hashes: noBytes, leafPositions: none, leafZones: [], leafIndexes: none, leafHashes: noBytes, leafHashed: noBytes, error };
+}
+
 /**
  * Reading the rows and hashing them is most of verification: here worker threads do it, each
  * with its own read-only connection, on ranges of positions ahead of the walk, and read the
@@ -84,10 +91,22 @@ export class ParallelHashedEvents {
   ) {
     for (let i = 0; i < threads; i++) {
       const thread = new Worker(worker, { workerData: { file } });
+      // Idle threads do not hold the process open (a kept pool); threads with ranges out do.
+      thread.unref();
       thread.on('message', (range: HashedRange) => {
         this.waiting.get(range.id)?.(range);
         this.waiting.delete(range.id);
+        if (this.waiting.size === 0) for (const w of this.workers) w.unref();
       });
+      // A thread that stops fails what was asked of the pool, and the pool is not used again.
+      const stopped = (why: string) => {
+        if (this.closing) return;
+        this.stopped = why;
+        for (const [id, resolve] of this.waiting) resolve(failedRange(id, why));
+        this.waiting.clear();
+      };
+      thread.on('error', (error) => stopped(error.message));
+      thread.on('exit', (code) => stopped(`a hash worker stopped (exit code ${code})`));
       this.workers.push(thread);
     }
   }
@@ -121,16 +140,28 @@ export class ParallelHashedEvents {
     return { events, leaves, upTo: Math.min(after + limit, head) } satisfies HashedPage;
   };
 
+  /** A new walk begins: what was asked ahead for another one (whose head may differ) is not used. */
+  newWalk(): void {
+    this.ahead.clear();
+  }
+
+  /** Why a thread of the pool stopped, if one did: the pool then answers nothing but that. */
+  stopped: string | undefined;
+  private closing = false;
+
   private ask(after: number, upTo: number): Promise<HashedRange> {
     const id = ++this.ids;
+    if (this.stopped) return Promise.resolve(failedRange(id, this.stopped));
     const worker = this.workers[this.next++ % this.workers.length]!;
     return new Promise((resolve) => {
+      if (this.waiting.size === 0) for (const w of this.workers) w.ref();
       this.waiting.set(id, resolve);
       worker.postMessage({ id, after, upTo });
     });
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -42,14 +42,33 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
       (after, limit) => store.leafInputs(after, limit),
       (after, upTo, limit) => logs.leavesBetween(after, upTo, limit),
     );
-    // Worker threads read and hash ahead of the walk, where the compiled worker exists and the ledger is a file.
+    // Worker threads read and hash ahead of the walk, where the compiled worker exists and the
+    // ledger is a file. The pool is kept between verifications (an auditor verifies again and
+    // again): a new pair of threads spent about half of each run starting and warming up. A
+    // verification that starts while another walks gets a pool of its own.
+    let pool: ParallelHashedEvents | undefined;
+    let walking = false;
     const hashed = () => {
       if (store.file === ':memory:' || !ParallelHashedEvents.available()) return { events: inThread, close: async () => undefined };
-      const parallel = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
-      return { events: parallel.events, close: () => parallel.close() };
+      if (walking) {
+        const own = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
+        return { events: own.events, close: () => own.close() };
+      }
+      walking = true;
+      if (pool?.stopped) void pool.close();
+      if (!pool || pool.stopped) pool = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
+      pool.newWalk();
+      return { events: pool.events, close: async () => void (walking = false) };
     };
     const audit = new Audit({ ...common, logs, hashed, durable: () => store.durable(), positions: embeddedPositions(store, logs) });
-    return { audit, start: async () => undefined, close: async () => checkpoints.close() };
+    return {
+      audit,
+      start: async () => undefined,
+      close: async () => {
+        await pool?.close();
+        checkpoints.close();
+      },
+    };
   }
   const follower = new AuditFollower(join(auditDirOf(settings.dataDir), 'merkle.db'), store, onError);
   const audit = new Audit({

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedPositions } from '../../src/audit/audit';
@@ -115,10 +115,11 @@ describe('verification of a tampered ledger', () => {
   }
 
   /** The same verification as `ledger verify` runs it: the built worker threads read and hash ahead, leaves included. */
-  async function verifyWithWorkers(dir: string, store: SqliteEventStore, scope: { zone?: string }) {
+  async function verifyWithWorkers(dir: string, store: SqliteEventStore, scope: { zone?: string }, pool?: ParallelHashedEvents) {
     const keys = new CheckpointKeys(join(dir, 'audit', 'keys'));
     const checkpoints = new Checkpoints(join(dir, 'audit', 'checkpoints.db'), keys);
-    const parallel = new ParallelHashedEvents(store.file, 2, 4, BUILT_WORKER);
+    const parallel = pool ?? new ParallelHashedEvents(store.file, 2, 4, BUILT_WORKER);
+    parallel.newWalk();
     try {
       return await verifyLedger({
         events: parallel.events,
@@ -130,10 +131,55 @@ describe('verification of a tampered ledger', () => {
         ...scope,
       });
     } finally {
-      await parallel.close();
+      if (!pool) await parallel.close();
       checkpoints.close();
     }
   }
+
+  /** A copy of the template to change while it is open. */
+  function copyOfTemplate(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-kept-'));
+    copies.push(dir);
+    cpSync(template.dir, dir, { recursive: true });
+    return dir;
+  }
+
+  (workersBuilt ? it : it.skip)('verifies again and again with threads kept (the service): a change made between two runs is found by the next', async () => {
+    const dir = copyOfTemplate();
+    const store = new SqliteEventStore(join(dir, 'ledger.db'));
+    const pool = new ParallelHashedEvents(store.file, 2, 4, BUILT_WORKER);
+    try {
+      const clean = { ok: true, eventsChecked: template.positions.length, checkpointsChecked: 2 };
+      expect(await verifyWithWorkers(dir, store, { zone: ZONE }, pool)).toEqual(clean);
+      expect(await verifyWithWorkers(dir, store, { zone: ZONE }, pool)).toEqual(clean);
+      const target = at(12);
+      const ledger = new Database(join(dir, 'ledger.db'));
+      const data = Buffer.from(row(ledger, target).data as Buffer);
+      data[data.length - 3] = data[data.length - 3]! ^ 0x01;
+      ledger.prepare('UPDATE events SET data = ? WHERE position = ?').run(data, target);
+      ledger.close();
+      expect(await verifyWithWorkers(dir, store, { zone: ZONE }, pool)).toMatchObject({ ok: false, firstInvalidPosition: target, reason: 'altered' });
+    } finally {
+      await pool.close();
+      await store.close();
+    }
+  });
+
+  it('fails a verification whose hash thread stops, and the pool answers nothing more', async () => {
+    const dir = copyOfTemplate();
+    const dies = join(dir, 'dies.js');
+    writeFileSync(dies, "require('node:worker_threads').parentPort.on('message', () => process.exit(3));\n");
+    const store = new SqliteEventStore(join(dir, 'ledger.db'));
+    const pool = new ParallelHashedEvents(store.file, 2, 4, dies);
+    try {
+      await expect(verifyWithWorkers(dir, store, { zone: ZONE }, pool)).rejects.toThrow(/could not read the ledger: a hash worker stopped \(exit code 3\)/);
+      expect(pool.stopped).toMatch(/exit code 3/);
+      await expect(pool.events(0, 7, 10)).rejects.toThrow(/could not read the ledger/);
+    } finally {
+      await pool.close();
+      await store.close();
+    }
+  });
 
   const at = (i: number) => template.positions[i]!;
   const row = (db: Database.Database, position: number) => db.prepare('SELECT * FROM events WHERE position = ?').get(position) as Record<string, unknown>;

@@ -394,7 +394,9 @@ async function auditVerification(dir: string) {
   const verify: number[] = [];
   const raw: number[] = [];
   let sink = 0;
-  for (let trial = 0; trial < 3; trial++) {
+  // The first verification starts the hash threads (as `ledger verify` does, once); the next ones
+  // find them kept, as an auditor's repeated GET /v1/audit/verify on a running service does.
+  for (let trial = 0; trial < 4; trial++) {
     let start = performance.now();
     const report = await opened.audit.verify();
     verify.push(rate(events, performance.now() - start));
@@ -988,15 +990,19 @@ async function main() {
       const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
       const v = await auditVerification(dir);
       say(
-        `leafBytes + SHA-256 of ${v.events} stored rows already in memory (median of 3):  ${median(v.raw).toFixed(0)} events/s  (baseline; ${range(v.raw)}); ledger seeded in ${v.seedSeconds.toFixed(0)} s`,
+        `leafBytes + SHA-256 of ${v.events} stored rows already in memory (median of 4):  ${median(v.raw).toFixed(0)} events/s  (baseline; ${range(v.raw)}); ledger seeded in ${v.seedSeconds.toFixed(0)} s`,
+      );
+      const [first, ...again] = v.verify as [number, ...number[]];
+      say(
+        `verification, first (audit.verify(), sealed realistic cases, 1 checkpoint; threads started, as \`ledger verify\` runs):  ${first.toFixed(0)} events/s  (${ratio(first, median(v.raw))} raw)`,
       );
       say(
-        `ledger verify (audit.verify(), sealed realistic cases, 1 checkpoint, median of 3):  ${median(v.verify).toFixed(0)} events/s  (${ratio(median(v.verify), median(v.raw))} raw; ${range(v.verify)}); target ≥ 200000 and ≥ 0.5× raw`,
+        `verification, again (threads kept, as GET /v1/audit/verify on a running service; median of ${again.length}):  ${median(again).toFixed(0)} events/s  (${ratio(median(again), median(v.raw))} raw; ${range(again)}); target ≥ 200000 and ≥ 0.5× raw`,
       );
       verdict(
-        '12 ledger verify ≥ 200,000 events/s and ≥ 0.5× raw hashing',
-        median(v.verify) >= 200_000 && median(v.verify) >= 0.5 * median(v.raw),
-        `${median(v.verify).toFixed(0)} events/s, ${ratio(median(v.verify), median(v.raw))} raw`,
+        '12 verification ≥ 200,000 events/s and ≥ 0.5× raw hashing',
+        median(again) >= 200_000 && median(again) >= 0.5 * median(v.raw) && first >= 200_000 && first >= 0.5 * median(v.raw),
+        `${median(again).toFixed(0)} events/s again, ${ratio(median(again), median(v.raw))} raw; first ${first.toFixed(0)} events/s, ${ratio(first, median(v.raw))}`,
       );
       const p = auditProofs(dir);
       const ms = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms, max ${s.max.toFixed(2)} ms`;
