@@ -50,6 +50,11 @@ export interface SealRequest {
   readonly prefixes: string[];
 }
 
+/** Item `i` of bytes packed one after another and cut at `ends`. */
+function piece(bytes: Buffer, ends: Uint32Array, i: number): Buffer {
+  return bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]);
+}
+
 /** Texts sent to the worker together: past this many, the batch goes without waiting for more. */
 const SEAL_BATCH = 16;
 
@@ -133,7 +138,7 @@ export class CipherThread {
       worker.postMessage(request, [keys.buffer, bytes.buffer, ends.buffer, keyOf.buffer]);
     });
     const plain = Buffer.from(answer.plain.buffer, answer.plain.byteOffset, answer.plain.byteLength);
-    return items.map((_, i) => (answer.failed[i] ? undefined : plain.subarray(i === 0 ? 0 : answer.ends[i - 1]!, answer.ends[i])));
+    return items.map((_, i) => (answer.failed[i] ? undefined : piece(plain, answer.ends, i)));
   }
 
   /** Hands a text over to be sealed; the function returned gives its sealed bytes (`prefix ‖ iv ‖ ciphertext ‖ tag`), waiting if need be. */
@@ -160,12 +165,18 @@ export class CipherThread {
   }
 
   async close(): Promise<void> {
+    await this.detach(false)?.terminate();
+  }
+
+  /** Lets go of the worker, its port and its flag (and, if `broken`, of ever starting another); returns the worker let go. */
+  private detach(broken: boolean): Worker | undefined {
     const worker = this.worker;
+    if (broken) this.broken = true;
     this.worker = undefined;
     this.port?.close();
     this.port = undefined;
     this.signal = undefined;
-    await worker?.terminate();
+    return worker;
   }
 
   private send(): void {
@@ -232,18 +243,12 @@ export class CipherThread {
       // out, and sealed in the caller's thread.
       if (!this.sent.delete(n) || answer.failed[i]) continue;
       this.counts.sealedThere += 1;
-      this.sealed.set(n, bytes.subarray(i === 0 ? 0 : answer.ends[i - 1]!, answer.ends[i]));
+      this.sealed.set(n, piece(bytes, answer.ends, i));
     }
   }
 
   private giveUp(): void {
-    const worker = this.worker;
-    this.broken = true;
-    this.worker = undefined;
-    this.port?.close();
-    this.port = undefined;
-    this.signal = undefined;
-    void worker?.terminate();
+    void this.detach(true)?.terminate();
   }
 
   /** The worker keeps the process alive only while opens are awaited (sealSoon's callers wait synchronously). */
@@ -265,13 +270,7 @@ export class CipherThread {
     });
     const fail = (error: Error) => {
       // Stopped by close() it is not broken; stopped any other way it is not tried again.
-      if (this.worker === worker) {
-        this.broken = true;
-        this.worker = undefined;
-        this.port?.close();
-        this.port = undefined;
-        this.signal = undefined;
-      }
+      if (this.worker === worker) this.detach(true);
       for (const [id, waiter] of this.waiting) {
         if (waiter.worker !== worker) continue;
         this.waiting.delete(id);

@@ -184,12 +184,9 @@ export function caseSealer(keys: KeyStore, cipher: CipherThread = sharedThread):
       const key = keyOf(caseId);
       return sealBytes(key.key, text, `${caseId}\u0000${context}`, kidPrefix(key.id));
     },
+    // Where the worker is not there, the cipher thread seals in this thread itself.
     sealSoon(caseId, context, text) {
       const key = keyOf(caseId);
-      if (!cipher.available()) {
-        const sealed = sealBytes(key.key, text, `${caseId}\u0000${context}`, kidPrefix(key.id));
-        return () => sealed;
-      }
       return cipher.sealSoon({ kid: key.id, key: key.key, text, aad: `${caseId}\u0000${context}`, prefix: kidPrefix(key.id) });
     },
     dropSoon: () => cipher.dropPending(),
