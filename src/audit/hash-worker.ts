@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { zoneOfStream } from '../../events/streams';
-import type { HashedRange } from './hashed-events';
+import { failedRange, type HashedRange } from './hashed-events';
 import { PREFIXED_LEAF_SQL } from './leaf';
 import { LEAVES_BETWEEN_SQL } from './zone-logs';
 
@@ -54,19 +54,6 @@ parentPort!.on('message', ({ id, after, upTo }: { id: number; after: number; upT
       leafHashed.buffer,
     ]);
   } catch (error) {
-    const noNumbers = new Float64Array(0);
-    const noBytes = new Uint8Array(0);
-    parentPort!.postMessage({
-      id,
-      positions: noNumbers,
-      zones: [],
-      hashes: noBytes,
-      leafPositions: noNumbers,
-      leafZones: [],
-      leafIndexes: noNumbers,
-      leafHashes: noBytes,
-      leafHashed: noBytes,
-      error: (error as Error).message,
-    } satisfies HashedRange);
+    parentPort!.postMessage(failedRange(id, (error as Error).message));
   }
 });

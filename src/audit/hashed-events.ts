@@ -53,8 +53,8 @@ export interface HashedRange {
 
 const NO_HASH = Buffer.alloc(0);
 
-/** The answer for a range no thread will read: the error, and nothing else. */
-function failedRange(id: number, error: string): HashedRange {
+/** The answer for a range that was not read: the error, and nothing else. */
+export function failedRange(id: number, error: string): HashedRange {
   const none = new Float64Array(0);
   const noBytes = new Uint8Array(0);
   return { id, positions: none, zones: [], hashes: noBytes, leafPositions: none, leafZones: [], leafIndexes: none, leafHashes: noBytes, leafHashed: noBytes, error };
@@ -73,6 +73,9 @@ export class ParallelHashedEvents {
   private next = 0;
   private ids = 0;
   private readonly waiting = new Map<number, (range: HashedRange) => void>();
+  /** Why a thread of the pool stopped, if one did: the pool then answers nothing but that. */
+  stopped: string | undefined;
+  private closing = false;
   /** Pages asked for ahead, by their `after`. */
   private readonly ahead = new Map<number, Promise<HashedRange>>();
 
@@ -144,10 +147,6 @@ export class ParallelHashedEvents {
   newWalk(): void {
     this.ahead.clear();
   }
-
-  /** Why a thread of the pool stopped, if one did: the pool then answers nothing but that. */
-  stopped: string | undefined;
-  private closing = false;
 
   private ask(after: number, upTo: number): Promise<HashedRange> {
     const id = ++this.ids;

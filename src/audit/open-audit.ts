@@ -46,17 +46,18 @@ export function openAudit(settings: AuditSettings, store: EventStore, clock: Clo
     // ledger is a file. The pool is kept between verifications (an auditor verifies again and
     // again): a new pair of threads spent about half of each run starting and warming up. A
     // verification that starts while another walks gets a pool of its own.
+    const newPool = () => new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
     let pool: ParallelHashedEvents | undefined;
     let walking = false;
     const hashed = () => {
       if (store.file === ':memory:' || !ParallelHashedEvents.available()) return { events: inThread, close: async () => undefined };
       if (walking) {
-        const own = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
+        const own = newPool();
         return { events: own.events, close: () => own.close() };
       }
       walking = true;
       if (pool?.stopped) void pool.close();
-      if (!pool || pool.stopped) pool = new ParallelHashedEvents(store.file, Math.min(2, availableParallelism()));
+      if (!pool || pool.stopped) pool = newPool();
       pool.newWalk();
       return { events: pool.events, close: async () => void (walking = false) };
     };
