@@ -1,47 +1,52 @@
 import Database from 'better-sqlite3';
-import { hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { zoneOfStream } from '../../events/streams';
 import { failedRange, type HashedRange } from './hashed-events';
-import { PREFIXED_LEAF_SQL } from './leaf';
-import { LEAVES_BETWEEN_SQL } from './zone-logs';
+import { leafFromHex, PREFIXED_LEAF_HEX_SQL } from './leaf';
+import { HASH_SIZE, sha256Into } from './merkle';
+import { LEAVES_BETWEEN_HEX_SQL } from './zone-logs';
 
 /*
  * A verification worker (hashed-events.ts): reads a range of positions of the embedded ledger
  * on its own read-only connection and answers each event's zone and leaf hash, and the log's
- * leaves of the same positions (kept in the same file) with the hashes they stored.
+ * leaves of the same positions (kept in the same file) with the hashes they stored. Leaves and
+ * stored hashes are read as hexadecimal text and hashes are written straight into the arrays
+ * sent back: no Buffer is made per event (leaf.ts says what one costs).
  */
 const { file } = workerData as { file: string };
 const db = new Database(file, { readonly: true, fileMustExist: true });
 const rows = db
-  .prepare<[number, number], [number, string, Buffer]>(`SELECT position, stream, ${PREFIXED_LEAF_SQL} FROM events WHERE position > ? AND position <= ? ORDER BY position`)
+  .prepare<[number, number], [number, string, string]>(`SELECT position, stream, ${PREFIXED_LEAF_HEX_SQL} FROM events WHERE position > ? AND position <= ? ORDER BY position`)
   .raw(true);
-const leafRows = db.prepare<[number, number, number], [number, string, number, Buffer | null]>(LEAVES_BETWEEN_SQL).raw(true);
+const leafRows = db.prepare<[number, number, number], [number, string, number, string]>(LEAVES_BETWEEN_HEX_SQL).raw(true);
+/** Arrays to write into, on a memory of their own that is handed over (not Node's pool). */
+const bytes = (length: number) => Buffer.from(new ArrayBuffer(length));
 
 parentPort!.on('message', ({ id, after, upTo }: { id: number; after: number; upTo: number }) => {
   try {
     const page = rows.all(after, upTo);
     const positions = new Float64Array(page.length);
-    const hashes = new Uint8Array(page.length * 32);
+    const hashes = bytes(page.length * HASH_SIZE);
     const zones: string[] = [];
     page.forEach(([position, stream, leaf], i) => {
       positions[i] = position;
       zones.push(zoneOfStream(stream));
-      hashes.set(hash('sha256', leaf, 'buffer'), i * 32);
+      sha256Into(leafFromHex(leaf), hashes, i * HASH_SIZE);
     });
     // Positions are row ids: a range of n positions holds at most n leaves.
     const leaves = leafRows.all(after, upTo, upTo - after);
     const leafPositions = new Float64Array(leaves.length);
     const leafIndexes = new Float64Array(leaves.length);
-    const leafHashes = new Uint8Array(leaves.length * 32);
+    const leafHashes = bytes(leaves.length * HASH_SIZE);
     const leafHashed = new Uint8Array(leaves.length);
     const leafZones: string[] = [];
     leaves.forEach(([position, zone, index, stored], i) => {
       leafPositions[i] = position;
       leafIndexes[i] = index;
       leafZones.push(zone);
-      if (stored && stored.length === 32) {
-        leafHashes.set(stored, i * 32);
+      // hex() of a missing row is ''; a stored value that is not a hash is no hash either.
+      if (stored.length === 2 * HASH_SIZE) {
+        leafHashes.write(stored, i * HASH_SIZE, HASH_SIZE, 'hex');
         leafHashed[i] = 1;
       }
     });

@@ -1,15 +1,14 @@
-import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { zoneOfStream } from '../../events/streams';
+import { leafFromHex } from './leaf';
+import { sha256 } from './merkle';
 import type { HashedEvent, HashedPage, VerifyInput } from './verify-ledger';
 import type { LogLeaf } from './zone-logs';
 
-const sha256 = (bytes: Uint8Array) => hash('sha256', bytes, 'buffer');
-
-/** Rows of the embedded store: [position, stream, 0x00 ‖ leaf bytes] (SqliteEventStore.leafInputs). */
-export type LeafInputs = (after: number, limit: number) => Array<[number, string, Buffer]>;
+/** Rows of the embedded store: [position, stream, 0x00 ‖ leaf bytes in hexadecimal] (SqliteEventStore.leafInputs). */
+export type LeafInputs = (after: number, limit: number) => Array<[number, string, string]>;
 
 /** The log's leaves of the positions in (after, upTo], at most `limit` (ZoneLogs.leavesBetween). */
 export type LeavesBetween = (after: number, upTo: number, limit: number) => LogLeaf[];
@@ -31,7 +30,7 @@ export function pageOf(events: readonly HashedEvent[], full: boolean, leavesBetw
 export function hashedInThread(leafInputs: LeafInputs, leavesBetween: LeavesBetween): VerifyInput['events'] {
   return (after, limit, head) => {
     const rows = leafInputs(after, limit);
-    const events = rows.map(([position, stream, leaf]) => ({ position, zone: zoneOfStream(stream), hash: sha256(leaf) }));
+    const events = rows.map(([position, stream, leaf]) => ({ position, zone: zoneOfStream(stream), hash: sha256(leafFromHex(leaf)) }));
     return pageOf(events, rows.length === limit, leavesBetween, after, limit, head);
   };
 }

@@ -119,7 +119,7 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
     else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
     else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
-    walk.tree.append(hash);
+    walk.nodes.appendLeaf(hash);
     walk.expected += 1;
     walk.last = record.position;
   };

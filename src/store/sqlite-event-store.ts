@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCodec } from './codec';
-import { PREFIXED_LEAF_SQL } from '../audit/leaf';
+import { PREFIXED_LEAF_HEX_SQL } from '../audit/leaf';
 import { type LedgerRecord, ZoneLogs } from '../audit/zone-logs';
 import {
   type AppendResult,
@@ -194,7 +194,7 @@ export class SqliteEventStore implements EventStore {
       readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       records: db.prepare<[number, number], LedgerRecord>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       leafInputs: db
-        .prepare<[number, number], [number, string, Buffer]>(`SELECT position, stream, ${PREFIXED_LEAF_SQL} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+        .prepare<[number, number], [number, string, string]>(`SELECT position, stream, ${PREFIXED_LEAF_HEX_SQL} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
         .raw(true),
       head: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
     };
@@ -436,8 +436,8 @@ export class SqliteEventStore implements EventStore {
     return this.statements.records.all(after, limit);
   }
 
-  /** Each event after a position as [position, stream, 0x00 ‖ leaf bytes], made by SQLite: what verification hashes. */
-  leafInputs(after: number, limit: number): Array<[number, string, Buffer]> {
+  /** Each event after a position as [position, stream, 0x00 ‖ leaf bytes in hexadecimal], made by SQLite: what verification hashes. */
+  leafInputs(after: number, limit: number): Array<[number, string, string]> {
     return this.statements.leafInputs.all(after, limit);
   }
 

@@ -442,6 +442,28 @@ describe('MerkleLog storage', () => {
     expect(() => store.put(0, 3, Buffer.alloc(32))).toThrow(RangeError);
   });
 
+  it('appends in place (appendLeaf, what verification uses) exactly the nodes MerkleLog.append stores', () => {
+    const byLog = new MemoryNodeStore();
+    const log = new MerkleLog(byLog);
+    const inPlace = new MemoryNodeStore();
+    const inPlaceLog = new MerkleLog(inPlace);
+    // Past 64 nodes on a level, so the levels' arrays grow while appending.
+    const entries = entriesOf(11, 300);
+    entries.forEach((entry, i) => {
+      expect(inPlace.appendLeaf(leafHash(entry))).toBe(log.append(leafHash(entry)));
+      expect(inPlace.size()).toBe(i + 1);
+      expect(hex(inPlaceLog.root())).toBe(hex(mth(entries.slice(0, i + 1))));
+    });
+    for (let level = 0; level <= 9; level++) {
+      for (let index = 0; index * 2 ** level < 300 + 2 ** level; index++) {
+        const made = byLog.get(level, index);
+        expect({ level, index, node: made && hex(made) }).toEqual({ level, index, node: inPlace.get(level, index) && hex(inPlace.get(level, index)!) });
+      }
+    }
+    expect(() => inPlace.appendLeaf(Buffer.alloc(31))).toThrow(RangeError);
+    expect(inPlace.size()).toBe(300);
+  });
+
   it('refuses out-of-range arguments with a RangeError', () => {
     const log = logOf(REFERENCE_ENTRIES);
     const calls: Array<() => unknown> = [

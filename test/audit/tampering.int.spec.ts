@@ -350,7 +350,9 @@ describe('verification of a tampered ledger', () => {
       const rows = store.records(0, 100_000);
       const made = store.leafInputs(0, 100_000);
       expect(made.map(([position]) => position)).toEqual(rows.map((r) => r.position));
-      rows.forEach((row, i) => expect({ position: row.position, same: made[i]![2].equals(prefixedLeafBytes(row)) }).toEqual({ position: row.position, same: true }));
+      rows.forEach((row, i) =>
+        expect({ position: row.position, same: Buffer.from(made[i]![2], 'hex').equals(prefixedLeafBytes(row)) }).toEqual({ position: row.position, same: true }),
+      );
     } finally {
       await store.close();
     }

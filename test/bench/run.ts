@@ -402,7 +402,8 @@ async function auditVerification(dir: string) {
     verify.push(rate(events, performance.now() - start));
     if (!report.ok || report.eventsChecked !== events || report.checkpointsChecked !== 1) throw new Error(`verification failed: ${JSON.stringify(report)}`);
     start = performance.now();
-    for (const record of records) sink ^= hash('sha256', leafBytes(record), 'buffer')[0]!;
+    // The digest as a string: Node's cheapest output (a Buffer digest costs ~1 µs more, merkle.ts).
+    for (const record of records) sink ^= hash('sha256', leafBytes(record), 'binary').charCodeAt(0);
     raw.push(rate(events, performance.now() - start));
   }
   if (sink === -1) console.log(sink);
