@@ -16,7 +16,9 @@ import { LEAVES_BETWEEN_HEX_SQL } from './zone-logs';
 const { file } = workerData as { file: string };
 const db = new Database(file, { readonly: true, fileMustExist: true });
 const rows = db
-  .prepare<[number, number], [number, string, string]>(`SELECT position, stream, ${PREFIXED_LEAF_HEX_SQL} FROM events WHERE position > ? AND position <= ? ORDER BY position`)
+  .prepare<[number, number], [number, string, string | null]>(
+    `SELECT position, stream, ${PREFIXED_LEAF_HEX_SQL} FROM events WHERE position > ? AND position <= ? ORDER BY position`,
+  )
   .raw(true);
 const leafRows = db.prepare<[number, number, number], [number, string, number, string]>(LEAVES_BETWEEN_HEX_SQL).raw(true);
 /** Arrays to write into, on a memory of their own that is handed over (not Node's pool). */
@@ -31,7 +33,7 @@ parentPort!.on('message', ({ id, after, upTo }: { id: number; after: number; upT
     page.forEach(([position, stream, leaf], i) => {
       positions[i] = position;
       zones.push(zoneOfStream(stream));
-      sha256Into(leafFromHex(leaf), hashes, i * HASH_SIZE);
+      sha256Into(leafFromHex(leaf, position), hashes, i * HASH_SIZE);
     });
     // Positions are row ids: a range of n positions holds at most n leaves.
     const leaves = leafRows.all(after, upTo, upTo - after);

@@ -8,7 +8,7 @@ import type { HashedEvent, HashedPage, VerifyInput } from './verify-ledger';
 import type { LogLeaf } from './zone-logs';
 
 /** Rows of the embedded store: [position, stream, 0x00 ‖ leaf bytes in hexadecimal] (SqliteEventStore.leafInputs). */
-export type LeafInputs = (after: number, limit: number) => Array<[number, string, string]>;
+export type LeafInputs = (after: number, limit: number) => Array<[number, string, string | null]>;
 
 /** The log's leaves of the positions in (after, upTo], at most `limit` (ZoneLogs.leavesBetween). */
 export type LeavesBetween = (after: number, upTo: number, limit: number) => LogLeaf[];
@@ -30,7 +30,7 @@ export function pageOf(events: readonly HashedEvent[], full: boolean, leavesBetw
 export function hashedInThread(leafInputs: LeafInputs, leavesBetween: LeavesBetween): VerifyInput['events'] {
   return (after, limit, head) => {
     const rows = leafInputs(after, limit);
-    const events = rows.map(([position, stream, leaf]) => ({ position, zone: zoneOfStream(stream), hash: sha256(leafFromHex(leaf)) }));
+    const events = rows.map(([position, stream, leaf]) => ({ position, zone: zoneOfStream(stream), hash: sha256(leafFromHex(leaf, position)) }));
     return pageOf(events, rows.length === limit, leavesBetween, after, limit, head);
   };
 }

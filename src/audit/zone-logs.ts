@@ -27,11 +27,14 @@ const leavesBetween = (hash: string) => `SELECT l.position, l.zone, l.idx AS "in
   LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx
   WHERE l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`;
 
-/** The leaves of the events at positions in (?, ?], at most ?, in position order, each with its stored hash (NULL where its row is gone). */
-export const LEAVES_BETWEEN_SQL = leavesBetween('n.hash');
+/**
+ * The leaves of the events at positions in (?, ?], at most ?, in position order, each with its
+ * stored hash: NULL where its row is gone or holds something else than a blob.
+ */
+export const LEAVES_BETWEEN_SQL = leavesBetween("CASE WHEN typeof(n.hash) = 'blob' THEN n.hash END");
 
-/** The same, each stored hash as hexadecimal text ('' where its row is gone): the hash worker's form, since a string costs it far less than a Buffer (leaf.ts). */
-export const LEAVES_BETWEEN_HEX_SQL = leavesBetween('hex(n.hash)');
+/** The same, each stored hash as hexadecimal text ('' for none): the hash worker's form, since a string costs it far less than a Buffer (leaf.ts). */
+export const LEAVES_BETWEEN_HEX_SQL = leavesBetween("CASE WHEN typeof(n.hash) = 'blob' THEN hex(n.hash) ELSE '' END");
 
 /**
  * The Merkle logs of the ledger, one per zone (RFC 6962 / 9162 trees), kept in SQLite tables

@@ -194,7 +194,7 @@ export class SqliteEventStore implements EventStore {
       readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       records: db.prepare<[number, number], LedgerRecord>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       leafInputs: db
-        .prepare<[number, number], [number, string, string]>(`SELECT position, stream, ${PREFIXED_LEAF_HEX_SQL} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+        .prepare<[number, number], [number, string, string | null]>(`SELECT position, stream, ${PREFIXED_LEAF_HEX_SQL} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
         .raw(true),
       head: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
     };
@@ -437,7 +437,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Each event after a position as [position, stream, 0x00 ‖ leaf bytes in hexadecimal], made by SQLite: what verification hashes. */
-  leafInputs(after: number, limit: number): Array<[number, string, string]> {
+  leafInputs(after: number, limit: number): Array<[number, string, string | null]> {
     return this.statements.leafInputs.all(after, limit);
   }
 

@@ -248,6 +248,38 @@ describe('verification of a tampered ledger', () => {
     expect(report).toMatchObject({ ok: false, firstInvalidPosition: target, reason: 'altered' });
   });
 
+  it('finds a stored leaf hash written back as text, at its event', async () => {
+    const report = await verifyAfter((db) => {
+      db.prepare('UPDATE log_nodes SET hash = CAST(hash AS TEXT) WHERE zone = ? AND level = 0 AND idx = 9').run(ZONE);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(9) });
+  });
+
+  it('fails, naming the position, on an event with a NULL field (the table rebuilt without its NOT NULL)', async () => {
+    const target = at(6);
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-tampered-'));
+    copies.push(dir);
+    cpSync(template.dir, dir, { recursive: true });
+    const db = new Database(join(dir, 'ledger.db'));
+    db.exec(`ALTER TABLE events RENAME TO events_before;
+      CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, revision INTEGER, id TEXT UNIQUE, type TEXT, data BLOB, metadata BLOB,
+        recorded_at TEXT, UNIQUE (stream, revision));
+      INSERT INTO events SELECT * FROM events_before;
+      DROP TABLE events_before;`);
+    db.prepare('UPDATE events SET data = NULL WHERE position = ?').run(target);
+    db.close();
+    const store = new SqliteEventStore(join(dir, 'ledger.db'));
+    const opened = openAudit({ dataDir: dir }, store, clock);
+    try {
+      const named = new RegExp(`position ${target} has a NULL field`);
+      await expect(opened.audit.verify(ZONE)).rejects.toThrow(named);
+      if (workersBuilt) await expect(verifyWithWorkers(dir, store, { zone: ZONE })).rejects.toThrow(named);
+    } finally {
+      await opened.close();
+      await store.close();
+    }
+  });
+
   it('finds a deleted event, at the position it had', async () => {
     const target = at(7);
     const report = await verifyAfter((db) => db.prepare('DELETE FROM events WHERE position = ?').run(target));
@@ -351,7 +383,7 @@ describe('verification of a tampered ledger', () => {
       const made = store.leafInputs(0, 100_000);
       expect(made.map(([position]) => position)).toEqual(rows.map((r) => r.position));
       rows.forEach((row, i) =>
-        expect({ position: row.position, same: Buffer.from(made[i]![2], 'hex').equals(prefixedLeafBytes(row)) }).toEqual({ position: row.position, same: true }),
+        expect({ position: row.position, same: Buffer.from(made[i]![2]!, 'hex').equals(prefixedLeafBytes(row)) }).toEqual({ position: row.position, same: true }),
       );
     } finally {
       await store.close();
