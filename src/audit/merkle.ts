@@ -92,39 +92,49 @@ export class MemoryNodeStore implements NodeStore {
   }
 
   /**
-   * Appends a leaf hash and every subtree it completes, as MerkleLog.append does over this
-   * store, but hashing each node straight from the level below (a node's two children lie side
-   * by side there) into the level above, with no Buffer per node: verification appends every
-   * leaf of the ledger, and a Buffer per node was most of its main thread. Returns the leaf's index.
+   * Appends many leaf hashes at once (`hashes` holds them end to end, 32 bytes each) with every
+   * subtree they complete, as that many MerkleLog.append calls over this store would, but level
+   * by level: the leaves in one copy, then each level's new nodes hashed from the pairs below
+   * (a node's two children lie side by side), with no Buffer per node. Verification appends each
+   * page of the ledger so; a Buffer per node was most of its main thread.
    */
-  appendLeaf(leaf: Uint8Array): number {
-    const index = this.size();
-    if (!Number.isSafeInteger(index + 1)) throw new RangeError('the log is full');
-    this.put(0, index, leaf);
-    for (let level = 0, at = index; at % 2 === 1; level += 1, at = (at - 1) / 2) {
+  appendLeaves(hashes: Uint8Array): void {
+    const count = hashes.length / HASH_SIZE;
+    if (!Number.isInteger(count)) throw new RangeError(`leaf hashes come ${HASH_SIZE} bytes each, not in ${hashes.length} bytes`);
+    if (count === 0) return;
+    let low = this.size();
+    if (!Number.isSafeInteger(low + count)) throw new RangeError('the log is full');
+    this.slot(0, low, count).set(hashes, low * HASH_SIZE);
+    // The nodes of a level at [low, high) are new: their new parents are [⌊low/2⌋, ⌊high/2⌋).
+    for (let level = 0, high = low + count; Math.floor(high / 2) > Math.floor(low / 2); level += 1) {
       const children = this.levels[level]!.bytes;
-      NODE_INPUT.set(children.subarray((at - 1) * HASH_SIZE, (at + 1) * HASH_SIZE), 1);
-      const parent = (at - 1) / 2;
-      sha256Into(NODE_INPUT, this.slot(level + 1, parent), parent * HASH_SIZE);
+      const first = Math.floor(low / 2);
+      const last = Math.floor(high / 2);
+      const parents = this.slot(level + 1, first, last - first);
+      for (let p = first; p < last; p++) {
+        children.copy(NODE_INPUT, 1, 2 * p * HASH_SIZE, (2 * p + 2) * HASH_SIZE);
+        sha256Into(NODE_INPUT, parents, p * HASH_SIZE);
+      }
+      low = first;
+      high = last;
     }
-    return index;
   }
 
   size(): number {
     return this.levels[0]?.count ?? 0;
   }
 
-  /** The bytes of a level with room for its next node, which must be `index`, counted as written. */
-  private slot(level: number, index: number): Buffer {
+  /** The bytes of a level with room for its next `count` nodes, the first of which must be `index`, counted as written. */
+  private slot(level: number, index: number, count = 1): Buffer {
     while (this.levels.length <= level) this.levels.push({ bytes: Buffer.alloc(HASH_SIZE * 64), count: 0 });
     const row = this.levels[level]!;
     if (index !== row.count) throw new RangeError(`level ${level} holds ${row.count} nodes: the next one is ${row.count}, not ${index}`);
-    if ((index + 1) * HASH_SIZE > row.bytes.length) {
-      const grown = Buffer.alloc(row.bytes.length * 2);
+    if ((index + count) * HASH_SIZE > row.bytes.length) {
+      const grown = Buffer.alloc(Math.max(row.bytes.length * 2, (index + count) * HASH_SIZE));
       row.bytes.copy(grown);
       row.bytes = grown;
     }
-    row.count += 1;
+    row.count += count;
     return row.bytes;
   }
 }

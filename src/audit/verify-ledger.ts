@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { verify } from 'node:crypto';
 import { checkpointBytes, type SignedCheckpoint } from './auditor';
-import { MemoryNodeStore, MerkleLog } from './merkle';
+import { HASH_SIZE, MemoryNodeStore, MerkleLog } from './merkle';
 import type { LogLeaf, ZoneLogs } from './zone-logs';
 
 /** Why verification failed (README "Auditors: verification"). */
@@ -74,6 +74,9 @@ export interface VerifyInput {
 interface ZoneWalk {
   readonly tree: MerkleLog;
   readonly nodes: MemoryNodeStore;
+  /** The leaf hashes of this page, end to end, appended to the tree together when the page is done. */
+  page: Buffer;
+  pageLeaves: number;
   expected: number;
   problems: number;
   /** The position of the zone's last event found. */
@@ -95,7 +98,7 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     let walk = walks.get(zone);
     if (!walk) {
       const nodes = new MemoryNodeStore();
-      walk = { tree: new MerkleLog(nodes), nodes, expected: 0, problems: 0, last: 0 };
+      walk = { tree: new MerkleLog(nodes), nodes, page: Buffer.alloc(pageSize * HASH_SIZE), pageLeaves: 0, expected: 0, problems: 0, last: 0 };
       walks.set(zone, walk);
     }
     return walk;
@@ -119,7 +122,14 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
     else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
     else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
-    walk.nodes.appendLeaf(hash);
+    if (hash.length !== HASH_SIZE) throw new RangeError(`a leaf hash has ${HASH_SIZE} bytes, not ${hash.length}`);
+    if ((walk.pageLeaves + 1) * HASH_SIZE > walk.page.length) {
+      const grown = Buffer.alloc(walk.page.length * 2);
+      walk.page.copy(grown);
+      walk.page = grown;
+    }
+    hash.copy(walk.page, walk.pageLeaves * HASH_SIZE);
+    walk.pageLeaves += 1;
     walk.expected += 1;
     walk.last = record.position;
   };
@@ -135,6 +145,11 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
       onEvent(record, l < leaves.length && leaves[l]!.position === record.position ? leaves[l++] : undefined);
     }
     while (l < leaves.length) onLeafOnly(leaves[l++]!);
+    // Each zone's leaves of the page go into its tree at once, in their order (appendLeaves).
+    for (const walk of walks.values()) {
+      walk.nodes.appendLeaves(walk.page.subarray(0, walk.pageLeaves * HASH_SIZE));
+      walk.pageLeaves = 0;
+    }
     after = upTo;
     await new Promise((resolve) => setImmediate(resolve));
   }

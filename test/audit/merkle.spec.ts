@@ -442,25 +442,33 @@ describe('MerkleLog storage', () => {
     expect(() => store.put(0, 3, Buffer.alloc(32))).toThrow(RangeError);
   });
 
-  it('appends in place (appendLeaf, what verification uses) exactly the nodes MerkleLog.append stores', () => {
+  it('appends pages of leaves in place (appendLeaves, what verification uses): exactly the nodes MerkleLog.append stores', () => {
     const byLog = new MemoryNodeStore();
     const log = new MerkleLog(byLog);
     const inPlace = new MemoryNodeStore();
     const inPlaceLog = new MerkleLog(inPlace);
-    // Past 64 nodes on a level, so the levels' arrays grow while appending.
+    // Pages of every shape (single leaves, odd and even runs, one larger than a level's first
+    // array), 300 leaves in all, so pages start and end on both sides of every pair.
     const entries = entriesOf(11, 300);
-    entries.forEach((entry, i) => {
-      expect(inPlace.appendLeaf(leafHash(entry))).toBe(log.append(leafHash(entry)));
-      expect(inPlace.size()).toBe(i + 1);
-      expect(hex(inPlaceLog.root())).toBe(hex(mth(entries.slice(0, i + 1))));
-    });
+    const pages = [1, 1, 3, 2, 7, 1, 16, 5, 130, 9, 1, 64, 60];
+    expect(pages.reduce((a, b) => a + b, 0)).toBe(300);
+    let done = 0;
+    for (const size of pages) {
+      const page = entries.slice(done, done + size).map((e) => leafHash(e));
+      page.forEach((leaf) => log.append(leaf));
+      inPlace.appendLeaves(Buffer.concat(page));
+      done += size;
+      expect(inPlace.size()).toBe(done);
+      expect(hex(inPlaceLog.root())).toBe(hex(mth(entries.slice(0, done))));
+    }
     for (let level = 0; level <= 9; level++) {
       for (let index = 0; index * 2 ** level < 300 + 2 ** level; index++) {
         const made = byLog.get(level, index);
         expect({ level, index, node: made && hex(made) }).toEqual({ level, index, node: inPlace.get(level, index) && hex(inPlace.get(level, index)!) });
       }
     }
-    expect(() => inPlace.appendLeaf(Buffer.alloc(31))).toThrow(RangeError);
+    inPlace.appendLeaves(Buffer.alloc(0));
+    expect(() => inPlace.appendLeaves(Buffer.alloc(31))).toThrow(RangeError);
     expect(inPlace.size()).toBe(300);
   });
 
