@@ -27,7 +27,7 @@
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { hash, randomUUID } from 'node:crypto';
+import { createCipheriv, hash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -855,6 +855,47 @@ const REBUILD_CASES = Number(process.env.BENCH_REBUILD_CASES ?? 3_000);
 /** BENCH_ONLY=store,write,read,rebuild,sealing,audit,renewal,scale runs some sections only; scale (1 M events, long) only when named. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'store,write,read,rebuild,sealing,audit,renewal').split(','));
 
+/** SHA-256 of 620-byte leaves for `ms` milliseconds in this thread: how many. Also run in worker threads by `machineProbe`. */
+const BURN = `(ms) => { const { hash } = require('node:crypto'); const leaf = Buffer.alloc(620, 1); let n = 0;
+  for (const end = performance.now() + ms; performance.now() < end; n += 100) for (let i = 0; i < 100; i++) hash('sha256', leaf, 'binary');
+  return n; }`;
+
+/**
+ * What this machine gives the service's threads, measured before anything else: how much more
+ * work two threads do than one (two vCPUs are not two cores when they are hyperthreads of one, or
+ * when the host is busy), and how fast this Node's own OpenSSL seals (sealing's cost, issue 11).
+ */
+async function machineProbe() {
+  const ms = 1000;
+  const burn = (threads: number) =>
+    Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const worker = new Worker(`require('node:worker_threads').parentPort.postMessage((${BURN})(${ms}))`, { eval: true });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
+    ).then((counts) => counts.reduce((a, b) => a + b, 0));
+  const one = await burn(1);
+  const two = await burn(2);
+  const key = randomBytes(32);
+  const block = Buffer.alloc(1 << 20);
+  let start = performance.now();
+  for (let i = 0; i < 64; i++) {
+    const cipher = createCipheriv('aes-256-gcm', key, randomBytes(12));
+    cipher.update(block);
+    cipher.final();
+  }
+  const gcm = 64 / ((performance.now() - start) / 1000);
+  start = performance.now();
+  for (let i = 0; i < 64; i++) hash('sha256', block, 'binary');
+  const sha = 64 / ((performance.now() - start) / 1000);
+  return { scaling: two / one, gcm, sha };
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
   const port = 3900 + Math.floor(Math.random() * 90);
@@ -865,6 +906,10 @@ async function main() {
   let child: ChildProcess | undefined;
   try {
     say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ${SECONDS} s per store run, ${SECONDS * 2} s per HTTP run`);
+    const probe = await machineProbe();
+    say(
+      `machine probe: two threads hashing do ${probe.scaling.toFixed(2)}× the work of one (2.00× would be two free cores); this Node's AES-256-GCM ${probe.gcm.toFixed(0)} MB/s, SHA-256 ${probe.sha.toFixed(0)} MB/s (one thread, 1 MiB buffers)`,
+    );
     const ceiling = rawCeiling(dir);
     const raw = ceiling.perSecond;
     say(
