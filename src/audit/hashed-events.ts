@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { zoneOfStream } from '../../events/streams';
 import { leafFromHex } from './leaf';
 import { sha256 } from './merkle';
-import type { HashedEvent, HashedPage, VerifyInput } from './verify-ledger';
+import { columnsOf, type HashedEvent, type HashedPage, type VerifyInput } from './verify-ledger';
 import type { LogLeaf } from './zone-logs';
 
 /** Rows of the embedded store: [position, stream, 0x00 ‖ leaf bytes in hexadecimal] (SqliteEventStore.leafInputs). */
@@ -23,7 +23,11 @@ export function pageOf(events: readonly HashedEvent[], full: boolean, leavesBetw
   let upTo = full && events.length > 0 ? Math.min(head, events[events.length - 1]!.position) : head;
   const leaves = leavesBetween(after, upTo, limit);
   if (leaves.length === limit) upTo = Math.min(upTo, leaves[leaves.length - 1]!.position);
-  return { events: events.filter((e) => e.position <= upTo), leaves: leaves.filter((l) => l.position <= upTo), upTo };
+  return columnsOf(
+    events.filter((e) => e.position <= upTo),
+    leaves.filter((l) => l.position <= upTo),
+    upTo,
+  );
 }
 
 /** Hashes pages of events in this thread, `limit` rows at a time. */
@@ -49,8 +53,6 @@ export interface HashedRange {
   readonly leafHashed: Uint8Array;
   readonly error?: string;
 }
-
-const NO_HASH = Buffer.alloc(0);
 
 /** The answer for a range that was not read: the error, and nothing else. */
 export function failedRange(id: number, error: string): HashedRange {
@@ -126,20 +128,11 @@ export class ParallelHashedEvents {
     }
     const answer = await range;
     if (answer.error) throw new Error(`verification could not read the ledger: ${answer.error}`);
-    const events: HashedEvent[] = [];
-    for (let i = 0; i < answer.positions.length; i++) {
-      events.push({ position: answer.positions[i]!, zone: answer.zones[i]!, hash: Buffer.from(answer.hashes.buffer, answer.hashes.byteOffset + i * 32, 32) });
-    }
-    const leaves: LogLeaf[] = [];
-    for (let i = 0; i < answer.leafPositions.length; i++) {
-      leaves.push({
-        position: answer.leafPositions[i]!,
-        zone: answer.leafZones[i]!,
-        index: answer.leafIndexes[i]!,
-        hash: answer.leafHashed[i] ? Buffer.from(answer.leafHashes.buffer, answer.leafHashes.byteOffset + i * 32, 32) : NO_HASH,
-      });
-    }
-    return { events, leaves, upTo: Math.min(after + limit, head) } satisfies HashedPage;
+    return {
+      events: { positions: answer.positions, zones: answer.zones, hashes: answer.hashes },
+      leaves: { positions: answer.leafPositions, zones: answer.leafZones, indexes: answer.leafIndexes, hashes: answer.leafHashes, hashed: answer.leafHashed },
+      upTo: Math.min(after + limit, head),
+    } satisfies HashedPage;
   };
 
   /** A new walk begins: what was asked ahead for another one (whose head may differ) is not used. */

@@ -43,15 +43,59 @@ export interface HashedEvent {
   readonly hash: Buffer;
 }
 
+/** Events of a page column by column: the i-th is at `positions[i]`, in `zones[i]`, with the leaf hash of its stored bytes at `hashes[32i, 32i + 32)`. */
+export interface HashedEvents {
+  readonly positions: ArrayLike<number>;
+  readonly zones: readonly string[];
+  readonly hashes: Uint8Array;
+}
+
+/** The log's leaves of a page column by column, each with the hash the log stored for it; `hashed[i]` is 0 where there is none (the row is gone, or not a 32-byte blob). */
+export interface LoggedLeaves {
+  readonly positions: ArrayLike<number>;
+  readonly zones: readonly string[];
+  readonly indexes: ArrayLike<number>;
+  readonly hashes: Uint8Array;
+  readonly hashed: ArrayLike<number>;
+}
+
 /**
  * A page of the walk: every event at a position in (after, upTo], each with the leaf hash of its
- * stored bytes, and every leaf the log holds for those positions, with the hash it stored (empty
- * where the hash row is gone), both in position order.
+ * stored bytes, and every leaf the log holds for those positions, with the hash it stored, both
+ * in position order. Columns rather than an object per event: the hash threads hand them over
+ * as they are, and the walk makes nothing per event (columnsOf makes them from objects).
  */
 export interface HashedPage {
-  readonly events: readonly HashedEvent[];
-  readonly leaves: readonly LogLeaf[];
+  readonly events: HashedEvents;
+  readonly leaves: LoggedLeaves;
   readonly upTo: number;
+}
+
+/** The page of those events and leaves, as columns. */
+export function columnsOf(events: readonly HashedEvent[], leaves: readonly LogLeaf[], upTo: number): HashedPage {
+  const hashes = Buffer.alloc(events.length * HASH_SIZE);
+  events.forEach((e, i) => {
+    if (e.hash.length !== HASH_SIZE) throw new RangeError(`a leaf hash has ${HASH_SIZE} bytes, not ${e.hash.length}`);
+    hashes.set(e.hash, i * HASH_SIZE);
+  });
+  const stored = Buffer.alloc(leaves.length * HASH_SIZE);
+  const hashed = new Uint8Array(leaves.length);
+  leaves.forEach((l, i) => {
+    if (l.hash.length !== HASH_SIZE) return;
+    stored.set(l.hash, i * HASH_SIZE);
+    hashed[i] = 1;
+  });
+  return {
+    events: { positions: events.map((e) => e.position), zones: events.map((e) => e.zone), hashes },
+    leaves: { positions: leaves.map((l) => l.position), zones: leaves.map((l) => l.zone), indexes: leaves.map((l) => l.index), hashes: stored, hashed },
+    upTo,
+  };
+}
+
+/** Whether bytes [a, a + 32) of `x` equal bytes [b, b + 32) of `y`. */
+function sameHash(x: Uint8Array, a: number, y: Uint8Array, b: number): boolean {
+  for (let k = 0; k < HASH_SIZE; k++) if (x[a + k] !== y[b + k]) return false;
+  return true;
 }
 
 export interface VerifyInput {
@@ -110,28 +154,29 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   };
   let eventsChecked = 0;
 
-  const onLeafOnly = ({ position, zone }: LogLeaf) => {
-    if (inScope(zone)) problem({ zone, reason: 'missing', position });
+  const onLeafOnly = (leaves: LoggedLeaves, j: number) => {
+    const zone = leaves.zones[j]!;
+    if (inScope(zone)) problem({ zone, reason: 'missing', position: leaves.positions[j]! });
   };
-  const onEvent = (record: HashedEvent, leaf: LogLeaf | undefined) => {
-    const zone = record.zone;
-    if (!inScope(zone) && !(leaf && inScope(leaf.zone))) return;
+  /** The i-th event of the page, with the log's j-th leaf of the page where it is that event's (else -1). */
+  const onEvent = (events: HashedEvents, i: number, leaves: LoggedLeaves, j: number) => {
+    const zone = events.zones[i]!;
+    const position = events.positions[i]!;
+    if (!inScope(zone) && !(j >= 0 && inScope(leaves.zones[j]!))) return;
     eventsChecked += 1;
     const walk = walkOf(zone);
-    const hash = record.hash;
-    if (!leaf) problem({ zone, reason: 'not-in-log', position: record.position });
-    else if (leaf.zone !== zone || leaf.index !== walk.expected) problem({ zone, reason: 'log-altered', position: record.position });
-    else if (!hash.equals(leaf.hash)) problem({ zone, reason: 'altered', position: record.position });
-    if (hash.length !== HASH_SIZE) throw new RangeError(`a leaf hash has ${HASH_SIZE} bytes, not ${hash.length}`);
+    if (j < 0) problem({ zone, reason: 'not-in-log', position });
+    else if (leaves.zones[j] !== zone || leaves.indexes[j] !== walk.expected) problem({ zone, reason: 'log-altered', position });
+    else if (!leaves.hashed[j] || !sameHash(events.hashes, i * HASH_SIZE, leaves.hashes, j * HASH_SIZE)) problem({ zone, reason: 'altered', position });
     if ((walk.pageLeaves + 1) * HASH_SIZE > walk.page.length) {
       const grown = Buffer.alloc(walk.page.length * 2);
       walk.page.copy(grown);
       walk.page = grown;
     }
-    hash.copy(walk.page, walk.pageLeaves * HASH_SIZE);
+    walk.page.set(events.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), walk.pageLeaves * HASH_SIZE);
     walk.pageLeaves += 1;
     walk.expected += 1;
-    walk.last = record.position;
+    walk.last = position;
   };
 
   // Events and leaves of the same positions, a page at a time, merged in position order.
@@ -139,12 +184,16 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   while (after < input.head) {
     const { events, leaves, upTo } = await input.events(after, pageSize, input.head);
     if (!(upTo > after)) throw new Error(`verification's source did not move past position ${after}`);
+    if (events.hashes.length !== events.zones.length * HASH_SIZE) throw new RangeError(`a page of ${events.zones.length} events came with ${events.hashes.length} bytes of hashes`);
+    const count = events.zones.length;
+    const leafCount = leaves.zones.length;
     let l = 0;
-    for (const record of events) {
-      while (l < leaves.length && leaves[l]!.position < record.position) onLeafOnly(leaves[l++]!);
-      onEvent(record, l < leaves.length && leaves[l]!.position === record.position ? leaves[l++] : undefined);
+    for (let i = 0; i < count; i++) {
+      const position = events.positions[i]!;
+      while (l < leafCount && leaves.positions[l]! < position) onLeafOnly(leaves, l++);
+      onEvent(events, i, leaves, l < leafCount && leaves.positions[l] === position ? l++ : -1);
     }
-    while (l < leaves.length) onLeafOnly(leaves[l++]!);
+    while (l < leafCount) onLeafOnly(leaves, l++);
     // Each zone's leaves of the page go into its tree at once, in their order (appendLeaves).
     for (const walk of walks.values()) {
       walk.nodes.appendLeaves(walk.page.subarray(0, walk.pageLeaves * HASH_SIZE));
