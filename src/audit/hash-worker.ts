@@ -21,22 +21,31 @@ const rows = db
   )
   .raw(true);
 const leafRows = db.prepare<[number, number, number], [number, string, number, string]>(LEAVES_BETWEEN_HEX_SQL).raw(true);
+const CHUNK = 1_000;
 /** Arrays to write into, on a memory of their own that is handed over (not Node's pool). */
 const bytes = (length: number) => Buffer.from(new ArrayBuffer(length));
 
 parentPort!.on('message', ({ id, after, upTo }: { id: number; after: number; upTo: number }) => {
   try {
-    const page = rows.all(after, upTo);
-    const positions = new Float64Array(page.length);
-    const hashes = bytes(page.length * HASH_SIZE);
+    // Positions are row ids: a range of n positions holds at most n events, and n leaves.
+    const most = upTo - after;
+    let positions = new Float64Array(most);
+    let hashes = bytes(most * HASH_SIZE);
     const zones: string[] = [];
-    page.forEach(([position, stream, leaf], i) => {
-      positions[i] = position;
-      zones.push(zoneOfStream(stream));
-      sha256Into(leafFromHex(leaf, position), hashes, i * HASH_SIZE);
-    });
-    // Positions are row ids: a range of n positions holds at most n leaves.
-    const leaves = leafRows.all(after, upTo, upTo - after);
+    // Read a thousand rows at a time: a whole range's leaves as text (about 6 MB) outgrew a
+    // new thread's young generation and made its first walk half as fast again.
+    for (let from = after; from < upTo; from += CHUNK) {
+      for (const [position, stream, leaf] of rows.all(from, Math.min(from + CHUNK, upTo))) {
+        positions[zones.length] = position;
+        sha256Into(leafFromHex(leaf, position), hashes, zones.length * HASH_SIZE);
+        zones.push(zoneOfStream(stream));
+      }
+    }
+    if (zones.length < most) {
+      positions = positions.slice(0, zones.length);
+      hashes = Buffer.from(hashes.buffer.slice(0, zones.length * HASH_SIZE));
+    }
+    const leaves = leafRows.all(after, upTo, most);
     const leafPositions = new Float64Array(leaves.length);
     const leafIndexes = new Float64Array(leaves.length);
     const leafHashes = bytes(leaves.length * HASH_SIZE);
