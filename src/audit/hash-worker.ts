@@ -25,50 +25,54 @@ const CHUNK = 1_000;
 /** Arrays to write into, on a memory of their own that is handed over (not Node's pool). */
 const bytes = (length: number) => Buffer.from(new ArrayBuffer(length));
 
+/** A range's events hashed and its leaves, read in one read transaction: one snapshot of the file for both. */
+const readRange = db.transaction((id: number, after: number, upTo: number): HashedRange => {
+  // Positions are row ids: a range of n positions holds at most n events, and n leaves.
+  const most = upTo - after;
+  let positions = new Float64Array(most);
+  let hashes = bytes(most * HASH_SIZE);
+  const zones: string[] = [];
+  // Read a thousand rows at a time: a whole range's leaves as text (about 6 MB) outgrew a
+  // new thread's young generation and made its first walk half as fast again.
+  for (let from = after; from < upTo; from += CHUNK) {
+    for (const [position, stream, leaf] of rows.all(from, Math.min(from + CHUNK, upTo))) {
+      positions[zones.length] = position;
+      sha256Into(leafFromHex(leaf, position), hashes, zones.length * HASH_SIZE);
+      zones.push(zoneOfStream(stream));
+    }
+  }
+  if (zones.length < most) {
+    positions = positions.slice(0, zones.length);
+    hashes = Buffer.from(hashes.buffer.slice(0, zones.length * HASH_SIZE));
+  }
+  const leaves = leafRows.all(after, upTo, most);
+  const leafPositions = new Float64Array(leaves.length);
+  const leafIndexes = new Float64Array(leaves.length);
+  const leafHashes = bytes(leaves.length * HASH_SIZE);
+  const leafHashed = new Uint8Array(leaves.length);
+  const leafZones: string[] = [];
+  leaves.forEach(([position, zone, index, stored], i) => {
+    leafPositions[i] = position;
+    leafIndexes[i] = index;
+    leafZones.push(zone);
+    // hex() of a missing row is ''; a stored value that is not a hash is no hash either.
+    if (stored.length === 2 * HASH_SIZE) {
+      leafHashes.write(stored, i * HASH_SIZE, HASH_SIZE, 'hex');
+      leafHashed[i] = 1;
+    }
+  });
+  return { id, positions, zones, hashes, leafPositions, leafZones, leafIndexes, leafHashes, leafHashed };
+});
+
 parentPort!.on('message', ({ id, after, upTo }: { id: number; after: number; upTo: number }) => {
   try {
-    // Positions are row ids: a range of n positions holds at most n events, and n leaves.
-    const most = upTo - after;
-    let positions = new Float64Array(most);
-    let hashes = bytes(most * HASH_SIZE);
-    const zones: string[] = [];
-    // Read a thousand rows at a time: a whole range's leaves as text (about 6 MB) outgrew a
-    // new thread's young generation and made its first walk half as fast again.
-    for (let from = after; from < upTo; from += CHUNK) {
-      for (const [position, stream, leaf] of rows.all(from, Math.min(from + CHUNK, upTo))) {
-        positions[zones.length] = position;
-        sha256Into(leafFromHex(leaf, position), hashes, zones.length * HASH_SIZE);
-        zones.push(zoneOfStream(stream));
-      }
-    }
-    if (zones.length < most) {
-      positions = positions.slice(0, zones.length);
-      hashes = Buffer.from(hashes.buffer.slice(0, zones.length * HASH_SIZE));
-    }
-    const leaves = leafRows.all(after, upTo, most);
-    const leafPositions = new Float64Array(leaves.length);
-    const leafIndexes = new Float64Array(leaves.length);
-    const leafHashes = bytes(leaves.length * HASH_SIZE);
-    const leafHashed = new Uint8Array(leaves.length);
-    const leafZones: string[] = [];
-    leaves.forEach(([position, zone, index, stored], i) => {
-      leafPositions[i] = position;
-      leafIndexes[i] = index;
-      leafZones.push(zone);
-      // hex() of a missing row is ''; a stored value that is not a hash is no hash either.
-      if (stored.length === 2 * HASH_SIZE) {
-        leafHashes.write(stored, i * HASH_SIZE, HASH_SIZE, 'hex');
-        leafHashed[i] = 1;
-      }
-    });
-    parentPort!.postMessage({ id, positions, zones, hashes, leafPositions, leafZones, leafIndexes, leafHashes, leafHashed } satisfies HashedRange, [
-      positions.buffer,
-      hashes.buffer,
-      leafPositions.buffer,
-      leafIndexes.buffer,
-      leafHashes.buffer,
-      leafHashed.buffer,
-    ]);
+    const range = readRange(id, after, upTo);
+    // Every array is on an ArrayBuffer of its own (bytes(), typed arrays, slices): handed over, not copied.
+    const arrays = [range.positions, range.hashes, range.leafPositions, range.leafIndexes, range.leafHashes, range.leafHashed];
+    parentPort!.postMessage(
+      range,
+      arrays.map((array) => array.buffer as ArrayBuffer),
+    );
   } catch (error) {
     parentPort!.postMessage(failedRange(id, (error as Error).message));
   }
