@@ -79,6 +79,12 @@ export interface EventCodec {
    * page's sealed data in another thread meanwhile (a catch-up subscription's pages).
    */
   decodeMany?(rows: readonly EncodedEvent[]): Promise<DecodedEvent[]>;
+  /**
+   * Runs `work`, the encoding of a group of appends inside the store's transaction, so that what
+   * encoding writes elsewhere (a new person's data key) is on disk, once for the group, when
+   * `work` returns: before the store commits the events that need it. Throws if it cannot be.
+   */
+  batch?<T>(work: () => T): T;
 }
 
 /**

@@ -96,6 +96,8 @@ export function createCodec(keys?: KeyStore, cipher: CipherThread = sharedThread
       return { id: event.id, type: event.type, data: sealBytes(key.key, JSON.stringify(data), aadOf(event.id, event.type), prefix), metadata };
     },
 
+    ...(keys ? { batch: <T>(work: () => T): T => keys.batch(work) } : {}),
+
     decode(_stream, id, type, data, metadata): DecodedEvent {
       return opened(prepare(id, type, data, metadata));
     },

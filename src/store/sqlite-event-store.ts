@@ -225,19 +225,24 @@ export class SqliteEventStore implements EventStore {
       this.db
         .transaction(() => {
           this.zoneLogs?.forget();
-          for (const pending of batch) {
-            this.db.exec('SAVEPOINT append_one');
-            try {
-              const result = this.appendOne(pending);
-              this.db.exec('RELEASE append_one');
-              outcomes.push({ ok: true, result });
-            } catch (error) {
-              this.db.exec('ROLLBACK TO append_one');
-              this.db.exec('RELEASE append_one');
-              this.zoneLogs?.rolledBack();
-              outcomes.push({ ok: false, error });
+          const appendAll = () => {
+            for (const pending of batch) {
+              this.db.exec('SAVEPOINT append_one');
+              try {
+                const result = this.appendOne(pending);
+                this.db.exec('RELEASE append_one');
+                outcomes.push({ ok: true, result });
+              } catch (error) {
+                this.db.exec('ROLLBACK TO append_one');
+                this.db.exec('RELEASE append_one');
+                this.zoneLogs?.rolledBack();
+                outcomes.push({ ok: false, error });
+              }
             }
-          }
+          };
+          // What encoding wrote elsewhere (new data keys) is on disk, once for the batch, before these events are committed.
+          if (this.codec.batch) this.codec.batch(appendAll);
+          else appendAll();
         })
         .immediate();
     } catch (error) {
