@@ -110,8 +110,8 @@ export class KeyStore {
   }
 
   /**
-   * The data key that seals a new case of this person (made now and durable before it returns),
-   * linked to the case. A person erased and referred again gets a new key: what was erased stays so.
+   * The data key that seals a new case of this person (made now), linked to the case: durable
+   * before it returns, or, inside a batch, when the batch returns. A person erased and referred again gets a new key: what was erased stays so.
    */
   keyForNewCase(caseId: string, fiscalCode: string): DataKey {
     const existing = this.keyOfCase(caseId);
@@ -142,6 +142,9 @@ export class KeyStore {
    */
   batch<T>(work: () => T): T {
     if (this.made) return work();
+    // better-sqlite3 would nest a savepoint in a transaction left open, and the batch would then
+    // return uncommitted while the events were committed: never go on from there.
+    if (this.db.inTransaction) throw new Error('the key store is inside a transaction it did not finish: its keys cannot be made durable');
     const made = { keys: [] as string[], cases: [] as string[] };
     this.made = made;
     try {

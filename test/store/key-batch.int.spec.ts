@@ -69,8 +69,19 @@ describe('the data keys of a group of new cases', () => {
     expect(other.keyOfCase(caseId)).toBeUndefined();
     // A batch that succeeds keeps its keys.
     const kept = keys.batch(() => keys.keyForNewCase(caseId, PERSON.fiscalCode));
-    expect(new KeyStore(join(dir, 'keys.db'), masters).keyOfCase(caseId)).toEqual(kept);
+    const third = new KeyStore(join(dir, 'keys.db'), masters);
+    expect(third.keyOfCase(caseId)).toEqual(kept);
+    third.close();
     other.close();
+    keys.close();
+  });
+
+  it('refuses to batch on a connection left inside a transaction (the batch could not commit)', () => {
+    const { keys } = open();
+    const db = (keys as unknown as { db: { exec(sql: string): void } }).db;
+    db.exec('BEGIN');
+    expect(() => keys.batch(() => keys.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a62', PERSON.fiscalCode))).toThrow(/inside a transaction/);
+    db.exec('ROLLBACK');
     keys.close();
   });
 });
