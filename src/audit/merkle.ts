@@ -8,9 +8,9 @@ export const HASH_SIZE = 32;
  * One-shot crypto.hash rather than createHash: each createHash object carries a native handle
  * that the young-generation GC must finalise, and at a million leaves those scavenges paused
  * proofs for 10-20 ms; crypto.hash allocates only its result. That result is asked for as a
- * 'binary' (latin1) string, one byte a character, and made a Buffer here, from Node's pool: on Node 20 a
- * digest returned as a Buffer is allocated natively, about 1 µs a hash on the 2-vCPU machine,
- * more than hashing a 600-byte leaf; the string and the pooled copy cost about a fifth of that.
+ * 'binary' (latin1) string, one byte a character, and made a Buffer here, from Node's pool: on
+ * Node 20 a digest returned as a Buffer is allocated natively, about 1 µs a hash on the 2-vCPU
+ * machine, more than hashing a 600-byte leaf; the string and the pooled copy cost a fifth of that.
  */
 export function sha256(data: Uint8Array): Buffer {
   return Buffer.from(hash('sha256', data, 'binary'), 'latin1');

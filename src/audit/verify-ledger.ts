@@ -118,7 +118,7 @@ export interface VerifyInput {
 interface ZoneWalk {
   readonly tree: MerkleLog;
   readonly nodes: MemoryNodeStore;
-  /** The leaf hashes of this page, end to end, appended to the tree together when the page is done. */
+  /** The leaf hashes of this page, end to end, appended to the tree together when the page is done (room for every event of the page). */
   page: Buffer;
   pageLeaves: number;
   expected: number;
@@ -136,13 +136,15 @@ interface ZoneWalk {
  */
 export async function verifyLedger(input: VerifyInput): Promise<VerificationReport> {
   const pageSize = input.pageSize ?? 5_000;
+  /** The bytes the page being walked needs in each zone's page buffer at most: all its events in one zone. */
+  let pageBytes = 0;
   const inScope = (zone: string) => input.zone === undefined || zone === input.zone;
   const walks = new Map<string, ZoneWalk>();
   const walkOf = (zone: string) => {
     let walk = walks.get(zone);
     if (!walk) {
       const nodes = new MemoryNodeStore();
-      walk = { tree: new MerkleLog(nodes), nodes, page: Buffer.alloc(pageSize * HASH_SIZE), pageLeaves: 0, expected: 0, problems: 0, last: 0 };
+      walk = { tree: new MerkleLog(nodes), nodes, page: Buffer.alloc(pageBytes), pageLeaves: 0, expected: 0, problems: 0, last: 0 };
       walks.set(zone, walk);
     }
     return walk;
@@ -168,11 +170,6 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     if (j < 0) problem({ zone, reason: 'not-in-log', position });
     else if (leaves.zones[j] !== zone || leaves.indexes[j] !== walk.expected) problem({ zone, reason: 'log-altered', position });
     else if (!leaves.hashed[j] || !sameHash(events.hashes, i * HASH_SIZE, leaves.hashes, j * HASH_SIZE)) problem({ zone, reason: 'altered', position });
-    if ((walk.pageLeaves + 1) * HASH_SIZE > walk.page.length) {
-      const grown = Buffer.alloc(walk.page.length * 2);
-      walk.page.copy(grown);
-      walk.page = grown;
-    }
     walk.page.set(events.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), walk.pageLeaves * HASH_SIZE);
     walk.pageLeaves += 1;
     walk.expected += 1;
@@ -187,6 +184,8 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
     if (events.hashes.length !== events.zones.length * HASH_SIZE) throw new RangeError(`a page of ${events.zones.length} events came with ${events.hashes.length} bytes of hashes`);
     const count = events.zones.length;
     const leafCount = leaves.zones.length;
+    pageBytes = count * HASH_SIZE;
+    for (const walk of walks.values()) if (walk.page.length < pageBytes) walk.page = Buffer.alloc(pageBytes);
     let l = 0;
     for (let i = 0; i < count; i++) {
       const position = events.positions[i]!;

@@ -111,7 +111,8 @@ export class KeyStore {
 
   /**
    * The data key that seals a new case of this person (made now), linked to the case: durable
-   * before it returns, or, inside a batch, when the batch returns. A person erased and referred again gets a new key: what was erased stays so.
+   * before it returns, or, inside a batch, when the batch returns. A person erased and referred
+   * again gets a new key: what was erased stays so.
    */
   keyForNewCase(caseId: string, fiscalCode: string): DataKey {
     const existing = this.keyOfCase(caseId);
