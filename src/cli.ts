@@ -40,8 +40,6 @@ const USAGE = `usage: ledger <command>
                                           retention period (--dry-run: list them, by pseudonym; else service stopped)
   keys rotate                             make a new master key and re-wrap every data key with it (service stopped)
   keys backup FILE                        copy the key store to FILE while in use (the master keys are not in it)
-  backup DIR                              an online backup of the ledger, key store, checkpoints (and their keys when in
-                                          DATA_DIR) into a new folder; the master keys are not in it
   backup DIR                              an online backup of the ledger, the key store, the checkpoints (and
                                           their keys when in DATA_DIR) into a new folder; not the master keys
   verify [--zone Z]                       recompute every leaf, tree and checkpoint; exit 1 and the first invalid

@@ -38,6 +38,22 @@ describe('the ledger command', () => {
     expect((await verify(out[0]!)).actor).toEqual({ zone: 'valdinievole', agency: 'sds-valdinievole', operator: 'as-neri', roles: ['operator', 'coordinator'] });
   });
 
+  it('lists each command once in its help, every command it runs among them', async () => {
+    const { io, out } = capture();
+    expect(await runCli(['help'], io, { DATA_DIR: dataDir })).toBe(0);
+    // A command's line: two spaces, the command and its arguments, then its description.
+    const lines = out
+      .join('\n')
+      .split('\n')
+      .filter((line) => /^ {2}[a-z]/.test(line));
+    const forms = lines.map((line) => line.trim().split(/\s{2,}/)[0]!);
+    expect(forms.length).toBe(new Set(forms).size);
+    const commands = forms.map((form) => /^[a-z]+(?: [a-z][a-z-]*)?/.exec(form)![0]);
+    for (const command of ['serve', 'token', 'rebuild', 'retention', 'keys rotate', 'keys backup', 'backup', 'verify', 'audit checkpoint', 'replay', 'export', 'protocol apply']) {
+      expect(commands).toContain(command);
+    }
+  });
+
   it('refuses unknown roles and missing arguments', async () => {
     const bad = capture();
     expect(await runCli(['token', '--zone', 'valdinievole', '--agency', 'sds', '--sub', 'x', '--roles', 'god'], bad.io, { DATA_DIR: dataDir })).toBe(1);
