@@ -19,22 +19,20 @@ export interface LogLeaf {
 /**
  * Interior nodes below this level are not stored: a node of level 1 to 3 is the root of at
  * most 8 leaves, hashed again from them when asked (one read, seven hashes). It keeps what each
- * commit writes to a leaf and one node in seven, instead of about two rows an event.
+ * commit writes to a leaf and one node in eight, instead of about two rows an event.
  */
 export const STORED_FROM_LEVEL = 4;
 
-const leavesBetween = (hash: string) => `SELECT l.position, l.zone, l.idx AS "index", ${hash} AS hash FROM log_leaves l
-  LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx
-  WHERE l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`;
+const leavesBetween = (hash: string) => `SELECT position, zone, idx AS "index", ${hash} AS hash FROM log_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`;
 
 /**
  * The leaves of the events at positions in (?, ?], at most ?, in position order, each with its
- * stored hash: NULL where its row is gone or holds something else than a blob.
+ * stored hash: NULL where it holds something else than a blob.
  */
-export const LEAVES_BETWEEN_SQL = leavesBetween("CASE WHEN typeof(n.hash) = 'blob' THEN n.hash END");
+export const LEAVES_BETWEEN_SQL = leavesBetween("CASE WHEN typeof(hash) = 'blob' THEN hash END");
 
 /** The same, each stored hash as hexadecimal text ('' for none): the hash worker's form, since a string costs it far less than a Buffer (leaf.ts). */
-export const LEAVES_BETWEEN_HEX_SQL = leavesBetween("CASE WHEN typeof(n.hash) = 'blob' THEN hex(n.hash) ELSE '' END");
+export const LEAVES_BETWEEN_HEX_SQL = leavesBetween("CASE WHEN typeof(hash) = 'blob' THEN hex(hash) ELSE '' END");
 
 /**
  * The Merkle logs of the ledger, one per zone (RFC 6962 / 9162 trees), kept in SQLite tables
@@ -43,9 +41,13 @@ export const LEAVES_BETWEEN_HEX_SQL = leavesBetween("CASE WHEN typeof(n.hash) = 
  * ledger can never disagree except by tampering; in EventStoreDB mode a follower feeds an
  * instance of its own (src/audit/audit-follower.ts).
  *
- *   log_leaves (position) → the event's zone and index in the zone's log
- *   log_nodes  (zone, level, idx) → leaf hashes (level 0) and complete subtrees of level ≥ 4,
- *              each written once
+ *   log_leaves (position) → the event's zone, its index in the zone's log and its leaf hash;
+ *              indexed by (zone, idx) too (not UNIQUE: appends keep indexes unique, and a log
+ *              whose rows were duplicated by hand must still open, for verification to say so)
+ *   log_nodes  (zone, level, idx) → complete subtrees of level ≥ 4, each written once
+ *
+ * One row an event, written by one statement (the leaf hashes were kept in log_nodes at level 0
+ * until 2026-12-02, a second row and statement an event; migrateLeaves moves an older file).
  *
  * Zone sizes and each zone's right edge are remembered between appends; whoever rolls back a
  * transaction that appended must call rolledBack(), and a writer that shares the file with
@@ -60,27 +62,35 @@ export class ZoneLogs {
 
   constructor(db: Database.Database) {
     this.created = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_leaves'").get() === undefined;
-    db.exec(`
-      DROP TABLE IF EXISTS merkle_leaves;
-      DROP TABLE IF EXISTS merkle_nodes;
-      CREATE TABLE IF NOT EXISTS log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS log_nodes (
-        zone TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
-        PRIMARY KEY (zone, level, idx)
-      ) WITHOUT ROWID;
-    `);
+    db.transaction(() => {
+      db.exec(`
+        DROP TABLE IF EXISTS merkle_leaves;
+        DROP TABLE IF EXISTS merkle_nodes;
+        CREATE TABLE IF NOT EXISTS log_nodes (
+          zone TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+          PRIMARY KEY (zone, level, idx)
+        ) WITHOUT ROWID;
+      `);
+      if (!this.created) migrateLeaves(db);
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB);
+        CREATE INDEX IF NOT EXISTS log_leaves_by_index ON log_leaves (zone, idx);
+      `);
+    })();
     this.s = {
-      size: db.prepare<[string], { n: number | null }>('SELECT max(idx) + 1 AS n FROM log_nodes WHERE zone = ? AND level = 0'),
-      node: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE zone = ? AND level = ? AND idx = ?'),
-      leafRange: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE zone = ? AND level = 0 AND idx >= ? AND idx < ? ORDER BY idx'),
-      putLeaf: db.prepare<[number, string, number]>('INSERT INTO log_leaves (position, zone, idx) VALUES (?, ?, ?)'),
-      putNode: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO log_nodes (zone, level, idx, hash) VALUES (?, ?, ?, ?)'),
-      byPosition: db.prepare<[number], LogLeaf>(
-        'SELECT l.position, l.zone, l.idx AS "index", n.hash FROM log_leaves l LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx WHERE l.position = ?',
+      size: db.prepare<[string], { n: number | null }>('SELECT max(idx) + 1 AS n FROM log_leaves WHERE zone = ?'),
+      // A stored value that is not a blob (NULL, or rewritten as text) is no hash: proofs are not made from it.
+      leaf: db.prepare<[string, number], { hash: Buffer }>("SELECT hash FROM log_leaves WHERE zone = ? AND idx = ? AND typeof(hash) = 'blob'"),
+      node: db.prepare<[string, number, number], { hash: Buffer }>("SELECT hash FROM log_nodes WHERE zone = ? AND level = ? AND idx = ? AND typeof(hash) = 'blob'"),
+      leafRange: db.prepare<[string, number, number], { hash: Buffer }>(
+        "SELECT hash FROM log_leaves WHERE zone = ? AND idx >= ? AND idx < ? AND typeof(hash) = 'blob' ORDER BY idx",
       ),
+      putLeaf: db.prepare<[number, string, number, Uint8Array]>('INSERT INTO log_leaves (position, zone, idx, hash) VALUES (?, ?, ?, ?)'),
+      putNode: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO log_nodes (zone, level, idx, hash) VALUES (?, ?, ?, ?)'),
+      byPosition: db.prepare<[number], LogLeaf>(`${LEAVES_BETWEEN_SQL.slice(0, LEAVES_BETWEEN_SQL.indexOf(' WHERE '))} WHERE position = ?`),
       positionAt: db.prepare<[string, number], { position: number }>('SELECT position FROM log_leaves WHERE zone = ? AND idx = ?'),
       range: db.prepare<[number, number, number], LogLeaf>(LEAVES_BETWEEN_SQL),
-      zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_nodes WHERE level = 0'),
+      zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_leaves'),
       last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM log_leaves'),
       nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer }>(
         'SELECT level, idx, hash FROM log_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000',
@@ -111,13 +121,15 @@ export class ZoneLogs {
     return this.s.zones.all().map((r) => r.zone);
   }
 
+  /** The leaf of the event at a position; its hash is empty where the log holds none (altered). */
   leafAt(position: number): LogLeaf | undefined {
-    return this.s.byPosition.get(position);
+    const leaf = this.s.byPosition.get(position);
+    return leaf && !leaf.hash ? { ...leaf, hash: Buffer.alloc(0) } : leaf;
   }
 
   /** The hash of a zone's leaf by index. */
   hashAt(zone: string, index: number): Buffer | undefined {
-    return this.s.node.get(zone, 0, index)?.hash;
+    return this.s.leaf.get(zone, index)?.hash;
   }
 
   positionAt(zone: string, index: number): number | undefined {
@@ -179,6 +191,25 @@ export class ZoneLogs {
   }
 }
 
+/**
+ * Moves a log written before 2026-12-02, whose leaf hashes were rows of log_nodes at level 0,
+ * to one row a leaf. Each leaf keeps exactly the hash that was stored for it (none where its row
+ * was gone), so a log altered before the move is found altered after it.
+ */
+function migrateLeaves(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('log_leaves')").all();
+  if (columns.length === 0 || columns.some((c) => c.name === 'hash')) return;
+  db.exec(`
+    ALTER TABLE log_leaves RENAME TO log_leaves_before;
+    CREATE TABLE log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB);
+    INSERT INTO log_leaves (position, zone, idx, hash)
+      SELECT l.position, l.zone, l.idx, n.hash FROM log_leaves_before l
+      LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx ORDER BY l.position;
+    DROP TABLE log_leaves_before;
+    DELETE FROM log_nodes WHERE level = 0;
+  `);
+}
+
 /** A zone's tree in the two tables: leaves and nodes of level ≥ 4 stored, levels 1 to 3 hashed again from their leaves. */
 class SqlNodeStore implements NodeStore {
   /** The ledger position of the leaf being appended (its log_leaves row names its event). */
@@ -192,9 +223,10 @@ class SqlNodeStore implements NodeStore {
   constructor(
     private readonly zone: string,
     private readonly s: {
+      leaf: Database.Statement<[string, number], { hash: Buffer }>;
       node: Database.Statement<[string, number, number], { hash: Buffer }>;
       leafRange: Database.Statement<[string, number, number], { hash: Buffer }>;
-      putLeaf: Database.Statement<[number, string, number]>;
+      putLeaf: Database.Statement<[number, string, number, Uint8Array]>;
       putNode: Database.Statement<[string, number, number, Uint8Array]>;
     },
     private count: number,
@@ -203,7 +235,8 @@ class SqlNodeStore implements NodeStore {
   get(level: number, index: number): Uint8Array | undefined {
     const last = this.frontier.get(level);
     if (last?.index === index) return last.hash;
-    if (level === 0 || level >= STORED_FROM_LEVEL) return this.s.node.get(this.zone, level, index)?.hash;
+    if (level === 0) return this.s.leaf.get(this.zone, index)?.hash;
+    if (level >= STORED_FROM_LEVEL) return this.s.node.get(this.zone, level, index)?.hash;
     const width = 2 ** level;
     const leaves = this.s.leafRange.all(this.zone, index * width, (index + 1) * width);
     return leaves.length === width ? subtreeRoot(leaves.map((l) => l.hash)) : undefined;
@@ -217,8 +250,7 @@ class SqlNodeStore implements NodeStore {
       return;
     }
     if (index !== this.count) throw new RangeError(`the next leaf of zone ${this.zone} is ${this.count}, not ${index}`);
-    this.s.putNode.run(this.zone, 0, index, hash);
-    this.s.putLeaf.run(this.nextPosition, this.zone, index);
+    this.s.putLeaf.run(this.nextPosition, this.zone, index, hash);
     this.frontier.set(0, { index, hash });
     this.count += 1;
   }

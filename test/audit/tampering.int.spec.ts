@@ -250,7 +250,7 @@ describe('verification of a tampered ledger', () => {
 
   it('finds a stored leaf hash written back as text, at its event', async () => {
     const report = await verifyAfter((db) => {
-      db.prepare('UPDATE log_nodes SET hash = CAST(hash AS TEXT) WHERE zone = ? AND level = 0 AND idx = 9').run(ZONE);
+      db.prepare('UPDATE log_leaves SET hash = CAST(hash AS TEXT) WHERE zone = ? AND idx = 9').run(ZONE);
     });
     expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(9) });
   });
@@ -371,9 +371,61 @@ describe('verification of a tampered ledger', () => {
 
   it('finds a leaf hash of the log changed, at its event', async () => {
     const report = await verifyAfter((db) => {
-      db.prepare('UPDATE log_nodes SET hash = zeroblob(32) WHERE zone = ? AND level = 0 AND idx = 9').run(ZONE);
+      db.prepare('UPDATE log_leaves SET hash = zeroblob(32) WHERE zone = ? AND idx = 9').run(ZONE);
     });
     expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(9) });
+  });
+
+  it('finds a leaf whose hash is gone (NULL), at its event', async () => {
+    const report = await verifyAfter((db) => {
+      db.prepare('UPDATE log_leaves SET hash = NULL WHERE zone = ? AND idx = 11').run(ZONE);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(11) });
+  });
+
+  /** The log as files written before 2026-12-02 kept it: leaf hashes as rows of log_nodes at level 0, log_leaves without them. */
+  function toFormerLog(db: Database.Database) {
+    db.exec(`
+      INSERT INTO log_nodes (zone, level, idx, hash) SELECT zone, 0, idx, hash FROM log_leaves;
+      CREATE TABLE former_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL);
+      INSERT INTO former_leaves SELECT position, zone, idx FROM log_leaves;
+      DROP TABLE log_leaves;
+      ALTER TABLE former_leaves RENAME TO log_leaves;
+    `);
+  }
+
+  it('moves a log of the former format to the present one on open, every hash kept: it verifies, and proves as before', async () => {
+    const before = new SqliteEventStore(join(template.dir, 'ledger.db'));
+    const proof = before.zoneLogs!.log(ZONE).inclusionProof(5, template.signed[1]);
+    await before.close();
+    const report = await verifyAfter((db) => toFormerLog(db), 'every zone');
+    expect(report).toMatchObject({ ok: true, eventsChecked: expect.any(Number) });
+    const dir = copies[copies.length - 1]!;
+    const after = new SqliteEventStore(join(dir, 'ledger.db'));
+    try {
+      expect(after.zoneLogs!.log(ZONE).inclusionProof(5, template.signed[1])).toEqual(proof);
+    } finally {
+      await after.close();
+    }
+    const db = new Database(join(dir, 'ledger.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM log_nodes WHERE level = 0').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('finds, after the move, a leaf hash changed or gone in the former format, at its event', async () => {
+    const changed = await verifyAfter((db) => {
+      toFormerLog(db);
+      db.prepare('UPDATE log_nodes SET hash = zeroblob(32) WHERE zone = ? AND level = 0 AND idx = 7').run(ZONE);
+    });
+    expect(changed).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(7) });
+    const gone = await verifyAfter((db) => {
+      toFormerLog(db);
+      db.prepare('DELETE FROM log_nodes WHERE zone = ? AND level = 0 AND idx = 8').run(ZONE);
+    });
+    expect(gone).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(8) });
   });
 
   it('makes in SQL the very leaf bytes the service hashes, for every event', async () => {
