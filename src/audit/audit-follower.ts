@@ -47,6 +47,8 @@ export class AuditFollower {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // Before anything that may wait for the write lock (the log's tables made or moved), as the CLI may hold it.
+    this.db.pragma('busy_timeout = 5000');
     this.logs = new ZoneLogs(this.db);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS followed (ordinal INTEGER PRIMARY KEY, position TEXT NOT NULL UNIQUE);
@@ -60,7 +62,6 @@ export class AuditFollower {
       identity: this.db.prepare<[], { identity: string }>('SELECT identity FROM followed_store'),
       setIdentity: this.db.prepare<[string]>('INSERT INTO followed_store (identity) VALUES (?)'),
     };
-    this.db.pragma('busy_timeout = 5000');
     this.last = this.readLast();
   }
 

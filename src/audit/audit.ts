@@ -5,7 +5,7 @@ import type { Clock } from '../ledger/clock';
 import { clearCategories } from '../store/codec';
 import type { ConsistencyProof, InclusionProof, SignedCheckpoint } from './auditor';
 import type { Checkpoints } from './checkpoints';
-import { leafHashOf } from './merkle';
+import { HASH_SIZE, leafHashOf } from './merkle';
 import type { CheckpointKeys, PublicSigningKey } from './signing-keys';
 import { verifyLedger, type VerificationReport, type VerifyInput } from './verify-ledger';
 import type { ZoneLogs } from './zone-logs';
@@ -145,6 +145,8 @@ export class Audit {
     await this.parts.caughtUp?.();
     const leaf = this.parts.logs.leafAt(position);
     if (!leaf || leaf.zone !== zone) throw new NotFound('no event of the zone at that position');
+    // No proof from a log whose record of this leaf is altered (a 500): verification says where and why.
+    if (leaf.hash.length !== HASH_SIZE) throw new Error(`the log holds no hash for the leaf at position ${position}: the log was altered; run verification`);
     const log = this.parts.logs.log(zone);
     const size = treeSize ?? log.size;
     if (size <= leaf.index || size > log.size) {

@@ -55,7 +55,7 @@ const readRange = db.transaction((id: number, after: number, upTo: number): Hash
     leafPositions[i] = position;
     leafIndexes[i] = index;
     leafZones.push(zone);
-    // hex() of a missing row is ''; a stored value that is not a hash is no hash either.
+    // A stored value that is not a 32-byte blob comes as '': no hash.
     if (stored.length === 2 * HASH_SIZE) {
       leafHashes.write(stored, i * HASH_SIZE, HASH_SIZE, 'hex');
       leafHashed[i] = 1;

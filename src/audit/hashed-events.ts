@@ -48,7 +48,7 @@ export interface HashedRange {
   readonly leafPositions: Float64Array;
   readonly leafZones: string[];
   readonly leafIndexes: Float64Array;
-  /** 32 bytes a leaf; a leaf whose hash row is gone has 32 zero bytes and 0 in `leafHashed`. */
+  /** 32 bytes a leaf; a leaf that holds no hash has 32 zero bytes and 0 in `leafHashed`. */
   readonly leafHashes: Uint8Array;
   readonly leafHashed: Uint8Array;
   readonly error?: string;

@@ -50,7 +50,7 @@ export interface HashedEvents {
   readonly hashes: Uint8Array;
 }
 
-/** The log's leaves of a page column by column, each with the hash the log stored for it; `hashed[i]` is 0 where there is none (the row is gone, or not a 32-byte blob). */
+/** The log's leaves of a page column by column, each with the hash the log stored for it; `hashed[i]` is 0 where there is none (not a 32-byte blob). */
 export interface LoggedLeaves {
   readonly positions: ArrayLike<number>;
   readonly zones: readonly string[];

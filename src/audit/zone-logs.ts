@@ -25,14 +25,17 @@ export const STORED_FROM_LEVEL = 4;
 
 const leavesBetween = (hash: string) => `SELECT position, zone, idx AS "index", ${hash} AS hash FROM log_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`;
 
+/** A stored value is a hash only as a 32-byte blob: anything else (rewritten as text, emptied) is none. */
+const IS_HASH = "typeof(hash) = 'blob' AND length(hash) = 32";
+
 /**
  * The leaves of the events at positions in (?, ?], at most ?, in position order, each with its
- * stored hash: NULL where it holds something else than a blob.
+ * stored hash: NULL where it holds no hash.
  */
-export const LEAVES_BETWEEN_SQL = leavesBetween("CASE WHEN typeof(hash) = 'blob' THEN hash END");
+export const LEAVES_BETWEEN_SQL = leavesBetween(`CASE WHEN ${IS_HASH} THEN hash END`);
 
 /** The same, each stored hash as hexadecimal text ('' for none): the hash worker's form, since a string costs it far less than a Buffer (leaf.ts). */
-export const LEAVES_BETWEEN_HEX_SQL = leavesBetween("CASE WHEN typeof(hash) = 'blob' THEN hex(hash) ELSE '' END");
+export const LEAVES_BETWEEN_HEX_SQL = leavesBetween(`CASE WHEN ${IS_HASH} THEN hex(hash) ELSE '' END`);
 
 /**
  * The Merkle logs of the ledger, one per zone (RFC 6962 / 9162 trees), kept in SQLite tables
@@ -60,31 +63,33 @@ export class ZoneLogs {
   /** True when the tables did not exist before: an older ledger must be brought into the log once. */
   readonly created: boolean;
 
+  /** Call with the connection's busy_timeout set: making or moving the tables waits for the write lock. */
   constructor(db: Database.Database) {
-    this.created = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_leaves'").get() === undefined;
-    db.transaction(() => {
-      db.exec(`
-        DROP TABLE IF EXISTS merkle_leaves;
-        DROP TABLE IF EXISTS merkle_nodes;
-        CREATE TABLE IF NOT EXISTS log_nodes (
-          zone TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
-          PRIMARY KEY (zone, level, idx)
-        ) WITHOUT ROWID;
-      `);
-      if (!this.created) migrateLeaves(db);
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB);
-        CREATE INDEX IF NOT EXISTS log_leaves_by_index ON log_leaves (zone, idx);
-      `);
-    })();
+    let created = false;
+    // Checked first without a lock; when the tables must be made or moved, again under the write
+    // lock (IMMEDIATE), since another process opening the file may be doing the same.
+    if (!schemaIsCurrent(db)) {
+      db.transaction(() => {
+        created = !tableExists(db, 'log_leaves');
+        db.exec(`
+          DROP TABLE IF EXISTS merkle_leaves;
+          DROP TABLE IF EXISTS merkle_nodes;
+          CREATE TABLE IF NOT EXISTS log_nodes (
+            zone TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+            PRIMARY KEY (zone, level, idx)
+          ) WITHOUT ROWID;
+        `);
+        if (!created) migrateLeaves(db);
+        db.exec(`${LEAVES_TABLE}; CREATE INDEX IF NOT EXISTS log_leaves_by_index ON log_leaves (zone, idx);`);
+      }).immediate();
+    }
+    this.created = created;
     this.s = {
       size: db.prepare<[string], { n: number | null }>('SELECT max(idx) + 1 AS n FROM log_leaves WHERE zone = ?'),
-      // A stored value that is not a blob (NULL, or rewritten as text) is no hash: proofs are not made from it.
-      leaf: db.prepare<[string, number], { hash: Buffer }>("SELECT hash FROM log_leaves WHERE zone = ? AND idx = ? AND typeof(hash) = 'blob'"),
-      node: db.prepare<[string, number, number], { hash: Buffer }>("SELECT hash FROM log_nodes WHERE zone = ? AND level = ? AND idx = ? AND typeof(hash) = 'blob'"),
-      leafRange: db.prepare<[string, number, number], { hash: Buffer }>(
-        "SELECT hash FROM log_leaves WHERE zone = ? AND idx >= ? AND idx < ? AND typeof(hash) = 'blob' ORDER BY idx",
-      ),
+      // What holds no hash is not made into proofs.
+      leaf: db.prepare<[string, number], { hash: Buffer }>(`SELECT hash FROM log_leaves WHERE zone = ? AND idx = ? AND ${IS_HASH}`),
+      node: db.prepare<[string, number, number], { hash: Buffer }>(`SELECT hash FROM log_nodes WHERE zone = ? AND level = ? AND idx = ? AND ${IS_HASH}`),
+      leafRange: db.prepare<[string, number, number], { hash: Buffer }>(`SELECT hash FROM log_leaves WHERE zone = ? AND idx >= ? AND idx < ? AND ${IS_HASH} ORDER BY idx`),
       putLeaf: db.prepare<[number, string, number, Uint8Array]>('INSERT INTO log_leaves (position, zone, idx, hash) VALUES (?, ?, ?, ?)'),
       putNode: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO log_nodes (zone, level, idx, hash) VALUES (?, ?, ?, ?)'),
       byPosition: db.prepare<[number], LogLeaf>(`${LEAVES_BETWEEN_SQL.slice(0, LEAVES_BETWEEN_SQL.indexOf(' WHERE '))} WHERE position = ?`),
@@ -92,8 +97,8 @@ export class ZoneLogs {
       range: db.prepare<[number, number, number], LogLeaf>(LEAVES_BETWEEN_SQL),
       zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_leaves'),
       last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM log_leaves'),
-      nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer }>(
-        'SELECT level, idx, hash FROM log_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000',
+      nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer | null }>(
+        `SELECT level, idx, CASE WHEN ${IS_HASH} THEN hash END AS hash FROM log_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000`,
       ),
     };
   }
@@ -141,18 +146,19 @@ export class ZoneLogs {
     return this.s.last.get()?.position ?? 0;
   }
 
-  /** The leaves whose events are at positions in (after, upTo], in position order; a leaf whose hash row is gone has an empty hash. */
+  /** The leaves whose events are at positions in (after, upTo], in position order; a leaf that holds no hash has an empty one. */
   leavesBetween(after: number, upTo: number, limit: number): LogLeaf[] {
     return this.s.range.all(after, upTo, limit).map((l) => (l.hash ? l : { ...l, hash: Buffer.alloc(0) }));
   }
 
-  /** Every stored interior node of a zone (levels ≥ STORED_FROM_LEVEL), in (level, index) order, a page at a time. */
+  /** Every stored interior node of a zone (levels ≥ STORED_FROM_LEVEL), in (level, index) order, a page at a time; the hash is empty where the row holds none. */
   *interiorNodes(zone: string): Generator<{ level: number; index: number; hash: Buffer }> {
+    // From just past level 0 (the leaves are not in this table), so a row put at levels 1 to 3 by hand is checked too.
     let level = 0;
     let idx = Number.MAX_SAFE_INTEGER;
     for (;;) {
       const page = this.s.nodes.all(zone, level, idx);
-      for (const row of page) yield { level: row.level, index: row.idx, hash: row.hash };
+      for (const row of page) yield { level: row.level, index: row.idx, hash: row.hash ?? Buffer.alloc(0) };
       if (page.length < 5000) return;
       const last = page[page.length - 1]!;
       level = last.level;
@@ -192,18 +198,35 @@ export class ZoneLogs {
 }
 
 /**
+ * One row an event. `hash` is NOT NULL so that a version of the service from before this layout,
+ * still running on the file (or started on it again), fails its appends, writing nothing, rather
+ * than adding leaves without hashes; a leaf whose hash was lost before a move holds X'' (no hash).
+ */
+const LEAVES_TABLE = 'CREATE TABLE IF NOT EXISTS log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL)';
+
+function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+function schemaIsCurrent(db: Database.Database): boolean {
+  const hashColumn = db.prepare("SELECT 1 FROM pragma_table_info('log_leaves') WHERE name = 'hash'").get() !== undefined;
+  const index = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'log_leaves_by_index'").get() !== undefined;
+  return hashColumn && index && tableExists(db, 'log_nodes') && !tableExists(db, 'merkle_leaves') && !tableExists(db, 'merkle_nodes');
+}
+
+/**
  * Moves a log written before 2026-12-02, whose leaf hashes were rows of log_nodes at level 0,
- * to one row a leaf. Each leaf keeps exactly the hash that was stored for it (none where its row
- * was gone), so a log altered before the move is found altered after it.
+ * to one row a leaf. Each leaf keeps exactly the value that was stored for it (X'', no hash,
+ * where its row was gone), so a log altered before the move is found altered after it.
  */
 function migrateLeaves(db: Database.Database): void {
   const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('log_leaves')").all();
   if (columns.length === 0 || columns.some((c) => c.name === 'hash')) return;
   db.exec(`
     ALTER TABLE log_leaves RENAME TO log_leaves_before;
-    CREATE TABLE log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB);
+    ${LEAVES_TABLE};
     INSERT INTO log_leaves (position, zone, idx, hash)
-      SELECT l.position, l.zone, l.idx, n.hash FROM log_leaves_before l
+      SELECT l.position, l.zone, l.idx, coalesce(n.hash, X'') FROM log_leaves_before l
       LEFT JOIN log_nodes n ON n.zone = l.zone AND n.level = 0 AND n.idx = l.idx ORDER BY l.position;
     DROP TABLE log_leaves_before;
     DELETE FROM log_nodes WHERE level = 0;

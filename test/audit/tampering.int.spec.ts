@@ -376,11 +376,41 @@ describe('verification of a tampered ledger', () => {
     expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(9) });
   });
 
-  it('finds a leaf whose hash is gone (NULL), at its event', async () => {
-    const report = await verifyAfter((db) => {
-      db.prepare('UPDATE log_leaves SET hash = NULL WHERE zone = ? AND idx = 11').run(ZONE);
+  it('finds a leaf whose hash was emptied or cut short, at its event', async () => {
+    const emptied = await verifyAfter((db) => {
+      db.prepare("UPDATE log_leaves SET hash = X'' WHERE zone = ? AND idx = 11").run(ZONE);
     });
-    expect(report).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(11) });
+    expect(emptied).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(11) });
+    const short = await verifyAfter((db) => {
+      db.prepare('UPDATE log_leaves SET hash = substr(hash, 1, 31) WHERE zone = ? AND idx = 12').run(ZONE);
+    });
+    expect(short).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(12) });
+  });
+
+  it('finds an interior node rewritten as text, without failing', async () => {
+    const report = await verifyAfter((db) => {
+      db.prepare('UPDATE log_nodes SET hash = CAST(hash AS TEXT) WHERE zone = ? AND level = 4 AND idx = 0').run(ZONE);
+    });
+    expect(report).toMatchObject({ ok: false, reason: 'log-altered', firstInvalidPosition: at(0) });
+  });
+
+  it('gives no inclusion proof for a leaf whose hash the log no longer holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-tampered-'));
+    copies.push(dir);
+    cpSync(template.dir, dir, { recursive: true });
+    const db = new Database(join(dir, 'ledger.db'));
+    db.prepare("UPDATE log_leaves SET hash = X'' WHERE zone = ? AND idx = 3").run(ZONE);
+    db.close();
+    const store = new SqliteEventStore(join(dir, 'ledger.db'));
+    const opened = openAudit({ dataDir: dir }, store, clock);
+    try {
+      await expect(opened.audit.inclusion(ZONE, at(3))).rejects.toThrow(/no hash for the leaf .* run verification/);
+      // A leaf whose proof does not pass through it is still proved (its path takes the stored node over 0-15).
+      await expect(opened.audit.inclusion(ZONE, at(20))).resolves.toMatchObject({ leafIdx: 20 });
+    } finally {
+      await opened.close();
+      await store.close();
+    }
   });
 
   /** The log as files written before 2026-12-02 kept it: leaf hashes as rows of log_nodes at level 0, log_leaves without them. */
@@ -407,9 +437,11 @@ describe('verification of a tampered ledger', () => {
     } finally {
       await after.close();
     }
-    const db = new Database(join(dir, 'ledger.db'), { readonly: true });
+    const db = new Database(join(dir, 'ledger.db'));
     try {
       expect(db.prepare('SELECT count(*) AS n FROM log_nodes WHERE level = 0').get()).toEqual({ n: 0 });
+      // A service of the former version still running on the file cannot add a leaf without its hash.
+      expect(() => db.prepare('INSERT INTO log_leaves (position, zone, idx) VALUES (?, ?, ?)').run(1e9, ZONE, 1e6)).toThrow(/NOT NULL/);
     } finally {
       db.close();
     }
