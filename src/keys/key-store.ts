@@ -39,8 +39,8 @@ export class KeyStore {
   private readonly cache = new Map<string, { subject: string; key: Buffer }>();
   private readonly caseKeys = new Map<string, string>();
   private readonly indexSecret: Buffer;
-  /** What the batch under way made, to forget should it roll back. */
-  private made: { keys: string[]; cases: string[] } | undefined;
+  /** What the batch under way made, to forget should it roll back; `begun` once it holds a transaction. */
+  private made: { keys: string[]; cases: string[]; begun: boolean } | undefined;
 
   constructor(
     file: string,
@@ -117,6 +117,11 @@ export class KeyStore {
   keyForNewCase(caseId: string, fiscalCode: string): DataKey {
     const existing = this.keyOfCase(caseId);
     if (existing) return existing;
+    // The first key a batch makes opens its transaction, under the write lock from its first read.
+    if (this.made && !this.made.begun) {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.made.begun = true;
+    }
     const subject = this.personId(fiscalCode);
     let keyId = this.s.subjectKey.get(subject)?.key_id;
     if (!keyId) {
@@ -134,23 +139,30 @@ export class KeyStore {
   }
 
   /**
-   * Runs `work` in one transaction of the key store: the data keys and case links it makes are
-   * committed together when it returns, with one sync (synchronous FULL). The event store
-   * encodes a whole group commit so, inside its own transaction and before its own commit: the
-   * keys are on disk before any event sealed with them, with one sync for the group rather than
-   * one for every new case (each had cost a sync on the main thread). If the work or the commit
-   * fails, nothing of it is kept, here or in what this process remembers.
+   * Runs `work` so that the data keys and case links it makes are committed together when it
+   * returns, in one transaction of the key store, with one sync (synchronous FULL). The event
+   * store encodes a whole group commit so, inside its own transaction and before its own commit:
+   * the keys are on disk before any event sealed with them, with one sync for the group rather
+   * than one for every new case (each had cost a sync on the main thread). The transaction is
+   * opened by the first key made, IMMEDIATE: the write lock is taken before the reads, waiting
+   * out another process's writes (busy_timeout), where a read transaction's later upgrade to a
+   * write could fail at once (SQLITE_BUSY_SNAPSHOT) and take the group's appends with it. A group
+   * without a new case, most of them, begins nothing. If the work or the commit fails, nothing of
+   * it is kept, here or in what this process remembers.
    */
   batch<T>(work: () => T): T {
     if (this.made) return work();
     // better-sqlite3 would nest a savepoint in a transaction left open, and the batch would then
     // return uncommitted while the events were committed: never go on from there.
     if (this.db.inTransaction) throw new Error('the key store is inside a transaction it did not finish: its keys cannot be made durable');
-    const made = { keys: [] as string[], cases: [] as string[] };
+    const made = { keys: [] as string[], cases: [] as string[], begun: false };
     this.made = made;
     try {
-      return this.db.transaction(work)();
+      const result = work();
+      if (made.begun) this.db.exec('COMMIT');
+      return result;
     } catch (error) {
+      if (made.begun && this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const keyId of made.keys) this.cache.delete(keyId);
       for (const caseId of made.cases) this.caseKeys.delete(caseId);
       throw error;

@@ -76,6 +76,43 @@ describe('the data keys of a group of new cases', () => {
     keys.close();
   });
 
+  it('opens a transaction of the key store only for a batch that makes a key, from the first key made', () => {
+    const { keys } = open();
+    const db = (keys as unknown as { db: { inTransaction: boolean } }).db;
+    const known = keys.batch(() => keys.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a63', PERSON.fiscalCode));
+    // A group of appends to known cases: their keys are read, nothing is begun or committed.
+    keys.batch(() => {
+      expect(keys.keyOfCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a63')).toEqual(known);
+      expect(keys.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a63', PERSON.fiscalCode)).toEqual(known);
+      expect(db.inTransaction).toBe(false);
+    });
+    keys.batch(() => {
+      keys.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a64', PERSON.fiscalCode);
+      expect(db.inTransaction).toBe(true);
+    });
+    expect(db.inTransaction).toBe(false);
+    keys.close();
+  });
+
+  it('makes its keys after another process wrote keys in the middle of the group (no stale snapshot to upgrade)', () => {
+    const { masters, keys } = open();
+    const other = new KeyStore(join(dir, 'keys.db'), masters);
+    const fiscalCode = (n: number) => {
+      const first15 = `RSSMRA85T10A${String(200 + n)}`;
+      return first15 + fiscalCodeCheckCharacter(first15);
+    };
+    other.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a65', fiscalCode(1));
+    const made = keys.batch(() => {
+      // A case this process has not seen: its key is read from the file.
+      expect(keys.keyOfCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a65')).toBeDefined();
+      other.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a66', fiscalCode(2));
+      return keys.keyForNewCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a67', fiscalCode(3));
+    });
+    expect(other.keyOfCase('0b5a1f7e-3c1d-4e55-8a1b-9d2c3e4f5a67')).toEqual(made);
+    other.close();
+    keys.close();
+  });
+
   it('refuses to batch on a connection left inside a transaction (the batch could not commit)', () => {
     const { keys } = open();
     const db = (keys as unknown as { db: { exec(sql: string): void } }).db;
