@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -27,7 +27,22 @@ export function removeViewsDb(file: string): void {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
 }
 
+/**
+ * Beside a views file while `ledger rebuild` writes it without a write-ahead log (openViewsDbForBuild):
+ * as long as it is there, the file may be torn (a rebuild stopped halfway), and is never read.
+ */
+export const buildMarkerOf = (file: string): string => `${file}.building`;
+
 export function openViewsDb(file: string, ledger?: string): Database.Database {
+  if (file !== ':memory:' && existsSync(buildMarkerOf(file))) {
+    throw new Error(
+      `the views file ${file} is being rebuilt, or its rebuild was stopped halfway: run "ledger rebuild" again, or start the service, which computes the views again`,
+    );
+  }
+  return open(file, ledger);
+}
+
+function open(file: string, ledger?: string): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let db = new Database(file);
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -51,6 +66,59 @@ export function openViewsDb(file: string, ledger?: string): Database.Database {
   CREATE TABLE IF NOT EXISTS made_from (ledger TEXT NOT NULL)`);
   if (ledger !== undefined) db.prepare('INSERT INTO made_from (ledger) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM made_from)').run(ledger);
   return db;
+}
+
+/**
+ * A views file to be computed from position 0 by this connection alone, the service stopped
+ * (`ledger rebuild`). While it is written there is no write-ahead log and no sync (the rollback
+ * journal in memory, `synchronous=OFF`): every page is written once, to the file, instead of to
+ * the log and again to the file at each checkpoint, with the checkpoints' syncs. A power cut or a
+ * crash can then leave the file torn, so a marker beside it (buildMarkerOf) says so until
+ * finishBuild has made the file whole, durable and a WAL file again; an opener meanwhile is
+ * refused, and the service, on start, throws such a file away and computes the views again
+ * (discardStoppedBuild). `file` must be absent or empty (the caller removed the views it replaces).
+ */
+export function openViewsDbForBuild(file: string, ledger?: string): Database.Database {
+  const marker = buildMarkerOf(file);
+  closeSync(openSync(marker, 'w', 0o600));
+  syncPath(marker);
+  syncPath(dirname(file));
+  const db = open(file, ledger);
+  db.pragma('journal_mode = MEMORY');
+  db.pragma('synchronous = OFF');
+  return db;
+}
+
+/** The end of a build: the file made a WAL file again, closed, synced, and only then its marker removed. */
+export function finishBuild(db: Database.Database, file: string): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.close();
+  syncPath(file);
+  rmSync(buildMarkerOf(file), { force: true });
+  syncPath(dirname(file));
+}
+
+/**
+ * Throws away a views file whose build was stopped halfway (its marker is still there); true
+ * if it did. Only a process that holds the data folder calls it (the service on start).
+ */
+export function discardStoppedBuild(file: string): boolean {
+  const marker = buildMarkerOf(file);
+  if (file === ':memory:' || !existsSync(marker)) return false;
+  removeViewsDb(file);
+  rmSync(marker, { force: true });
+  syncPath(dirname(file));
+  return true;
+}
+
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The ledger a used views file was made from; '' for a file from before this was recorded (with a checkpoint: of unknown origin). */

@@ -23,7 +23,7 @@ import { accessLogLine, createLogger } from './logging';
 import { ProtocolLedger } from './protocol/protocol-ledger';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
-import { removeViewsDb } from '../projections/views-db';
+import { discardStoppedBuild, removeViewsDb } from '../projections/views-db';
 import { ConsentExpiry } from './case/consent-expiry';
 import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
@@ -81,6 +81,8 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const store = await openEventStore(config, keys, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' });
   // Views made from another log (a folder moved between stores, a wiped server) are rebuilt, never resumed.
   const viewsFile = join(config.dataDir, 'views.db');
+  // A `ledger rebuild` stopped halfway may have left the file torn (views-db.ts): computed again.
+  if (discardStoppedBuild(viewsFile)) logger.warn('a rebuild of the views was stopped halfway: the views are computed again');
   let models = ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity());
   // A commit is visible before it is durable (SqliteEventStore): after a power cut the ledger may
   // have lost a last commit the views had already copied. Views ahead of the ledger are rebuilt.

@@ -229,10 +229,11 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   let store: Awaited<ReturnType<typeof openEventStore>> | undefined;
   let models: ReadModels | undefined;
   try {
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    // A rebuild stopped halfway left its marker: this one starts over in the same way.
+    for (const suffix of ['', '-wal', '-shm', '.building']) rmSync(`${file}${suffix}`, { force: true });
     secureDataFolder(config); // views.db again, empty and owner-only
     store = await openEventStore(config, keys);
-    models = ReadModels.open(file, readModelCrypto(keys));
+    models = ReadModels.build(file, readModelCrypto(keys), await store.identity());
     const started = performance.now();
     const head = await store.headPosition();
     let done = 0;
@@ -246,10 +247,12 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
       io.out(progressLine(done, Math.min(1, Number(position.commit) / Number(head.commit)), (now - started) / 1000));
     };
     await new ProjectionRunner(store, models, { onBatch }).runUntilCaughtUp();
-    const seconds = (performance.now() - started) / 1000;
     const events = models.db.prepare('SELECT (SELECT count(*) FROM case_entries) + (SELECT count(*) FROM protocol_entries) + (SELECT count(*) FROM trail) AS n').get() as {
       n: number;
     };
+    models.finishBuild();
+    models = undefined;
+    const seconds = (performance.now() - started) / 1000;
     io.out(`rebuilt the views from position 0: ${events.n} events in ${seconds.toFixed(2)} s (${Math.round(events.n / seconds)} events/s)`);
     return 0;
   } finally {

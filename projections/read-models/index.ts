@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CaseSealer, EventCodec } from '../../events';
-import { openViewsDb } from '../views-db';
+import { finishBuild, openViewsDb, openViewsDbForBuild } from '../views-db';
 import { AccessTrail } from './access-trail';
 import { AgencyCases } from './agency-cases';
 import { CaseIndex } from './case-index';
@@ -34,6 +34,9 @@ export class ReadModels {
   private readonly getCheckpoint: Database.Statement<[string], { position: string }>;
   private readonly setCheckpoint: Database.Statement<[string, string]>;
 
+  /** The file being built from position 0 (ReadModels.build), until finishBuild(). */
+  private building: string | undefined;
+
   constructor(
     readonly db: Database.Database,
     readonly crypto: ReadModelCrypto,
@@ -50,6 +53,20 @@ export class ReadModels {
   /** `ledger`: the identity of the store the views follow; views of another log are thrown away (views-db.ts). */
   static open(file: string, crypto: ReadModelCrypto, ledger?: string): ReadModels {
     return new ReadModels(openViewsDb(file, ledger), crypto);
+  }
+
+  /** Read models in a new file to compute from position 0, alone and with the service stopped (views-db.ts openViewsDbForBuild); finishBuild() ends it. */
+  static build(file: string, crypto: ReadModelCrypto, ledger?: string): ReadModels {
+    const models = new ReadModels(openViewsDbForBuild(file, ledger), crypto);
+    models.building = file;
+    return models;
+  }
+
+  /** Makes a built file whole, durable and ready for the service, and closes it. */
+  finishBuild(): void {
+    if (this.building === undefined) throw new Error('these read models are not being built');
+    finishBuild(this.db, this.building);
+    this.building = undefined;
   }
 
   checkpoint(): string | undefined {

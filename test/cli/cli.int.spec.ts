@@ -1,4 +1,4 @@
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenVerifier } from '../../src/access/tokens';
@@ -14,6 +14,7 @@ import { submitReferral } from '../../src/case/submit-referral';
 import { AGENCIES, PERSON } from '../support/fixtures';
 import { Seeder } from '../support/seed';
 import { dumpViews } from '../support/views-dump';
+import { startService } from '../support/test-app';
 
 function capture() {
   const out: string[] = [];
@@ -141,8 +142,61 @@ describe('ledger rebuild', () => {
       const again = openKeyStore({ dataDir });
       const after = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(again));
       expect(dumpViews(after)).toEqual(expected);
+      // Written without its write-ahead log, then made a WAL file again for the service; owner-only; no marker left.
+      expect(after.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(statSync(join(dataDir, 'views.db')).mode & 0o777).toBe(0o600);
+      expect(existsSync(join(dataDir, 'views.db.building'))).toBe(false);
       after.close();
       again.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a rebuild stopped halfway marked: no one reads the file, a new rebuild starts over, the service computes the views again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-rebuild-'));
+    try {
+      const keys = openKeyStore({ dataDir });
+      const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: createCodec(keys) });
+      const seed = new Seeder(store);
+      await seed.protocol();
+      const { caseId } = await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] });
+      const reference = ReadModels.open(join(dataDir, 'reference.db'), readModelCrypto(keys));
+      await new ProjectionRunner(store, reference).runUntilCaughtUp();
+      const expected = dumpViews(reference);
+      reference.close();
+      // A build stopped before its end: some views written, the file left as it was, its marker beside it.
+      const stopped = ReadModels.build(join(dataDir, 'views.db'), readModelCrypto(keys));
+      stopped.transaction(() => stopped.saveCheckpoint('0/0'));
+      stopped.close();
+      await store.close();
+      expect(() => ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(keys))).toThrow(/being rebuilt, or its rebuild was stopped halfway/);
+      keys.close();
+
+      expect(await runCli(['rebuild'], capture().io, { DATA_DIR: dataDir })).toBe(0);
+      expect(existsSync(join(dataDir, 'views.db.building'))).toBe(false);
+
+      // Stopped halfway again; this time the service starts on the folder.
+      const again = openKeyStore({ dataDir });
+      ReadModels.build(join(dataDir, 'views.db'), readModelCrypto(again)).close();
+      again.close();
+      const service = await startService({ dataDir });
+      try {
+        expect(service.logs.some((line) => line.includes('a rebuild of the views was stopped halfway'))).toBe(true);
+        const read = await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.serd } });
+        expect(read.status).toBe(200);
+      } finally {
+        await service.stop({ keepData: true });
+      }
+      const last = openKeyStore({ dataDir });
+      const computed = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(last));
+      // The same views, and the one read since on the trail.
+      const { trail, trail_owners: _owners, ...views } = dumpViews(computed);
+      const { trail: _none, trail_owners: _noOwners, ...projected } = expected;
+      expect(views).toEqual(projected);
+      expect(trail).toEqual([expect.objectContaining({ action: 'case.read', case_id: caseId, outcome: 'disclosed' })]);
+      computed.close();
+      last.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
