@@ -60,7 +60,7 @@ export const LEAVES_BETWEEN_HEX_SQL = leavesBetween(`CASE WHEN ${IS_HASH} THEN h
 export class ZoneLogs {
   private readonly s;
   private readonly logs = new Map<string, { log: MerkleLog; nodes: SqlNodeStore; stale: boolean }>();
-  /** True when the tables did not exist before: an older ledger must be brought into the log once. */
+  /** True when the log did not exist before (no table of leaves, no node): an older ledger must be brought into it once. */
   readonly created: boolean;
 
   /** Call with the connection's busy_timeout set: making or moving the tables waits for the write lock. */
@@ -70,7 +70,9 @@ export class ZoneLogs {
     // lock (IMMEDIATE), since another process opening the file may be doing the same.
     if (!schemaIsCurrent(db)) {
       db.transaction(() => {
-        created = !tableExists(db, 'log_leaves');
+        // A log whose leaves' table is gone while its nodes are there was cut, not never made:
+        // nothing is brought into it again (verification reports what is missing).
+        created = !tableExists(db, 'log_leaves') && !(tableExists(db, 'log_nodes') && db.prepare('SELECT 1 FROM log_nodes LIMIT 1').get() !== undefined);
         db.exec(`
           DROP TABLE IF EXISTS merkle_leaves;
           DROP TABLE IF EXISTS merkle_nodes;

@@ -173,15 +173,19 @@ export class SqliteEventStore implements EventStore {
    * service, and verification must say so rather than have it adopted.
    */
   private bringIntoLog(logs: ZoneLogs): void {
-    this.db.transaction(() => {
-      let after = 0;
-      for (;;) {
-        const page = this.records(after, this.pageSize);
-        for (const record of page) logs.append(record.position, record);
-        if (page.length < this.pageSize) return;
-        after = page[page.length - 1]!.position;
-      }
-    })();
+    this.db
+      .transaction(() => {
+        // Under the write lock: another process that opened the file meanwhile may have done it.
+        if (logs.lastPosition() > 0) return;
+        let after = 0;
+        for (;;) {
+          const page = this.records(after, this.pageSize);
+          for (const record of page) logs.append(record.position, record);
+          if (page.length < this.pageSize) return;
+          after = page[page.length - 1]!.position;
+        }
+      })
+      .immediate();
   }
 
   private prepare() {

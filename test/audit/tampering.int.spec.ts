@@ -460,6 +460,32 @@ describe('verification of a tampered ledger', () => {
     expect(gone).toMatchObject({ ok: false, reason: 'altered', firstInvalidPosition: at(8) });
   });
 
+  it('adopts nothing when only the table of leaves is dropped: verification reports the events as never logged', async () => {
+    const report = await verifyAfter((db) => db.exec('DROP TABLE log_leaves'));
+    expect(report).toMatchObject({ ok: false, firstInvalidPosition: at(0) });
+    expect(report.reason).toBe('not-in-log');
+  });
+
+  it('brings a ledger written before the log existed into it once, on its first open with the log: it verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-before-log-'));
+    copies.push(dir);
+    const before = new SqliteEventStore(join(dir, 'ledger.db'), { codec: createCodec(testKeys()), merkle: false });
+    const seed = new Seeder(before, clock);
+    await seed.protocol();
+    await seedCases(seed, 2);
+    const events = before.records(0, 1_000).length;
+    await before.close();
+    const store = new SqliteEventStore(join(dir, 'ledger.db'));
+    const opened = openAudit({ dataDir: dir }, store, clock);
+    try {
+      expect(store.zoneLogs!.lastPosition()).toBe(store.records(0, 1_000).at(-1)!.position);
+      expect(await opened.audit.verify()).toMatchObject({ ok: true, eventsChecked: events });
+    } finally {
+      await opened.close();
+      await store.close();
+    }
+  });
+
   it('makes in SQL the very leaf bytes the service hashes, for every event', async () => {
     const store = new SqliteEventStore(join(template.dir, 'ledger.db'));
     try {
