@@ -9,6 +9,8 @@ import { join } from 'node:path';
  * print, and nothing waits: the machines this was written on have no Docker engine.
  */
 export default async function globalSetup(): Promise<void> {
+  // Names this run's temporary key folders (test/support/keys.ts), for the teardown to remove.
+  process.env.LEDGER_TEST_RUN ??= `${process.pid}-${Date.now()}`;
   await findEventStore();
   // Jest does not show what a skipped file prints when it runs many files: say it here, once.
   if (process.env.EVENTSTORE_SKIP_REASON) process.stdout.write(`\nEventStoreDB contract tests skipped: ${process.env.EVENTSTORE_SKIP_REASON}\n`);
