@@ -23,19 +23,25 @@ export interface LogLeaf {
  */
 export const STORED_FROM_LEVEL = 4;
 
-const leavesBetween = (hash: string) => `SELECT position, zone, idx AS "index", ${hash} AS hash FROM log_leaves WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`;
-
 /** A stored value is a hash only as a 32-byte blob: anything else (rewritten as text, emptied) is none. */
 const IS_HASH = "typeof(hash) = 'blob' AND length(hash) = 32";
+
+/** A leaf's columns as LogLeaf names them, its hash given by `hash` (an SQL expression). */
+const leafColumns = (hash: string) => `SELECT position, zone, idx AS "index", ${hash} AS hash FROM log_leaves`;
+const BETWEEN = 'WHERE position > ? AND position <= ? ORDER BY position LIMIT ?';
+const STORED_HASH = `CASE WHEN ${IS_HASH} THEN hash END`;
 
 /**
  * The leaves of the events at positions in (?, ?], at most ?, in position order, each with its
  * stored hash: NULL where it holds no hash.
  */
-export const LEAVES_BETWEEN_SQL = leavesBetween(`CASE WHEN ${IS_HASH} THEN hash END`);
+export const LEAVES_BETWEEN_SQL = `${leafColumns(STORED_HASH)} ${BETWEEN}`;
 
 /** The same, each stored hash as hexadecimal text ('' for none): the hash worker's form, since a string costs it far less than a Buffer (leaf.ts). */
-export const LEAVES_BETWEEN_HEX_SQL = leavesBetween(`CASE WHEN ${IS_HASH} THEN hex(hash) ELSE '' END`);
+export const LEAVES_BETWEEN_HEX_SQL = `${leafColumns(`CASE WHEN ${IS_HASH} THEN hex(hash) ELSE '' END`)} ${BETWEEN}`;
+
+/** A leaf read with no hash (NULL) gets an empty one, which no 32-byte hash equals. */
+const withHash = (leaf: LogLeaf): LogLeaf => (leaf.hash ? leaf : { ...leaf, hash: Buffer.alloc(0) });
 
 /**
  * The Merkle logs of the ledger, one per zone (RFC 6962 / 9162 trees), kept in SQLite tables
@@ -94,7 +100,7 @@ export class ZoneLogs {
       leafRange: db.prepare<[string, number, number], { hash: Buffer }>(`SELECT hash FROM log_leaves WHERE zone = ? AND idx >= ? AND idx < ? AND ${IS_HASH} ORDER BY idx`),
       putLeaf: db.prepare<[number, string, number, Uint8Array]>('INSERT INTO log_leaves (position, zone, idx, hash) VALUES (?, ?, ?, ?)'),
       putNode: db.prepare<[string, number, number, Uint8Array]>('INSERT INTO log_nodes (zone, level, idx, hash) VALUES (?, ?, ?, ?)'),
-      byPosition: db.prepare<[number], LogLeaf>(`${LEAVES_BETWEEN_SQL.slice(0, LEAVES_BETWEEN_SQL.indexOf(' WHERE '))} WHERE position = ?`),
+      byPosition: db.prepare<[number], LogLeaf>(`${leafColumns(STORED_HASH)} WHERE position = ?`),
       positionAt: db.prepare<[string, number], { position: number }>('SELECT position FROM log_leaves WHERE zone = ? AND idx = ?'),
       range: db.prepare<[number, number, number], LogLeaf>(LEAVES_BETWEEN_SQL),
       zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_leaves'),
@@ -131,7 +137,7 @@ export class ZoneLogs {
   /** The leaf of the event at a position; its hash is empty where the log holds none (altered). */
   leafAt(position: number): LogLeaf | undefined {
     const leaf = this.s.byPosition.get(position);
-    return leaf && !leaf.hash ? { ...leaf, hash: Buffer.alloc(0) } : leaf;
+    return leaf && withHash(leaf);
   }
 
   /** The hash of a zone's leaf by index. */
@@ -150,7 +156,7 @@ export class ZoneLogs {
 
   /** The leaves whose events are at positions in (after, upTo], in position order; a leaf that holds no hash has an empty one. */
   leavesBetween(after: number, upTo: number, limit: number): LogLeaf[] {
-    return this.s.range.all(after, upTo, limit).map((l) => (l.hash ? l : { ...l, hash: Buffer.alloc(0) }));
+    return this.s.range.all(after, upTo, limit).map(withHash);
   }
 
   /** Every stored interior node of a zone (levels ≥ STORED_FROM_LEVEL), in (level, index) order, a page at a time; the hash is empty where the row holds none. */
