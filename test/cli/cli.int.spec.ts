@@ -120,21 +120,33 @@ describe('the ledger command', () => {
 });
 
 describe('ledger rebuild', () => {
+  /**
+   * A data folder with the service's own key store (ledger rebuild opens it to read the ledger),
+   * the protocol and `referrals` referrals, projected into `viewsFile` there; the views dumped.
+   */
+  async function seededFolder(dataDir: string, referrals: number, viewsFile: string) {
+    const keys = openKeyStore({ dataDir });
+    const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: createCodec(keys) });
+    try {
+      const seed = new Seeder(store);
+      await seed.protocol();
+      const caseIds: string[] = [];
+      for (let i = 0; i < referrals; i++) caseIds.push((await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] })).caseId);
+      const models = ReadModels.open(join(dataDir, viewsFile), readModelCrypto(keys));
+      await new ProjectionRunner(store, models).runUntilCaughtUp();
+      const views = dumpViews(models);
+      models.close();
+      return { caseIds, views };
+    } finally {
+      await store.close();
+      keys.close();
+    }
+  }
+
   it('projects the whole ledger again into fresh views, equal to the ones it replaces', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-rebuild-'));
     try {
-      // The service's own key store in the data folder: ledger rebuild opens it to read the ledger.
-      const keys = openKeyStore({ dataDir });
-      const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: createCodec(keys) });
-      const seed = new Seeder(store);
-      await seed.protocol();
-      for (let i = 0; i < 5; i++) await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] });
-      const before = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(keys));
-      await new ProjectionRunner(store, before).runUntilCaughtUp();
-      const expected = dumpViews(before);
-      before.close();
-      await store.close();
-      keys.close();
+      const { views: expected } = await seededFolder(dataDir, 5, 'views.db');
 
       const { io, out } = capture();
       expect(await runCli(['rebuild'], io, { DATA_DIR: dataDir })).toBe(0);
@@ -156,20 +168,15 @@ describe('ledger rebuild', () => {
   it('leaves a rebuild stopped halfway marked: no one reads the file, a new rebuild starts over, the service computes the views again', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-rebuild-'));
     try {
-      const keys = openKeyStore({ dataDir });
-      const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: createCodec(keys) });
-      const seed = new Seeder(store);
-      await seed.protocol();
-      const { caseId } = await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] });
-      const reference = ReadModels.open(join(dataDir, 'reference.db'), readModelCrypto(keys));
-      await new ProjectionRunner(store, reference).runUntilCaughtUp();
-      const expected = dumpViews(reference);
-      reference.close();
+      const {
+        caseIds: [caseId],
+        views: expected,
+      } = await seededFolder(dataDir, 1, 'reference.db');
       // A build stopped before its end: some views written, the file left as it was, its marker beside it.
+      const keys = openKeyStore({ dataDir });
       const stopped = ReadModels.build(join(dataDir, 'views.db'), readModelCrypto(keys));
       stopped.transaction(() => stopped.saveCheckpoint('0/0'));
       stopped.close();
-      await store.close();
       expect(() => ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(keys))).toThrow(/being rebuilt, or its rebuild was stopped halfway/);
       keys.close();
 
