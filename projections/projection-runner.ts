@@ -186,7 +186,7 @@ export class ProjectionRunner {
         const touched = new Map<string, { zone: string; caseId: string }>();
         for (const event of batch) this.apply(event, touched);
         for (const { zone, caseId } of touched.values()) this.models.ledger.markDirty(zone, caseId);
-        if (this.caughtUp) remaining = this.computeViews();
+        if (this.caughtUp) remaining = this.computeViews(target ?? this.applied);
         if (target && (!this.applied || comparePositions(target, this.applied) > 0)) {
           this.applied = target;
           this.models.saveCheckpoint(formatPosition(target));
@@ -246,7 +246,7 @@ export class ProjectionRunner {
     for (const caseId of data.cases) {
       for (const caseZone of this.models.ledger.zonesOfCase(caseId)) {
         touched.set(`${caseZone}/${caseId}`, { zone: caseZone, caseId });
-        const authors = [...new Set(this.models.ledger.caseEntries(caseZone, caseId).map((e) => e.agency))].filter((a) => a !== SYSTEM_AGENCY);
+        const authors = [...new Set(this.models.ledger.caseEntries(caseZone, caseId, event.position).map((e) => e.agency))].filter((a) => a !== SYSTEM_AGENCY);
         this.models.trail.add(caseZone === zone ? zone : caseZone, {
           id: `${event.id}/${caseId}`,
           at: event.metadata.occurredAt,
@@ -265,12 +265,12 @@ export class ProjectionRunner {
     }
   }
 
-  /** Computes the views of dirty cases, a bounded number per transaction; returns how many remain. */
-  private computeViews(): number {
+  /** Computes the views of dirty cases from the ledger up to `upTo`, a bounded number per transaction; returns how many remain. */
+  private computeViews(upTo: Position | undefined): number {
     const dirty = this.models.ledger.dirtyCases(this.casesPerTransaction);
     const computeAll = () => {
       for (const { zone, caseId } of dirty) {
-        this.computeCase(zone, caseId);
+        this.computeCase(zone, caseId, upTo);
         this.models.ledger.markClean(zone, caseId);
       }
     };
@@ -286,8 +286,8 @@ export class ProjectionRunner {
     return this.protocols.get(zone);
   }
 
-  private computeCase(zone: string, caseId: string): void {
-    const entries = this.models.ledger.caseEntries(zone, caseId);
+  private computeCase(zone: string, caseId: string, upTo: Position | undefined): void {
+    const entries = this.models.ledger.caseEntries(zone, caseId, upTo);
     const protocol = this.protocolOf(zone);
     const facts = caseFacts(caseId, entries, protocol);
     const agencies = new Set<string>([

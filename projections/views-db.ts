@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
  * thrown away on open and the runner projects the ledger again from position 0: the views are
  * a function of the ledger, never migrated by hand.
  */
-export const VIEWS_SCHEMA = 6;
+export const VIEWS_SCHEMA = 7;
 
 /**
  * `ledger`: the identity of the store the views are computed from (EventStore.identity()). A

@@ -22,7 +22,7 @@ import { keysDirOf, openKeyStore, readModelCrypto } from './keys/open-keys';
 import { holdDataFolder, secureDataFolder } from './data-folder';
 import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
-import { openEventStore } from './store/open-event-store';
+import { ledgerReaderOf, openEventStore } from './store/open-event-store';
 import { cliOperator, type Io, UsageError } from './cli-io';
 import { backupDataFolder } from './backup';
 import { auditCommand, exportCommand, replayCommand, verifyCommand } from './audit/audit-cli';
@@ -233,7 +233,7 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
     for (const suffix of ['', '-wal', '-shm', '.building']) rmSync(`${file}${suffix}`, { force: true });
     secureDataFolder(config); // views.db again, empty and owner-only
     store = await openEventStore(config, keys);
-    models = ReadModels.build(file, readModelCrypto(keys), await store.identity());
+    models = ReadModels.build(file, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
     const started = performance.now();
     const head = await store.headPosition();
     let done = 0;
@@ -247,13 +247,10 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
       io.out(progressLine(done, Math.min(1, Number(position.commit) / Number(head.commit)), (now - started) / 1000));
     };
     await new ProjectionRunner(store, models, { onBatch }).runUntilCaughtUp();
-    const events = models.db.prepare('SELECT (SELECT count(*) FROM case_entries) + (SELECT count(*) FROM protocol_entries) + (SELECT count(*) FROM trail) AS n').get() as {
-      n: number;
-    };
     models.finishBuild();
     models = undefined;
     const seconds = (performance.now() - started) / 1000;
-    io.out(`rebuilt the views from position 0: ${events.n} events in ${seconds.toFixed(2)} s (${Math.round(events.n / seconds)} events/s)`);
+    io.out(`rebuilt the views from position 0: ${done} events in ${seconds.toFixed(2)} s (${Math.round(done / seconds)} events/s)`);
     return 0;
   } finally {
     models?.close();
@@ -272,7 +269,7 @@ async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promis
   // Erasing takes the data folder (the service stopped); a dry run only reads, beside a running service.
   const keys = openKeyStore(config, { holdFolder: !values['dry-run'] });
   const store = await openEventStore(config, keys);
-  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys));
+  const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
   try {
     const protocols = new ProtocolLedger(store, systemClock);
     const job = new Retention(keys, models.index, protocols, new Erasures(store, keys, systemClock), systemClock);

@@ -5,7 +5,7 @@ import { AccessTrail } from './access-trail';
 import { AgencyCases } from './agency-cases';
 import { CaseIndex } from './case-index';
 import { HeldWrites } from './held-writes';
-import { LedgerCopy } from './ledger-copy';
+import { LedgerCopy, type LedgerReader } from './ledger-copy';
 
 export * from './access-trail';
 export * from './activity';
@@ -37,11 +37,13 @@ export class ReadModels {
   /** The file being built from position 0 (ReadModels.build), until finishBuild(). */
   private building: string | undefined;
 
+  /** `reader`: the embedded ledger, read for a case's events instead of keeping a copy of them (ledger-copy.ts). */
   constructor(
     readonly db: Database.Database,
     readonly crypto: ReadModelCrypto,
+    reader?: LedgerReader,
   ) {
-    this.ledger = new LedgerCopy(db, crypto.codec);
+    this.ledger = new LedgerCopy(db, crypto.codec, reader);
     this.writes = new HeldWrites(crypto.sealer);
     this.cases = new AgencyCases(db, this.ledger, crypto.sealer, this.writes);
     this.index = new CaseIndex(db, crypto.sealer, this.writes);
@@ -51,13 +53,13 @@ export class ReadModels {
   }
 
   /** `ledger`: the identity of the store the views follow; views of another log are thrown away (views-db.ts). */
-  static open(file: string, crypto: ReadModelCrypto, ledger?: string): ReadModels {
-    return new ReadModels(openViewsDb(file, ledger), crypto);
+  static open(file: string, crypto: ReadModelCrypto, ledger?: string, reader?: LedgerReader): ReadModels {
+    return new ReadModels(openViewsDb(file, ledger), crypto, reader);
   }
 
   /** Read models in a new file to compute from position 0, alone and with the service stopped (views-db.ts openViewsDbForBuild); finishBuild() ends it. */
-  static build(file: string, crypto: ReadModelCrypto, ledger?: string): ReadModels {
-    const models = new ReadModels(openViewsDbForBuild(file, ledger), crypto);
+  static build(file: string, crypto: ReadModelCrypto, ledger?: string, reader?: LedgerReader): ReadModels {
+    const models = new ReadModels(openViewsDbForBuild(file, ledger), crypto, reader);
     models.building = file;
     return models;
   }

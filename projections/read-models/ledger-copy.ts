@@ -1,15 +1,34 @@
 import type Database from 'better-sqlite3';
 import { type CaseEventType, caseStream, type EventCodec, type ProtocolEventType } from '../../events';
-import type { LedgerEntry, ProtocolEntry } from '../policy';
+import type { Position, StoredEvent } from '../../events/event-store';
+import { type LedgerEntry, ledgerEntryOf, type ProtocolEntry } from '../policy';
+
+/**
+ * Reads one stream of the ledger at once, up to a position (all of it without one): the
+ * embedded store can (SqliteEventStore.readStreamNow); EventStoreDB, a server away, cannot.
+ */
+export type LedgerReader = (stream: string, upTo?: Position) => StoredEvent[];
 
 /**
  * The runner's working copy of the ledger, by case and by zone protocol: the input of the
  * policy, which needs a case's whole history to compute any view of it (a consent given today
  * changes what yesterday's data shows). `dirty` lists the cases whose views must be computed
  * again; it is committed with the checkpoint, so a restart resumes the work.
+ *
+ * With a LedgerReader (the embedded store) a case's events are read from the ledger itself
+ * when they are needed and not kept here: only the zone protocols, the cases each zone has,
+ * and the dirty marks are. Without one (EventStoreDB) every case event's stored bytes are
+ * copied into `case_entries` as it arrives, so that computing a view never waits on the server.
  */
 export class LedgerCopy {
   private readonly s;
+  private readonly insertCase: Database.Statement<[string, string, number, string, string, string, Uint8Array, Uint8Array, string, string, string]> | undefined;
+  private readonly copiedEntries:
+    | Database.Statement<
+        [string, string],
+        { position: string; revision: number; id: string; type: string; data: Uint8Array; metadata: Uint8Array; agency: string; operator: string; at: string }
+      >
+    | undefined;
   /**
    * The entries of recently touched cases, kept while they are known to be whole (first seen
    * from revision 0, then every revision in turn): a view computed right after its events were
@@ -24,20 +43,21 @@ export class LedgerCopy {
   constructor(
     db: Database.Database,
     private readonly codec: EventCodec,
+    private readonly reader?: LedgerReader,
   ) {
+    const copied = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_entries'").get() !== undefined;
+    const begun = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_zones'").get() !== undefined;
+    // A file whose views were computed reading the ledger itself has no copy to compute from.
+    if (!reader && begun && !copied) throw new Error('these views were computed reading the embedded ledger itself: open them with its reader');
+    // A copy the reader makes useless is not kept: it would be one more file of sealed events.
+    if (reader && copied) db.exec('DROP TABLE case_entries');
     db.exec(`
-      -- data and metadata are the event's bytes as the ledger stores them: sealed per person by
-      -- the one codec, and read back through it (a destroyed key makes this copy unreadable too).
-      -- A rowid table: its rows are about a kilobyte, more than a WITHOUT ROWID table keeps in a
-      -- page (the rest went to overflow pages: the table took 2.7 times the space, and inserts
-      -- and reads of a case were two to three times slower; sqlite.org/withoutrowid.html, 4).
-      CREATE TABLE IF NOT EXISTS case_entries (
-        zone TEXT NOT NULL, case_id TEXT NOT NULL, revision INTEGER NOT NULL,
-        position TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL, metadata BLOB NOT NULL,
-        agency TEXT NOT NULL, operator TEXT NOT NULL, at TEXT NOT NULL,
-        UNIQUE (zone, case_id, revision)
-      );
-      CREATE INDEX IF NOT EXISTS case_entries_by_case ON case_entries (case_id);
+      -- The cases of each zone (every case event's stream): a renewal marks them all dirty, an
+      -- erasure finds the zones of the cases it names.
+      CREATE TABLE IF NOT EXISTS case_zones (
+        zone TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (zone, case_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS case_zones_by_case ON case_zones (case_id);
       CREATE TABLE IF NOT EXISTS protocol_entries (
         zone TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL,
         PRIMARY KEY (zone, revision)
@@ -46,21 +66,36 @@ export class LedgerCopy {
         zone TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (zone, case_id)
       ) WITHOUT ROWID;
     `);
-    this.s = {
-      insertCase: db.prepare<[string, string, number, string, string, string, Uint8Array, Uint8Array, string, string, string]>(
+    if (!reader) {
+      db.exec(`
+        -- data and metadata are the event's bytes as the ledger stores them: sealed per person by
+        -- the one codec, and read back through it (a destroyed key makes this copy unreadable too).
+        -- A rowid table: its rows are about a kilobyte, more than a WITHOUT ROWID table keeps in a
+        -- page (the rest went to overflow pages: the table took 2.7 times the space, and inserts
+        -- and reads of a case were two to three times slower; sqlite.org/withoutrowid.html, 4).
+        CREATE TABLE IF NOT EXISTS case_entries (
+          zone TEXT NOT NULL, case_id TEXT NOT NULL, revision INTEGER NOT NULL,
+          position TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL, metadata BLOB NOT NULL,
+          agency TEXT NOT NULL, operator TEXT NOT NULL, at TEXT NOT NULL,
+          UNIQUE (zone, case_id, revision)
+        );
+      `);
+      this.insertCase = db.prepare(
         'INSERT OR IGNORE INTO case_entries (zone, case_id, revision, position, id, type, data, metadata, agency, operator, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      zonesOfCase: db.prepare<[string], { zone: string }>('SELECT DISTINCT zone FROM case_entries WHERE case_id = ?'),
+      );
+      this.copiedEntries = db.prepare(
+        'SELECT position, revision, id, type, data, metadata, agency, operator, at FROM case_entries WHERE zone = ? AND case_id = ? ORDER BY revision',
+      );
+    }
+    this.s = {
+      zonesOfCase: db.prepare<[string], { zone: string }>('SELECT zone FROM case_zones WHERE case_id = ?'),
       insertProtocol: db.prepare<[string, number, string, string, string]>('INSERT OR IGNORE INTO protocol_entries (zone, revision, type, data, at) VALUES (?, ?, ?, ?, ?)'),
-      caseEntries: db.prepare<
-        [string, string],
-        { position: string; revision: number; id: string; type: string; data: Uint8Array; metadata: Uint8Array; agency: string; operator: string; at: string }
-      >('SELECT position, revision, id, type, data, metadata, agency, operator, at FROM case_entries WHERE zone = ? AND case_id = ? ORDER BY revision'),
       protocolEntries: db.prepare<[string], { revision: number; type: string; data: string; at: string }>(
         'SELECT revision, type, data, at FROM protocol_entries WHERE zone = ? ORDER BY revision',
       ),
+      caseZone: db.prepare<[string, string]>('INSERT OR IGNORE INTO case_zones (zone, case_id) VALUES (?, ?)'),
       markDirty: db.prepare<[string, string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) VALUES (?, ?)'),
-      markZoneDirty: db.prepare<[string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) SELECT DISTINCT zone, case_id FROM case_entries WHERE zone = ?'),
+      markZoneDirty: db.prepare<[string]>('INSERT OR IGNORE INTO dirty_cases (zone, case_id) SELECT zone, case_id FROM case_zones WHERE zone = ?'),
       dirty: db.prepare<[number], { zone: string; case_id: string }>('SELECT zone, case_id FROM dirty_cases LIMIT ?'),
       clean: db.prepare<[string, string]>('DELETE FROM dirty_cases WHERE zone = ? AND case_id = ?'),
       dirtyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dirty_cases'),
@@ -68,10 +103,13 @@ export class LedgerCopy {
     };
   }
 
-  /** Copies one case event, its bytes as stored; the case is marked dirty by markDirty(), once per batch, by the caller. */
+  /** Copies one case event, its bytes as stored (or, with a reader, only remembers it); the case is marked dirty by markDirty(), once per batch, by the caller. */
   addCaseEntry(zone: string, caseId: string, entry: LedgerEntry, stored: { id: string; raw: { data: Uint8Array; metadata: Uint8Array } }): void {
+    // With a reader every event arrives once per checkpoint; one delivered again (a subscription
+    // resumed after a rolled-back batch) breaks the run of revisions below and is forgotten.
     const inserted =
-      this.s.insertCase.run(zone, caseId, entry.revision, entry.position, stored.id, entry.type, stored.raw.data, stored.raw.metadata, entry.agency, entry.operator, entry.at)
+      !this.insertCase ||
+      this.insertCase.run(zone, caseId, entry.revision, entry.position, stored.id, entry.type, stored.raw.data, stored.raw.metadata, entry.agency, entry.operator, entry.at)
         .changes > 0;
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
@@ -113,6 +151,7 @@ export class LedgerCopy {
 
   /** The case's views must be computed again (committed with the checkpoint: a restart resumes the work). */
   markDirty(zone: string, caseId: string): void {
+    this.s.caseZone.run(zone, caseId);
     this.s.markDirty.run(zone, caseId);
   }
 
@@ -128,11 +167,16 @@ export class LedgerCopy {
     if (entry.type === 'ProtocolSigned' || entry.type === 'ProtocolRenewed') this.s.markZoneDirty.run(zone);
   }
 
-  caseEntries(zone: string, caseId: string): LedgerEntry[] {
+  /**
+   * The case's events in order: remembered, read from the ledger up to `upTo` (the runner's
+   * batch; a read takes all there is), or read back from the copy.
+   */
+  caseEntries(zone: string, caseId: string, upTo?: Position): LedgerEntry[] {
     const known = this.recent.get(`${zone}\u0000${caseId}`);
     if (known) return known.entries;
     const stream = caseStream(zone, caseId);
-    return this.s.caseEntries.all(zone, caseId).map((r) => {
+    if (this.reader) return this.reader(stream, upTo).map(ledgerEntryOf);
+    return this.copiedEntries!.all(zone, caseId).map((r) => {
       const decoded = this.codec.decode(stream, r.id, r.type, r.data, r.metadata);
       return {
         position: r.position,

@@ -10,7 +10,7 @@ import { ProjectionRunner } from '../../projections/projection-runner';
 import { ReadModels } from '../../projections/read-models';
 import { formatPosition } from '../../events/event-store';
 import { openKeyStore, readModelCrypto } from '../keys/open-keys';
-import { openEventStore } from '../store/open-event-store';
+import { ledgerReaderOf, openEventStore } from '../store/open-event-store';
 import { SqliteEventStore } from '../store/sqlite-event-store';
 
 export interface WorkerSettings {
@@ -32,7 +32,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
   const keys = openKeyStore(settings);
   // A reader: the service's own connection writes the events and their Merkle log.
   const store = await openEventStore(settings, keys, { merkle: false, wakeFlag: settings.wakeFlag && new Int32Array(settings.wakeFlag) });
-  const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys), await store.identity());
+  const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
   const runner = new ProjectionRunner(store, models, {
     // A fatal error stops the runner (runner.error is set); others are retried subscriptions.
     onError: (error) => post({ type: runner.error ? 'error' : 'warning', message: error instanceof Error ? error.message : String(error) }),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { EventStore } from '../../events';
+import type { LedgerReader } from '../../projections/read-models';
 import type { Config } from '../config';
 import type { KeyStore } from '../keys/key-store';
 import { createCodec } from './codec';
@@ -17,4 +18,12 @@ export async function openEventStore(config: Pick<Config, 'dataDir' | 'eventStor
     return new EventStoreDbEventStore(config.eventStoreUrl, { codec });
   }
   return new SqliteEventStore(join(config.dataDir, 'ledger.db'), { ...options, codec });
+}
+
+/**
+ * How the read models read a case's events from this store at once, if it can (the embedded
+ * ledger): they then keep no copy of them. EventStoreDB cannot; the read models keep the copy.
+ */
+export function ledgerReaderOf(store: EventStore): LedgerReader | undefined {
+  return store instanceof SqliteEventStore ? (stream, upTo) => store.readStreamNow(stream, upTo) : undefined;
 }

@@ -195,6 +195,7 @@ export class SqliteEventStore implements EventStore {
       insert: db.prepare<[string, number, string, string, Buffer, Buffer]>('INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)'),
       byId: db.prepare<[string], { stream: string; revision: number; position: number }>('SELECT stream, revision, position FROM events WHERE id = ?'),
       readStream: db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
+      streamUpTo: db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND position <= ? ORDER BY revision'),
       readAll: db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       records: db.prepare<[number, number], LedgerRecord>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       leafInputs: db
@@ -387,6 +388,16 @@ export class SqliteEventStore implements EventStore {
 
   async readStream(stream: string, options: { fromRevision?: bigint } = {}): Promise<StoredEvent[]> {
     return this.statements.readStream.all(stream, Number(options.fromRevision ?? 0n)).map((row) => this.toStored(row));
+  }
+
+  /**
+   * A stream's events up to a position (all of them without one), read at once: the read models
+   * read a case's history from the ledger itself this way instead of keeping a copy of it
+   * (projections/read-models/ledger-copy.ts, LedgerReader).
+   */
+  readStreamNow(stream: string, upTo?: Position): StoredEvent[] {
+    if (this.closed) throw new Error('event store is closed');
+    return this.statements.streamUpTo.all(stream, upTo === undefined ? Number.MAX_SAFE_INTEGER : Number(upTo.commit)).map((row) => this.toStored(row));
   }
 
   async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {

@@ -63,6 +63,7 @@ import type { CaseRow, ReadModelCrypto } from '../../projections/read-models';
 import { CaseLedger } from '../../src/case/case-ledger';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
 import { createCodec } from '../../src/store/codec';
+import { ledgerReaderOf } from '../../src/store/open-event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { openAudit } from '../../src/audit/open-audit';
 import { leafBytes } from '../../src/audit/leaf';
@@ -268,7 +269,7 @@ async function rebuildOnce(ledger: Awaited<ReturnType<typeof rebuildLedger>>, na
   const file = join(ledger.dir, `rebuild-views-${ledger.sealed}-${name}.db`);
   const start = performance.now();
   const cpu = process.cpuUsage();
-  const models = ReadModels.build(file, ledger.crypto);
+  const models = ReadModels.build(file, ledger.crypto, undefined, ledgerReaderOf(ledger.store));
   await new ProjectionRunner(ledger.store, models).runUntilCaughtUp();
   const views = (models.db.prepare('SELECT count(*) AS n FROM case_agencies').get() as { n: number }).n;
   models.finishBuild();
@@ -319,7 +320,7 @@ async function benchCommands(store: SqliteEventStore) {
 async function sealingCost(dir: string, sealed: boolean) {
   const crypto = cryptoFor(join(dir, `sealing-${sealed}`), sealed);
   const store = new SqliteEventStore(':memory:', { codec: crypto.codec });
-  const models = ReadModels.open(':memory:', crypto);
+  const models = ReadModels.open(':memory:', crypto, undefined, ledgerReaderOf(store));
   const run = await benchCommands(store);
   const cases: string[] = [];
   for (let i = 0; i < 200; i++)
@@ -617,13 +618,13 @@ async function renewalReads(dir: string) {
   const identity = await store.identity();
   const viewsFile = join(dataDir, 'views.db');
   const start = performance.now();
-  const projecting = ReadModels.open(viewsFile, crypto, identity);
+  const projecting = ReadModels.open(viewsFile, crypto, identity, ledgerReaderOf(store));
   await new ProjectionRunner(store, projecting).runUntilCaughtUp();
   const projectSeconds = (performance.now() - start) / 1000;
   projecting.close();
 
   // The main thread's side, as in the service: its own connection, nothing remembered from the projection.
-  const models = ReadModels.open(viewsFile, crypto, identity);
+  const models = ReadModels.open(viewsFile, crypto, identity, ledgerReaderOf(store));
   let projected: Position | undefined;
   const { worker, stop } = projectionWorker(dataDir, (position) => (projected = position === undefined ? undefined : parsePosition(position)));
   const random = prng(13);

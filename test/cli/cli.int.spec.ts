@@ -7,6 +7,7 @@ import { createCodec } from '../../src/store/codec';
 import { testKeys } from '../support/keys';
 import { runCli } from '../../src/cli';
 import { loadConfig } from '../../src/config';
+import { ledgerReaderOf } from '../../src/store/open-event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { ProjectionRunner } from '../../projections/projection-runner';
 import { ReadModels } from '../../projections/read-models';
@@ -120,6 +121,27 @@ describe('the ledger command', () => {
 });
 
 describe('ledger rebuild', () => {
+  /** A views file of a data folder, opened (or built) as the service does: reading the folder's ledger for a case's events. */
+  function folderViews(dataDir: string, file = 'views.db', how: 'open' | 'build' = 'open') {
+    const keys = openKeyStore({ dataDir });
+    const store = new SqliteEventStore(join(dataDir, 'ledger.db'), { codec: createCodec(keys) });
+    let models: ReadModels;
+    try {
+      models = ReadModels[how](join(dataDir, file), readModelCrypto(keys), undefined, ledgerReaderOf(store));
+    } catch (error) {
+      void store.close().finally(() => keys.close());
+      throw error;
+    }
+    return {
+      models,
+      close: async () => {
+        models.close();
+        await store.close();
+        keys.close();
+      },
+    };
+  }
+
   /**
    * A data folder with the service's own key store (ledger rebuild opens it to read the ledger),
    * the protocol and `referrals` referrals, projected into `viewsFile` there; the views dumped.
@@ -132,7 +154,7 @@ describe('ledger rebuild', () => {
       await seed.protocol();
       const caseIds: string[] = [];
       for (let i = 0; i < referrals; i++) caseIds.push((await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] })).caseId);
-      const models = ReadModels.open(join(dataDir, viewsFile), readModelCrypto(keys));
+      const models = ReadModels.open(join(dataDir, viewsFile), readModelCrypto(keys), undefined, ledgerReaderOf(store));
       await new ProjectionRunner(store, models).runUntilCaughtUp();
       const views = dumpViews(models);
       models.close();
@@ -151,15 +173,13 @@ describe('ledger rebuild', () => {
       const { io, out } = capture();
       expect(await runCli(['rebuild'], io, { DATA_DIR: dataDir })).toBe(0);
       expect(out[0]).toMatch(/^rebuilt the views from position 0: 6 events in/);
-      const again = openKeyStore({ dataDir });
-      const after = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(again));
+      const { models: after, close } = folderViews(dataDir);
       expect(dumpViews(after)).toEqual(expected);
       // Written without its write-ahead log, then made a WAL file again for the service; owner-only; no marker left.
       expect(after.db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(statSync(join(dataDir, 'views.db')).mode & 0o777).toBe(0o600);
       expect(existsSync(join(dataDir, 'views.db.building'))).toBe(false);
-      after.close();
-      again.close();
+      await close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -173,20 +193,16 @@ describe('ledger rebuild', () => {
         views: expected,
       } = await seededFolder(dataDir, 1, 'reference.db');
       // A build stopped before its end: some views written, the file left as it was, its marker beside it.
-      const keys = openKeyStore({ dataDir });
-      const stopped = ReadModels.build(join(dataDir, 'views.db'), readModelCrypto(keys));
-      stopped.transaction(() => stopped.saveCheckpoint('0/0'));
-      stopped.close();
-      expect(() => ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(keys))).toThrow(/being rebuilt, or its rebuild was stopped halfway/);
-      keys.close();
+      const stopped = folderViews(dataDir, 'views.db', 'build');
+      stopped.models.transaction(() => stopped.models.saveCheckpoint('0/0'));
+      await stopped.close();
+      expect(() => folderViews(dataDir)).toThrow(/being rebuilt, or its rebuild was stopped halfway/);
 
       expect(await runCli(['rebuild'], capture().io, { DATA_DIR: dataDir })).toBe(0);
       expect(existsSync(join(dataDir, 'views.db.building'))).toBe(false);
 
       // Stopped halfway again; this time the service starts on the folder.
-      const again = openKeyStore({ dataDir });
-      ReadModels.build(join(dataDir, 'views.db'), readModelCrypto(again)).close();
-      again.close();
+      await folderViews(dataDir, 'views.db', 'build').close();
       const service = await startService({ dataDir });
       try {
         expect(service.logs.some((line) => line.includes('a rebuild of the views was stopped halfway'))).toBe(true);
@@ -195,15 +211,13 @@ describe('ledger rebuild', () => {
       } finally {
         await service.stop({ keepData: true });
       }
-      const last = openKeyStore({ dataDir });
-      const computed = ReadModels.open(join(dataDir, 'views.db'), readModelCrypto(last));
+      const { models: computed, close } = folderViews(dataDir);
       // The same views, and the one read since on the trail.
       const { trail, trail_owners: _owners, ...views } = dumpViews(computed);
       const { trail: _none, trail_owners: _noOwners, ...projected } = expected;
       expect(views).toEqual(projected);
       expect(trail).toEqual([expect.objectContaining({ action: 'case.read', case_id: caseId, outcome: 'disclosed' })]);
-      computed.close();
-      last.close();
+      await close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

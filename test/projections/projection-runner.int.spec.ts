@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseStream } from '../../events';
+import { type Position, parsePosition } from '../../events/event-store';
 import { ProjectionRunner } from '../../projections/projection-runner';
 import { ReadModels } from '../../projections/read-models';
 import { addTeamMember } from '../../src/case/add-team-member';
@@ -68,7 +70,10 @@ async function seedLedger(store: SqliteEventStore) {
   }
 }
 
-describe('the projection runner', () => {
+describe.each([
+  ['keeping a copy of the ledger (EventStoreDB mode)', false],
+  ['reading the embedded ledger itself', true],
+])('the projection runner, %s', (_mode, readsLedger) => {
   let dir: string;
   let store: SqliteEventStore;
   let keys: KeyStore;
@@ -83,14 +88,19 @@ describe('the projection runner', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The read models as the mode under test opens them (src/store/open-event-store.ts ledgerReaderOf). */
+  function open(file: string) {
+    return ReadModels.open(join(dir, file), readModelCrypto(keys), undefined, readsLedger ? (stream, upTo) => store.readStreamNow(stream, upTo) : undefined);
+  }
+
   async function rebuild(file: string) {
-    const models = ReadModels.open(join(dir, file), readModelCrypto(keys));
+    const models = open(file);
     await new ProjectionRunner(store, models).runUntilCaughtUp();
     return models;
   }
 
   it('resumes where it stopped, anywhere: nothing lost, nothing applied twice', async () => {
-    const models = ReadModels.open(join(dir, 'stop-start.db'), readModelCrypto(keys));
+    const models = open('stop-start.db');
     let stops = 0;
     // Small batches, stopped and restarted (a new runner on the same file) many times midway.
     for (;;) {
@@ -105,15 +115,18 @@ describe('the projection runner', () => {
     const fresh = await rebuild('fresh.db');
     expect(stops).toBeGreaterThan(1);
     expect(resumed).toEqual(dumpViews(fresh));
-    const ledgerCaseEvents = (await store.readAll({ maxCount: 100_000, streamPrefixes: ['case-'] })).length;
-    expect((resumed.case_entries as unknown[]).length).toBe(ledgerCaseEvents);
+    const caseEvents = await store.readAll({ maxCount: 100_000, streamPrefixes: ['case-'] });
+    const ledgerCaseEvents = caseEvents.length;
+    if (readsLedger) expect(resumed.case_entries).toBeUndefined();
+    else expect((resumed.case_entries as unknown[]).length).toBe(ledgerCaseEvents);
+    expect(new Set((resumed.case_zones as Array<{ case_id: string }>).map((r) => r.case_id)).size).toBe(new Set(caseEvents.map((e) => e.stream)).size);
     expect((resumed.trail as unknown[]).length).toBe(6);
     models.close();
     fresh.close();
   });
 
   it('builds from position 0 the same tables as when it followed the ledger live (ledger rebuild)', async () => {
-    const live = ReadModels.open(join(dir, 'live.db'), readModelCrypto(keys));
+    const live = open('live.db');
     const runner = new ProjectionRunner(store, live, { batchSize: 5 });
     runner.start();
     // More events while it follows: a new case and a withdrawal arrive live.
@@ -135,5 +148,56 @@ describe('the projection runner', () => {
     // After the renewal mental health receives only common data: no health note is in any view.
     expect(JSON.stringify(mentalHealth.get(row!.caseId)!.view)).not.toMatch(/"note \d+"/);
     models.close();
+  });
+});
+
+describe('the read models with and without a copy of the ledger', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let keys: KeyStore;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-runner-modes-'));
+    keys = testKeys();
+    store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10, codec: createCodec(keys) });
+    await seedLedger(store);
+  });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const reader = (stream: string, upTo?: Position) => store.readStreamNow(stream, upTo);
+
+  it('computes the same views reading the ledger as from its copy', async () => {
+    const copied = ReadModels.open(join(dir, 'copied.db'), readModelCrypto(keys));
+    const read = ReadModels.open(join(dir, 'read.db'), readModelCrypto(keys), undefined, reader);
+    await new ProjectionRunner(store, copied, { batchSize: 9, casesPerTransaction: 4 }).runUntilCaughtUp();
+    await new ProjectionRunner(store, read, { batchSize: 9, casesPerTransaction: 4 }).runUntilCaughtUp();
+    const { case_entries: copy, ...fromCopy } = dumpViews(copied);
+    expect(copy!.length).toBeGreaterThan(100);
+    expect(dumpViews(read)).toEqual(fromCopy);
+    copied.close();
+    read.close();
+  });
+
+  it('reads a case from the ledger only up to the position asked', async () => {
+    const models = ReadModels.open(join(dir, 'bounded.db'), readModelCrypto(keys), undefined, reader);
+    const [first] = await store.readAll({ maxCount: 1, streamPrefixes: ['case-'] });
+    const { zone, caseId } = parseStream(first!.stream) as { zone: string; caseId: string };
+    const all = models.ledger.caseEntries(zone, caseId);
+    expect(all.length).toBeGreaterThan(2);
+    expect(models.ledger.caseEntries(zone, caseId, parsePosition(all[1]!.position)).map((e) => e.revision)).toEqual([0, 1]);
+    models.close();
+  });
+
+  it('refuses to compute from a copy that was never kept, and drops one the ledger makes useless', async () => {
+    const read = ReadModels.open(join(dir, 'no-copy.db'), readModelCrypto(keys), undefined, reader);
+    read.close();
+    expect(() => ReadModels.open(join(dir, 'no-copy.db'), readModelCrypto(keys))).toThrow(/reading the embedded ledger itself/);
+    const copied = ReadModels.open(join(dir, 'copied-then-read.db'), readModelCrypto(keys));
+    await new ProjectionRunner(store, copied).runUntilCaughtUp();
+    copied.close();
+    const reopened = ReadModels.open(join(dir, 'copied-then-read.db'), readModelCrypto(keys), undefined, reader);
+    expect(dumpViews(reopened).case_entries).toBeUndefined();
+    reopened.close();
   });
 });

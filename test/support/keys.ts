@@ -6,6 +6,7 @@ import { KeyStore } from '../../src/keys/key-store';
 import { FileMasterKeyring } from '../../src/keys/master-keys';
 import { readModelCrypto } from '../../src/keys/open-keys';
 import { createCodec } from '../../src/store/codec';
+import { ledgerReaderOf } from '../../src/store/open-event-store';
 import { KEYS_FOLDER_PREFIX } from './temp-folders';
 import { SqliteEventStore, type SqliteEventStoreOptions } from '../../src/store/sqlite-event-store';
 
@@ -24,6 +25,6 @@ export function testKeys(): KeyStore {
 /** An embedded store and read models that seal with the same keys, as the service's do. */
 export function sealedLedger(file: string, viewsFile: string, options: SqliteEventStoreOptions = {}, keys = testKeys()) {
   const store = new SqliteEventStore(file, { ...options, codec: createCodec(keys) });
-  const models = ReadModels.open(viewsFile, readModelCrypto(keys));
+  const models = ReadModels.open(viewsFile, readModelCrypto(keys), undefined, ledgerReaderOf(store));
   return { keys, store, models };
 }

@@ -20,8 +20,11 @@ export function dumpViews(models: ReadModels): Record<string, unknown[]> {
     ...r,
     codes: sealer.open(r.case_id as string, 'codes', r.codes!),
   }));
+  // The copy of the ledger's case events exists only where the views are not computed from the ledger itself (ledger-copy.ts).
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'case_entries'").get())
+    dump.case_entries = db.prepare('SELECT * FROM case_entries ORDER BY zone, case_id, revision').all();
   for (const [name, sql] of [
-    ['case_entries', 'SELECT * FROM case_entries ORDER BY zone, case_id, revision'],
+    ['case_zones', 'SELECT * FROM case_zones ORDER BY zone, case_id'],
     ['protocol_entries', 'SELECT * FROM protocol_entries ORDER BY zone, revision'],
     ['person_cases', 'SELECT * FROM person_cases ORDER BY zone, person_key, case_id'],
     ['consent_deadlines', 'SELECT * FROM consent_deadlines ORDER BY zone, case_id, consent_id'],
