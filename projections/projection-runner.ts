@@ -26,6 +26,14 @@ export interface RunnerOptions {
   readonly onProgress?: (projected: Position | undefined) => void;
   /** Told after every batch copied, caught up or not: how many events and how far (`ledger rebuild` shows it). */
   readonly onBatch?: (events: number, position: Position | undefined) => void;
+  /**
+   * Once caught up, a batch of access-trail records alone waits this long (ms; 0 by default) for
+   * more to join it. No read waits on a trail record (ReadBarrier waits for commands; the DPO's
+   * reads of the trail wait for the ledger's head), and each commit of the views file makes every
+   * other connection to it read its pages again: under many reads, one commit per read costs the
+   * readers more than the records' being a few ms later. Anything else is applied at once.
+   */
+  readonly trailDelayMs?: number;
 }
 
 /**
@@ -56,9 +64,11 @@ export class ProjectionRunner {
   private caughtUp = false;
   private failed: unknown;
   private flushScheduled = false;
+  private delayedFlush: NodeJS.Timeout | undefined;
   private readonly protocols = new Map<string, ZoneProtocol | undefined>();
   private readonly batchSize: number;
   private readonly casesPerTransaction: number;
+  private readonly trailDelayMs: number;
 
   constructor(
     private readonly store: EventStore,
@@ -67,6 +77,7 @@ export class ProjectionRunner {
   ) {
     this.batchSize = options.batchSize ?? 5_000;
     this.casesPerTransaction = options.casesPerTransaction ?? 500;
+    this.trailDelayMs = options.trailDelayMs ?? 0;
     const saved = models.checkpoint();
     this.applied = saved === undefined ? undefined : parsePosition(saved);
   }
@@ -80,6 +91,8 @@ export class ProjectionRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.delayedFlush);
+    this.delayedFlush = undefined;
     await this.subscription?.close();
     await this.running;
     this.running = undefined;
@@ -131,12 +144,17 @@ export class ProjectionRunner {
     while (!this.stopped) {
       this.subscription = this.store.subscribe({ after: this.applied, streamPrefixes: Object.values(STREAM_PREFIXES) });
       try {
+        let received = false;
         for await (const message of this.subscription) {
+          received = true;
           this.receive(message);
           failures = 0;
           if (this.failed) return;
         }
         backoff = first;
+        // A subscription that ended at once (the store closed under the runner) is not asked again
+        // in a tight loop.
+        if (!received && !this.stopped) await new Promise((r) => setTimeout(r, first));
       } catch (error) {
         if (this.stopped) return;
         failures += 1;
@@ -158,12 +176,25 @@ export class ProjectionRunner {
       this.pending.push(message.event);
       this.scannedTo = message.event.position;
       if (this.pending.length >= this.batchSize) this.flush();
+      else if (this.delaysTrail() && message.event.stream.startsWith(STREAM_PREFIXES.trail)) this.flushLater();
       else this.scheduleFlush();
       return;
     }
+    // The first time it catches up, what is pending is applied at once: readiness waits for it.
+    const delays = this.delaysTrail() && this.pending.length > 0 && this.pending.every((event) => event.stream.startsWith(STREAM_PREFIXES.trail));
     if (message.type === 'checkpoint') this.scannedTo = message.position;
     if (message.type === 'caught-up') this.caughtUp = true;
-    this.flush();
+    if (delays) this.flushLater();
+    else this.flush();
+  }
+
+  private delaysTrail(): boolean {
+    return this.caughtUp && this.trailDelayMs > 0;
+  }
+
+  /** Applies what is pending in trailDelayMs, unless something else applies it first. */
+  private flushLater(): void {
+    this.delayedFlush ??= setTimeout(() => this.flush(), this.trailDelayMs).unref();
   }
 
   private scheduleFlush(): void {
@@ -176,6 +207,8 @@ export class ProjectionRunner {
   }
 
   private flush(): void {
+    clearTimeout(this.delayedFlush);
+    this.delayedFlush = undefined;
     if (this.failed) return;
     const batch = this.pending;
     this.pending = [];

@@ -25,6 +25,9 @@ export interface WorkerSettings {
 export type FromWorker = { type: 'progress'; position?: string } | { type: 'error' | 'warning'; message: string } | { type: 'stopped' };
 export type ToWorker = { type: 'wake' } | { type: 'stop' };
 
+/** How long the access-trail records of reads may wait to be applied together (ProjectionRunner trailDelayMs). */
+const TRAIL_DELAY_MS = 20;
+
 async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettings): Promise<void> {
   const post = (message: FromWorker) => port.postMessage(message);
   // Its own connection to the key store: it decodes and seals with the same keys, and forgets
@@ -34,6 +37,7 @@ async function main(port: NonNullable<typeof parentPort>, settings: WorkerSettin
   const store = await openEventStore(settings, keys, { merkle: false, wakeFlag: settings.wakeFlag && new Int32Array(settings.wakeFlag) });
   const models = ReadModels.open(settings.viewsFile, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
   const runner = new ProjectionRunner(store, models, {
+    trailDelayMs: TRAIL_DELAY_MS,
     // A fatal error stops the runner (runner.error is set); others are retried subscriptions.
     onError: (error) => post({ type: runner.error ? 'error' : 'warning', message: error instanceof Error ? error.message : String(error) }),
     onProgress: (position) => post({ type: 'progress', position: position && formatPosition(position) }),

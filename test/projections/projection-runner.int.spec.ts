@@ -141,6 +141,50 @@ describe.each([
     rebuilt.close();
   });
 
+  it('lets access-trail records alone wait to be applied together, and applies anything else at once', async () => {
+    const models = open('delayed.db');
+    // A delay no test waits out: only what comes after the records applies them.
+    const runner = new ProjectionRunner(store, models, { trailDelayMs: 600_000 });
+    await runner.runUntilCaughtUp();
+    runner.start();
+    try {
+      const seed = new Seeder(store);
+      const { caseId } = await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] });
+      expect(await runner.waitFor(await store.headPosition(), 5_000)).toBe(true);
+      const trailBefore = dumpViews(models).trail!.length;
+      const read = { caseId, outcome: 'disclosed' as const, disclosure: { categories: ['common' as const], basis: ['full-member' as const], owners: [] } };
+      await new Disclosures(store, { now: () => new Date() }).record(seed.actor(AGENCIES.serd), 'case.read', [read], { requestId: 'delayed', purpose: 'case-management' });
+      expect(await runner.waitFor(await store.headPosition(), 300)).toBe(false);
+      expect(dumpViews(models).trail).toHaveLength(trailBefore);
+      const next = await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['employment'] });
+      expect(await runner.waitFor(next.position, 5_000)).toBe(true);
+      expect(dumpViews(models).trail).toHaveLength(trailBefore + 1);
+    } finally {
+      await runner.stop();
+      models.close();
+    }
+  });
+
+  it('does not spin when its store is closed under it', async () => {
+    const models = open('closed-under.db');
+    const runner = new ProjectionRunner(store, models, { retryAfterMs: 50 });
+    await runner.runUntilCaughtUp();
+    const subscribe = store.subscribe.bind(store);
+    let calls = 0;
+    // A runner asking again at once would never let the timers run: it is stopped after 50 asks.
+    jest.spyOn(store, 'subscribe').mockImplementation((options) => {
+      if (++calls >= 50) void runner.stop();
+      return subscribe(options);
+    });
+    runner.start();
+    await store.close();
+    await new Promise((r) => setTimeout(r, 300));
+    // Every 50 ms at most.
+    expect(calls).toBeLessThan(10);
+    await runner.stop();
+    models.close();
+  });
+
   it('recomputes every case of a zone when its protocol changes', async () => {
     const models = await rebuild('views.db');
     const mentalHealth = models.cases.partition({ zone: 'valdinievole', agency: AGENCIES.mentalHealth });
