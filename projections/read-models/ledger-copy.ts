@@ -111,6 +111,8 @@ export class LedgerCopy {
       !this.insertCase ||
       this.insertCase.run(zone, caseId, entry.revision, entry.position, stored.id, entry.type, stored.raw.data, stored.raw.metadata, entry.agency, entry.operator, entry.at)
         .changes > 0;
+    // A case's zone is known from its first event on: an erasure later in the same batch finds it.
+    if (entry.revision === 0) this.s.caseZone.run(zone, caseId);
     const key = `${zone}\u0000${caseId}`;
     const known = this.recent.get(key);
     // An entry holds the decoded data and a few short strings of the metadata, not the metadata's bytes.
@@ -149,7 +151,7 @@ export class LedgerCopy {
     this.recent.delete(key);
   }
 
-  /** The case's views must be computed again (committed with the checkpoint: a restart resumes the work). */
+  /** The case's views must be computed again (committed with the checkpoint: a restart resumes the work); its zone is recorded too. */
   markDirty(zone: string, caseId: string): void {
     this.s.caseZone.run(zone, caseId);
     this.s.markDirty.run(zone, caseId);

@@ -12,12 +12,13 @@ import { submitReferral } from '../../src/case/submit-referral';
 import { takeInCharge } from '../../src/case/take-in-charge';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { Disclosures } from '../../src/reads/disclosures';
+import { Erasures } from '../../src/subjects/erasures';
 import type { KeyStore } from '../../src/keys/key-store';
 import { readModelCrypto } from '../../src/keys/open-keys';
 import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { testKeys } from '../support/keys';
-import { AGENCIES, PERSON, PROTOCOL_TERMS } from '../support/fixtures';
+import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
 import { Seeder } from '../support/seed';
 import { dumpViews } from '../support/views-dump';
 
@@ -139,6 +140,25 @@ describe.each([
     expect(dumpViews(live)).toEqual(dumpViews(rebuilt));
     live.close();
     rebuilt.close();
+  });
+
+  it('puts an erasure on the trail of every case of the person, however the events fall into batches', async () => {
+    await new Erasures(store, keys, { now: () => new Date() }).erase(PERSON.fiscalCode, {
+      actor: { zone: ZONE, agency: AGENCIES.sds, operator: 'dpo' },
+      legalBasis: 'gdpr-17-1-a',
+      reason: 'request-of-the-person',
+      correlationId: 'erasure-test',
+    });
+    // One event a batch, and the whole ledger in one batch (the cases first seen beside the erasure).
+    const byEvent = open('by-event.db');
+    await new ProjectionRunner(store, byEvent, { batchSize: 1 }).runUntilCaughtUp();
+    const whole = open('whole.db');
+    await new ProjectionRunner(store, whole, { batchSize: 100_000 }).runUntilCaughtUp();
+    const erasures = (models: ReadModels) => (dumpViews(models).trail as Array<{ action: string; case_id: string }>).filter((r) => r.action === 'subject.erasure');
+    expect(erasures(whole)).toHaveLength(30);
+    expect(dumpViews(whole)).toEqual(dumpViews(byEvent));
+    byEvent.close();
+    whole.close();
   });
 
   it('lets access-trail records alone wait to be applied together, and applies anything else at once', async () => {
