@@ -194,7 +194,11 @@ export class ProjectionRunner {
 
   /** Applies what is pending in trailDelayMs, unless something else applies it first. */
   private flushLater(): void {
-    this.delayedFlush ??= setTimeout(() => this.flush(), this.trailDelayMs).unref();
+    if (this.stopped) return;
+    this.delayedFlush ??= setTimeout(() => {
+      // Stopped meanwhile: the models may be closed; the records come again after the checkpoint.
+      if (!this.stopped) this.flush();
+    }, this.trailDelayMs).unref();
   }
 
   private scheduleFlush(): void {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { type CaseEventType, caseStream, type EventCodec, type ProtocolEventType } from '../../events';
-import type { Position, StoredEvent } from '../../events/event-store';
+import { type CaseEventType, caseStream, type EventCodec, isEventType, type ProtocolEventType } from '../../events';
+import { parsePosition, type Position, type StoredEvent } from '../../events/event-store';
 import { type LedgerEntry, ledgerEntryOf, type ProtocolEntry } from '../policy';
 
 /**
@@ -100,6 +100,7 @@ export class LedgerCopy {
       clean: db.prepare<[string, string]>('DELETE FROM dirty_cases WHERE zone = ? AND case_id = ?'),
       dirtyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dirty_cases'),
       isDirty: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM dirty_cases WHERE zone = ? AND case_id = ?'),
+      checkpoint: db.prepare<[], { position: string }>("SELECT position FROM checkpoint WHERE name = 'ledger'"),
     };
   }
 
@@ -171,13 +172,19 @@ export class LedgerCopy {
 
   /**
    * The case's events in order: remembered, read from the ledger up to `upTo` (the runner's
-   * batch; a read takes all there is), or read back from the copy.
+   * batch), or read back from the copy. A read on demand (a dirty case, a history) reads the ledger
+   * only as far as the views' checkpoint, as the copy would hold it: never an event that the
+   * zone protocol and the marks it is computed with have not seen (a renewal just before it).
    */
   caseEntries(zone: string, caseId: string, upTo?: Position): LedgerEntry[] {
     const known = this.recent.get(`${zone}\u0000${caseId}`);
     if (known) return known.entries;
     const stream = caseStream(zone, caseId);
-    if (this.reader) return this.reader(stream, upTo).map(ledgerEntryOf);
+    // A type this version does not know (a newer instance's) is passed over, as the runner passes it over.
+    if (this.reader)
+      return this.reader(stream, upTo ?? this.projected())
+        .filter((event) => isEventType(event.type))
+        .map(ledgerEntryOf);
     return this.copiedEntries!.all(zone, caseId).map((r) => {
       const decoded = this.codec.decode(stream, r.id, r.type, r.data, r.metadata);
       return {
@@ -191,6 +198,12 @@ export class LedgerCopy {
         ...(decoded.erased ? { erased: true } : {}),
       };
     });
+  }
+
+  /** How far the views reflect the ledger, as committed (nothing before the first checkpoint). */
+  private projected(): Position {
+    const saved = this.s.checkpoint.get();
+    return saved ? parsePosition(saved.position) : { commit: 0n, prepare: 0n };
   }
 
   /** The zones a case id is in (an erasure names cases, not zones). */

@@ -247,9 +247,25 @@ describe('the read models with and without a copy of the ledger', () => {
     const models = ReadModels.open(join(dir, 'bounded.db'), readModelCrypto(keys), undefined, reader);
     const [first] = await store.readAll({ maxCount: 1, streamPrefixes: ['case-'] });
     const { zone, caseId } = parseStream(first!.stream) as { zone: string; caseId: string };
-    const all = models.ledger.caseEntries(zone, caseId);
+    // Nothing projected into these views yet: a read on demand sees nothing of the ledger.
+    expect(models.ledger.caseEntries(zone, caseId)).toEqual([]);
+    const all = models.ledger.caseEntries(zone, caseId, await store.headPosition());
     expect(all.length).toBeGreaterThan(2);
     expect(models.ledger.caseEntries(zone, caseId, parsePosition(all[1]!.position)).map((e) => e.revision)).toEqual([0, 1]);
+    models.close();
+  });
+
+  it('reads on demand only as far as the views reflect the ledger, as the copy did', async () => {
+    const models = ReadModels.open(join(dir, 'on-demand.db'), readModelCrypto(keys), undefined, reader);
+    await new ProjectionRunner(store, models).runUntilCaughtUp();
+    const cpi = models.cases.partition({ zone: ZONE, agency: AGENCIES.cpi });
+    const [row] = cpi.list({ limit: 1 });
+    const before = cpi.ledgerOf(row!.caseId)!.entries.length;
+    // Appended while no runner follows: in the ledger, not yet in the views.
+    await new Seeder(store).run(AGENCIES.cpi, recordNotes, { notes: [{ category: 'common', text: 'not yet projected' }] }, row!.caseId);
+    expect(cpi.ledgerOf(row!.caseId)!.entries).toHaveLength(before);
+    await new ProjectionRunner(store, models).runUntilCaughtUp();
+    expect(cpi.ledgerOf(row!.caseId)!.entries).toHaveLength(before + 1);
     models.close();
   });
 

@@ -10,6 +10,7 @@ import { recordNotes } from '../../src/case/record-notes';
 import { submitReferral } from '../../src/case/submit-referral';
 import { readModelCrypto } from '../../src/keys/open-keys';
 import { createCodec } from '../../src/store/codec';
+import { ledgerReaderOf } from '../../src/store/open-event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { testKeys } from '../support/keys';
@@ -26,7 +27,10 @@ describe('an event type this version does not know', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('counts for the revision of the next command and is passed over by the projections', async () => {
+  it.each([
+    ['keeping a copy of the ledger', false],
+    ['reading the ledger itself', true],
+  ])('counts for the revision of the next command and is passed over by the projections, %s', async (_mode, readsLedger) => {
     const keys = testKeys();
     const file = join(dir, 'ledger.db');
     let store = new SqliteEventStore(file, { codec: createCodec(keys) });
@@ -51,12 +55,15 @@ describe('an event type this version does not know', () => {
     store = new SqliteEventStore(file, { codec: createCodec(keys) });
     const note = await new Seeder(store).run(AGENCIES.sds, recordNotes, { notes: [{ category: 'common', text: 'after the upgrade' }] }, caseId);
     expect(note.revision).toBe(2n);
-    const models = ReadModels.open(join(dir, 'views.db'), readModelCrypto(keys));
+    const models = ReadModels.open(join(dir, 'views.db'), readModelCrypto(keys), undefined, readsLedger ? ledgerReaderOf(store) : undefined);
     const runner = new ProjectionRunner(store, models);
     await runner.runUntilCaughtUp();
     expect(runner.error).toBeUndefined();
-    const view = models.cases.partition({ zone: ZONE, agency: AGENCIES.sds }).get(caseId)!.view;
+    const partition = models.cases.partition({ zone: ZONE, agency: AGENCIES.sds });
+    const view = partition.get(caseId)!.view;
     expect(JSON.stringify(view)).toContain('after the upgrade');
+    // What a history is computed from, read on demand: the known events only.
+    expect(partition.ledgerOf(caseId)!.entries.map((e) => e.type)).toEqual(['ReferralSubmitted', 'NoteRecorded']);
     models.close();
     await store.close();
   });
