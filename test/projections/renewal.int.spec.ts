@@ -9,6 +9,7 @@ import { submitReferral } from '../../src/case/submit-referral';
 import { takeInCharge } from '../../src/case/take-in-charge';
 import { readModelCrypto } from '../../src/keys/open-keys';
 import { createCodec } from '../../src/store/codec';
+import { ledgerReaderOf } from '../../src/store/open-event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
 import { testKeys } from '../support/keys';
@@ -23,12 +24,15 @@ import { Seeder } from '../support/seed';
 const OTHER_ZONE = 'altra-zona';
 const CASES = 40;
 
-describe('a protocol renewal', () => {
+describe.each([
+  ['keeping a copy of the ledger (EventStoreDB mode)', false],
+  ['reading the embedded ledger itself', true],
+])('a protocol renewal, the views %s', (_mode, readsLedger) => {
   let dir: string;
   let store: SqliteEventStore;
   let models: ReadModels;
   let runner: ProjectionRunner;
-  const caseIds: string[] = [];
+  let caseIds: string[];
   let elsewhere: string;
 
   beforeAll(async () => {
@@ -36,6 +40,7 @@ describe('a protocol renewal', () => {
     const keys = testKeys();
     store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10, codec: createCodec(keys) });
     const seed = new Seeder(store);
+    caseIds = [];
     await seed.protocol();
     await seed.protocol(PROTOCOL_TERMS, OTHER_ZONE);
     for (let i = 0; i < CASES; i++) {
@@ -59,7 +64,7 @@ describe('a protocol renewal', () => {
       caseIds.push(caseId);
     }
     ({ caseId: elsewhere } = await seed.run(AGENCIES.serd, submitReferral, { person: PERSON, needs: ['addiction'] }, undefined, OTHER_ZONE));
-    models = ReadModels.open(join(dir, 'views.db'), readModelCrypto(keys));
+    models = ReadModels.open(join(dir, 'views.db'), readModelCrypto(keys), undefined, readsLedger ? ledgerReaderOf(store) : undefined);
     // One case per transaction: the renewed zone takes many turns to compute again.
     runner = new ProjectionRunner(store, models, { casesPerTransaction: 1 });
     await runner.runUntilCaughtUp();
