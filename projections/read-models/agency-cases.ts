@@ -215,8 +215,9 @@ export class AgencyPartition {
   /**
    * The agency's view of a case. A case whose views are waiting to be computed again (a
    * protocol renewal marks a whole zone so; the runner works through it in batches) is computed
-   * here and now from the ledger copy by the same policy, so a read never shows what the ledger
-   * and the protocol in force no longer allow, and never waits for the rest of the zone.
+   * here and now from the case's events (ledger-copy.ts) by the same policy, so a read never
+   * shows what the ledger and the protocol in force no longer allow, and never waits for the
+   * rest of the zone.
    */
   get(caseId: string): CaseRow | undefined {
     if (this.owner && this.ledger?.isDirty(this.owner.zone, caseId)) return this.computed(caseId);

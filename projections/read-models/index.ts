@@ -15,8 +15,9 @@ export * from './held-writes';
 export * from './ledger-copy';
 
 /**
- * How the read models read and keep personal data: the ledger copy reads events through the one
- * codec, and views, names and counted codes are sealed under each case's person's data key.
+ * How the read models read and keep personal data: a case's events are read through the one
+ * codec (from the ledger, or from the views file's copy of it), and views, names and counted
+ * codes are sealed under each case's person's data key.
  */
 export interface ReadModelCrypto {
   readonly codec: EventCodec;

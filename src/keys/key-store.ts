@@ -12,9 +12,10 @@ import type { MasterKeyring } from './master-keys';
  *
  * Erasure destroys a person's data keys: the rows are deleted with `secure_delete` on and the
  * write-ahead log truncated, so the wrapped bytes are overwritten in the file, not only
- * unlinked. Every file that held that person's data (the ledger, the views, the ledger copy) is
- * then unreadable at once. Backups of this file still hold the keys until they expire: the
- * erasure window is the backup retention (docs/OPERATIONS.md).
+ * unlinked. Every file that held that person's data (the ledger, the views, in EventStoreDB mode
+ * the views file's copy of the events) is then unreadable at once. Backups of this file still
+ * hold the keys until they expire: the erasure window is the backup retention
+ * (docs/OPERATIONS.md).
  */
 export interface DataKey {
   readonly id: string;
