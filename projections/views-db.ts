@@ -123,7 +123,11 @@ function syncPath(path: string): void {
 
 /** The ledger a used views file was made from; '' for a file from before this was recorded (with a checkpoint: of unknown origin). */
 function madeFromLedger(db: Database.Database): string | undefined {
-  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'made_from'").get();
-  const row = table ? (db.prepare('SELECT ledger FROM made_from').get() as { ledger: string } | undefined) : undefined;
+  const row = tableExists(db, 'made_from') ? (db.prepare('SELECT ledger FROM made_from').get() as { ledger: string } | undefined) : undefined;
   return row?.ledger ?? '';
+}
+
+/** Whether the file has a table of this name (read models made by another version may lack one). */
+export function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }

@@ -83,14 +83,15 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const viewsFile = join(config.dataDir, 'views.db');
   // A `ledger rebuild` stopped halfway may have left the file torn (views-db.ts): computed again.
   if (discardStoppedBuild(viewsFile)) logger.warn('a rebuild of the views was stopped halfway: the views are computed again');
-  let models = ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
+  const openViews = async () => ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
+  let models = await openViews();
   // A commit is visible before it is durable (SqliteEventStore): after a power cut the ledger may
   // have lost a last commit the views had already copied. Views ahead of the ledger are rebuilt.
   if (viewsFile !== ':memory:' && isAhead(models.checkpoint(), await store.headPosition())) {
     logger.warn('the views are ahead of the ledger (a power cut lost its last commits): they are computed again');
     models.close();
     removeViewsDb(viewsFile);
-    models = ReadModels.open(viewsFile, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
+    models = await openViews();
   }
   let projections: Projections;
   if (options.projections === 'worker') {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
+import { buildMarkerOf, removeViewsDb } from '../projections/views-db';
 import { AgencyId, inForce, OperatorId, type Position, SYSTEM_AGENCY, ZoneId } from '../events';
 import { ROLES, type Role } from './access/actor';
 import { createApp } from './app';
@@ -230,7 +231,8 @@ async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   let models: ReadModels | undefined;
   try {
     // A rebuild stopped halfway left its marker: this one starts over in the same way.
-    for (const suffix of ['', '-wal', '-shm', '.building']) rmSync(`${file}${suffix}`, { force: true });
+    removeViewsDb(file);
+    rmSync(buildMarkerOf(file), { force: true });
     secureDataFolder(config); // views.db again, empty and owner-only
     store = await openEventStore(config, keys);
     models = ReadModels.build(file, readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));

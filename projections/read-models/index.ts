@@ -44,13 +44,13 @@ export class ReadModels {
     readonly crypto: ReadModelCrypto,
     reader?: LedgerReader,
   ) {
-    this.ledger = new LedgerCopy(db, crypto.codec, reader);
+    this.getCheckpoint = db.prepare('SELECT position FROM checkpoint WHERE name = ?');
+    this.setCheckpoint = db.prepare('INSERT OR REPLACE INTO checkpoint (name, position) VALUES (?, ?)');
+    this.ledger = new LedgerCopy(db, crypto.codec, () => this.checkpoint(), reader);
     this.writes = new HeldWrites(crypto.sealer);
     this.cases = new AgencyCases(db, this.ledger, crypto.sealer, this.writes);
     this.index = new CaseIndex(db, crypto.sealer, this.writes);
     this.trail = new AccessTrail(db);
-    this.getCheckpoint = db.prepare('SELECT position FROM checkpoint WHERE name = ?');
-    this.setCheckpoint = db.prepare('INSERT OR REPLACE INTO checkpoint (name, position) VALUES (?, ?)');
   }
 
   /** `ledger`: the identity of the store the views follow; views of another log are thrown away (views-db.ts). */

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { type CaseEventType, caseStream, type EventCodec, isEventType, type ProtocolEventType } from '../../events';
 import { parsePosition, type Position, type StoredEvent } from '../../events/event-store';
 import { type LedgerEntry, ledgerEntryOf, type ProtocolEntry } from '../policy';
+import { tableExists } from '../views-db';
 
 /**
  * Reads one stream of the ledger at once, up to a position (all of it without one): the
@@ -40,13 +41,15 @@ export class LedgerCopy {
   /** The memory the remembered entries may take, estimated from their stored bytes. */
   static readonly RECENT_BYTES = 64 * 1024 * 1024;
 
+  /** `checkpoint`: how far the views reflect the ledger, as committed (ReadModels.checkpoint). */
   constructor(
     db: Database.Database,
     private readonly codec: EventCodec,
+    private readonly checkpoint: () => string | undefined,
     private readonly reader?: LedgerReader,
   ) {
-    const copied = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_entries'").get() !== undefined;
-    const begun = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_zones'").get() !== undefined;
+    const copied = tableExists(db, 'case_entries');
+    const begun = tableExists(db, 'case_zones');
     // A file whose views were computed reading the ledger itself has no copy to compute from.
     if (!reader && begun && !copied) throw new Error('these views were computed reading the embedded ledger itself: open them with its reader');
     // A copy the reader makes useless is not kept: it would be one more file of sealed events.
@@ -100,7 +103,6 @@ export class LedgerCopy {
       clean: db.prepare<[string, string]>('DELETE FROM dirty_cases WHERE zone = ? AND case_id = ?'),
       dirtyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM dirty_cases'),
       isDirty: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM dirty_cases WHERE zone = ? AND case_id = ?'),
-      checkpoint: db.prepare<[], { position: string }>("SELECT position FROM checkpoint WHERE name = 'ledger'"),
     };
   }
 
@@ -202,8 +204,8 @@ export class LedgerCopy {
 
   /** How far the views reflect the ledger, as committed (nothing before the first checkpoint). */
   private projected(): Position {
-    const saved = this.s.checkpoint.get();
-    return saved ? parsePosition(saved.position) : { commit: 0n, prepare: 0n };
+    const saved = this.checkpoint();
+    return saved ? parsePosition(saved) : { commit: 0n, prepare: 0n };
   }
 
   /** The zones a case id is in (an erasure names cases, not zones). */

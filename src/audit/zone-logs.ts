@@ -106,7 +106,7 @@ export class ZoneLogs {
       zones: db.prepare<[], { zone: string }>('SELECT DISTINCT zone FROM log_leaves'),
       last: db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM log_leaves'),
       nodes: db.prepare<[string, number, number], { level: number; idx: number; hash: Buffer | null }>(
-        `SELECT level, idx, CASE WHEN ${IS_HASH} THEN hash END AS hash FROM log_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000`,
+        `SELECT level, idx, ${STORED_HASH} AS hash FROM log_nodes WHERE zone = ? AND (level, idx) > (?, ?) ORDER BY level, idx LIMIT 5000`,
       ),
     };
   }
