@@ -16,6 +16,7 @@ import { Erasures } from '../../src/subjects/erasures';
 import type { KeyStore } from '../../src/keys/key-store';
 import { readModelCrypto } from '../../src/keys/open-keys';
 import { createCodec } from '../../src/store/codec';
+import { ledgerReaderOf } from '../../src/store/open-event-store';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { testKeys } from '../support/keys';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
@@ -71,6 +72,15 @@ async function seedLedger(store: SqliteEventStore) {
   }
 }
 
+/** A new folder with the ledger above in it, sealed with keys of its own. */
+async function seededFolder(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const keys = testKeys();
+  const store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10, codec: createCodec(keys) });
+  await seedLedger(store);
+  return { dir, keys, store };
+}
+
 describe.each([
   ['keeping a copy of the ledger (EventStoreDB mode)', false],
   ['reading the embedded ledger itself', true],
@@ -79,10 +89,7 @@ describe.each([
   let store: SqliteEventStore;
   let keys: KeyStore;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ledger-runner-'));
-    keys = testKeys();
-    store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10, codec: createCodec(keys) });
-    await seedLedger(store);
+    ({ dir, keys, store } = await seededFolder('ledger-runner-'));
   });
   afterEach(async () => {
     await store.close();
@@ -91,7 +98,7 @@ describe.each([
 
   /** The read models as the mode under test opens them (src/store/open-event-store.ts ledgerReaderOf). */
   function open(file: string) {
-    return ReadModels.open(join(dir, file), readModelCrypto(keys), undefined, readsLedger ? (stream, upTo) => store.readStreamNow(stream, upTo) : undefined);
+    return ReadModels.open(join(dir, file), readModelCrypto(keys), undefined, readsLedger ? ledgerReaderOf(store) : undefined);
   }
 
   async function rebuild(file: string) {
@@ -220,10 +227,7 @@ describe('the read models with and without a copy of the ledger', () => {
   let store: SqliteEventStore;
   let keys: KeyStore;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ledger-runner-modes-'));
-    keys = testKeys();
-    store = new SqliteEventStore(join(dir, 'ledger.db'), { pollIntervalMs: 10, codec: createCodec(keys) });
-    await seedLedger(store);
+    ({ dir, keys, store } = await seededFolder('ledger-runner-modes-'));
   });
   afterAll(async () => {
     await store.close();

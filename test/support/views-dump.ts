@@ -1,4 +1,5 @@
 import type { ReadModels } from '../../projections/read-models';
+import { tableExists } from '../../projections/views-db';
 
 /**
  * Every read model row, in a stable order, to compare two projections of the same ledger. Sealed
@@ -21,8 +22,7 @@ export function dumpViews(models: ReadModels): Record<string, unknown[]> {
     codes: sealer.open(r.case_id as string, 'codes', r.codes!),
   }));
   // The copy of the ledger's case events exists only where the views are not computed from the ledger itself (ledger-copy.ts).
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'case_entries'").get())
-    dump.case_entries = db.prepare('SELECT * FROM case_entries ORDER BY zone, case_id, revision').all();
+  if (tableExists(db, 'case_entries')) dump.case_entries = db.prepare('SELECT * FROM case_entries ORDER BY zone, case_id, revision').all();
   for (const [name, sql] of [
     ['case_zones', 'SELECT * FROM case_zones ORDER BY zone, case_id'],
     ['protocol_entries', 'SELECT * FROM protocol_entries ORDER BY zone, revision'],
