@@ -34,7 +34,7 @@ export class Caller {
    * The access trail as the caller's agency's DPO may read it (API.md "DPO", ENTITLEMENTS.md
    * "The access trail"): in `of-our-data`, the reading agency and its operator are named only
    * where the DPO's agency may see that agency's membership of the case (otherwise
-   * `undisclosed`, no operator), and categories and basis are those of its own data only (the
+   * `undisclosed`, no operator, no address), and categories and basis are those of its own data only (the
    * read model keeps them per owner). The per-person report lists only cases that exist for
    * the DPO's agency.
    */
@@ -56,7 +56,8 @@ export class Caller {
           }
           return known;
         };
-        return records.map((record) => (knows(record.caseId).membershipOf(record.agency) ? record : { ...record, agency: UNDISCLOSED, operator: undefined }));
+        // A hidden reader's address would name it as well as its agency does (an agency's network).
+        return records.map((record) => (knows(record.caseId).membershipOf(record.agency) ? record : { ...record, agency: UNDISCLOSED, operator: undefined, ip: undefined }));
       },
       casesOfPerson: (fiscalCode) => index.casesOfPerson(zone, fiscalCode).filter((caseId) => partition.get(caseId) !== undefined),
     };

@@ -170,13 +170,15 @@ describe('per-agency reads over HTTP', () => {
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.serd) })).status).toBe(200);
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.sds) })).status).toBe(200);
       const ofCpiData = await service.request('GET', `/v1/access-trail?scope=of-our-data&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
-      const items = ofCpiData.body.items as Array<{ agency: string; operator?: string; categories: string[]; basis: string[] }>;
+      const items = ofCpiData.body.items as Array<{ agency: string; operator?: string; ip?: string; categories: string[]; basis: string[] }>;
       const readers = new Set(items.map((r) => r.agency));
       // SerD's membership is health data the CPI may not see: its reads of the CPI's notes are shown, by an undisclosed reader.
       expect(readers).toContain('undisclosed');
       expect(readers).not.toContain(AGENCIES.serd);
       expect(readers).toContain(AGENCIES.sds);
-      for (const r of items.filter((i) => i.agency === 'undisclosed')) expect(r.operator).toBeUndefined();
+      for (const r of items.filter((i) => i.agency === 'undisclosed')) expect({ operator: r.operator, ip: r.ip }).toEqual({ operator: undefined, ip: undefined });
+      // Where the reader is shown, so is its address.
+      expect(items.filter((i) => i.agency !== 'undisclosed').every((r) => typeof r.ip === 'string' && r.ip.length > 0)).toBe(true);
       // What the CPI's DPO reads is what was disclosed of the CPI's own data: common, never SerD's health notes.
       for (const r of items) expect(r.categories).toEqual(['common']);
     });
