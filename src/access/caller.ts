@@ -1,10 +1,13 @@
 import type { CaseStatus } from '../../events';
+import type { TRAIL_ACTIONS } from '../../events';
 import type { AgencyPartition, CaseSummary, ReadModels, TrailQuery, TrailRecord } from '../../projections/read-models';
 import { type CallerKnowledge, callerKnowledge, caseFacts, protocolAsOf } from '../../projections/policy';
 import type { Actor } from './actor';
 
 /** The reading agency of a trail record whose membership of the case the DPO's agency may not see. */
 export const UNDISCLOSED = 'undisclosed';
+
+const ERASURE_ACTION: (typeof TRAIL_ACTIONS)[number] = 'subject.erasure';
 
 /**
  * The one door from the read path to the read models (ARCHITECTURE.md property 6). A Caller is
@@ -42,10 +45,25 @@ export class Caller {
     const { zone, agency } = this.actor;
     const { trail, index, ledger } = this.models;
     const partition = this.cases();
+    /**
+     * An erasure puts a record on every case of the person, under the erasing agency: only those
+     * of cases that exist for it are its DPO's, or the trail would name cases the agency gets 404
+     * for (ENTITLEMENTS.md "Case C exists for A"). Pages are read on past the others, so a page
+     * is full whenever there is more.
+     */
+    const byUs = (query: TrailQuery) => {
+      const shown: Array<TrailRecord & { seq: number }> = [];
+      for (let before = query.before; ;) {
+        const page = trail.query({ zone, agency }, { ...query, before });
+        shown.push(...page.filter((r) => r.action !== ERASURE_ACTION || partition.get(r.caseId) !== undefined));
+        if (page.length < query.limit || shown.length >= query.limit) return shown.slice(0, query.limit);
+        before = page[page.length - 1]!.seq;
+      }
+    };
     return {
       records: (query) => {
+        if (query.scope === 'by-us') return byUs(query);
         const records = trail.query({ zone, agency }, query);
-        if (query.scope === 'by-us') return records;
         const knowledge = new Map<string, CallerKnowledge>();
         const knows = (caseId: string) => {
           let known = knowledge.get(caseId);

@@ -85,7 +85,7 @@ export class KeyStore {
       allErasures: this.db.prepare<[], { subject: string; erased_at: string; zone: string; agency: string; operator: string; legal_basis: string; reason: string }>(
         'SELECT * FROM erasures',
       ),
-      erasedAt: this.db.prepare<[string], { erased_at: string }>('SELECT erased_at FROM erasures WHERE subject = ?'),
+      erasedAt: this.db.prepare<[string], { erased_at: string; zone: string }>('SELECT erased_at, zone FROM erasures WHERE subject = ?'),
       secret: this.db.prepare<[string], { master: string; wrapped: Buffer }>('SELECT master, wrapped FROM secrets WHERE name = ?'),
       insertSecret: this.db.prepare<[string, string, Buffer]>('INSERT OR IGNORE INTO secrets (name, master, wrapped) VALUES (?, ?, ?)'),
       allKeys: this.db.prepare<[], { key_id: string; subject: string; master: string; wrapped: Buffer }>('SELECT key_id, subject, master, wrapped FROM data_keys'),
@@ -216,7 +216,13 @@ export class KeyStore {
 
   /** When this person was erased, if they were. */
   erasedAt(subject: string): string | undefined {
-    return this.s.erasedAt.get(subject)?.erased_at;
+    return this.erasure(subject)?.erasedAt;
+  }
+
+  /** This person's erasure, if they were erased: when, and in which zone. */
+  erasure(subject: string): { erasedAt: string; zone: string } | undefined {
+    const row = this.s.erasedAt.get(subject);
+    return row && { erasedAt: row.erased_at, zone: row.zone };
   }
 
   /**

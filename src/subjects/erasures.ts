@@ -38,20 +38,35 @@ export class Erasures {
     return this.eraseSubject(this.keys.subjectOf(fiscalCode), request);
   }
 
+  /**
+   * A repeat answers this zone's own erasure, never another zone's: an admin must not learn that
+   * a person was known and erased elsewhere, nor when (ENTITLEMENTS.md "Nothing leaks through
+   * the side"). A person erased in another zone first is erased in this one now, as a person
+   * the ledger never knew would be.
+   */
   async eraseSubject(subject: string, request: ErasureRequest): Promise<{ erasedAt: string }> {
-    const done = this.keys.erasedAt(subject);
-    const erasedAt = done ?? this.clock.now().toISOString();
+    const zone = request.actor.zone;
+    const recorded = await this.erasedIn(zone, subject);
+    if (recorded) return { erasedAt: recorded };
+    const done = this.keys.erasure(subject);
+    // The key store's erasure is this zone's where a crash came before its event.
+    const erasedAt = done?.zone === zone ? done.erasedAt : this.clock.now().toISOString();
     if (!done)
       this.keys.destroy(subject, {
         erasedAt,
-        zone: request.actor.zone,
+        zone,
         agency: request.actor.agency,
         operator: request.actor.operator,
         legalBasis: request.legalBasis,
         reason: request.reason,
       });
-    await this.record(subject, request, erasedAt);
-    return { erasedAt };
+    return { erasedAt: await this.record(subject, request, erasedAt) };
+  }
+
+  /** When this zone's ledger recorded the person's erasure, if it did. */
+  private async erasedIn(zone: string, subject: string): Promise<string | undefined> {
+    const [event] = await this.store.readStream(erasureStream(zone, subject));
+    return event?.metadata.occurredAt;
   }
 
   /** Appends the erasure's event if the key store has an erasure the ledger does not (a crash between the two). */
@@ -71,7 +86,8 @@ export class Erasures {
     return appended;
   }
 
-  private async record(subject: string, request: ErasureRequest, erasedAt: string): Promise<void> {
+  /** Appends the erasure's event to the zone's ledger; answers when the ledger has it (another request's time, where that one came first). */
+  private async record(subject: string, request: ErasureRequest, erasedAt: string): Promise<string> {
     const stream = erasureStream(request.actor.zone, subject);
     const commandId = uuidV5(`erasure/${request.actor.zone}/${subject}`);
     try {
@@ -95,9 +111,11 @@ export class Erasures {
         'no-stream',
       );
       this.onCommitted(result.position);
+      return erasedAt;
     } catch (error) {
-      // Already recorded (a repeat, or another instance): the ledger holds it once.
+      // Already recorded (a repeat at the same time, or another instance): the ledger holds it once.
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      return (await this.erasedIn(request.actor.zone, subject)) ?? erasedAt;
     }
   }
 }

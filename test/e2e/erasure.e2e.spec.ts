@@ -186,6 +186,40 @@ describe('personal data at rest, and erasure', () => {
       ).toBe(403);
     });
 
+    it("answers an admin of another zone with that zone's own erasure, never the first zone's time", async () => {
+      const body = { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' };
+      const elsewhere = await service.request('POST', `/v1/subjects/${ANNA.fiscalCode}/erasure`, { as: { ...admin, zone: OTHER_ZONE }, body });
+      expect(elsewhere.status).toBe(201);
+      expect(elsewhere.body.erasedAt > erasedAt).toBe(true);
+      const again = await service.request('POST', `/v1/subjects/${ANNA.fiscalCode}/erasure`, { as: { ...admin, zone: OTHER_ZONE }, body });
+      expect(again.body).toEqual(elsewhere.body);
+    });
+
+    it("puts on the erasing agency's trail only the cases that exist for it", async () => {
+      const gino = { fiscalCode: 'GNIRSS70C10G702Q', givenName: 'Gino', familyName: 'Rossi', birthDate: '1970-03-10' };
+      const serd = { agency: AGENCIES.serd };
+      // One case SerD referred, one it has no part in (it answers 404 for it).
+      const { caseId: ofSerd } = await post('/v1/referrals', serd, { person: gino, needs: ['addiction'] });
+      const { caseId: hidden } = await post('/v1/referrals', sds, { person: gino, needs: ['housing'] });
+      expect((await service.request('GET', `/v1/cases/${hidden}`, { as: serd })).status).toBe(404);
+      const erased = await service.request('POST', `/v1/subjects/${gino.fiscalCode}/erasure`, {
+        as: { agency: AGENCIES.serd, roles: ['admin'] },
+        body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' },
+      });
+      expect(erased.status).toBe(201);
+      const trail = await service.request('GET', '/v1/access-trail?scope=by-us&limit=1', { as: { agency: AGENCIES.serd, roles: ['dpo'] } });
+      const erasures = [];
+      for (let page = trail; ;) {
+        erasures.push(...page.body.items.filter((r: { action: string }) => r.action === 'subject.erasure').map((r: { caseId: string }) => r.caseId));
+        if (!page.body.nextCursor) break;
+        page = await service.request('GET', `/v1/access-trail?scope=by-us&limit=1&cursor=${page.body.nextCursor}`, { as: { agency: AGENCIES.serd, roles: ['dpo'] } });
+      }
+      expect(erasures).toEqual([ofSerd]);
+      // The agency that referred the other case reads the erasure of its data there, by a reader it does not see on the case.
+      const ofSds = await service.request('GET', `/v1/access-trail?scope=of-our-data&caseId=${hidden}`, { as: dpo });
+      expect(ofSds.body.items.filter((r: { action: string }) => r.action === 'subject.erasure')).toEqual([expect.objectContaining({ caseId: hidden, agency: 'undisclosed' })]);
+    });
+
     it('is an event without personal data, on the access trail', async () => {
       const events = await service.store.readAll({ maxCount: 10_000, streamPrefixes: ['erasure-'] });
       const erasure = events.find((e) => e.type === 'PersonErased')!;
