@@ -1,4 +1,4 @@
-import { type CaseEvent, type CaseStatus, type Category, fullMembers, MEMBERSHIP_CATEGORY } from '../../events';
+import { type CaseEvent, type CaseStatus, type Category, fullMembers, MEMBERSHIP_CATEGORY, partyOf } from '../../events';
 import type { CaseFacts } from './case-facts';
 import { merged } from './merge';
 import { type Basis, type Entitlement, entitlementOf, memberBasis } from './entitlements';
@@ -189,38 +189,41 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
 }
 
 /**
- * The full members the agency may see: itself always (rule 2); those whose latest addition it
- * may see (rule 1 for the agency that added them, rule 3 otherwise); the minimal team and the
- * case manager's agency by rule 3 on their membership category.
+ * The full members the agency may see: itself always (rule 2); an agency on the team as the
+ * agency may see the team, that is where the last team entry about it the agency may see is an
+ * addition (rule 1 for the agency that added it, rule 3 otherwise), so that a removal or a
+ * re-addition it may not see changes nothing it is shown (ENTITLEMENTS.md "Nothing leaks through
+ * the side"); the minimal team and the case manager's agency by rule 3 on their membership
+ * category.
  */
 function members(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], shown: Disclosed): Json[] {
   const { state: membership, protocol } = facts;
-  const added = new Map<string, { entry: number }>();
+  const team = new Map<string, { tier: string; seen: Parameters<Disclosed['fact']>[0] } | undefined>();
   facts.entries.forEach((entry, i) => {
-    if (entry.type === 'TeamMemberAdded') added.set((entry.data as { member: { agency: string } }).member.agency, { entry: i });
+    if (entry.type === 'TeamMemberAdded') {
+      const seen = sights[i]!.fields.get('member')?.[0];
+      const member = (entry.data as { member: { agency: string; tier: string } }).member;
+      if (seen) team.set(member.agency, { tier: member.tier, seen });
+    } else if (entry.type === 'TeamMemberRemoved' && sights[i]!.fields.get('agency')?.[0]) {
+      team.set((entry.data as { agency: string }).agency, undefined);
+    }
   });
   const result: Json[] = [];
-  for (const agency of fullMembers(membership, protocol)) {
-    const onTeam = membership.team.get(agency);
-    const tier = onTeam ?? (protocol?.current.parties.find((p) => p.agency === agency)?.minimalEquipe ? 'minimal' : 'case-manager');
-    let visible = false;
-    const addition = onTeam ? added.get(agency) : undefined;
-    if (addition) {
-      const seen = sights[addition.entry]!.fields.get('member')?.[0];
-      if (seen) {
-        shown.fact(seen);
-        visible = true;
-      }
-    } else {
-      const kind = protocol?.kinds.get(agency);
-      const categories: Category[] = kind ? [MEMBERSHIP_CATEGORY[kind]] : ['special', 'health', 'judicial'];
-      const basis = agency === ent.agency ? (['self-reference'] as Basis[]) : memberBasis(ent, categories);
-      if (basis) {
-        shown.add(categories, basis, undefined);
-        visible = true;
-      }
+  for (const agency of new Set([...fullMembers(membership, protocol), ...team.keys()])) {
+    const onTeam = team.get(agency);
+    if (onTeam) {
+      shown.fact(onTeam.seen);
+      result.push({ agency, tier: onTeam.tier });
+      continue;
     }
-    if (visible) result.push({ agency, tier });
+    const minimal = partyOf(protocol, agency)?.minimalEquipe ?? false;
+    if (!minimal && membership.caseManagerAgency !== agency) continue;
+    const kind = protocol?.kinds.get(agency);
+    const categories: Category[] = kind ? [MEMBERSHIP_CATEGORY[kind]] : ['special', 'health', 'judicial'];
+    const basis = agency === ent.agency ? (['self-reference'] as Basis[]) : memberBasis(ent, categories);
+    if (!basis) continue;
+    shown.add(categories, basis, undefined);
+    result.push({ agency, tier: minimal ? 'minimal' : 'case-manager' });
   }
   return result;
 }

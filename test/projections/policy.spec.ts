@@ -1,7 +1,7 @@
 import type { Category, ZoneProtocol } from '../../events';
 import { agencyCaseView, caseFacts } from '../../projections/policy';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
-import { added, CASE_ID, consented, type Given, inCharge, noted, outcome, referred, withdrawn } from '../support/builders';
+import { added, CASE_ID, consented, type Given, inCharge, noted, outcome, referred, removed, withdrawn } from '../support/builders';
 import { given } from '../support/given-when-then';
 import { history } from '../support/ledger-history';
 
@@ -59,6 +59,25 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
       expect(texts(view)).toEqual(['in treatment at SerD since 2023', 'looking for work in logistics']);
       expect(view.view.caseManager).toBeUndefined();
       expect(view.disclosure.basis).toEqual(['authored']);
+    });
+  });
+
+  describe('the team as an agency may see it', () => {
+    // The CPI added SerD (rule 1: it sees its addition); SdS's removal of SerD is health data the CPI does not receive.
+    const before = [referral(AGENCIES.sds), inChargeNeri, added(AGENCIES.serd, AGENCIES.cpi)];
+    const seen = (events: Given[]) => {
+      const view = viewOf(events, AGENCIES.cpi)!;
+      return { members: view.view.members, history: view.history.map((h) => h.type), owners: view.disclosure.owners };
+    };
+
+    it('is not changed by a removal the agency may not see', () => {
+      expect(seen(before).members).toContainEqual({ agency: AGENCIES.serd, tier: 'extended' });
+      expect(seen([...before, removed(AGENCIES.serd, AGENCIES.sds)])).toEqual(seen(before));
+      expect(seen([...before, removed(AGENCIES.serd, AGENCIES.sds), added(AGENCIES.serd, AGENCIES.sds)])).toEqual(seen(before));
+    });
+
+    it('shows a removal the agency may see', () => {
+      expect(seen([...before, removed(AGENCIES.serd, AGENCIES.cpi)]).members).not.toContainEqual(expect.objectContaining({ agency: AGENCIES.serd }));
     });
   });
 
