@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, maxHeaderSize } from 'node:http';
 import { join } from 'node:path';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { DestinationStream, Logger } from 'pino';
@@ -12,7 +13,7 @@ import { createTokenVerifier } from './access/tokens';
 import { CaseLedger } from './case/case-ledger';
 import { type Clock, systemClock } from './ledger/clock';
 import type { Config } from './config';
-import { ErrorFilter, storageFaults } from './http/error-filter';
+import { ErrorFilter, sendError, storageFaults } from './http/error-filter';
 import { storeReadiness, writableReadiness } from './http/health.controller';
 import { Metrics } from './http/metrics';
 import { RateLimits } from './http/rate-limits';
@@ -24,6 +25,7 @@ import { ProtocolLedger } from './protocol/protocol-ledger';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
 import { discardStoppedBuild, removeViewsDb } from '../projections/views-db';
+import { ValidationFailed } from './errors';
 import { ConsentExpiry } from './case/consent-expiry';
 import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
@@ -66,6 +68,18 @@ export const BODY_LIMIT = 256 * 1024;
 
 /** A client's X-Request-Id becomes event metadata only if it is a UUID: anything else might carry personal data. */
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What the router raised before any route or hook ran, as an API.md error. A path whose
+ * percent-encoding does not decode is a 400 `validation` whose message never repeats the path:
+ * Fastify's own answer echoes it, and a path may hold a fiscal code.
+ */
+function frameworkError(error: FastifyError): unknown {
+  if (error.code === 'FST_ERR_BAD_URL') return new ValidationFailed([], 'the path is not a valid URL: a percent-encoded character is malformed');
+  // Unreachable while maxParamLength is the HTTP parser's own limit (createApp); in the API's shape should that change.
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return new ValidationFailed([], 'a path parameter is too long');
+  return error;
+}
 
 function isAhead(views: string | undefined, head: Position | undefined): boolean {
   return views !== undefined && (head === undefined || comparePositions(parsePosition(views), head) > 0);
@@ -136,8 +150,35 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   };
 
   const { limits } = config;
+  // Security headers on every answer (helmet's defaults, src/http/security-headers.ts).
+  const security = securityHeaders();
+  const metrics = new Metrics();
+  // What every answer carries (API.md "Conventions"), set by the onSend hook below.
+  const conventionalHeaders = (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/v1')) void reply.header('cache-control', 'no-store');
+    reply.removeHeader('x-powered-by');
+  };
+  // The access log line and the metrics of an answer, from the onResponse hook below.
+  const answered = (request: FastifyRequest, statusCode: number, elapsedMs: number) => {
+    accessLogLine(logger, request, statusCode, elapsedMs);
+    metrics.observe(request.method, request.routeOptions.url, statusCode, elapsedMs / 1000);
+  };
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    // A path parameter of any length the HTTP parser lets through reaches its route, and so the
+    // route's order of answers (401, 403, then 400 `validation` naming `params.<name>`, API.md
+    // "Conventions"), instead of Fastify's 414 (not an API.md code) echoing the path.
+    routerOptions: { maxParamLength: maxHeaderSize },
+    // The answers the router gives by itself (a malformed percent-encoding) bypass every hook:
+    // they get the API.md error body and the headers, log line and metrics of any other answer.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const started = performance.now();
+      void reply.headers(security);
+      conventionalHeaders(request, reply);
+      sendError(reply, frameworkError(error), logger, request.id);
+      answered(request, reply.statusCode, performance.now() - started);
+    },
     // Slow clients (OPERATIONS.md "Limits"): headers, then the whole request, must arrive in time;
     // idle sockets and idle keep-alive connections are closed. Node checks the first two every second.
     http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) },
@@ -165,8 +206,6 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.
   fastify.removeContentTypeParser(['text/plain']);
-  // Security headers on every answer (helmet's defaults, src/http/security-headers.ts).
-  const security = securityHeaders();
   fastify.addHook('onRequest', (_request, reply, done) => {
     void reply.headers(security);
     done();
@@ -182,21 +221,15 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   }
   // Floods: per client address here, per token subject in the guard (API.md "Conventions").
   await RateLimits.register(app, limits);
-  const metrics = new Metrics();
   if (projections instanceof ProjectionThread) {
     metrics.registry.registerMetric(projections.restarts);
     metrics.registry.registerMetric(projections.subscriptionErrors);
   }
   metrics.registry.registerMetric(storageFaults);
   metrics.serve(app);
-  fastify.addHook('onResponse', async (request, reply) => {
-    accessLogLine(logger, request, reply.statusCode, reply.elapsedTime);
-    metrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
-  });
+  fastify.addHook('onResponse', async (request, reply) => answered(request, reply.statusCode, reply.elapsedTime));
   fastify.addHook('onSend', async (request, reply, payload) => {
-    void reply.header('x-request-id', request.id);
-    if (request.url.startsWith('/v1')) void reply.header('cache-control', 'no-store');
-    reply.removeHeader('x-powered-by');
+    conventionalHeaders(request, reply);
     return payload;
   });
   setUpOpenApi(app);

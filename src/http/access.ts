@@ -10,7 +10,7 @@ import { ProtocolLedger } from '../protocol/protocol-ledger';
 import { Disclosures, type TrailAction } from '../reads/disclosures';
 import { TOKEN_VERIFIER } from './injection-tokens';
 import { limitSubject } from './rate-limits';
-import { DISCLOSES, requestContext } from './request-context';
+import { DISCLOSES, refusalContext } from './request-context';
 
 const PUBLIC = 'ledger:public';
 const ROLES = 'ledger:roles';
@@ -78,14 +78,15 @@ export class AccessGuard implements CanActivate {
 
   /**
    * A refused attempt on a case goes on the access trail before the 403 leaves (ENTITLEMENTS.md);
-   * the case id is recorded only if it is one (a path may hold anything, a fiscal code included).
+   * the case id is recorded only if it is one (a path may hold anything, a fiscal code included),
+   * and an X-Purpose that is not valid is no reason to skip the record nor to answer 400 instead.
    */
   private async refuse(context: ExecutionContext, request: AuthenticatedRequest, message: string): Promise<never> {
     const action = this.reflector.get<TrailAction | undefined>(DISCLOSES, context.getHandler());
     if (action) {
       const id = (request.params as { id?: string } | undefined)?.id;
       const caseId = id !== undefined && CASE_ID.test(id) ? id : '*';
-      await this.disclosures.record(request.caller!.actor, action, [{ caseId, outcome: 'forbidden' }], requestContext(request));
+      await this.disclosures.record(request.caller!.actor, action, [{ caseId, outcome: 'forbidden' }], refusalContext(request));
     }
     throw new Forbidden(message);
   }
