@@ -32,8 +32,10 @@ function effectiveRoles(actor: Actor): Set<Role> {
 }
 
 /**
- * A route any agency of the zone may call, party or not: signing a zone's first protocol (when
- * there are no parties yet) and approving a proposal. Their decisions check who signs.
+ * A route any agency of the zone may call while the zone has no protocol (there are no parties
+ * yet): signing the first one, whose decision checks that the signer is among its parties. Once a
+ * protocol is in force, only its parties get past the guard, here as everywhere (ENTITLEMENTS.md
+ * "Parties only": 403 on every request in that zone).
  */
 export const AnyAgencyOfTheZone = () => SetMetadata(ANY_AGENCY, true);
 
@@ -70,9 +72,9 @@ export class AccessGuard implements CanActivate {
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     const roles = effectiveRoles(actor);
     if (!allowed || !allowed.some((role) => roles.has(role))) await this.refuse(context, request, `this needs the role ${allowed?.join(' or ') ?? '(none declared)'}`);
-    if (!this.reflector.getAllAndOverride<boolean>(ANY_AGENCY, targets) && !partyOf(await this.protocols.current(actor.zone), actor.agency)) {
-      await this.refuse(context, request, 'the agency is not a party of the zone protocol');
-    }
+    const current = await this.protocols.current(actor.zone);
+    const beforeTheFirst = current === undefined && this.reflector.getAllAndOverride<boolean>(ANY_AGENCY, targets);
+    if (!beforeTheFirst && !partyOf(current, actor.agency)) await this.refuse(context, request, 'the agency is not a party of the zone protocol');
     return true;
   }
 

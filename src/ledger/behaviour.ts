@@ -24,8 +24,8 @@ export interface CommandRoute<P extends ParamShape = ParamShape> {
   /** 201 unless said. */
   readonly status?: 200 | 201;
   /**
-   * Any agency of the zone may send it, party or not (the global guard lets only parties of the
-   * protocol in force through otherwise): signing a zone's first protocol, approving a proposal.
+   * Any agency of the zone may send it while the zone has no protocol (the global guard lets only
+   * parties of the protocol in force through otherwise): signing a zone's first protocol.
    */
   readonly anyAgency?: boolean;
 }

@@ -112,7 +112,8 @@ export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, neve
     params: {},
     status: 200,
     roles: ['admin'],
-    // The decision checks that the signer is a party of the protocol it signs (and of the one in force).
+    // Before the first protocol, any agency: the decision checks that the signer is a party of the
+    // protocol it signs (and, for a renewal, of the one in force; the guard has let only its parties through).
     anyAgency: true,
     summary: "Sign the zone's first protocol, or renew it",
     description:

@@ -52,6 +52,11 @@ describe('the zone protocol over HTTP', () => {
     expect(renewed.status).toBe(200);
     expect(renewed.body).toMatchObject({ version: 2, revision: 1, validUntil: '2035-02-04' });
 
+    // Once a protocol is in force, an agency that is not one of its parties gets 403, as on every route of the zone.
+    const outsider = await service.request('PUT', '/v1/protocol', { as: { agency: 'comune-di-pescia', roles: ['admin'] }, body: PROTOCOL_TERMS });
+    expect(outsider.status).toBe(403);
+    expect(outsider.body.error).toBe('forbidden');
+
     const current = await service.request('GET', '/v1/protocol', { as: { agency: AGENCIES.cpi, roles: ['operator'] } });
     expect(current.status).toBe(200);
     expect(current.body).toEqual(renewed.body);
