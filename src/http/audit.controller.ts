@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -10,6 +10,7 @@ import { CaseId } from '../case/case-command';
 import { AuditRead, GetCaseAsOf } from '../reads/audit-queries';
 import type { RequestContext } from '../reads/disclosures';
 import { CurrentCaller, Roles } from './access';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiErrors, ApiQueryFrom, HEADER_SCHEMAS } from './routes';
@@ -113,7 +114,15 @@ export class AuditController {
   @HttpCode(201)
   @Roles('auditor')
   @Discloses('audit.checkpoint')
+  // API.md "Conventions": Idempotency-Key on any POST.
+  @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: "Signs a checkpoint of the zone's ledger as it is now" })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    schema: HEADER_SCHEMAS['Idempotency-Key'],
+    description: 'a repeat with the same key within 24 h returns the first checkpoint and signs nothing',
+  })
   @ApiResponse({ status: 201, schema: jsonSchema(Checkpoint, 'output') })
   sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext) {
     return this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone));

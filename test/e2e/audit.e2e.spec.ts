@@ -149,6 +149,17 @@ describe('auditors over HTTP', () => {
     expect((await audit(`/checkpoints?after=${second.size}`)).body.items).toEqual([]);
   });
 
+  it('signs nothing again for a repeat with the same Idempotency-Key', async () => {
+    const headers = { 'idempotency-key': 'checkpoint-2025-06-30' };
+    const first = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers });
+    expect(first.status).toBe(201);
+    const count = async () => (await service.request('GET', '/v1/audit/checkpoints', { as: auditor })).body.items.length;
+    const before = await count();
+    const again = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers });
+    expect({ status: again.status, body: again.body, replayed: again.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: first.body, replayed: 'true' });
+    expect(await count()).toBe(before);
+  });
+
   it('verifies the whole zone ledger', async () => {
     const report = await audit('/verify');
     expect(report.status).toBe(200);
