@@ -57,9 +57,16 @@ const Env = z
     path: ['AUTH_JWKS_URL'],
     message: 'set AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE, not both',
   })
-  // A JWKS is a provider that signs for many services: its tokens must name this one (aud) and come from it (iss).
-  .refine((env) => !env.AUTH_JWKS_URL || env.AUTH_ISSUER, { path: ['AUTH_ISSUER'], message: 'is required with AUTH_JWKS_URL (the iss its tokens carry)' })
-  .refine((env) => !env.AUTH_JWKS_URL || env.AUTH_AUDIENCE, { path: ['AUTH_AUDIENCE'], message: 'is required with AUTH_JWKS_URL (the aud its tokens carry for this service)' })
+  // An identity provider (its JWKS or one of its public keys) signs for many services: its tokens
+  // must name this one (aud) and come from it (iss), or a token meant for another service would pass (API.md).
+  .refine((env) => !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY_FILE) || env.AUTH_ISSUER, {
+    path: ['AUTH_ISSUER'],
+    message: 'is required with AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE (the iss its tokens carry)',
+  })
+  .refine((env) => !(env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY_FILE) || env.AUTH_AUDIENCE, {
+    path: ['AUTH_AUDIENCE'],
+    message: 'is required with AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE (the aud its tokens carry for this service)',
+  })
   .refine((env) => env.HTTP_HEADERS_TIMEOUT_MS <= env.HTTP_REQUEST_TIMEOUT_MS, {
     path: ['HTTP_HEADERS_TIMEOUT_MS'],
     message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS',
@@ -82,7 +89,7 @@ export interface Config {
   readonly auth:
     | { readonly mode: 'local' }
     | { readonly mode: 'jwks'; readonly url: string; readonly issuer: string; readonly audience: string }
-    | { readonly mode: 'public-key'; readonly file: string; readonly issuer?: string; readonly audience?: string };
+    | { readonly mode: 'public-key'; readonly file: string; readonly issuer: string; readonly audience: string };
 }
 
 export interface Limits {
@@ -118,11 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'configuration');
-    const value = present[name];
+    // A URL may carry credentials (esdb://user:password@…, a token in a query): its value is not repeated.
+    const value = name.endsWith('_URL') ? undefined : present[name];
     throw new ConfigError(`configuration: ${name} ${issue.message}${value === undefined ? '' : ` (got "${value}")`}`);
   }
   const e = parsed.data;
-  const verification = { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE };
   return {
     port: e.PORT,
     host: e.HOST,
@@ -146,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: e.AUTH_JWKS_URL
       ? { mode: 'jwks', url: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! }
       : e.AUTH_PUBLIC_KEY_FILE
-        ? { mode: 'public-key', file: resolve(e.AUTH_PUBLIC_KEY_FILE), ...verification }
+        ? { mode: 'public-key', file: resolve(e.AUTH_PUBLIC_KEY_FILE), issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! }
         : { mode: 'local' },
   };
 }

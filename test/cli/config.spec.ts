@@ -41,7 +41,7 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ EVENTSTORE_URL: 'kurrentdb+discover://a:2113,b:2113' }).eventStoreUrl).toBe('kurrentdb+discover://a:2113,b:2113');
   });
 
-  it('holds an identity provider to https, an issuer and an audience; a public key file to neither', () => {
+  it('holds an identity provider to https, an issuer and an audience; a public key file to an issuer and an audience', () => {
     const jwks = { AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'https://idp.example/', AUTH_AUDIENCE: 'equipe-ledger' };
     for (const [env, name] of [
       [{ ...jwks, AUTH_JWKS_URL: 'http://idp.example/jwks' }, 'AUTH_JWKS_URL'],
@@ -54,7 +54,23 @@ describe('configuration from the environment', () => {
       expect(message).not.toContain('\n');
     }
     expect(loadConfig(jwks).auth).toEqual({ mode: 'jwks', url: jwks.AUTH_JWKS_URL, issuer: jwks.AUTH_ISSUER, audience: jwks.AUTH_AUDIENCE });
-    expect(loadConfig({ AUTH_PUBLIC_KEY_FILE: __filename }).auth).toMatchObject({ mode: 'public-key', issuer: undefined, audience: undefined });
+    // One of the provider's keys trusts its tokens for every service it signs for, unless they must name this one.
+    expect(errorOf({ AUTH_PUBLIC_KEY_FILE: __filename, AUTH_AUDIENCE: 'equipe-ledger' })).toMatch(
+      /^configuration: AUTH_ISSUER is required with AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE/,
+    );
+    expect(errorOf({ AUTH_PUBLIC_KEY_FILE: __filename, AUTH_ISSUER: 'https://idp.example/' })).toMatch(/^configuration: AUTH_AUDIENCE is required/);
+    expect(loadConfig({ AUTH_PUBLIC_KEY_FILE: __filename, AUTH_ISSUER: 'https://idp.example/', AUTH_AUDIENCE: 'equipe-ledger' }).auth).toMatchObject({
+      mode: 'public-key',
+      issuer: 'https://idp.example/',
+      audience: 'equipe-ledger',
+    });
+  });
+
+  it('repeats a bad value to the operator, but never a URL, which may carry credentials', () => {
+    expect(errorOf({ PORT: 'eighty' })).toContain('(got "eighty")');
+    const message = errorOf({ EVENTSTORE_URL: 'http://admin:changeit@localhost:2113' });
+    expect(message).toMatch(/^configuration: EVENTSTORE_URL /);
+    expect(message).not.toContain('changeit');
   });
 
   it('refuses two identity providers at once', () => {
