@@ -13,6 +13,8 @@ export const TRAIL_ACTIONS = [
   'case.read',
   'case.history',
   'case.read-as-of',
+  // A command on a case refused with 403 or 404: recorded like a refused read (nothing is disclosed).
+  'case.command',
   'subject.erasure',
   // Auditors' reads of the zone's ledger (API.md "Auditor"): no case, caseId "*".
   'audit.events',

@@ -2,11 +2,14 @@ import { Controller, HttpCode, Inject, Post, Put, Res, SetMetadata, type Type, U
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { NotFound } from '../errors';
 import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
+import { Disclosures } from '../reads/disclosures';
 import { AnyAgencyOfTheZone, Roles } from './access';
 import { CurrentCommand } from './command-context';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
+import { Discloses, refusalContext } from './request-context';
 import { errorAnswers, HEADER_SCHEMAS } from './routes';
 import { BODY_SCHEMA, ValidBody, ValidParams } from './validation';
 
@@ -23,15 +26,31 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
   @ApiBearerAuth()
   @Controller('v1')
   class CommandRoutes {
-    constructor(@Inject(CommandBus) readonly bus: CommandBus) {}
+    constructor(
+      @Inject(CommandBus) readonly bus: CommandBus,
+      @Inject(Disclosures) readonly disclosures: Disclosures,
+    ) {}
   }
 
   for (const behaviour of behaviours) {
     const { route } = behaviour;
     const status = route.status ?? 201;
+    const onCase = 'id' in route.params;
     const handle = {
       async [behaviour.name](this: CommandRoutes, origin: CommandOrigin, params: never, body: never, reply: FastifyReply) {
-        const answer = await this.bus.execute(behaviour.command(origin, params, body));
+        let answer: unknown;
+        try {
+          answer = await this.bus.execute(behaviour.command(origin, params, body));
+        } catch (error) {
+          // A command about a case that does not exist for the caller is a refused attempt: on the
+          // trail before its 404 leaves, as for a read (ENTITLEMENTS.md "The access trail"), so an
+          // invisible case and an unknown one answer alike, in time too.
+          if (onCase && error instanceof NotFound) {
+            const caseId = (params as { id: string }).id;
+            await this.disclosures.record(origin.actor, 'case.command', [{ caseId, outcome: 'not-found' }], refusalContext(reply.request));
+          }
+          throw error;
+        }
         if (behaviour.statusOf) void reply.status(behaviour.statusOf(answer));
         for (const [name, value] of Object.entries(behaviour.headers?.(answer) ?? {})) void reply.header(name, value);
         return answer;
@@ -50,6 +69,8 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       HttpCode(status),
       Roles(...route.roles),
       ...(route.anyAgency ? [AnyAgencyOfTheZone()] : []),
+      // A refusal (403) of a command on a case goes on the trail, as the guard records it for reads.
+      ...(onCase ? [Discloses('case.command')] : []),
       UseInterceptors(IdempotencyInterceptor),
       SetMetadata(BODY_SCHEMA, behaviour.body),
       ApiOperation({ operationId: behaviour.name, summary: route.summary, description: `${route.description ?? ''}\n\nRoles: ${route.roles.join(', ')}.`.trim() }),

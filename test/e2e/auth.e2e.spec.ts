@@ -119,7 +119,30 @@ describe('authentication and roles', () => {
     }
     const trail = await service.store.readAll({ maxCount: 10_000, streamPrefixes: ['trail-'] });
     const refused = trail.filter((e) => e.metadata.agency === 'comune-di-lucca').map((e) => (e.data as { action: string; outcome: string }).action);
-    expect(refused.sort()).toEqual(['case.history', 'case.list', 'case.read']);
+    expect(refused.sort()).toEqual(['case.command', 'case.history', 'case.list', 'case.read']);
+  });
+
+  it('records a refused command on a case like a refused read: 403, and 404 for an invisible case as for an unknown one', async () => {
+    const created = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds }, body });
+    const invisible = created.body.caseId as string;
+    const unknown = '0b7e2c1a-5d3f-4e8a-9c6b-1f2e3d4c5b6a';
+    const note = { notes: [{ category: 'common', text: 'x' }] };
+    // UEPE is a party, not on this case: it does not exist for it.
+    const uepe = { agency: AGENCIES.uepe };
+    for (const caseId of [invisible, unknown]) expect((await service.request('POST', `/v1/cases/${caseId}/notes`, { as: uepe, body: note })).status).toBe(404);
+    expect((await service.request('POST', `/v1/cases/${invisible}/notes`, { as: { agency: AGENCIES.uepe, roles: ['dpo'] }, body: note })).status).toBe(403);
+    const trail = await service.store.readAll({ maxCount: 10_000, streamPrefixes: ['trail-'] });
+    const records = trail
+      .filter((e) => e.metadata.agency === AGENCIES.uepe && (e.data as { action: string }).action === 'case.command')
+      .map((e) => {
+        const { action, caseId, outcome, categories } = e.data as { action: string; caseId: string; outcome: string; categories: string[] };
+        return { action, caseId, outcome, categories };
+      });
+    expect(records).toEqual([
+      { action: 'case.command', caseId: invisible, outcome: 'not-found', categories: [] },
+      { action: 'case.command', caseId: unknown, outcome: 'not-found', categories: [] },
+      { action: 'case.command', caseId: invisible, outcome: 'forbidden', categories: [] },
+    ]);
   });
 
   it('answers 403 when the token lacks the role', async () => {
