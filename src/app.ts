@@ -137,7 +137,7 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
     clock,
     logger,
     verifyToken: await createTokenVerifier(config, models, logger),
-    idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db')),
+    idempotency: new IdempotencyStore(join(config.dataDir, 'idempotency.db'), (key) => keys.fingerprint(`idempotency-key\u0000${key}`)),
     cases,
     protocols,
     readiness: [

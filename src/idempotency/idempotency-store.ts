@@ -29,7 +29,14 @@ export class IdempotencyStore {
   private readonly s;
   private writes = 0;
 
-  constructor(file: string) {
+  /**
+   * `hashKey`: the keyed hash a key is filed under. A client chooses its keys and may put anything
+   * in them (`referral-<fiscal code>`): the file keeps none of them in clear (issue 11).
+   */
+  constructor(
+    file: string,
+    private readonly hashKey: (key: string) => string,
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -42,6 +49,20 @@ export class IdempotencyStore {
       fingerprint TEXT NOT NULL, command_id TEXT NOT NULL, created_at INTEGER NOT NULL,
       status INTEGER, body TEXT, location TEXT,
       PRIMARY KEY (zone, agency, key))`);
+    // user_version 1: keys are filed hashed. A file of an earlier version has its keys hashed now,
+    // in one transaction, so a repeat in the window still finds its reservation after an upgrade.
+    // What a row held (a released key's answer, a key in clear) is overwritten, not left in free pages.
+    this.db.pragma('secure_delete = ON');
+    if ((this.db.pragma('user_version', { simple: true }) as number) < 1) {
+      this.db.transaction(() => {
+        const rows = this.db.prepare<[], { rowid: number; key: string }>('SELECT rowid, key FROM idempotency').all();
+        const rename = this.db.prepare<[string, number]>('UPDATE idempotency SET key = ? WHERE rowid = ?');
+        for (const row of rows) rename.run(hashKey(row.key), row.rowid);
+        this.db.pragma('user_version = 1');
+      })();
+      // The keys in clear must not stay in the write-ahead log either.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
     this.s = {
       get: this.db.prepare<[string, string, string, number], { fingerprint: string; command_id: string; status: number | null; body: string | null; location: string | null }>(
         'SELECT fingerprint, command_id, status, body, location FROM idempotency WHERE zone = ? AND agency = ? AND key = ? AND created_at > ?',
@@ -66,9 +87,10 @@ export class IdempotencyStore {
    * hours is reserved for this request, with a new command id. Durable when it returns.
    */
   reserve(scope: { zone: string; agency: string }, key: string, fingerprint: string, now: number): Reservation {
+    const filed = this.hashKey(key);
     return this.db
       .transaction((): Reservation => {
-        const row = this.s.get.get(scope.zone, scope.agency, key, now - IDEMPOTENCY_WINDOW_MS);
+        const row = this.s.get.get(scope.zone, scope.agency, filed, now - IDEMPOTENCY_WINDOW_MS);
         if (row) {
           if (row.fingerprint !== fingerprint) return 'reused';
           return {
@@ -77,7 +99,7 @@ export class IdempotencyStore {
           };
         }
         const commandId = randomUUID();
-        this.s.reserve.run(scope.zone, scope.agency, key, fingerprint, commandId, now);
+        this.s.reserve.run(scope.zone, scope.agency, filed, fingerprint, commandId, now);
         if (++this.writes % 1000 === 0) this.s.purge.run(now - IDEMPOTENCY_WINDOW_MS);
         return { commandId };
       })
@@ -90,9 +112,10 @@ export class IdempotencyStore {
    * the ledger recognises; the reservation is what must never be lost.
    */
   complete(scope: { zone: string; agency: string }, key: string, commandId: string, response: StoredResponse): void {
+    const filed = this.hashKey(key);
     this.db.pragma('synchronous = NORMAL');
     try {
-      this.s.complete.run(response.status, JSON.stringify(response.body), response.location ?? null, scope.zone, scope.agency, key, commandId);
+      this.s.complete.run(response.status, JSON.stringify(response.body), response.location ?? null, scope.zone, scope.agency, filed, commandId);
     } finally {
       this.db.pragma('synchronous = FULL');
     }
@@ -100,18 +123,21 @@ export class IdempotencyStore {
 
   /** The answer kept for a reserved command, if this instance gave one in the window. */
   answer(scope: { zone: string; agency: string }, key: string, commandId: string): StoredResponse | undefined {
-    const row = this.s.answer.get(scope.zone, scope.agency, key, commandId);
+    const filed = this.hashKey(key);
+    const row = this.s.answer.get(scope.zone, scope.agency, filed, commandId);
     return row && row.status !== null ? { status: row.status, body: JSON.parse(row.body!) as unknown, location: row.location ?? undefined } : undefined;
   }
 
   /** A reservation made elsewhere (the shared ledger), remembered here for its answer. */
   remember(scope: { zone: string; agency: string }, key: string, fingerprint: string, commandId: string, now: number): void {
-    this.s.reserve.run(scope.zone, scope.agency, key, fingerprint, commandId, now);
+    const filed = this.hashKey(key);
+    this.s.reserve.run(scope.zone, scope.agency, filed, fingerprint, commandId, now);
   }
 
   /** The command was refused and wrote nothing: the key is free again, for any request. */
   release(scope: { zone: string; agency: string }, key: string, commandId: string): void {
-    this.s.release.run(scope.zone, scope.agency, key, commandId);
+    const filed = this.hashKey(key);
+    this.s.release.run(scope.zone, scope.agency, filed, commandId);
   }
 
   close(): void {

@@ -73,11 +73,14 @@ describe('personal data at rest, and erasure', () => {
     service = await startService();
     await signProtocol(service);
     expect((await service.request('PUT', '/v1/protocol', { as: { ...admin, zone: OTHER_ZONE }, body: PROTOCOL_TERMS })).status).toBe(200);
-    ({ caseId: anna } = await post('/v1/referrals', sds, {
-      person: ANNA,
-      needs: ['employment', 'addiction'],
-      notes: [{ category: 'health', text: 'metadone-scalare-quindicinale' }],
-    }));
+    // A client's Idempotency-Key may hold personal data too.
+    const referral = await service.request('POST', '/v1/referrals', {
+      as: sds,
+      body: { person: ANNA, needs: ['employment', 'addiction'], notes: [{ category: 'health', text: 'metadone-scalare-quindicinale' }] },
+      headers: { 'idempotency-key': `referral-${ANNA.fiscalCode}` },
+    });
+    expect(referral.status).toBe(201);
+    anna = referral.body.caseId;
     await post(`/v1/cases/${anna}/consents`, sds, {
       grants: [{ agency: AGENCIES.sds, categories: ['health'] }],
       purposes: ['consenso-per-percorso-riabilitativo'],

@@ -76,9 +76,12 @@ describe('Idempotency-Key over its window', () => {
     // A refused command wrote nothing: the key may carry another request.
     expect((await note(caseId, 'after a refusal', 'k-refused')).status).toBe(201);
     const db = new Database(join(service.dataDir, 'idempotency.db'), { readonly: true });
-    const row = db.prepare("SELECT command_id, status FROM idempotency WHERE key = 'k-refused'").get() as { command_id: string; status: number };
+    // Keys are filed under a keyed hash (a client may put personal data in them), none in clear.
+    const filed = service.ledger.parts.keys.fingerprint('idempotency-key\u0000k-refused');
+    const row = db.prepare('SELECT command_id, status FROM idempotency WHERE key = ?').get(filed) as { command_id: string; status: number };
+    const clear = db.prepare("SELECT count(*) AS n FROM idempotency WHERE key = 'k-refused'").get() as { n: number };
     db.close();
-    expect(row).toEqual({ command_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 201 });
+    expect({ row, clear: clear.n }).toEqual({ row: { command_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 201 }, clear: 0 });
   });
 
   it('refuses a body nested 10,000 deep with 400, not 500', async () => {

@@ -26,8 +26,8 @@ describe('Idempotency-Keys shared by the instances of one ledger', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-shared-keys-'));
     ledger = new SqliteEventStore(join(dir, 'ledger.db'));
-    a = sharedReservations(ledger, hash, new IdempotencyStore(':memory:'));
-    b = sharedReservations(ledger, hash, new IdempotencyStore(':memory:'));
+    a = sharedReservations(ledger, hash, new IdempotencyStore(':memory:', hash));
+    b = sharedReservations(ledger, hash, new IdempotencyStore(':memory:', hash));
   });
   afterEach(async () => {
     await ledger.close();
