@@ -12,6 +12,12 @@ export interface CallerKnowledge {
   consent(consentId: string): boolean;
   /** The objective is in that plan revision and the caller is shown it. */
   objective(planRevision: number, objectiveId: string): boolean;
+  /**
+   * The caller is shown the plan's revisions as they are: their numbers, status and dates are
+   * `common` (ENTITLEMENTS.md), shown by rule 3 alone. A caller that does not receive `common` sees
+   * neither how many there are nor which were agreed, so it can act on none.
+   */
+  planRevisions(): boolean;
   /** How many outcome records since the case was (re)opened the caller is shown. */
   outcomesSinceOpening(): number;
   /**
@@ -39,6 +45,9 @@ export function callerKnowledge(state: CaseState, protocol: ZoneProtocol | undef
       const dimension = revision?.objectives.get(objectiveId);
       if (!revision || !dimension) return false;
       return revision.author === agency || allowed(['common', needCategory(dimension)]);
+    },
+    planRevisions() {
+      return allowed(['common']);
     },
     outcomesSinceOpening() {
       return state.outcomesSinceOpening.filter((r) => r.author === agency || r.outcomes.some((o) => allowed([outcomeCategory(o)]))).length;

@@ -1,7 +1,7 @@
 import { PlanRevisionAgreed } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { openCaseForMember } from './decision';
+import { openPlanForMember } from './decision';
 import { PlanRevisionNumber } from './plan-revision-number';
 
 /** POST /v1/cases/{id}/plan/revisions/{n}/agreement: the person signs the pact. */
@@ -16,7 +16,7 @@ export const agreePlanRevision = caseCommand({
   body: PlanRevisionAgreed.omit({ planRevision: true }),
   input: (body, params) => ({ ...body, planRevision: params.n }),
   decide: (state, input, ctx) => {
-    openCaseForMember(state, ctx);
+    openPlanForMember(state, ctx);
     const revision = state.planRevisions.get(input.planRevision);
     if (!revision) throw new RuleViolation('unknown-plan-revision', String(input.planRevision));
     if (revision.agreed) throw new RuleViolation('plan-revision-already-agreed', String(input.planRevision));

@@ -40,6 +40,17 @@ export function caseForMember(state: CaseState, ctx: DecisionContext): ZoneProto
   return protocol;
 }
 
+/**
+ * As openCaseForMember, for a command on the plan: the caller must be shown the plan's revisions
+ * (their numbers and status are `common`), else `not-entitled`, whatever the plan holds: a
+ * revision's number or status must not answer a caller that may not see them.
+ */
+export function openPlanForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
+  const protocol = openCaseForMember(state, ctx);
+  if (!callerKnows(state, ctx).planRevisions()) throw new RuleViolation('not-entitled', 'the plan');
+  return protocol;
+}
+
 /** As caseForMember, and the case is not closed. */
 export function openCaseForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
   const protocol = caseForMember(state, ctx);

@@ -1,7 +1,7 @@
 import { VerificationRecorded } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { callerKnows, openCaseForMember } from './decision';
+import { callerKnows, openPlanForMember } from './decision';
 
 const RecordVerificationBody = VerificationRecorded.superRefine((body, ctx) => {
   const seen = new Set<string>();
@@ -17,7 +17,7 @@ export const recordVerification = caseCommand({
   route: { path: 'cases/:id/verifications', roles: ['operator'], summary: 'Record a verification of progress per objective' },
   body: RecordVerificationBody,
   decide: (state, body, ctx) => {
-    openCaseForMember(state, ctx);
+    openPlanForMember(state, ctx);
     const revision = state.planRevisions.get(body.planRevision);
     if (!revision) throw new RuleViolation('unknown-plan-revision', String(body.planRevision));
     const knows = callerKnows(state, ctx);

@@ -1,7 +1,7 @@
 import { PlanRevisionValidated } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { openCaseForMember } from './decision';
+import { openPlanForMember } from './decision';
 import { PlanRevisionNumber } from './plan-revision-number';
 
 /** POST /v1/cases/{id}/plan/revisions/{n}/validation: the coordination group validates an agreed revision. */
@@ -11,7 +11,7 @@ export const validatePlanRevision = caseCommand({
   body: PlanRevisionValidated.omit({ planRevision: true }),
   input: (body, params) => ({ ...body, planRevision: params.n }),
   decide: (state, input, ctx) => {
-    openCaseForMember(state, ctx);
+    openPlanForMember(state, ctx);
     const revision = state.planRevisions.get(input.planRevision);
     if (!revision) throw new RuleViolation('unknown-plan-revision', String(input.planRevision));
     if (!revision.agreed) throw new RuleViolation('validation-before-agreement', String(input.planRevision));

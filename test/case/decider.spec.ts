@@ -374,6 +374,26 @@ describe('refusals decided on the caller\'s view (ENTITLEMENTS.md "Commands are 
     }
   });
 
+  it("answers not-entitled on the plan, whatever it holds, to a full member that does not receive common data (a revision's number and status are common)", () => {
+    const noCommon = protocolFixture({
+      ...PROTOCOL_TERMS,
+      parties: PROTOCOL_TERMS.parties.map((p) => (p.agency === AGENCIES.cpi ? { ...p, receivable: ['judicial' as const] } : p)),
+    });
+    const asCpi = { ...cpi, protocol: noCommon };
+    const plans = [base, [...base, drafted({ by: AGENCIES.sds })], [...base, drafted({ by: AGENCIES.sds }), agreed(1, AGENCIES.sds)]];
+    for (const history of plans) {
+      given(...history)
+        .when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }, asCpi)
+        .thenRule('not-entitled');
+      given(...history)
+        .when(validatePlanRevision, { planRevision: 1 }, asCpi)
+        .thenRule('not-entitled');
+      given(...history)
+        .when(recordVerification, { planRevision: 1, progress: [{ objectiveId: 'o1', status: 'achieved' }] }, asCpi)
+        .thenRule('not-entitled');
+    }
+  });
+
   it('numbers plan revisions with no gap the caller could notice: every full member sees every number', () => {
     given(...base, drafted({ by: AGENCIES.serd }))
       .when(draftPlanRevision, { objectives: [{ id: 'o2', dimension: 'employment', description: 'x', term: 'short' }], interventions: [], commitments: [] }, cpi)
