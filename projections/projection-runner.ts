@@ -110,7 +110,8 @@ export class ProjectionRunner {
 
   /** Why not ready, for /health/ready. */
   reason(): string | undefined {
-    if (this.failed) return `projections stopped: ${this.failed instanceof Error ? this.failed.message : 'failed'}`;
+    // Read by /health/ready, which answers anyone: the error itself goes to the log, not here.
+    if (this.failed) return 'projections stopped (the log says why)';
     return this.isReady() ? undefined : 'catching up with the ledger';
   }
 

@@ -136,7 +136,9 @@ export class ProjectionThread implements Projections {
     if (this.worker !== worker) return;
     this.worker = undefined;
     if (this.stopped) return;
-    this.down = `projection worker down, restarting: ${message}`;
+    // /health/ready answers anyone: the reason names no error (a message may name a file or a
+    // value); the log line, for the operator, has it.
+    this.down = 'projection worker down, restarting (the log says why)';
     this.progress.fail();
     this.restarts.inc();
     this.log.error({ err: { message }, retryInMs: this.backoffMs }, 'projection worker failed; restarting');
