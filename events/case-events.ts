@@ -5,6 +5,7 @@ import { datum } from './datum';
 import {
   CaseManager,
   COLLECTION_METHODS,
+  FreeTextNote,
   Grant,
   Intervention,
   IsoDate,
@@ -14,7 +15,6 @@ import {
   Objective,
   Person,
   ProgressEntry,
-  ShortNote,
   SIGNERS,
   TIERS,
   URGENCIES,
@@ -49,7 +49,7 @@ export const ConsentRecorded = z.strictObject({
   consentId: id(ConsentId),
   grants: z.array(datum('grant', Grant)).min(1).max(50),
   /** Free text with the category its author declares (ENTITLEMENTS.md "Free text has a declared category everywhere"). */
-  purposes: z.array(ShortNote(200)).max(20).default([]),
+  purposes: z.array(FreeTextNote).max(20).default([]),
   legalBasis: datum('common', z.enum(LEGAL_BASES)),
   informativaVersion: datum('common', z.string().trim().min(1).max(100)),
   collectionMethod: datum('common', z.enum(COLLECTION_METHODS)).optional(),
@@ -95,7 +95,7 @@ export const PlanRevisionDrafted = z.strictObject({
   planRevision: revisionNumber(),
   objectives: z.array(datum('objective', Objective)).min(1).max(50),
   interventions: z.array(datum('intervention', Intervention)).max(50),
-  commitments: z.array(ShortNote(1_000)).max(50),
+  commitments: z.array(FreeTextNote).max(50),
   notes,
 });
 
@@ -111,7 +111,7 @@ export const VerificationRecorded = z.strictObject({
 });
 
 export const NonComplianceReported = z.strictObject({
-  commitment: ShortNote(1_000).optional(),
+  commitment: FreeTextNote.optional(),
   notes,
 });
 

@@ -41,25 +41,40 @@ export const Person = z.strictObject({
 });
 export type Person = z.infer<typeof Person>;
 
+/** API.md "Conventions": a note's text is 1–10,000 characters. */
+const NOTE_TEXT_MAX = 10_000;
+
 /** API.md "Conventions": a note carries the category its author declares. */
 export const Note = datum(
   'note',
   z.strictObject({
     category: Category,
-    text: z.string().min(1).max(10_000),
+    text: z.string().min(1).max(NOTE_TEXT_MAX),
   }),
 );
 export type Note = z.infer<typeof Note>;
 export const Notes = z.array(Note).max(50);
 
-/** Free text of another field (a commitment, a purpose): a note with its category, shorter. */
-export const ShortNote = (max: number) => datum('note', z.strictObject({ category: Category, text: z.string().trim().min(1).max(max) }));
+/**
+ * Free text of another field (a commitment, a purpose) as stored: a note with the category its
+ * author declares and a note's text (ENTITLEMENTS.md "Free text has a declared category
+ * everywhere"; API.md "Conventions": 1–10,000 characters). A bare string sent for such a field
+ * is capped shorter by TextOrNote; once stored, the two are not told apart.
+ */
+export const FreeTextNote = datum('note', z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX) }));
 
-/** What a client may send for such a field: a bare string is `common` (API.md "commitments: [string | Note]"). */
-export const TextOrNote = (max: number) =>
+/**
+ * What a client may send for such a field (API.md "commitments: [string | Note]"): a Note, whose
+ * text is a note's (1–10,000 characters), or a bare string, which is `common` and keeps the
+ * field's own shorter cap `bareMax` (API.md gives a bare string no length of its own).
+ */
+export const TextOrNote = (bareMax: number) =>
   z
-    .union([z.string().trim().min(1).max(max), z.strictObject({ category: Category, text: z.string().trim().min(1).max(max) })])
-    .transform((t) => (typeof t === 'string' ? { category: 'common' as const, text: t } : t));
+    .union([z.string().trim().min(1).max(bareMax), z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX) })])
+    .transform((t) => (typeof t === 'string' ? { category: 'common' as const, text: t } : t))
+    .meta({
+      description: `Free text with a declared category: a Note, its text 1–${NOTE_TEXT_MAX.toLocaleString('en-US')} characters, or a bare string of 1–${bareMax.toLocaleString('en-US')} characters, which is a note of category common.`,
+    });
 
 export const CaseManager = z.strictObject({ agency: AgencyId, operator: OperatorId });
 

@@ -51,8 +51,10 @@ const USAGE = `usage: ledger <command>
   audit verify-proof --keys F --checkpoint F --proof F [--leaf-hash H]
   audit verify-proof --keys F --older F --newer F --consistency F
                                           check a proof outside the service, with the public keys alone
-  replay --agency A --case C --as-of T [--zone Z]
-                                          the view agency A had of case C at instant T (on the access trail)
+  replay --agency A [--case C] [--as-of T] [--zone Z]
+                                          the view agency A had of case C at instant T (default: now); without
+                                          --case, of every case of the zone that existed for A then, one JSON
+                                          line each in the order they were opened (on the access trail)
   export [--zone Z]                       the zone's ledger without personal data, as NDJSON (on the access trail)
   help                                    this text
 

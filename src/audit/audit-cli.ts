@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AgencyId, type EventStore, IsoInstant, SYSTEM_AGENCY, ZoneId } from '../../events';
+import { z } from 'zod';
+import { AgencyId, caseStream, type EventStore, IsoInstant, parseStream, type Position, SYSTEM_AGENCY, ZoneId } from '../../events';
+import type { CaseView } from '../../projections/policy';
 import type { Actor } from '../access/actor';
 import { cliOperator, type Io, UsageError } from '../cli-io';
 import { loadConfig } from '../config';
 import { openKeyStore } from '../keys/open-keys';
 import { systemClock } from '../ledger/clock';
-import { Disclosures, type TrailAction } from '../reads/disclosures';
+import { type DisclosedCase, Disclosures, type TrailAction } from '../reads/disclosures';
 import { openEventStore } from '../store/open-event-store';
 import type { Audit } from './audit';
 import { type AuditorKey, type ConsistencyProof, type InclusionProof, type SignedCheckpoint, verifyCheckpointConsistency, verifyEventInclusion } from './auditor';
@@ -44,17 +46,13 @@ async function zoneOf(audit: Audit, given: string | undefined): Promise<string> 
   return zones[0]!;
 }
 
-async function record(store: EventStore, zone: string, action: TrailAction, caseId: string, disclosure?: Parameters<Disclosures['record']>[2][number]['disclosure']) {
+function trail(store: EventStore, zone: string, action: TrailAction, cases: readonly DisclosedCase[]): Promise<void> {
   const actor: Actor = { zone, agency: SYSTEM_AGENCY, operator: cliOperator(), roles: ['auditor'] };
-  await new Disclosures(store, systemClock).record(
-    actor,
-    action,
-    [{ caseId, outcome: disclosure || caseId === '*' ? 'disclosed' : 'not-found', ...(disclosure ? { disclosure } : {}) }],
-    {
-      requestId: 'cli',
-      purpose: 'audit',
-    },
-  );
+  return new Disclosures(store, systemClock).record(actor, action, cases, { requestId: 'cli', purpose: 'audit' });
+}
+
+async function record(store: EventStore, zone: string, action: TrailAction, caseId: string, disclosure?: DisclosedCase['disclosure']) {
+  await trail(store, zone, action, [{ caseId, outcome: disclosure || caseId === '*' ? 'disclosed' : 'not-found', ...(disclosure ? { disclosure } : {}) }]);
 }
 
 /** `ledger verify`: exit 0 when every zone verifies, 1 with the first invalid position otherwise. */
@@ -143,21 +141,95 @@ function rejected(io: Io, reason: string): number {
   return 1;
 }
 
-/** `ledger replay`: the view an agency had of a case at an instant, as JSON. */
-export async function replayCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, case: { type: 'string' }, 'as-of': { type: 'string' } } });
+/** The instant given, in the one form the ledger stores (milliseconds, Z), so that it compares with event times as text. */
+function instantOf(given: string): string | undefined {
+  if (!IsoInstant.safeParse(given).success) return undefined;
+  const ms = Date.parse(given);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+interface ReplayArgs {
+  readonly zone: string | undefined;
+  readonly agency: string;
+  readonly caseId: string | undefined;
+  readonly asOf: string;
+}
+
+/** API.md "Command line": `ledger replay --agency A [--case C] [--as-of T]`; anything else is a usage error. */
+function replayArgs(args: string[]): ReplayArgs {
+  let values: { zone?: string; agency?: string; case?: string; 'as-of'?: string };
+  try {
+    ({ values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, case: { type: 'string' }, 'as-of': { type: 'string' } } }));
+  } catch (error) {
+    throw new UsageError(`replay: ${(error as Error).message}`);
+  }
   const agency = AgencyId.safeParse(values.agency);
-  const asOf = IsoInstant.safeParse(values['as-of']);
-  if (!agency.success || !values.case || !asOf.success) throw new UsageError('replay: --agency A --case C --as-of 2025-06-02T09:00:00Z are required (an ISO-8601 UTC instant)');
-  return withAudit(env, async (audit, store) => {
-    const zone = await zoneOf(audit, values.zone);
-    const shown = await audit.caseAsOf(zone, values.case!, agency.data, asOf.data);
-    await record(store, zone, 'case.read-as-of', values.case!, shown?.disclosure);
-    if (!shown) {
-      io.err(`case ${values.case} did not exist for ${agency.data} at ${asOf.data}`);
-      return 1;
+  if (!agency.success) throw new UsageError(values.agency === undefined ? 'replay: --agency A is required' : 'replay: --agency must be an agency id');
+  if (values.case !== undefined && !z.uuid().safeParse(values.case).success) throw new UsageError('replay: --case must be a case id (a UUID)');
+  const asOf = values['as-of'] === undefined ? systemClock.now().toISOString() : instantOf(values['as-of']);
+  if (asOf === undefined) throw new UsageError('replay: --as-of must be an ISO-8601 UTC instant, such as 2025-06-02T09:00:00Z');
+  return { zone: values.zone, agency: agency.data, caseId: values.case, asOf };
+}
+
+/** The zone's case ids, in the order the cases were opened (their first event in the ledger). */
+async function caseIdsOf(store: EventStore, zone: string): Promise<string[]> {
+  const ids = new Set<string>();
+  let after: Position | undefined;
+  for (;;) {
+    // Raw: listing the streams needs no data opened. The prefix selects a superset; keep the zone's own.
+    const page = await store.readRaw({ ...(after ? { after } : {}), maxCount: 1000, streamPrefixes: [caseStream(zone, '')] });
+    for (const event of page) {
+      const stream = parseStream(event.stream);
+      if (stream.kind === 'case' && stream.zone === zone) ids.add(stream.caseId);
     }
-    io.out(JSON.stringify(shown.view, null, 2));
+    if (page.length < 1000) return [...ids];
+    after = page[page.length - 1]!.position;
+  }
+}
+
+/** Cases per append to the trail (one AccessRecorded each): an append stays far below a store's size limit (EventStoreDB's 1 MiB). */
+const REPLAY_BATCH = 100;
+
+/**
+ * `ledger replay`: the view an agency had of a case at an instant (now by default), as JSON; or,
+ * without --case, of every case of the zone that existed for it then, one JSON line each in the
+ * order the cases were opened. Views come from Audit.caseAsOf alone, as GET
+ * /v1/audit/cases/{id}/view; each is on the access trail before it is printed.
+ */
+export async function replayCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { zone: givenZone, agency, caseId, asOf } = replayArgs(args);
+  return withAudit(env, async (audit, store) => {
+    const zone = await zoneOf(audit, givenZone);
+    if (caseId !== undefined) {
+      const shown = await audit.caseAsOf(zone, caseId, agency, asOf);
+      await record(store, zone, 'case.read-as-of', caseId, shown?.disclosure);
+      if (!shown) {
+        io.err(`case ${caseId} did not exist for ${agency} at ${asOf}`);
+        return 1;
+      }
+      io.out(JSON.stringify(shown.view, null, 2));
+      return 0;
+    }
+    const ids = await caseIdsOf(store, zone);
+    let shownCount = 0;
+    for (let from = 0; from < ids.length; from += REPLAY_BATCH) {
+      const views: CaseView[] = [];
+      const disclosed: DisclosedCase[] = [];
+      for (const id of ids.slice(from, from + REPLAY_BATCH)) {
+        const shown = await audit.caseAsOf(zone, id, agency, asOf);
+        if (!shown) continue;
+        views.push(shown.view);
+        disclosed.push({ caseId: id, outcome: 'disclosed', disclosure: shown.disclosure });
+      }
+      await trail(store, zone, 'case.read-as-of', disclosed);
+      for (const view of views) io.out(JSON.stringify(view));
+      shownCount += views.length;
+    }
+    if (shownCount === 0) {
+      // A read that disclosed nothing is on the trail too, as the zone's ("*").
+      await trail(store, zone, 'case.read-as-of', [{ caseId: '*', outcome: 'not-found' }]);
+      io.err(`no case of zone ${zone} existed for ${agency} at ${asOf}`);
+    }
     return 0;
   });
 }

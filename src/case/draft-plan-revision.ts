@@ -12,7 +12,7 @@ function uniqueIds(items: ReadonlyArray<{ id: string }>, field: string, ctx: z.R
   });
 }
 
-/** The body is the event without the revision number the command gives it; a commitment may be a bare string (common). */
+/** The body is the event without the revision number the command gives it; a commitment is a Note (text up to 10,000) or a bare string (common) of up to 1,000 characters. */
 const DraftPlanRevisionBody = PlanRevisionDrafted.omit({ planRevision: true })
   .extend({ commitments: z.array(TextOrNote(1_000)).max(50) })
   .superRefine((body, ctx) => {

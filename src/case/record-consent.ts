@@ -4,7 +4,7 @@ import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
 import { openCaseForMember, requireParties } from './decision';
 
-/** The body is the event without the id the command makes; a purpose may be a bare string (common). */
+/** The body is the event without the id the command makes; a purpose is a Note (text up to 10,000) or a bare string (common) of up to 200 characters. */
 const RecordConsentBody = ConsentRecorded.omit({ consentId: true })
   .extend({ purposes: z.array(TextOrNote(200)).max(20).default([]) })
   .superRefine((body, ctx) => {

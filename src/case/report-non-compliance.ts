@@ -6,7 +6,7 @@ import { openCaseForMember } from './decision';
 export const reportNonCompliance = caseCommand({
   name: 'ReportNonCompliance',
   route: { path: 'cases/:id/non-compliance', roles: ['operator'], summary: 'Report non-compliance with the service pact' },
-  /** The commitment broken may be a bare string (common) or a note with its category. */
+  /** The commitment broken: a Note (text up to 10,000) or a bare string (common) of up to 1,000 characters. */
   body: NonComplianceReported.extend({ commitment: TextOrNote(1_000).optional() }),
   decide: (state, body, ctx) => {
     openCaseForMember(state, ctx);

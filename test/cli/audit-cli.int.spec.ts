@@ -22,6 +22,9 @@ describe('the auditors’ commands', () => {
   let env: Record<string, string>;
   let caseId: string;
   let referredAt: string;
+  /** A case SerD referred after `referredAt`, and one the social services referred, which SerD never had. */
+  let laterCaseId: string;
+  let otherCaseId: string;
 
   async function cli(...args: string[]) {
     const c = capture();
@@ -41,6 +44,11 @@ describe('the auditors’ commands', () => {
     caseId = referral.body.caseId;
     referredAt = new Date().toISOString();
     await service.request('GET', `/v1/cases/${caseId}`, { as: { agency: AGENCIES.serd, roles: ['operator'] } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const later = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.serd, roles: ['operator'] }, body: { person: PERSON, needs: ['housing'] } });
+    laterCaseId = later.body.caseId;
+    const other = await service.request('POST', '/v1/referrals', { as: { agency: AGENCIES.sds, roles: ['operator'] }, body: { person: PERSON, needs: ['employment'] } });
+    otherCaseId = other.body.caseId;
     await service.stop({ keepData: true });
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -96,7 +104,7 @@ describe('the auditors’ commands', () => {
     expect(JSON.parse(view.out.join('\n'))).toMatchObject({ caseId, person: { familyName: PERSON.familyName } });
     const before = await cli('replay', '--agency', AGENCIES.serd, '--case', caseId, '--as-of', '2020-01-01T00:00:00Z');
     expect(before.code).toBe(1);
-    expect((await cli('replay', '--agency', AGENCIES.serd)).code).toBe(2);
+    expect((await cli('replay', '--case', caseId)).code).toBe(2);
 
     const exported = await cli('export');
     expect(exported.code).toBe(0);
@@ -111,6 +119,66 @@ describe('the auditors’ commands', () => {
     );
     ledger.close();
     expect(metadata.filter((m) => m.agency === 'ledger' && String(m.operator).startsWith('cli:')).length).toBe(3);
+  });
+
+  it('replays every case of the zone that existed for the agency at the instant, one JSON line each, in the order they were opened', async () => {
+    const then = await cli('replay', '--agency', AGENCIES.serd, '--as-of', referredAt);
+    expect(then).toMatchObject({ code: 0, err: [] });
+    expect(then.out.map((line) => (JSON.parse(line) as { caseId: string }).caseId)).toEqual([caseId]);
+    expect(JSON.parse(then.out[0]!)).toMatchObject({ person: { familyName: PERSON.familyName } });
+
+    const now = await cli('replay', '--agency', AGENCIES.serd);
+    expect(now).toMatchObject({ code: 0, err: [] });
+    expect(now.out.map((line) => (JSON.parse(line) as { caseId: string }).caseId)).toEqual([caseId, laterCaseId]);
+    expect((await cli('replay', '--agency', AGENCIES.sds)).out.map((line) => (JSON.parse(line) as { caseId: string }).caseId)).toEqual([caseId, laterCaseId, otherCaseId]);
+
+    // Each case shown is on the trail, in one record of the system agency, as a read of that case as of the instant.
+    const ledger = new Database(join(dataDir, 'ledger.db'), { readonly: true });
+    const rows = ledger.prepare("SELECT data, metadata FROM events WHERE type = 'AccessRecorded' ORDER BY position").all() as Array<{ data: Buffer; metadata: Buffer }>;
+    ledger.close();
+    const records = rows.map((r) => ({ data: JSON.parse(r.data.toString()), metadata: JSON.parse(r.metadata.toString()) }));
+    const lastCommand = records[records.length - 1]!.metadata.commandId;
+    const serdReplay = records.filter((r) => r.metadata.agency === 'ledger').slice(-5, -3);
+    expect(serdReplay.map((r) => [r.data.action, r.data.caseId, r.data.outcome])).toEqual([
+      ['case.read-as-of', caseId, 'disclosed'],
+      ['case.read-as-of', laterCaseId, 'disclosed'],
+    ]);
+    expect(new Set(serdReplay.map((r) => r.metadata.commandId)).size).toBe(1);
+    expect(records.filter((r) => r.metadata.commandId === lastCommand)).toHaveLength(3);
+  });
+
+  it('replays one case as of now without --as-of', async () => {
+    const view = await cli('replay', '--agency', AGENCIES.serd, '--case', laterCaseId);
+    expect(view.code).toBe(0);
+    expect(JSON.parse(view.out.join('\n'))).toMatchObject({ caseId: laterCaseId, needs: ['housing'] });
+    expect((await cli('replay', '--agency', AGENCIES.serd, '--case', otherCaseId)).code).toBe(1);
+  });
+
+  it('exits 0 with no line, and says so, when no case of the zone existed for the agency at the instant', async () => {
+    const none = await cli('replay', '--agency', AGENCIES.serd, '--as-of', '2020-01-01T00:00:00Z');
+    expect(none).toMatchObject({ code: 0, out: [], err: [`no case of zone ${ZONE} existed for ${AGENCIES.serd} at 2020-01-01T00:00:00.000Z`] });
+  });
+
+  it('refuses a case that is not a UUID and an instant that is not ISO-8601 UTC as usage errors, with one clear line', async () => {
+    const refusals: Array<[string[], string]> = [
+      [['--case', 'not-a-uuid'], 'replay: --case must be a case id (a UUID)'],
+      [['--case', caseId, '--as-of', 'yesterday'], 'replay: --as-of must be an ISO-8601 UTC instant, such as 2025-06-02T09:00:00Z'],
+      [['--as-of', '2025-02-30T09:00:00Z'], 'replay: --as-of must be an ISO-8601 UTC instant, such as 2025-06-02T09:00:00Z'],
+      [['--as-of', '2025-06-02'], 'replay: --as-of must be an ISO-8601 UTC instant, such as 2025-06-02T09:00:00Z'],
+      [['--as-of'], "replay: Option '--as-of <value>' argument missing"],
+    ];
+    for (const [args, message] of refusals) {
+      const refused = await cli('replay', '--agency', AGENCIES.serd, ...args);
+      expect({ args, code: refused.code, first: refused.err.join('\n').split('\n')[0] }).toEqual({ args, code: 2, first: message });
+    }
+    const built = spawnSync(process.execPath, [join(__dirname, '../../bin/ledger.js'), 'replay', '--agency', AGENCIES.serd, '--case', 'not-a-uuid'], {
+      env: { ...process.env, DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
+    expect(built.status).toBe(2);
+    expect(built.stdout).toBe('');
+    expect(built.stderr.split('\n')[0]).toBe('replay: --case must be a case id (a UUID)');
+    expect(built.stderr).not.toMatch(/^\s+at /m);
   });
 
   it('verifies the same from the built command, whose worker threads read and hash ahead', () => {

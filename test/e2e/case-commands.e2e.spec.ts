@@ -313,6 +313,63 @@ describe('case commands over HTTP', () => {
     });
   });
 
+  describe('free text with a declared category', () => {
+    const note = (letter: string, length: number) => ({ category: 'common', text: letter.repeat(length) });
+    const consent = (purpose: unknown) => ({
+      grants: [{ agency: AGENCIES.sds, categories: ['health'] }],
+      purposes: [purpose],
+      legalBasis: 'explicit-consent',
+      informativaVersion: 'SILL-2025-01',
+      collectedAt: '2025-06-01T09:00:00Z',
+    });
+    const plan = (commitment: unknown) => ({
+      objectives: [{ id: 'o1', dimension: 'employment', description: 'a work internship', term: 'short' }],
+      interventions: [],
+      commitments: [commitment],
+    });
+    // path, body with that free text, who sends it, the field's path, the letter of its text, a bare string's cap
+    const fields: Array<[string, (text: unknown) => object, As, string, string, number]> = [
+      ['consents', consent, sds, 'purposes.0', 'p', 200],
+      ['plan/revisions', plan, cpi, 'commitments.0', 'c', 1_000],
+      ['non-compliance', (commitment) => ({ commitment }), cpi, 'commitment', 'n', 1_000],
+    ];
+
+    it('accepts a Note-shaped purpose or commitment of 10,000 characters and refuses 10,001 with 400 naming the field', async () => {
+      const { caseId } = await refer();
+      expectCreated(
+        await service.request('POST', `/v1/cases/${caseId}/taking-in-charge`, {
+          as: sdsCoordinator,
+          body: { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' },
+        }),
+      );
+      for (const [path, body, as, field, letter] of fields) {
+        const refused = await service.request('POST', `/v1/cases/${caseId}/${path}`, { as, body: body(note(letter, 10_001)) });
+        expect({ path, status: refused.status, paths: refused.body.issues?.map((i: { path: string }) => i.path) }).toEqual({ path, status: 400, paths: [`${field}.text`] });
+        expectCreated(await service.request('POST', `/v1/cases/${caseId}/${path}`, { as, body: body(note(letter, 10_000)) }));
+      }
+      // Stored and read back whole: the events hold a note's text, not the shorter cap of a bare string.
+      const stored = JSON.stringify((await service.store.readStream(caseStream(ZONE, caseId))).map((e) => e.data));
+      for (const [, , , , letter] of fields) expect(stored).toContain(`"text":"${letter.repeat(10_000)}"`);
+    });
+
+    it('keeps the shorter cap of a bare string, which is a common note', async () => {
+      const { caseId } = await refer();
+      expectCreated(
+        await service.request('POST', `/v1/cases/${caseId}/taking-in-charge`, {
+          as: sdsCoordinator,
+          body: { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' },
+        }),
+      );
+      for (const [path, body, as, field, letter, cap] of fields) {
+        const refused = await service.request('POST', `/v1/cases/${caseId}/${path}`, { as, body: body(letter.repeat(cap + 1)) });
+        expect({ path, status: refused.status, paths: refused.body.issues?.map((i: { path: string }) => i.path) }).toEqual({ path, status: 400, paths: [field] });
+        expectCreated(await service.request('POST', `/v1/cases/${caseId}/${path}`, { as, body: body(letter.repeat(cap)) }));
+      }
+      const stored = JSON.stringify((await service.store.readStream(caseStream(ZONE, caseId))).map((e) => e.data));
+      for (const [, , , , letter, cap] of fields) expect(stored).toContain(`{"category":"common","text":"${letter.repeat(cap)}"}`);
+    });
+  });
+
   describe('concurrency', () => {
     it('serialises concurrent commands on one case: none lost, none applied twice', async () => {
       const { caseId } = await refer();
