@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PlanRevisionDrafted, TextOrNote } from '../../events';
 import { RuleViolation } from '../errors';
 import { caseCommand } from './case-command';
-import { openCaseForMember, requireParties } from './decision';
+import { openPlanForMember, requireParties } from './decision';
 
 function uniqueIds(items: ReadonlyArray<{ id: string }>, field: string, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
@@ -29,7 +29,8 @@ export const draftPlanRevision = caseCommand({
   route: { path: 'cases/:id/plan/revisions', roles: ['operator'], summary: 'Draft a plan (PaIS) revision' },
   body: DraftPlanRevisionBody,
   decide: (state, body, ctx) => {
-    const protocol = openCaseForMember(state, ctx);
+    // A caller not shown the plan's revisions would learn their count from the number given.
+    const protocol = openPlanForMember(state, ctx);
     if (state.status === 'referred') throw new RuleViolation('plan-before-taking-in-charge');
     requireParties(
       protocol,

@@ -381,7 +381,11 @@ describe('refusals decided on the caller\'s view (ENTITLEMENTS.md "Commands are 
     });
     const asCpi = { ...cpi, protocol: noCommon };
     const plans = [base, [...base, drafted({ by: AGENCIES.sds })], [...base, drafted({ by: AGENCIES.sds }), agreed(1, AGENCIES.sds)]];
+    const revision = { objectives: [{ id: 'o2', dimension: 'employment' as const, description: 'x', term: 'short' as const }], interventions: [], commitments: [] };
     for (const history of plans) {
+      given(...history)
+        .when(draftPlanRevision, revision, asCpi)
+        .thenRule('not-entitled');
       given(...history)
         .when(agreePlanRevision, { planRevision: 1, agreedOn: '2025-06-01' }, asCpi)
         .thenRule('not-entitled');
