@@ -93,7 +93,7 @@ export function caseCommand<B extends z.ZodType, P extends ParamShape = Record<n
     Command,
     Handler,
     command: (origin, values, body) => new Command(origin, spec.opensCase ? undefined : (values as ParamValues<OnCase>).id, toInput(body, values)),
-    ...(spec.opensCase ? { headers: (answer: CommandAccepted) => ({ location: `/v1/cases/${answer.caseId}` }) } : {}),
+    ...(spec.opensCase ? { headers: (answer: CommandAccepted) => ({ location: `/v1/cases/${answer.caseId}` }), sends: ['Location' as const] } : {}),
   };
 }
 

@@ -359,8 +359,13 @@ async function auditorScene(client: Client, say: (line?: string) => void, style:
   const checkpoint = await expectOk(client.call('POST', '/v1/audit/checkpoints', auditor), 'checkpoint');
   say(`   POST /v1/audit/checkpoints → size ${checkpoint.size}, root ${checkpoint.root.slice(0, 16)}…, signed by key ${checkpoint.keyId} (Ed25519)`);
   const keys: AuditorKey[] = (await expectOk(client.call('GET', '/v1/audit/keys', auditor), 'keys')).keys;
-  const events: Json[] = (await expectOk(client.call('GET', '/v1/audit/events?limit=1000', auditor), 'events')).items;
-  const withdrawal = events.find((e) => e.type === 'ConsentWithdrawn');
+  // The zone's ledger a page at a time (API.md: at most 500 a page), up to the withdrawal.
+  let withdrawal: Json;
+  for (let cursor: string | null = ''; withdrawal === undefined && cursor !== null;) {
+    const page = await expectOk(client.call('GET', `/v1/audit/events?limit=500${cursor ? `&cursor=${cursor}` : ''}`, auditor), 'events');
+    withdrawal = (page.items as Json[]).find((e) => e.type === 'ConsentWithdrawn');
+    cursor = page.nextCursor;
+  }
   const proof = await expectOk(client.call('GET', `/v1/audit/proofs/inclusion?position=${withdrawal.position}&treeSize=${checkpoint.size}`, auditor), 'proof');
   // What follows runs outside the service: src/audit/auditor.ts needs node:crypto and the public key only.
   const verdict = verifyEventInclusion({ checkpoint, keys, proof, leafHash: withdrawal.hash });

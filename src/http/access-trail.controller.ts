@@ -3,13 +3,13 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { FiscalCode, IsoInstant } from '../../events';
+import { AgencyId, Category, FiscalCode, IsoInstant, OperatorId, TRAIL_ACTIONS, TRAIL_OUTCOMES } from '../../events';
 import type { Caller } from '../access/caller';
 import { ReadAccessTrail, ReadSubjectTrail, type TrailItem } from '../reads/trail-queries';
 import { CurrentCaller, Roles } from './access';
 import { decodeCursor, encodeCursor } from './cursor';
 import { jsonSchema } from './json-schema';
-import { ApiErrors, ApiQueryFrom } from './routes';
+import { ApiAnswer, ApiErrors, ApiQueryFrom, Page, PageCursor, PageLimit } from './routes';
 import { ValidParam, ValidQuery } from './validation';
 
 const TrailQuery = z.strictObject({
@@ -18,16 +18,47 @@ const TrailQuery = z.strictObject({
   operator: z.string().min(1).max(128).optional(),
   from: IsoInstant.optional(),
   to: IsoInstant.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(100).optional(),
+  limit: PageLimit,
+  cursor: PageCursor,
 });
 const TrailCursor = z.object({ s: z.int().min(1) });
-const SubjectQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().max(100).optional(),
+const SubjectQuery = z.strictObject({ limit: PageLimit, cursor: PageCursor });
+
+/** A record as a DPO reads it (src/reads/trail-queries.ts): in `of-our-data`, a reader the DPO may not see is `undisclosed`, with no operator nor address. */
+const TrailItem = z.object({
+  id: z.string().max(100),
+  at: IsoInstant,
+  agency: AgencyId,
+  operator: OperatorId.optional(),
+  roles: z.array(z.string().max(32)).max(10),
+  action: z.enum(TRAIL_ACTIONS),
+  caseId: z.string().max(100).meta({ description: 'the case, or "*" for a read of no one case' }),
+  categories: z.array(Category).max(4),
+  purpose: z.string().max(200),
+  basis: z.array(z.string().max(100)).max(100).meta({ description: 'the authorisations or rules that allowed the disclosure' }),
+  outcome: z.enum(TRAIL_OUTCOMES),
+  ip: z.string().max(64).optional(),
 });
+const TrailPage = Page(TrailItem);
 
 const CSV_COLUMNS = ['id', 'at', 'agency', 'operator', 'roles', 'action', 'caseId', 'categories', 'purpose', 'basis', 'outcome', 'ip'] as const;
+
+/** The same page as CSV (Accept: text/csv): a header line and one line per record; the next page's cursor in x-next-cursor. */
+const CSV_ANSWER = {
+  'text/csv': {
+    schema: {
+      type: 'string',
+      // The header line and at most a page of records, each under 16 KiB with the bounds of TrailItem.
+      maxLength: 16_384 * 501,
+      description: `CSV (RFC 4180, CRLF), columns ${CSV_COLUMNS.join(', ')}`,
+    },
+  },
+};
+const TRAIL_ANSWER = {
+  description: 'a page of records, newest first; nextCursor (x-next-cursor in CSV) is null (absent) on the last',
+  headers: ['x-next-cursor'] as const,
+  also: CSV_ANSWER,
+};
 
 /**
  * One CSV cell, safe to open in a spreadsheet (OWASP "CSV Injection"): a cell that begins with
@@ -60,6 +91,7 @@ export class AccessTrailController {
   @Roles('dpo')
   @ApiOperation({ summary: "The access trail in the DPO's scope, newest first; Accept: text/csv gives CSV" })
   @ApiQueryFrom(TrailQuery)
+  @ApiAnswer(200, TrailPage, TRAIL_ANSWER)
   async list(
     @CurrentCaller() caller: Caller,
     @ValidQuery(TrailQuery) q: z.output<typeof TrailQuery>,
@@ -84,6 +116,7 @@ export class AccessTrailController {
   @ApiOperation({ summary: "Every record, in the DPO's scope, about the cases of one person, newest first, a page at a time" })
   @ApiParam({ name: 'fiscalCode', schema: jsonSchema(FiscalCode) })
   @ApiQueryFrom(SubjectQuery)
+  @ApiAnswer(200, TrailPage, TRAIL_ANSWER)
   async subject(
     @CurrentCaller() caller: Caller,
     @ValidParam({ name: 'fiscalCode', schema: FiscalCode }) fiscalCode: string,

@@ -1,9 +1,9 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { IsoInstant } from '../../events';
+import { AgencyId, CASE_EVENT_TYPES, type CaseEventType, IsoInstant, Need, OperatorId, Programme, URGENCIES } from '../../events';
 import type { Caller } from '../access/caller';
 import { CaseId } from '../case/case-command';
 import { GetCaseHistory, GetCaseView, ListCases } from '../reads/case-queries';
@@ -12,33 +12,81 @@ import { CurrentCaller, Roles } from './access';
 import { decodeCursor, encodeCursor } from './cursor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
-import { ApiErrors, ApiQueryFrom, HEADER_SCHEMAS } from './routes';
+import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
 import { ValidParam, ValidQuery } from './validation';
 
 const caseIdParam = { name: 'id', schema: CaseId };
 
+const CaseStatus = z.enum(['referred', 'in-charge', 'plan-active', 'closed']);
+
 export const ListCasesQuery = z.strictObject({
-  status: z.enum(['referred', 'in-charge', 'plan-active', 'closed']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(500).optional(),
+  status: CaseStatus.optional(),
+  limit: PageLimit,
+  cursor: PageCursor,
 });
 
 const CaseListItem = z.object({
   caseId: z.uuid(),
-  status: z.enum(['referred', 'in-charge', 'plan-active', 'closed']),
+  status: CaseStatus,
   openedAt: IsoInstant,
   updatedAt: IsoInstant,
   person: z.object({ givenName: z.string().max(100), familyName: z.string().max(100) }).optional(),
 });
-const CaseList = z.object({
-  items: z.array(CaseListItem).max(500),
-  nextCursor: z
-    .string()
-    .max(500)
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .nullable(),
-});
+const CaseList = Page(CaseListItem);
 const ListCursor = z.object({ u: z.string(), c: z.string() });
+
+/** Something the policy shows in part (projections/policy): its fields are those the caller may see. */
+const Shown = (description: string) => z.looseObject({}).meta({ description });
+
+/**
+ * One agency's view of a case (projections/policy/case-view.ts): the fields every view has, and
+ * those the policy shows where they are visible, absent otherwise. What a view holds within
+ * them (and members, consents, decisions, verifications, nonCompliance, outcomes and notes,
+ * arrays as long as the case's ledger) is the policy's to decide: it is left open.
+ */
+export const CaseView = z
+  .looseObject({
+    caseId: z.uuid(),
+    status: CaseStatus,
+    revision: z.int().min(0),
+    openedAt: IsoInstant,
+    updatedAt: IsoInstant,
+    erased: z.literal(true).optional().meta({ description: "the case's person was erased: no personal datum is left in the view" }),
+    referrer: AgencyId.optional(),
+    person: Shown('the person, the fields the caller may see').optional(),
+    needs: z.array(Need).max(12).optional(),
+    programmes: z.array(Programme).max(12).optional(),
+    urgency: z.enum(URGENCIES).optional(),
+    caseManager: z.object({ agency: AgencyId, operator: OperatorId }).partial().optional(),
+    prevalentNeed: Need.optional(),
+    takenInChargeAt: IsoInstant.optional(),
+    plan: Shown('the revisions of the plan').optional(),
+    closure: Shown('why, when and by whom the case was closed').optional(),
+  })
+  .meta({ description: 'the view; what is not visible to the caller is absent, not masked' });
+
+/**
+ * Not a limit the service sets: the history is not paged (API.md "Case reads"), and the OpenAPI
+ * rules want a bound on every array. A case's ledger stays far below it.
+ */
+const UNPAGED_HISTORY = 100_000;
+const CaseHistory = z.object({
+  items: z
+    .array(
+      z.object({
+        position: z
+          .string()
+          .max(41)
+          .regex(/^\d{1,20}(?:\/\d{1,20})?$/),
+        type: z.enum(CASE_EVENT_TYPES as [CaseEventType, ...CaseEventType[]]),
+        at: IsoInstant,
+        agency: AgencyId.optional(),
+        operator: OperatorId.optional(),
+        data: Shown('the data of the entry, cut to what the caller may see'),
+      }),
+    )
+    .max(UNPAGED_HISTORY),
+});
 
 /**
  * API.md "Case reads": each route puts a query on the QueryBus with the caller (the one handle
@@ -58,7 +106,7 @@ export class CaseReadsController {
   @Discloses('case.list')
   @ApiOperation({ summary: 'The cases that exist for the caller, most recently updated first' })
   @ApiQueryFrom(ListCasesQuery)
-  @ApiResponse({ status: 200, schema: jsonSchema(CaseList, 'output') })
+  @ApiAnswer(200, CaseList, { description: 'a page of cases; nextCursor is null on the last' })
   async list(@CurrentCaller() caller: Caller, @ValidQuery(ListCasesQuery) query: z.output<typeof ListCasesQuery>, @CurrentRequest() request: RequestContext) {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ListCursor);
     const rows = await this.queries.execute(new ListCases(caller, { status: query.status, limit: query.limit, after: after && { updatedAt: after.u, caseId: after.c } }, request));
@@ -74,7 +122,7 @@ export class CaseReadsController {
   @Discloses('case.read')
   @ApiOperation({ summary: "The caller's view of a case: what is not visible is absent" })
   @ApiParam({ name: 'id', schema: jsonSchema(CaseId) })
-  @ApiResponse({ status: 200, description: 'the view; ETag is its revision' })
+  @ApiAnswer(200, CaseView, { description: 'the view; ETag is its revision', headers: ['ETag'] })
   async read(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @CurrentRequest() request: RequestContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { view, revision } = await this.queries.execute(new GetCaseView(caller, caseId, request));
     void reply.header('etag', `"${revision}"`);
@@ -86,6 +134,7 @@ export class CaseReadsController {
   @Discloses('case.history')
   @ApiOperation({ summary: 'The entries of the case with anything visible to the caller, their data cut to what is visible' })
   @ApiParam({ name: 'id', schema: jsonSchema(CaseId) })
+  @ApiAnswer(200, CaseHistory, { description: 'the entries, oldest first' })
   history(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @CurrentRequest() request: RequestContext) {
     return this.queries.execute(new GetCaseHistory(caller, caseId, request));
   }

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Inject, Post, Put, Res, SetMetadata, type Type, UseInterceptors } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NotFound } from '../errors';
 import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
@@ -10,7 +10,7 @@ import { CurrentCommand } from './command-context';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
 import { Discloses, refusalContext } from './request-context';
-import { errorAnswers, HEADER_SCHEMAS } from './routes';
+import { ApiAnswer, errorAnswers, HEADER_SCHEMAS } from './routes';
 import { BODY_SCHEMA, ValidBody, ValidParams } from './validation';
 
 /**
@@ -83,8 +83,8 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       }),
       ApiHeader({ name: 'If-Match', required: false, schema: HEADER_SCHEMAS['If-Match'], description: 'the revision last read, e.g. "3"; 412 if it changed since' }),
       ...Object.entries(route.params).map(([name, schema]) => ApiParam({ name, schema: jsonSchema(schema) })),
-      ApiResponse({ status, schema: jsonSchema(behaviour.answer, 'output'), description: 'accepted and durable' }),
-      ...(behaviour.otherAnswers ?? []).map((other) => ApiResponse({ status: other.status, schema: jsonSchema(other.schema, 'output'), description: other.description })),
+      ApiAnswer(status, behaviour.answer, { description: 'accepted and durable', headers: ['Idempotent-Replayed', ...(behaviour.sends ?? [])] }),
+      ...(behaviour.otherAnswers ?? []).map((other) => ApiAnswer(other.status, other.schema, { description: other.description, headers: ['Idempotent-Replayed'] })),
       ...errorAnswers(),
     ];
     for (const decorate of decorators) decorate(prototype, behaviour.name, descriptor);

@@ -2,10 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { Need, Outcome, Programme } from '../../events';
 import type { Caller } from '../access/caller';
 import { GetActivityReport } from '../reads/activity-report';
 import { CurrentCaller, Roles } from './access';
-import { ApiErrors, ApiQueryFrom } from './routes';
+import { ApiAnswer, ApiErrors, ApiQueryFrom } from './routes';
 import { ValidQuery } from './validation';
 
 /** Whole calendar months only (ENTITLEMENTS.md "Aggregates"). */
@@ -17,6 +18,21 @@ const Month = z
 const ActivityQuery = z
   .strictObject({ from: Month.optional(), to: Month.optional() })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ['to'], message: 'must not be before from' });
+
+/** A count as the report shows it (projections/read-models: rounded to a multiple of 5, 1 to 4 read "<5"). */
+const Count = z.union([z.int().min(0), z.literal('<5')]);
+const Counts = <K extends z.ZodType<string, string>>(key: K) => z.partialRecord(key, Count);
+
+const ActivityReport = z.object({
+  from: Month.optional(),
+  to: Month.optional(),
+  cases: Count,
+  byStatus: Counts(z.enum(['referred', 'in-charge', 'plan-active', 'closed'])),
+  byProgramme: Counts(Programme),
+  byNeed: Counts(Need),
+  byOutcome: Counts(Outcome),
+  byMonth: Counts(Month),
+});
 
 /** API.md "Case reads": zone aggregates, for coordinators and for coordination bodies (src/reads/activity-report.ts). */
 @ApiTags('reports')
@@ -33,6 +49,7 @@ export class ReportsController {
     description: "A coordination body's report counts the zone; a coordinator's counts what its own agency is shown.",
   })
   @ApiQueryFrom(ActivityQuery)
+  @ApiAnswer(200, ActivityReport, { description: 'the counts; a key with no case is absent' })
   activity(@CurrentCaller() caller: Caller, @ValidQuery(ActivityQuery) range: z.output<typeof ActivityQuery>) {
     return this.queries.execute(new GetActivityReport(caller, range));
   }

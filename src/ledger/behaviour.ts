@@ -56,4 +56,6 @@ export interface Behaviour<B extends z.ZodType = z.ZodType, P extends ParamShape
   statusOf?(answer: A): number;
   /** Headers the answer carries (the Location of a new case, the ETag of a protocol). */
   headers?(answer: A): Record<string, string>;
+  /** The names of those headers, for the OpenAPI document. */
+  readonly sends?: ReadonlyArray<'Location' | 'ETag'>;
 }

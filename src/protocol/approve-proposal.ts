@@ -63,4 +63,5 @@ export const approveProposal: Behaviour<z.ZodObject, { proposalId: z.ZodUUID }, 
   command: (origin, params) => new ApproveProposal(origin, params.proposalId),
   statusOf: (answer) => (isPending(answer) ? 202 : 200),
   headers: (answer): Record<string, string> => (isPending(answer) ? {} : { etag: `"${answer.revision}"` }),
+  sends: ['ETag'],
 };

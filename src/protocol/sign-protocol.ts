@@ -125,4 +125,5 @@ export const signProtocol: Behaviour<typeof SignProtocolBody, Record<never, neve
   command: (origin, _params, terms) => new SignProtocol(origin, terms),
   statusOf: (answer) => (isPending(answer) ? 202 : 200),
   headers: (answer): Record<string, string> => (isPending(answer) ? {} : { etag: `"${answer.revision}"` }),
+  sends: ['ETag'],
 };

@@ -43,6 +43,18 @@ describe('auditors over HTTP', () => {
     shown.push({ at, views });
   }
   const audit = (path: string, as: As = auditor) => service.request('GET', `/v1/audit${path}`, { as });
+  /** Every page of a list, following nextCursor from `first`. */
+  async function pages(first: string): Promise<Array<{ items: unknown[]; nextCursor: string | null }>> {
+    const all = [];
+    let page = await audit(first);
+    for (;;) {
+      expect(page.status).toBe(200);
+      all.push(page.body);
+      if (page.body.nextCursor === null) return all;
+      page = await audit(`${first}${first.includes('?') ? '&' : '?'}cursor=${page.body.nextCursor}`);
+    }
+  }
+  const allEvents = async () => (await pages('/events?limit=500')).flatMap((p) => p.items);
 
   beforeAll(async () => {
     service = await startService({ clock });
@@ -96,14 +108,14 @@ describe('auditors over HTTP', () => {
 
   it('lists the zone ledger without personal data, each leaf hash chained to the one before', async () => {
     const items: Array<Record<string, unknown>> = [];
-    let after = '0';
-    for (;;) {
-      const page = await audit(`/events?after=${after}&limit=7`);
+    let cursor: string | null = null;
+    do {
+      const page = await audit(`/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(7);
       items.push(...page.body.items);
-      if (page.body.nextCursor === null) break;
-      after = page.body.nextCursor;
-    }
+      cursor = page.body.nextCursor;
+    } while (cursor);
     expect(items.length).toBeGreaterThan(10);
     expect(items.map((i) => i.leafIdx)).toEqual(items.map((_, i) => i));
     items.forEach((item, i) => expect(item.prevHash).toBe(i === 0 ? null : items[i - 1]!.hash));
@@ -127,7 +139,7 @@ describe('auditors over HTTP', () => {
     expect(verifyCheckpoint({ ...first, size: first.size + 1 }, keys).ok).toBe(false);
 
     // The events the checkpoint covers (reads recorded since are on the trail, after it).
-    const events = ((await audit(`/events?limit=1000`)).body.items as Array<{ position: number; hash: string; leafIdx: number }>).filter((e) => e.leafIdx < first.size);
+    const events = ((await allEvents()) as Array<{ position: number; hash: string; leafIdx: number }>).filter((e) => e.leafIdx < first.size);
     for (const event of [events[0]!, events[5]!, events[events.length - 1]!]) {
       const proof = await audit(`/proofs/inclusion?position=${event.position}&treeSize=${first.size}`);
       expect(proof.status).toBe(200);
@@ -158,6 +170,51 @@ describe('auditors over HTTP', () => {
     const again = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers });
     expect({ status: again.status, body: again.body, replayed: again.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: first.body, replayed: 'true' });
     expect(await count()).toBe(before);
+  });
+
+  it('pages the ledger as API.md "Conventions" says: 50 by default, 500 at most, nextCursor null on the last page', async () => {
+    while ((await audit('/events?limit=60')).body.items.length < 60) await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.sds) });
+    const first = await audit('/events');
+    expect(first.body.items).toHaveLength(50);
+    expect(first.body.nextCursor).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+$/));
+    const next = await audit(`/events?cursor=${first.body.nextCursor}&limit=1`);
+    expect(next.body.items[0].position).toBeGreaterThan(first.body.items[49].position);
+    // `after` (API.md "Auditor") still starts the list after a ledger position.
+    const after = await audit(`/events?after=${first.body.items[9].position}&limit=3`);
+    expect(after.body.items).toEqual(first.body.items.slice(10, 13));
+    expect((await audit('/events?limit=500')).status).toBe(200);
+    const tooMany = await audit('/events?limit=501');
+    expect({ status: tooMany.status, paths: tooMany.body.issues?.map((i: { path: string }) => i.path) }).toEqual({ status: 400, paths: ['query.limit'] });
+    expect((await audit(`/events?after=3&cursor=${first.body.nextCursor}`)).status).toBe(400);
+    expect((await audit('/events?cursor=not-a-cursor')).status).toBe(400);
+    // Each read of the ledger adds its own trail record to it: the last page is the one that reached the end then.
+    const all = await pages('/events?limit=500');
+    expect(all[all.length - 1]!.items.length).toBeLessThanOrEqual(500);
+    expect(all.slice(0, -1).every((p) => p.items.length === 500)).toBe(true);
+  });
+
+  it('pages the checkpoints with a cursor that continues where the page ended, even past checkpoints of one size', async () => {
+    // Signed together, some may be of one size (the log had not grown between them).
+    await Promise.all([0, 1, 2, 3].map(() => service.request('POST', '/v1/audit/checkpoints', { as: auditor })));
+    for (let i = 0; i < 3; i++) expect((await service.request('POST', '/v1/audit/checkpoints', { as: auditor })).status).toBe(201);
+    const whole = await audit('/checkpoints?limit=500');
+    expect(whole.body.nextCursor).toBeNull();
+    const checkpoints = whole.body.items as SignedCheckpoint[];
+    expect(checkpoints.length).toBeGreaterThanOrEqual(7);
+    expect((await audit('/checkpoints')).body).toEqual(whole.body);
+    for (const limit of [1, 2, 3]) {
+      const paged = await pages(`/checkpoints?limit=${limit}`);
+      expect(paged.flatMap((p) => p.items)).toEqual(checkpoints);
+      expect(paged.every((p) => p.items.length === limit || p === paged[paged.length - 1])).toBe(true);
+      // nextCursor is null on the page that holds the last checkpoint, not on an empty page after it.
+      expect(paged[paged.length - 1]!.items.length).toBeGreaterThan(0);
+    }
+    const exact = await audit(`/checkpoints?limit=${checkpoints.length}`);
+    expect(exact.body.nextCursor).toBeNull();
+    // `after` still lists the checkpoints of more than that many events.
+    const size = checkpoints[2]!.size;
+    expect((await audit(`/checkpoints?after=${size}`)).body.items).toEqual(checkpoints.filter((c) => c.size > size));
+    expect((await audit('/checkpoints?limit=501')).status).toBe(400);
   });
 
   it('verifies the whole zone ledger', async () => {

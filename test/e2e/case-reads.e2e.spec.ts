@@ -233,6 +233,29 @@ describe('per-agency reads over HTTP', () => {
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: dpo(AGENCIES.cpi) })).status).toBe(403);
       expect((await service.request('GET', `/v1/access-trail`, { as: op(AGENCIES.cpi) })).status).toBe(403);
     });
+
+    it('pages the per-person report as API.md "Conventions" says: 50 by default, 500 at most, nextCursor null on the last page', async () => {
+      const report = (query = '') => service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}${query}`, { as: dpo(AGENCIES.cpi) });
+      // Each read of the case by the CPI is a record of the CPI's, about the person.
+      while ((await report('?limit=60')).body.items.length < 60) await view(op(AGENCIES.cpi));
+      const first = await report();
+      expect(first.body.items).toHaveLength(50);
+      expect(first.body.nextCursor).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+$/));
+      const whole = await report('?limit=500');
+      expect(whole.status).toBe(200);
+      expect(whole.body.items.slice(0, 50)).toEqual(first.body.items);
+      if (whole.body.items.length < 500) expect(whole.body.nextCursor).toBeNull();
+      const tooMany = await report('?limit=501');
+      expect({ status: tooMany.status, paths: tooMany.body.issues?.map((i: { path: string }) => i.path) }).toEqual({ status: 400, paths: ['query.limit'] });
+      // In CSV, the next page's cursor is in x-next-cursor, absent on the last page.
+      const csv = (query: string) => service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}${query}`, { as: dpo(AGENCIES.cpi), headers: { accept: 'text/csv' } });
+      const csvFirst = await csv('?limit=2');
+      expect(String(csvFirst.body).trim().split('\r\n')).toHaveLength(3);
+      const next = csvFirst.headers.get('x-next-cursor');
+      expect(next).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+$/));
+      expect((await report(`?limit=1&cursor=${next}`)).body.items[0].id).toBe(whole.body.items[2].id);
+      expect((await csv('?limit=500')).headers.get('x-next-cursor')).toBeNull();
+    });
   });
 
   describe('the activity report', () => {
