@@ -207,7 +207,10 @@ export class Audit {
    * events and the zone protocol as they stood at that instant. Undefined where the case did
    * not exist for that agency then. An erased person's data stays erased: the keys are gone.
    */
-  async caseAsOf(zone: string, caseId: string, agency: string, asOf: string): Promise<AgencyCaseView | undefined> {
+  async caseAsOf(zone: string, caseId: string, agency: string, instant: string): Promise<AgencyCaseView | undefined> {
+    // The ledger's times are compared as text in its own form (milliseconds, Z): an instant given
+    // as 09:00:00Z would otherwise sort after an event at 09:00:00.500Z.
+    const asOf = new Date(instant).toISOString();
     const events = await this.parts.store.readStream(caseStream(zone, caseId));
     if (events.length === 0) return undefined;
     const protocol = protocolAsOf((await this.parts.store.readStream(protocolStream(zone))).map(protocolEntryOf), asOf);

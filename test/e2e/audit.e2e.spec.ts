@@ -13,8 +13,8 @@ const READERS = [AGENCIES.sds, AGENCIES.cpi, AGENCIES.serd, AGENCIES.mentalHealt
 class StepClock {
   private t = Date.parse('2025-06-02T09:00:00.000Z');
   now = () => new Date(this.t);
-  step(): string {
-    this.t += 60_000;
+  step(ms = 60_000): string {
+    this.t += ms;
     return new Date(this.t).toISOString();
   }
 }
@@ -99,6 +99,17 @@ describe('auditors over HTTP', () => {
     // The mental health service saw the health note while the authorisation stood, and not after.
     expect(JSON.stringify(shown[3]!.views[AGENCIES.mentalHealth])).toContain('methadone');
     expect(JSON.stringify(shown[4]!.views[AGENCIES.mentalHealth])).not.toContain('methadone');
+  });
+
+  it('reads an instant given without milliseconds as the instant it is', async () => {
+    const whole = clock.step();
+    clock.step(500);
+    await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.cpi), { notes: [{ category: 'common', text: 'half a second later' }] });
+    const at = (asOf: string) => audit(`/cases/${caseId}/view?agency=${AGENCIES.cpi}&asOf=${encodeURIComponent(asOf)}`);
+    const before = await at(whole.replace('.000Z', 'Z'));
+    expect(before.status).toBe(200);
+    expect(JSON.stringify(before.body)).not.toContain('half a second later');
+    expect(JSON.stringify((await at(new Date(Date.parse(whole) + 500).toISOString().replace(/\.500Z$/, '.5Z'))).body)).toContain('half a second later');
   });
 
   it('answers 404 for a case before it existed, and for an unknown one', async () => {
