@@ -197,9 +197,10 @@ export class AuditController {
     name: 'Idempotency-Key',
     required: false,
     schema: HEADER_SCHEMAS['Idempotency-Key'],
-    description: 'a repeat with the same key within 24 h returns the first checkpoint and signs nothing',
+    description:
+      'a repeat with the same key within 24 h returns the first checkpoint, signing nothing, where this instance kept its answer; after a crash before the answer was kept, or on another instance (EventStoreDB mode), it signs a checkpoint of the ledger as it is then (a second checkpoint is harmless: each is verified on its own)',
   })
-  @ApiAnswer(201, Checkpoint, { description: 'the checkpoint signed (or, on a repeat, the first one)', headers: ['Idempotent-Replayed'] })
+  @ApiAnswer(201, Checkpoint, { description: 'the checkpoint signed (or, on a repeat this instance answered, the first one)', headers: ['Idempotent-Replayed'] })
   sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext) {
     return this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone));
   }

@@ -42,9 +42,10 @@ export class ReadAccessTrailHandler implements IQueryHandler<ReadAccessTrail> {
   async execute({ caller, query }: ReadAccessTrail) {
     // The trail is written by reads too: wait for everything in the ledger, not only commands.
     await this.barrier.pass({ everything: true });
-    const records = caller.accessTrail().records(query);
-    const last = records[records.length - 1];
-    return { items: records.map(({ seq: _seq, ...record }) => record), lastSeq: records.length === query.limit ? last?.seq : undefined };
+    // One record more than the page: nextCursor is null on the page that holds the last record, never on an empty page after it.
+    const records = caller.accessTrail().records({ ...query, limit: query.limit + 1 });
+    const page = records.slice(0, query.limit);
+    return { items: page.map(({ seq: _seq, ...record }) => record), lastSeq: records.length > query.limit ? page[page.length - 1]!.seq : undefined };
   }
 }
 

@@ -209,6 +209,12 @@ describe('per-agency reads over HTTP', () => {
       const inScope = async (scope: string) =>
         (await service.request('GET', `/v1/access-trail?scope=${scope}&limit=500`, { as: dpo(AGENCIES.cpi) })).body.items.map((r: { id: string }) => r.id);
       const scopeIds = new Set([...(await inScope('by-us')), ...(await inScope('of-our-data'))]);
+      // A page holding the last record says so: nextCursor null, no empty page after it.
+      const byUs = (await inScope('by-us')).length;
+      const exact = await service.request('GET', `/v1/access-trail?scope=by-us&limit=${byUs}`, { as: dpo(AGENCIES.cpi) });
+      expect({ items: exact.body.items.length, nextCursor: exact.body.nextCursor }).toEqual({ items: byUs, nextCursor: null });
+      const short = await service.request('GET', `/v1/access-trail?scope=by-us&limit=${byUs - 1}`, { as: dpo(AGENCIES.cpi) });
+      expect(short.body.nextCursor).toEqual(expect.any(String));
       expect(person.body.items.every((r: { id: string }) => scopeIds.has(r.id))).toBe(true);
       expect(person.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
       const unknownPerson = await service.request('GET', '/v1/access-trail/subjects/MRTMTT25D09F205Z', { as: dpo(AGENCIES.cpi) });
