@@ -85,10 +85,15 @@ export class Audit {
     return this.parts.logs.zones();
   }
 
-  /** Signs the zone's log as it is now. */
-  async checkpoint(zone: string): Promise<SignedCheckpoint> {
+  /**
+   * Signs the zone's log as it is now. For a command (an Idempotency-Key's), the checkpoint it
+   * signed before, if it did: a repeat after a crash that lost the answer signs nothing new.
+   */
+  async checkpoint(zone: string, commandId?: string): Promise<SignedCheckpoint> {
+    const signed = commandId === undefined ? undefined : this.parts.checkpoints.ofCommand(commandId);
+    if (signed?.zone === zone) return signed;
     const [now] = await this.durableSizes([zone]);
-    return this.signAt(zone, now!.size);
+    return this.signAt(zone, now!.size, commandId);
   }
 
   /** The periodic checkpoint: every zone whose log grew since its last one. Returns how many were signed. */
@@ -111,8 +116,8 @@ export class Audit {
     return sizes;
   }
 
-  private signAt(zone: string, size: number): SignedCheckpoint {
-    return this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(size), this.parts.clock.now());
+  private signAt(zone: string, size: number, commandId?: string): SignedCheckpoint {
+    return this.parts.checkpoints.sign(zone, size, this.parts.logs.log(zone).root(size), this.parts.clock.now(), commandId);
   }
 
   checkpointsAfter(zone: string, afterSize: number, limit: number): SignedCheckpoint[] {

@@ -31,8 +31,17 @@ export class Checkpoints {
       );
       CREATE INDEX IF NOT EXISTS checkpoints_by_zone ON checkpoints (zone, size, seq);
     `);
+    // The command a checkpoint was signed for (an Idempotency-Key's), so that a repeat after a
+    // crash finds it; a file of an earlier version gets the column, empty for what it holds.
+    if (this.db.prepare("SELECT 1 FROM pragma_table_info('checkpoints') WHERE name = 'command_id'").get() === undefined) {
+      this.db.exec('ALTER TABLE checkpoints ADD COLUMN command_id TEXT');
+    }
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS checkpoints_by_command ON checkpoints (command_id) WHERE command_id IS NOT NULL');
     this.s = {
-      insert: this.db.prepare<[string, number, string, string, string, string]>('INSERT INTO checkpoints (zone, size, root, at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)'),
+      insert: this.db.prepare<[string, number, string, string, string, string, string | null]>(
+        'INSERT INTO checkpoints (zone, size, root, at, key_id, signature, command_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      byCommand: this.db.prepare<[string], SignedCheckpoint>('SELECT zone, size, root, at, key_id AS keyId, signature FROM checkpoints WHERE command_id = ?'),
       after: this.db.prepare<[string, number, number], SignedCheckpoint>(
         'SELECT zone, size, root, at, key_id AS keyId, signature FROM checkpoints WHERE zone = ? AND size > ? ORDER BY size, seq LIMIT ?',
       ),
@@ -41,13 +50,18 @@ export class Checkpoints {
     };
   }
 
-  /** Signs and keeps a checkpoint; durable when it returns. */
-  sign(zone: string, size: number, root: Uint8Array, at: Date): SignedCheckpoint {
+  /** Signs and keeps a checkpoint, for a command if one asked for it; durable when it returns. */
+  sign(zone: string, size: number, root: Uint8Array, at: Date, commandId?: string): SignedCheckpoint {
     const unsigned = { zone, size, root: Buffer.from(root).toString('base64'), at: at.toISOString() };
     const { keyId, signature } = this.keys.sign(checkpointBytes(unsigned));
     const checkpoint: SignedCheckpoint = { ...unsigned, keyId, signature: signature.toString('base64') };
-    this.s.insert.run(zone, size, checkpoint.root, checkpoint.at, keyId, checkpoint.signature);
+    this.s.insert.run(zone, size, checkpoint.root, checkpoint.at, keyId, checkpoint.signature, commandId ?? null);
     return checkpoint;
+  }
+
+  /** The checkpoint signed for this command, if there is one. */
+  ofCommand(commandId: string): SignedCheckpoint | undefined {
+    return this.s.byCommand.get(commandId);
   }
 
   /** A zone's checkpoints of more than `afterSize` events, smallest first. */

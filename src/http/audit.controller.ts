@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, UseInterceptors } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -12,7 +12,7 @@ import type { RequestContext } from '../reads/disclosures';
 import { CurrentCaller, Roles } from './access';
 import { CaseView } from './case-reads.controller';
 import { decodeCursor, encodeCursor } from './cursor';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { type CommandRequest, IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
@@ -198,11 +198,12 @@ export class AuditController {
     required: false,
     schema: HEADER_SCHEMAS['Idempotency-Key'],
     description:
-      'a repeat with the same key within 24 h returns the first checkpoint, signing nothing, where this instance kept its answer; after a crash before the answer was kept, or on another instance (EventStoreDB mode), it signs a checkpoint of the ledger as it is then (a second checkpoint is harmless: each is verified on its own)',
+      'a repeat with the same key within 24 h returns the first checkpoint and signs nothing, after a crash too; on another instance (EventStoreDB mode, each instance keeps its own checkpoints) it signs a checkpoint of the ledger as it is then (a second checkpoint is harmless: each is verified on its own)',
   })
-  @ApiAnswer(201, Checkpoint, { description: 'the checkpoint signed (or, on a repeat this instance answered, the first one)', headers: ['Idempotent-Replayed'] })
-  sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext) {
-    return this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone));
+  @ApiAnswer(201, Checkpoint, { description: 'the checkpoint signed (or, on a repeat, the first one)', headers: ['Idempotent-Replayed'] })
+  sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext, @Req() http: CommandRequest) {
+    // The command id an Idempotency-Key reserved (idempotency.interceptor.ts), if one was sent.
+    return this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone, http.commandId));
   }
 
   @Get('keys')

@@ -181,6 +181,24 @@ describe('auditors over HTTP', () => {
     const again = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers });
     expect({ status: again.status, body: again.body, replayed: again.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: first.body, replayed: 'true' });
     expect(await count()).toBe(before);
+    // The answer lost (a crash between the signature and the answer kept): the repeat finds the checkpoint signed for its key.
+    const idempotency = service.ledger.parts.idempotency;
+    const complete = idempotency.complete.bind(idempotency);
+    idempotency.complete = () => {
+      throw new Error('disk I/O error');
+    };
+    const lost = { 'idempotency-key': 'checkpoint-answer-lost' };
+    let signed;
+    try {
+      signed = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers: lost });
+    } finally {
+      idempotency.complete = complete;
+    }
+    expect(signed.status).toBe(201);
+    const afterLost = await count();
+    const repeat = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers: lost });
+    expect({ status: repeat.status, body: repeat.body }).toEqual({ status: 201, body: signed.body });
+    expect(await count()).toBe(afterLost);
   });
 
   it('pages the ledger as API.md "Conventions" says: 50 by default, 500 at most, nextCursor null on the last page', async () => {
