@@ -16,6 +16,9 @@ export const TRAIL_ACTIONS = [
   // A command on a case refused with 403 or 404: recorded like a refused read (nothing is disclosed).
   'case.command',
   'subject.erasure',
+  // A DPO's per-person report (GET /v1/access-trail/subjects/{fiscalCode}): one record per case
+  // of the person it names, none of their content; '*' and not-found when it names none.
+  'dpo.subject',
   // Auditors' reads of the zone's ledger (API.md "Auditor"): no case, caseId "*".
   'audit.events',
   'audit.verify',

@@ -25,6 +25,8 @@ export interface TrailQuery {
   readonly limit: number;
   /** Keyset: records older than this sequence number. */
   readonly before?: number;
+  /** Records of these actions are left out (the per-person report leaves out the DPOs' own lookups). */
+  readonly excludeActions?: readonly string[];
 }
 
 interface Row {
@@ -132,6 +134,10 @@ export class AccessTrail {
     if (q.before !== undefined) {
       where.push('t.seq < ?');
       params.push(q.before);
+    }
+    if (q.excludeActions?.length) {
+      where.push(`t.action NOT IN (${q.excludeActions.map(() => '?').join(',')})`);
+      params.push(...q.excludeActions);
     }
     const rows = this.db.prepare(`SELECT ${select} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY t.seq DESC LIMIT ?`).all(...params, q.limit) as Row[];
     return rows.map((r) => ({

@@ -5,9 +5,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AgencyId, Category, FiscalCode, IsoInstant, OperatorId, TRAIL_ACTIONS, TRAIL_OUTCOMES } from '../../events';
 import type { Caller } from '../access/caller';
+import type { RequestContext } from '../reads/disclosures';
 import { ReadAccessTrail, ReadSubjectTrail, type TrailItem } from '../reads/trail-queries';
 import { CurrentCaller, Roles } from './access';
 import { decodeCursor, encodeCursor } from './cursor';
+import { CurrentRequest, Discloses } from './request-context';
 import { jsonSchema } from './json-schema';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, Page, PageCursor, PageLimit } from './routes';
 import { ValidParam, ValidQuery } from './validation';
@@ -113,6 +115,7 @@ export class AccessTrailController {
 
   @Get('subjects/:fiscalCode')
   @Roles('dpo')
+  @Discloses('dpo.subject')
   @ApiOperation({ summary: "Every record, in the DPO's scope, about the cases of one person, newest first, a page at a time" })
   @ApiParam({ name: 'fiscalCode', schema: jsonSchema(FiscalCode) })
   @ApiQueryFrom(SubjectQuery)
@@ -123,9 +126,10 @@ export class AccessTrailController {
     @ValidQuery(SubjectQuery) q: z.output<typeof SubjectQuery>,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentRequest() context: RequestContext,
   ) {
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, TrailCursor).s;
-    const { items, lastSeq } = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode, q.limit, before));
+    const { items, lastSeq } = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode, q.limit, context, before));
     const nextCursor = lastSeq === undefined ? null : encodeCursor({ s: lastSeq });
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');

@@ -14,7 +14,7 @@ import { Disclosures, type RequestContext, type TrailAction } from './disclosure
  * disclosure of that case, with the categories and owners it shows, as any case read is.
  */
 
-type ZoneAction = Exclude<TrailAction, `case.${string}` | 'subject.erasure'>;
+type ZoneAction = Exclude<TrailAction, `case.${string}` | 'subject.erasure' | 'dpo.subject'>;
 
 /** A read of the zone's ledger structure: `read` gets the audit and the caller's zone, nothing else. */
 export class AuditRead<T> extends Query<T> {

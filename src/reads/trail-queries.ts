@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import type { TrailQuery, TrailRecord } from '../../projections/read-models';
 import type { Caller } from '../access/caller';
+import { Disclosures, type RequestContext, type TrailAction } from './disclosures';
 import { ReadBarrier } from './read-barrier';
 
 /*
@@ -27,6 +28,7 @@ export class ReadSubjectTrail extends Query<{ items: TrailItem[]; lastSeq?: numb
     readonly caller: Caller,
     readonly fiscalCode: string,
     readonly limit: number,
+    readonly request: RequestContext,
     /** Keyset: records older than this sequence number. */
     readonly before?: number,
   ) {
@@ -49,21 +51,34 @@ export class ReadAccessTrailHandler implements IQueryHandler<ReadAccessTrail> {
   }
 }
 
-/** Every record, in the DPO's scope, about the cases of one person, newest first. */
+/** The DPOs' own lookups of a person, on the trail but not in the report they ask for. */
+const LOOKUP: TrailAction = 'dpo.subject';
+
+/**
+ * Every record, in the DPO's scope, about the cases of one person, newest first. The report ties
+ * a person to their cases, so the lookup is itself on the trail before the answer leaves
+ * (`dpo.subject`: one record per case it names, `*` and `not-found` when none), in the DPO's own
+ * `by-us`; the report leaves such records out, or each lookup would change the next.
+ */
 @Injectable()
 @QueryHandler(ReadSubjectTrail)
 export class ReadSubjectTrailHandler implements IQueryHandler<ReadSubjectTrail> {
-  constructor(@Inject(ReadBarrier) private readonly barrier: ReadBarrier) {}
+  constructor(
+    @Inject(ReadBarrier) private readonly barrier: ReadBarrier,
+    @Inject(Disclosures) private readonly disclosures: Disclosures,
+  ) {}
 
-  async execute({ caller, fiscalCode, limit, before }: ReadSubjectTrail) {
+  async execute({ caller, fiscalCode, limit, request, before }: ReadSubjectTrail) {
     await this.barrier.pass({ everything: true });
     const trail = caller.accessTrail();
     const caseIds = trail.casesOfPerson(fiscalCode);
+    const named = caseIds.length > 0 ? caseIds.map((caseId) => ({ caseId, outcome: 'disclosed' as const })) : [{ caseId: '*', outcome: 'not-found' as const }];
+    await this.disclosures.record(caller.actor, LOOKUP, named, request);
     if (caseIds.length === 0) return { items: [] };
     // A page of each scope, merged newest first; a record in both is read as by-us (the DPO's own agency's reader, in full).
     const seen = new Map<string, TrailItem & { seq: number }>();
     for (const scope of ['by-us', 'of-our-data'] as const) {
-      for (const record of trail.records({ scope, caseIds, limit: limit + 1, before })) if (!seen.has(record.id)) seen.set(record.id, record);
+      for (const record of trail.records({ scope, caseIds, limit: limit + 1, before, excludeActions: [LOOKUP] })) if (!seen.has(record.id)) seen.set(record.id, record);
     }
     const merged = [...seen.values()].sort((a, b) => b.seq - a.seq);
     const page = merged.slice(0, limit);

@@ -219,6 +219,16 @@ describe('per-agency reads over HTTP', () => {
       expect(person.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
       const unknownPerson = await service.request('GET', '/v1/access-trail/subjects/MRTMTT25D09F205Z', { as: dpo(AGENCIES.cpi) });
       expect(unknownPerson.body).toEqual({ items: [], nextCursor: null });
+      // Each lookup is on the DPO's own trail (the case it named, or none), and never in the report it asked for.
+      const lookups = (await service.request('GET', '/v1/access-trail?scope=by-us&limit=500', { as: dpo(AGENCIES.cpi) })).body.items.filter(
+        (r: { action: string }) => r.action === 'dpo.subject',
+      );
+      const [unknown, ...named] = lookups as Array<{ caseId: string; outcome: string; roles: string[] }>;
+      expect(unknown).toMatchObject({ caseId: '*', outcome: 'not-found', roles: ['dpo'] });
+      expect(named.map((r) => r.caseId)).toContain(caseId);
+      expect(named.every((r) => r.outcome === 'disclosed' && r.roles.join() === 'dpo')).toBe(true);
+      const again = await service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}?limit=500`, { as: dpo(AGENCIES.cpi) });
+      expect(again.body.items.some((r: { action: string }) => r.action === 'dpo.subject')).toBe(false);
       // The per-person report pages, newest first, without losing or repeating a record.
       const paged: Array<{ id: string }> = [];
       let cursor: string | null = null;
