@@ -73,8 +73,7 @@ export class Erasures {
   async reconcile(): Promise<number> {
     let appended = 0;
     for (const erasure of this.keys.erasures()) {
-      const stream = erasureStream(erasure.zone, erasure.subject);
-      if ((await this.store.readStream(stream)).length > 0) continue;
+      if (await this.erasedIn(erasure.zone, erasure.subject)) continue;
       const actor = { zone: erasure.zone, agency: erasure.agency, operator: erasure.operator };
       await this.record(
         erasure.subject,
