@@ -9,7 +9,8 @@ import type { CaseMembership } from './case-membership';
  * consents and status from it. Two folds could disagree on what the ledger says.
  */
 
-export type CaseStatus = 'referred' | 'in-charge' | 'plan-active' | 'closed';
+export const CASE_STATUSES = ['referred', 'in-charge', 'plan-active', 'closed'] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
 
 export interface ConsentState {
   /** The agency that recorded it (rule 1 of ENTITLEMENTS.md lets it see it). */

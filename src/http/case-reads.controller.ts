@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { AgencyId, CASE_EVENT_TYPES, type CaseEventType, IsoInstant, Need, OperatorId, Programme, URGENCIES } from '../../events';
+import { AgencyId, CASE_EVENT_TYPES, CASE_STATUSES, type CaseEventType, IsoInstant, Need, OperatorId, Programme, URGENCIES } from '../../events';
 import type { Caller } from '../access/caller';
 import { CaseId } from '../case/case-command';
 import { GetCaseHistory, GetCaseView, ListCases } from '../reads/case-queries';
@@ -17,7 +17,7 @@ import { ValidParam, ValidQuery } from './validation';
 
 const caseIdParam = { name: 'id', schema: CaseId };
 
-const CaseStatus = z.enum(['referred', 'in-charge', 'plan-active', 'closed']);
+const CaseStatus = z.enum(CASE_STATUSES);
 
 export const ListCasesQuery = z.strictObject({
   status: CaseStatus.optional(),

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { Need, Outcome, Programme } from '../../events';
+import { CASE_STATUSES, Need, Outcome, Programme } from '../../events';
 import type { Caller } from '../access/caller';
 import { GetActivityReport } from '../reads/activity-report';
 import { CurrentCaller, Roles } from './access';
@@ -27,7 +27,7 @@ const ActivityReport = z.object({
   from: Month.optional(),
   to: Month.optional(),
   cases: Count,
-  byStatus: Counts(z.enum(['referred', 'in-charge', 'plan-active', 'closed'])),
+  byStatus: Counts(z.enum(CASE_STATUSES)),
   byProgramme: Counts(Programme),
   byNeed: Counts(Need),
   byOutcome: Counts(Outcome),
