@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkpointBytes, type SignedCheckpoint } from './auditor';
 import type { CheckpointKeys } from './signing-keys';
+import { columnExists } from '../store/sqlite-schema';
 
 /**
  * Signed checkpoints (zone, size, root, time) of the zones' Merkle logs, in a file of their own
@@ -33,9 +34,7 @@ export class Checkpoints {
     `);
     // The command a checkpoint was signed for (an Idempotency-Key's), so that a repeat after a
     // crash finds it; a file of an earlier version gets the column, empty for what it holds.
-    if (this.db.prepare("SELECT 1 FROM pragma_table_info('checkpoints') WHERE name = 'command_id'").get() === undefined) {
-      this.db.exec('ALTER TABLE checkpoints ADD COLUMN command_id TEXT');
-    }
+    if (!columnExists(this.db, 'checkpoints', 'command_id')) this.db.exec('ALTER TABLE checkpoints ADD COLUMN command_id TEXT');
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS checkpoints_by_command ON checkpoints (command_id) WHERE command_id IS NOT NULL');
     this.s = {
       insert: this.db.prepare<[string, number, string, string, string, string, string | null]>(

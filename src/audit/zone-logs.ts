@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { zoneOfStream } from '../../events/streams';
 import { HASH_SIZE, leafHashOf, MerkleLog, type NodeStore, subtreeRoot } from './merkle';
 import type { LeafInput } from './leaf';
+import { columnExists, tableExists } from '../store/sqlite-schema';
 
 /** An event as stored, not decoded, at its ledger position: what a leaf covers. */
 export interface LedgerRecord extends LeafInput {
@@ -212,12 +213,8 @@ export class ZoneLogs {
  */
 const LEAVES_TABLE = 'CREATE TABLE IF NOT EXISTS log_leaves (position INTEGER PRIMARY KEY, zone TEXT NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL)';
 
-function tableExists(db: Database.Database, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
-}
-
 function schemaIsCurrent(db: Database.Database): boolean {
-  const hashColumn = db.prepare("SELECT 1 FROM pragma_table_info('log_leaves') WHERE name = 'hash'").get() !== undefined;
+  const hashColumn = columnExists(db, 'log_leaves', 'hash');
   const index = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'log_leaves_by_index'").get() !== undefined;
   return hashColumn && index && tableExists(db, 'log_nodes') && !tableExists(db, 'merkle_leaves') && !tableExists(db, 'merkle_nodes');
 }
@@ -228,8 +225,7 @@ function schemaIsCurrent(db: Database.Database): boolean {
  * where its row was gone), so a log altered before the move is found altered after it.
  */
 function migrateLeaves(db: Database.Database): void {
-  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('log_leaves')").all();
-  if (columns.length === 0 || columns.some((c) => c.name === 'hash')) return;
+  if (!tableExists(db, 'log_leaves') || columnExists(db, 'log_leaves', 'hash')) return;
   db.exec(`
     ALTER TABLE log_leaves RENAME TO log_leaves_before;
     ${LEAVES_TABLE};

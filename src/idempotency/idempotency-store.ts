@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { columnExists } from '../store/sqlite-schema';
 
 /** The first response to a request sent with an Idempotency-Key, kept 24 hours (API.md "Conventions"). */
 export interface StoredResponse {
@@ -43,7 +44,7 @@ export class IdempotencyStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     // Version 2 reserves keys; the first version's rows (answers without a command id) are dropped.
-    if (this.db.prepare("SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'command_id'").get() === undefined) this.db.exec('DROP TABLE IF EXISTS idempotency');
+    if (!columnExists(this.db, 'idempotency', 'command_id')) this.db.exec('DROP TABLE IF EXISTS idempotency');
     this.db.exec(`CREATE TABLE IF NOT EXISTS idempotency (
       zone TEXT NOT NULL, agency TEXT NOT NULL, key TEXT NOT NULL,
       fingerprint TEXT NOT NULL, command_id TEXT NOT NULL, created_at INTEGER NOT NULL,
