@@ -1,5 +1,4 @@
-import type { CaseStatus } from '../../events';
-import type { TRAIL_ACTIONS } from '../../events';
+import type { CaseStatus, TRAIL_ACTIONS } from '../../events';
 import type { AgencyPartition, CaseSummary, ReadModels, TrailQuery, TrailRecord } from '../../projections/read-models';
 import { type CallerKnowledge, callerKnowledge, caseFacts, protocolAsOf } from '../../projections/policy';
 import type { Actor } from './actor';
@@ -37,9 +36,9 @@ export class Caller {
    * The access trail as the caller's agency's DPO may read it (API.md "DPO", ENTITLEMENTS.md
    * "The access trail"): in `of-our-data`, the reading agency and its operator are named only
    * where the DPO's agency may see that agency's membership of the case (otherwise
-   * `undisclosed`, no operator, no address), and categories and basis are those of its own data only (the
-   * read model keeps them per owner). The per-person report lists only cases that exist for
-   * the DPO's agency.
+   * `undisclosed`, no operator, no address), and categories and basis are those of its own data
+   * only (the read model keeps them per owner). The per-person report lists only cases that
+   * exist for the DPO's agency.
    */
   accessTrail(): DpoTrail {
     const { zone, agency } = this.actor;

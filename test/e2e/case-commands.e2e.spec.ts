@@ -334,7 +334,8 @@ describe('case commands over HTTP', () => {
       ['non-compliance', (commitment) => ({ commitment }), cpi, 'commitment', 'n', 1_000],
     ];
 
-    it('accepts a Note-shaped purpose or commitment of 10,000 characters and refuses 10,001 with 400 naming the field', async () => {
+    /** A case taken in charge, where plans and non-compliance may be recorded. */
+    async function takenInCharge(): Promise<string> {
       const { caseId } = await refer();
       expectCreated(
         await service.request('POST', `/v1/cases/${caseId}/taking-in-charge`, {
@@ -342,6 +343,11 @@ describe('case commands over HTTP', () => {
           body: { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' },
         }),
       );
+      return caseId;
+    }
+
+    it('accepts a Note-shaped purpose or commitment of 10,000 characters and refuses 10,001 with 400 naming the field', async () => {
+      const caseId = await takenInCharge();
       for (const [path, body, as, field, letter] of fields) {
         const refused = await service.request('POST', `/v1/cases/${caseId}/${path}`, { as, body: body(note(letter, 10_001)) });
         expect({ path, status: refused.status, paths: refused.body.issues?.map((i: { path: string }) => i.path) }).toEqual({ path, status: 400, paths: [`${field}.text`] });
@@ -353,13 +359,7 @@ describe('case commands over HTTP', () => {
     });
 
     it('keeps the shorter cap of a bare string, which is a common note', async () => {
-      const { caseId } = await refer();
-      expectCreated(
-        await service.request('POST', `/v1/cases/${caseId}/taking-in-charge`, {
-          as: sdsCoordinator,
-          body: { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' },
-        }),
-      );
+      const caseId = await takenInCharge();
       for (const [path, body, as, field, letter, cap] of fields) {
         const refused = await service.request('POST', `/v1/cases/${caseId}/${path}`, { as, body: body(letter.repeat(cap + 1)) });
         expect({ path, status: refused.status, paths: refused.body.issues?.map((i: { path: string }) => i.path) }).toEqual({ path, status: 400, paths: [field] });
