@@ -17,6 +17,7 @@ import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
 import { testKeys } from '../support/keys';
 import { Seeder } from '../support/seed';
+import { VIEW_MODES } from '../support/view-modes';
 
 /*
  * ENTITLEMENTS.md: a renewal that narrows what a party receives is in force at once, and
@@ -82,10 +83,7 @@ async function allComputed(models: ReadModels): Promise<void> {
   expect(models.ledger.dirtyCount()).toBe(0);
 }
 
-describe.each([
-  ['keeping a copy of the ledger (EventStoreDB mode)', false],
-  ['reading the embedded ledger itself', true],
-])("a coordinator's activity report across a narrowing renewal, the views %s", (_mode, readsLedger) => {
+describe.each(VIEW_MODES)("a coordinator's activity report across a narrowing renewal, the views %s", (_mode, readsLedger) => {
   let dir: string;
   let recorded: Zone;
   let neverRecorded: Zone;

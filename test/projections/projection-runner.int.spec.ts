@@ -22,6 +22,7 @@ import { testKeys } from '../support/keys';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
 import { Seeder } from '../support/seed';
 import { dumpViews } from '../support/views-dump';
+import { VIEW_MODES } from '../support/view-modes';
 
 /** A ledger of a few dozen cases, consents, withdrawals, notes, a protocol renewal and trail records. */
 async function seedLedger(store: SqliteEventStore) {
@@ -81,10 +82,7 @@ async function seededFolder(prefix: string) {
   return { dir, keys, store };
 }
 
-describe.each([
-  ['keeping a copy of the ledger (EventStoreDB mode)', false],
-  ['reading the embedded ledger itself', true],
-])('the projection runner, %s', (_mode, readsLedger) => {
+describe.each(VIEW_MODES)('the projection runner, %s', (_mode, readsLedger) => {
   let dir: string;
   let store: SqliteEventStore;
   let keys: KeyStore;

@@ -14,6 +14,7 @@ import { SqliteEventStore } from '../../src/store/sqlite-event-store';
 import { AGENCIES, PERSON, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
 import { testKeys } from '../support/keys';
 import { Seeder } from '../support/seed';
+import { VIEW_MODES } from '../support/view-modes';
 
 /*
  * Issue 13.1: a protocol renewal marks every case of its zone to be computed again. Reads must
@@ -24,10 +25,7 @@ import { Seeder } from '../support/seed';
 const OTHER_ZONE = 'altra-zona';
 const CASES = 40;
 
-describe.each([
-  ['keeping a copy of the ledger (EventStoreDB mode)', false],
-  ['reading the embedded ledger itself', true],
-])('a protocol renewal, the views %s', (_mode, readsLedger) => {
+describe.each(VIEW_MODES)('a protocol renewal, the views %s', (_mode, readsLedger) => {
   let dir: string;
   let store: SqliteEventStore;
   let models: ReadModels;
