@@ -3,7 +3,7 @@ import type { CaseSealer, CaseStatus, ZoneProtocol } from '../../events';
 import type { CaseSummary } from './case-index';
 import { type AgencyCaseView, agencyCaseView, caseFacts, type CaseView, type Disclosure, type LedgerEntry, protocolAsOf } from '../policy';
 import { HeldWrites } from './held-writes';
-import type { LedgerCopy } from './ledger-copy';
+import { LedgerCopy } from './ledger-copy';
 
 /** Who a partition belongs to: the authenticated zone and agency, nothing else. */
 export interface PartitionOwner {
@@ -190,6 +190,8 @@ const MINT = Symbol('AgencyPartition');
 /** One agency's views. Its statements name its own table and no other. */
 export class AgencyPartition {
   private readonly get_: Database.Statement<[string], Row> | undefined;
+  /** The row and whether the case waits to be computed again, in one statement (when the partition has the ledger's copy). */
+  private readonly getFresh: Database.Statement<[{ zone: string; caseId: string }], Partial<Row> & { dirty: number }> | undefined;
   private readonly summaries_: Database.Statement<[], { case_id: string; status: string; opened_at: string; sealed: Uint8Array | string }> | undefined;
   private readonly list_: Database.Statement<[string, string, string, string, string, number], Row> | undefined;
 
@@ -204,6 +206,8 @@ export class AgencyPartition {
     if (mint !== MINT) throw new Error('an AgencyPartition comes from AgencyCases.partition(owner)');
     if (!db || id === undefined) return;
     this.get_ = db.prepare(`SELECT * FROM p${id}_cases WHERE case_id = ?`);
+    this.getFresh =
+      owner && ledger ? db.prepare(`SELECT ${LedgerCopy.DIRTY_SQL} AS dirty, c.* FROM (SELECT @caseId AS id) AS k LEFT JOIN p${id}_cases AS c ON c.case_id = k.id`) : undefined;
     this.summaries_ = db.prepare(`SELECT case_id, status, opened_at, sealed FROM p${id}_cases`);
     this.list_ = db.prepare(
       `SELECT * FROM p${id}_cases
@@ -220,7 +224,11 @@ export class AgencyPartition {
    * rest of the zone.
    */
   get(caseId: string): CaseRow | undefined {
-    if (this.owner && this.ledger?.isDirty(this.owner.zone, caseId)) return this.computed(caseId);
+    if (this.getFresh) {
+      const found = this.getFresh.get({ zone: this.owner!.zone, caseId })!;
+      if (found.dirty === 1) return this.computed(caseId);
+      return found.case_id === null ? undefined : this.toCaseRow(found as Row);
+    }
     const row = this.get_?.get(caseId);
     return row && this.toCaseRow(row);
   }
