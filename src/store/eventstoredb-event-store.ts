@@ -27,7 +27,6 @@ import {
   type WrongExpectedVersionError,
 } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
-import { isEventType } from '../../events';
 import { STREAM_PREFIXES } from '../../events/streams';
 import { createCodec } from './codec';
 import {
@@ -61,7 +60,7 @@ export interface EventStoreDbOptions {
    * sends one when the subscription goes live, whatever the interval.
    */
   readonly checkpointInterval?: number;
-  /** How many times an append whose outcome is unknown (deadline, unavailable) is sent again. */
+  /** How many times an append whose outcome is unknown (deadline, unavailable) is sent again; never with 'any'. */
   readonly appendRetries?: number;
   /**
    * Deadline of one call, ms. The client honours it for appends; for reads 6.2.1 passes
@@ -99,13 +98,21 @@ export function fromEsdbWrongExpectedVersion(stream: string, expected: ExpectedR
   return new WrongExpectedRevisionError(stream, expected, actual);
 }
 
+/**
+ * A batch append the server refused before handling it ("Server Is Not Ready", "Server Is
+ * Busy", no leader yet) comes as a google.rpc.Status the client does not recognise: UnknownError
+ * "Could not recognize <message>" (streams/appendToStream/unpackError.js).
+ */
+const NOT_HANDLED = /Server Is (Not Ready|Busy)|No leader info available/;
+
 /** Outcome unknown: the same append (same ids, same expected revision) may be sent again. */
 export function isTransient(error: unknown): boolean {
   return (
     error instanceof Error &&
     isCommandError(error) &&
     !isFatal(error) &&
-    [ErrorType.DEADLINE_EXCEEDED, ErrorType.UNAVAILABLE, ErrorType.TIMEOUT, ErrorType.NOT_LEADER, ErrorType.CANCELLED].includes(error.type)
+    ([ErrorType.DEADLINE_EXCEEDED, ErrorType.UNAVAILABLE, ErrorType.TIMEOUT, ErrorType.NOT_LEADER, ErrorType.CANCELLED].includes(error.type) ||
+      (error.type === ErrorType.UNKNOWN && NOT_HANDLED.test(error.message)))
   );
 }
 
@@ -137,6 +144,8 @@ export function appendSize(events: ReadonlyArray<{ type: string; data: Uint8Arra
 }
 
 const isSystemStream = (stream: string) => stream.startsWith('$');
+/** The server's own event types ($streamDeleted, $>, $metadata): never written through the codec. */
+const isSystemType = (type: string) => type.startsWith('$');
 
 /**
  * Metadata is written as the codec's JSON behind a UTF-8 byte order mark. The client parses any
@@ -212,12 +221,21 @@ export class EventStoreDbEventStore implements EventStore {
     const data = encoded.map((e) => binaryEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }));
     // Idempotency is by event id and is reliable with a numeric revision or NO_STREAM: the same
     // append sent again after an unknown outcome is recognised by the server (EVENTSTOREDB.md).
+    // With ANY the server consults only a cache of recent ids, so a retry may write it twice.
+    const retries = expected === 'any' ? 0 : this.appendRetries;
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.client.appendToStream(stream, data, { expectedRevision: toEsdbExpectedRevision(expected), deadline: this.deadline });
+        // throwOnAppendFailure=false (a connection string can set it) resolves a wrong revision
+        // instead of throwing it; checked here, it holds for any client however it was made.
+        // 6.2.1's batch path carries no usable revision in it (BigInt of a boolean): -1n is none.
+        if (result.success === false) {
+          throw new WrongExpectedRevisionError(stream, expected, result.nextExpectedRevision >= 0n ? result.nextExpectedRevision : 'no-stream');
+        }
         const position = result.position ? toPosition(result.position) : await this.positionAt(stream, result.nextExpectedRevision);
         return { nextExpectedRevision: result.nextExpectedRevision, position };
       } catch (error) {
+        if (error instanceof WrongExpectedRevisionError) throw error;
         if (error instanceof Error && isCommandError(error) && error.type === ErrorType.WRONG_EXPECTED_VERSION) {
           throw fromEsdbWrongExpectedVersion(stream, expected, error);
         }
@@ -225,7 +243,7 @@ export class EventStoreDbEventStore implements EventStore {
           const max = (error as { maxAppendSize?: number }).maxAppendSize;
           throw new Error(`append to ${stream} is over EventStoreDB's maximum append size${max ? ` of ${max} bytes` : ''}: nothing was written`, { cause: error });
         }
-        if (!isTransient(error) || attempt >= this.appendRetries) {
+        if (!isTransient(error) || attempt >= retries) {
           throw isTransient(error) ? new StoreUnavailableError('EventStoreDB did not confirm the append', { cause: error }) : toStoreError(error, `append to ${stream}`);
         }
         await new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
@@ -280,8 +298,10 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /**
-   * 6.2.1's readAll has no server-side filter: system streams, unknown types and other
-   * prefixes are skipped here. $all is read from a position inclusively (the server includes
+   * 6.2.1's readAll has no server-side filter: system streams and events and other prefixes
+   * are skipped here. Types this version does not know are delivered, as the embedded store
+   * delivers them (a newer version's events during a rolling upgrade). $all is read from a
+   * position inclusively (the server includes
    * the event at the position given), the port's `after` is exclusive: on every page, events at
    * or before the page's start are skipped, so a page boundary is never delivered twice.
    */
@@ -359,7 +379,7 @@ export class EventStoreDbEventStore implements EventStore {
             // The page's start itself may come again: it was looked at on the page before.
             if (start && comparePositions(position, start) >= 0) continue;
             last = position;
-            if (!isSystemStream(event.streamId) && (!prefixes || prefixes.some((p) => event.streamId.startsWith(p)))) return { found: position };
+            if (!isSystemStream(event.streamId) && !isSystemType(event.type) && (!prefixes || prefixes.some((p) => event.streamId.startsWith(p)))) return { found: position };
           }
           return { end: seen < this.readPageSize || !last, last };
         },
@@ -481,16 +501,21 @@ export class EventStoreDbEventStore implements EventStore {
     return subscription;
   }
 
-  /** @internal */
+  /**
+   * @internal Every event of the ledger's streams, known type or not (the embedded store
+   * delivers them all: the audit follower must see every leaf, the read barrier must reach the
+   * head). Only the server's own are skipped: system streams, and `$` types such as a hard
+   * delete's `$streamDeleted`, which the codec could not decode.
+   */
   wanted(stream: string, type: string, prefixes: readonly string[] | undefined): boolean {
-    if (isSystemStream(stream) || !isEventType(type)) return false;
+    if (isSystemStream(stream) || isSystemType(type)) return false;
     return !prefixes || prefixes.some((p) => stream.startsWith(p));
   }
 
   /** @internal decodes a resolved event for $all: undefined for what the port does not carry there. */
   toStored(resolved: AllStreamResolvedEvent): StoredEvent | undefined {
     const event = resolved.event;
-    if (!event || isSystemStream(event.streamId) || !isEventType(event.type)) return undefined;
+    if (!event || isSystemStream(event.streamId) || isSystemType(event.type)) return undefined;
     return this.decode(resolved);
   }
 

@@ -157,6 +157,13 @@ export class EsdbServerDouble {
   maxAppendSize = 1024 * 1024;
   /** Called before each append; an error returned is thrown instead of appending. */
   beforeAppend: ((stream: string) => Error | undefined) | undefined;
+  /**
+   * `throwOnAppendFailure=false` in the connection string: a wrong expected revision resolves
+   * as 6.2.1's batch path resolves it (streams/appendToStream/batchAppend.js), `success: false`
+   * with `nextExpectedRevision` BigInt(hasCurrentStreamRevision()): 1n when the stream exists,
+   * -1n when it does not, whatever its revision.
+   */
+  throwOnAppendFailure = true;
 
   /** A client 6.2.1 whose gRPC calls this server answers. */
   client(): EventStoreDBClient {
@@ -221,16 +228,20 @@ export class EsdbServerDouble {
     const existing = this.streams.get(stream) ?? [];
     const current = existing.length ? BigInt(existing.length - 1) : undefined;
     const wrong = () => new WrongExpectedVersionError(undefined, { streamName: stream, expected: expected as bigint, current: current ?? NO_STREAM });
+    const refuse = (): AppendResult => {
+      if (this.throwOnAppendFailure) throw wrong();
+      return { success: false, nextExpectedRevision: current === undefined ? -1n : 1n, position: undefined };
+    };
     const first = existing.findIndex((e) => e.id === events[0]!.id);
     if (first >= 0) {
       // A retry: recognised when the same ids are where the expected revision puts them.
       const start = expected === NO_STREAM ? 0 : typeof expected === 'bigint' ? Number(expected) + 1 : first;
       const same = events.every((e, i) => existing[start + i]?.id === e.id);
-      if (!same) throw wrong();
+      if (!same) return refuse();
       const last = existing[start + events.length - 1]!;
       return { success: true, nextExpectedRevision: last.revision, position: this.positionOnRecognisedRetry ? last.position : undefined };
     }
-    if (expected === NO_STREAM ? current !== undefined : expected === STREAM_EXISTS ? current === undefined : typeof expected === 'bigint' && current !== expected) throw wrong();
+    if (expected === NO_STREAM ? current !== undefined : expected === STREAM_EXISTS ? current === undefined : typeof expected === 'bigint' && current !== expected) return refuse();
     const records = bytes.map((e, i) => ({
       stream,
       id: e.id,

@@ -1,4 +1,4 @@
-import { DeadlineExceededError, NO_STREAM, ANY, UnavailableError, WrongExpectedVersionError } from '@eventstore/db-client';
+import { DeadlineExceededError, NO_STREAM, ANY, UnavailableError, UnknownError, WrongExpectedVersionError } from '@eventstore/db-client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { createCodec } from '../../src/store/codec';
 
@@ -136,15 +136,21 @@ describe('the EventStoreDB adapter, without a server', () => {
     expect(asBytes).toMatchObject({ id: event.id, type: 'NoteRecorded', data: event.data, position: { commit: 5n, prepare: 5n } });
     expect(parsed).toEqual(asBytes);
     expect(store.toStored({ event: { ...recorded, streamId: '$stats-127.0.0.1:2113', metadata: new Uint8Array() } } as never)).toBeUndefined();
-    expect(store.toStored({ event: { ...recorded, type: 'SomethingElse', metadata: new Uint8Array() } } as never)).toBeUndefined();
+    expect(store.toStored({ event: { ...recorded, type: '$streamDeleted', metadata: new Uint8Array() } } as never)).toBeUndefined();
+    // A type this version does not know: its data as stored, not upcast (as the embedded store).
+    expect(store.toStored({ event: { ...recorded, type: 'SomethingElse', metadata: Uint8Array.from(encoded.metadata) } } as never)).toMatchObject({
+      type: 'SomethingElse',
+      data: JSON.parse(Buffer.from(encoded.data).toString('utf8')),
+    });
   });
 
-  it('filters $all by prefix and skips system streams and unknown types', () => {
+  it('filters $all by prefix and skips system streams and system event types, not unknown types', () => {
     const { store } = storeWith(async () => undefined);
     expect(store.wanted('case-valdinievole.x', 'NoteRecorded', ['case-'])).toBe(true);
     expect(store.wanted('protocol-valdinievole', 'ProtocolSigned', ['case-'])).toBe(false);
     expect(store.wanted('$et-NoteRecorded', 'NoteRecorded', undefined)).toBe(false);
     expect(store.wanted('case-valdinievole.x', '$metadata', undefined)).toBe(false);
+    expect(store.wanted('case-valdinievole.x', 'CaseRenamed', ['case-'])).toBe(true);
   });
 });
 
@@ -457,6 +463,78 @@ describe('issue 14: the adapter over the real client and a server double', () =>
         [2n, 'NoteRecorded'],
       ]);
       expect(events[1]!.data).toEqual({ name: 'later version' });
+      await store.close();
+    });
+
+    // Imitates a newer version of the service writing an event type this one does not know,
+    // read from $all as the embedded store reads it: delivered, with its data as stored.
+    it('delivers an event type it does not know from readAll, readRaw and subscribe, as the embedded store does', async () => {
+      const server = new EsdbServerDouble();
+      const store = storeOn(server);
+      await store.append('case-z.1', [note('one')], 'no-stream');
+      const meta = metadataOf(server.log[0]!.metadata);
+      const unknown = server.write('case-z.1', 'CaseRenamed', { name: 'later version' }, { ...meta, schemaVersion: 1 });
+      server.write('$stats-127.0.0.1:2113', '$statsCollected');
+      const read = await store.readAll({ maxCount: 10, streamPrefixes: ['case-'] });
+      expect(read.map((e) => e.type)).toEqual(['NoteRecorded', 'CaseRenamed']);
+      expect(read[1]).toMatchObject({ revision: 1n, position: unknown.position, data: { name: 'later version' }, metadata: { schemaVersion: 1 } });
+      expect((await store.readAll({ maxCount: 10 })).map((e) => e.type)).toEqual(['NoteRecorded', 'CaseRenamed']);
+      expect((await store.readRaw({ maxCount: 10, streamPrefixes: ['case-'] })).map((e) => e.type)).toEqual(['NoteRecorded', 'CaseRenamed']);
+      // The read barrier: the head is the unknown event's position, and the subscription delivers it.
+      expect(await store.headPosition()).toEqual(unknown.position);
+      const { messages } = await take(store.subscribe({ streamPrefixes: ['case-'] }), (ms) => ms.some((m) => m.type === 'caught-up'));
+      const events = messages.filter((m): m is Extract<SubscriptionMessage, { type: 'event' }> => m.type === 'event');
+      expect(events.map((m) => [m.event.type, m.event.data])).toEqual([
+        ['NoteRecorded', expect.anything()],
+        ['CaseRenamed', { name: 'later version' }],
+      ]);
+      await store.close();
+    });
+
+    // Imitates `throwOnAppendFailure=false` (settable in the connection string): 6.2.1 resolves a
+    // wrong expected revision as `{ success: false }` (streams/appendToStream/batchAppend.js).
+    it('reports an append the client answered with success: false as a wrong expected revision, not as written', async () => {
+      const server = new EsdbServerDouble();
+      server.throwOnAppendFailure = false;
+      const store = storeOn(server);
+      await store.append('case-z.1', [note('one'), note('two')], 'no-stream');
+      const error = await store.append('case-z.1', [note('stale')], 0n).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(error).toMatchObject({ stream: 'case-z.1', expected: 0n });
+      const missing = await store.append('case-z.2', [note('x')], 0n).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ stream: 'case-z.2', expected: 0n, actual: 'no-stream' });
+      expect(server.log).toHaveLength(2);
+      await store.close();
+    });
+
+    // Imitates the batch append's "Server Is Not Ready" / "Server Is Busy": a google.rpc.Status
+    // whose details the client does not recognise, UnknownError (appendToStream/unpackError.js).
+    it.each(['Server Is Not Ready', 'Server Is Busy', 'No leader info available'])('sends an append refused with "%s" again', async (reason) => {
+      const server = new EsdbServerDouble();
+      const store = storeOn(server);
+      let refusals = 2;
+      server.beforeAppend = () => (refusals-- > 0 ? new UnknownError(undefined, `Could not recognize ${reason}`) : undefined);
+      const written = await store.append('case-z.1', [note('one')], 'no-stream');
+      expect(written.nextExpectedRevision).toBe(0n);
+      expect(server.calls.filter((c) => c.method === 'appendToStream')).toHaveLength(3);
+      expect(server.log).toHaveLength(1);
+      expect(isTransient(new UnknownError(undefined, 'Could not recognize something else'))).toBe(false);
+      await store.close();
+    });
+
+    // Imitates a timed-out append with expected revision ANY, which the server cannot recognise
+    // reliably when sent again (its id cache), so a retry could write a duplicate.
+    it('does not send an append with expected revision any again: unavailable at once', async () => {
+      const server = new EsdbServerDouble();
+      const store = storeOn(server);
+      let refusals = 1;
+      server.beforeAppend = () => (refusals-- > 0 ? new DeadlineExceededError() : undefined);
+      await expect(store.append('case-z.1', [note('one')], 'any')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(server.calls.filter((c) => c.method === 'appendToStream')).toHaveLength(1);
+      // A numeric revision or no-stream is still sent again.
+      refusals = 1;
+      expect((await store.append('case-z.2', [note('two')], 'no-stream')).nextExpectedRevision).toBe(0n);
+      expect(server.calls.filter((c) => c.method === 'appendToStream')).toHaveLength(3);
       await store.close();
     });
 
