@@ -14,6 +14,7 @@ import type { ConsentExpiry } from './case/consent-expiry';
 import { AccessGuard } from './http/access';
 import { AccessTrailController } from './http/access-trail.controller';
 import { AuditController } from './http/audit.controller';
+import { Cursors } from './http/cursor';
 import { Audit } from './audit/audit';
 import { AUDIT_QUERY_HANDLERS } from './reads/audit-queries';
 import { CaseReadsController } from './http/case-reads.controller';
@@ -87,6 +88,7 @@ export class LedgerModule {
       { provide: Audit, useValue: parts.audit },
       { provide: APP_GUARD, useClass: AccessGuard },
       IdempotencyInterceptor,
+      Cursors,
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.
       ...CASE_BEHAVIOURS.map((b) => b.Handler),
       SignProtocolHandler,

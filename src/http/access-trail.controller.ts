@@ -1,4 +1,4 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,7 +8,7 @@ import type { Caller } from '../access/caller';
 import type { RequestContext } from '../reads/disclosures';
 import { ReadAccessTrail, ReadSubjectTrail, type TrailItem } from '../reads/trail-queries';
 import { CurrentCaller, Roles } from './access';
-import { decodeCursor, encodeCursor } from './cursor';
+import { Cursors } from './cursor';
 import { CurrentRequest, Discloses } from './request-context';
 import { jsonSchema } from './json-schema';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, Page, PageCursor, PageLimit } from './routes';
@@ -26,7 +26,7 @@ const TrailQuery = z.strictObject({
 const TrailCursor = z.object({ s: z.int().min(1) });
 const SubjectQuery = z.strictObject({ limit: PageLimit, cursor: PageCursor });
 
-/** A record as a DPO reads it (src/reads/trail-queries.ts): in `of-our-data`, a reader the DPO may not see is `undisclosed`, with no operator nor address. */
+/** A record as a DPO reads it (src/reads/trail-queries.ts): in `of-our-data`, a reader the DPO may not see is `undisclosed`, with no operator, address, roles, purpose nor basis. */
 const TrailItem = z.object({
   id: z.string().max(100),
   at: IsoInstant,
@@ -87,7 +87,10 @@ function wantsCsv(request: FastifyRequest): boolean {
 @ApiErrors('validation', 'unauthenticated', 'forbidden', 'internal', 'unavailable')
 @Controller('v1/access-trail')
 export class AccessTrailController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(
+    private readonly queries: QueryBus,
+    @Inject(Cursors) private readonly cursors: Cursors,
+  ) {}
 
   @Get()
   @Roles('dpo')
@@ -100,11 +103,12 @@ export class AccessTrailController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, TrailCursor).s;
+    const place = ['trail', caller.actor.zone, caller.actor.agency, q.scope];
+    const before = q.cursor === undefined ? undefined : this.cursors.open(q.cursor, TrailCursor, place).s;
     const { items, lastSeq } = await this.queries.execute(
       new ReadAccessTrail(caller, { scope: q.scope, caseIds: q.caseId ? [q.caseId] : undefined, operator: q.operator, from: q.from, to: q.to, limit: q.limit, before }),
     );
-    const nextCursor = lastSeq === undefined ? null : encodeCursor({ s: lastSeq });
+    const nextCursor = lastSeq === undefined ? null : this.cursors.seal({ s: lastSeq }, place);
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');
       if (nextCursor) void reply.header('x-next-cursor', nextCursor);
@@ -128,9 +132,10 @@ export class AccessTrailController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @CurrentRequest() context: RequestContext,
   ) {
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, TrailCursor).s;
+    const place = ['trail-subject', caller.actor.zone, caller.actor.agency, fiscalCode];
+    const before = q.cursor === undefined ? undefined : this.cursors.open(q.cursor, TrailCursor, place).s;
     const { items, lastSeq } = await this.queries.execute(new ReadSubjectTrail(caller, fiscalCode, q.limit, context, before));
-    const nextCursor = lastSeq === undefined ? null : encodeCursor({ s: lastSeq });
+    const nextCursor = lastSeq === undefined ? null : this.cursors.seal({ s: lastSeq }, place);
     if (wantsCsv(request)) {
       void reply.type('text/csv; charset=utf-8');
       if (nextCursor) void reply.header('x-next-cursor', nextCursor);

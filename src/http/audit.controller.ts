@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post, Req, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Req, UseInterceptors } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { AuditRead, GetCaseAsOf } from '../reads/audit-queries';
 import type { RequestContext } from '../reads/disclosures';
 import { CurrentCaller, Roles } from './access';
 import { CaseView } from './case-reads.controller';
-import { decodeCursor, encodeCursor } from './cursor';
+import { Cursors } from './cursor';
 import { type CommandRequest, IdempotencyInterceptor } from './idempotency.interceptor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
@@ -120,7 +120,10 @@ const Report = z.object({
 @ApiHeader({ name: 'X-Purpose', required: false, schema: HEADER_SCHEMAS['X-Purpose'], description: 'why; written to the access trail' })
 @Controller('v1/audit')
 export class AuditController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(
+    private readonly queries: QueryBus,
+    @Inject(Cursors) private readonly cursors: Cursors,
+  ) {}
 
   private read<T>(caller: Caller, action: AuditRead<T>['action'], request: RequestContext, read: AuditRead<T>['read']): Promise<T> {
     return this.queries.execute(new AuditRead(caller, action, request, read));
@@ -133,12 +136,13 @@ export class AuditController {
   @ApiQueryFrom(EventsQuery)
   @ApiAnswer(200, Page(LedgerEvent), { description: 'a page of events; nextCursor is null on the last' })
   async events(@CurrentCaller() caller: Caller, @ValidQuery(EventsQuery) q: z.output<typeof EventsQuery>, @CurrentRequest() request: RequestContext) {
-    const after = q.cursor === undefined ? (q.after ?? 0) : decodeCursor(q.cursor, EventsCursor).p;
+    const place = ['audit-events', caller.actor.zone];
+    const after = q.cursor === undefined ? (q.after ?? 0) : this.cursors.open(q.cursor, EventsCursor, place).p;
     // One more than the page, so that the last page says it is the last.
     const read: { items: AuditEvent[] } = await this.read(caller, 'audit.events', request, (audit, zone) => audit.events(zone, after, q.limit + 1));
     const items = read.items.slice(0, q.limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: read.items.length > q.limit && last ? encodeCursor({ p: last.position }) : null };
+    return { items, nextCursor: read.items.length > q.limit && last ? this.cursors.seal({ p: last.position }, place) : null };
   }
 
   @Get('verify')
@@ -173,7 +177,8 @@ export class AuditController {
   @ApiQueryFrom(CheckpointsQuery)
   @ApiAnswer(200, Page(Checkpoint), { description: 'a page of checkpoints; nextCursor is null on the last' })
   async checkpoints(@CurrentCaller() caller: Caller, @ValidQuery(CheckpointsQuery) q: z.output<typeof CheckpointsQuery>, @CurrentRequest() request: RequestContext) {
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, CheckpointsCursor);
+    const place = ['audit-checkpoints', caller.actor.zone];
+    const cursor = q.cursor === undefined ? undefined : this.cursors.open(q.cursor, CheckpointsCursor, place);
     const above = cursor ? cursor.s - 1 : (q.after ?? 0);
     const skip = cursor?.k ?? 0;
     // One more than the page, so that the last page says it is the last.
@@ -183,7 +188,7 @@ export class AuditController {
     if (read.length <= skip + q.limit || !last) return { items, nextCursor: null };
     // Every checkpoint of the last one's size is in `read` from the first on (its size is more than `above`).
     const k = read.slice(0, skip + q.limit).filter((c) => c.size === last.size).length;
-    return { items, nextCursor: encodeCursor({ s: last.size, k }) };
+    return { items, nextCursor: this.cursors.seal({ s: last.size, k }, place) };
   }
 
   @Post('checkpoints')

@@ -1,4 +1,4 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -9,7 +9,7 @@ import { CaseId } from '../case/case-command';
 import { GetCaseHistory, GetCaseView, ListCases } from '../reads/case-queries';
 import type { RequestContext } from '../reads/disclosures';
 import { CurrentCaller, Roles } from './access';
-import { decodeCursor, encodeCursor } from './cursor';
+import { Cursors } from './cursor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
@@ -99,7 +99,10 @@ const CaseHistory = z.object({
 @ApiHeader({ name: 'X-Purpose', required: false, schema: HEADER_SCHEMAS['X-Purpose'], description: 'why the data is read; written to the access trail (default: case-management)' })
 @Controller('v1/cases')
 export class CaseReadsController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(
+    private readonly queries: QueryBus,
+    @Inject(Cursors) private readonly cursors: Cursors,
+  ) {}
 
   @Get()
   @Roles('operator')
@@ -108,12 +111,13 @@ export class CaseReadsController {
   @ApiQueryFrom(ListCasesQuery)
   @ApiAnswer(200, CaseList, { description: 'a page of cases; nextCursor is null on the last' })
   async list(@CurrentCaller() caller: Caller, @ValidQuery(ListCasesQuery) query: z.output<typeof ListCasesQuery>, @CurrentRequest() request: RequestContext) {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ListCursor);
+    const place = ['cases', caller.actor.zone, caller.actor.agency];
+    const after = query.cursor === undefined ? undefined : this.cursors.open(query.cursor, ListCursor, place);
     const rows = await this.queries.execute(new ListCases(caller, { status: query.status, limit: query.limit, after: after && { updatedAt: after.u, caseId: after.c } }, request));
     const last = rows[rows.length - 1];
     return {
       items: rows.map(({ disclosure: _d, ...item }) => item),
-      nextCursor: rows.length === query.limit && last ? encodeCursor({ u: last.updatedAt, c: last.caseId }) : null,
+      nextCursor: rows.length === query.limit && last ? this.cursors.seal({ u: last.updatedAt, c: last.caseId }, place) : null,
     };
   }
 

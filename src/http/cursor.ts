@@ -1,17 +1,36 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import { ValidationFailed } from '../errors';
+import { KeyStore } from '../keys/key-store';
+import { openBytes, sealBytes } from '../store/aead';
 
-/** Opaque paging cursors (API.md "Conventions"): base64url JSON, checked on the way back in. */
-export function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
+/**
+ * Opaque paging cursors (API.md "Conventions"), sealed (AES-256-GCM) under a secret of the key
+ * store. A cursor holds where the next page starts: for the access trail that is a row number
+ * shared by every agency's records, which would tell a DPO how many records others made between
+ * two of its pages (ENTITLEMENTS.md "Nothing leaks through the side"). Sealed, it tells nothing.
+ * Each cursor is bound to where it was given (`context`: the route and the caller's zone,
+ * agency, scope): anywhere else it is "not a cursor this service gave", as is an altered one.
+ */
+@Injectable()
+export class Cursors {
+  private readonly key: Buffer;
 
-export function decodeCursor<S extends z.ZodType>(cursor: string, schema: S): z.output<S> {
-  try {
-    const parsed = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // fall through
+  constructor(@Inject(KeyStore) keys: KeyStore) {
+    this.key = keys.cursorKey();
   }
-  throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this service gave' }]);
+
+  seal(value: unknown, context: readonly string[]): string {
+    return sealBytes(this.key, JSON.stringify(value), context.join('\u0000')).toString('base64url');
+  }
+
+  open<S extends z.ZodType>(cursor: string, schema: S, context: readonly string[]): z.output<S> {
+    try {
+      const parsed = schema.safeParse(JSON.parse(openBytes(this.key, Buffer.from(cursor, 'base64url'), context.join('\u0000')).toString('utf8')));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // fall through: not sealed here, for this place, or altered
+    }
+    throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this service gave' }]);
+  }
 }

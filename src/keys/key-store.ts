@@ -23,6 +23,7 @@ export interface DataKey {
 }
 
 const INDEX_SECRET = 'person-index';
+const CURSOR_SECRET = 'paging-cursors';
 
 /** An erasure as the key store keeps it until the ledger holds its event (and after). */
 export interface ErasureRecord {
@@ -103,6 +104,11 @@ export class KeyStore {
    */
   personId(fiscalCode: string): string {
     return createHmac('sha256', this.indexSecret).update(fiscalCode.trim().toUpperCase()).digest('hex');
+  }
+
+  /** The key that seals paging cursors (src/http/cursor.ts): made once, kept wrapped like every other secret. */
+  cursorKey(): Buffer {
+    return this.secret(CURSOR_SECRET);
   }
 
   /** A keyed hash of anything else that must be compared without being kept (an idempotent request's body). */
