@@ -12,6 +12,11 @@ import { authorCategories, type CaseFacts, type Fact } from './case-facts';
  */
 export type Basis = 'authored' | 'self-reference' | 'full-member' | 'referrer-feedback' | `consent:${string}`;
 
+/** The authorisation a basis names (`consent:<id>`), if it names one. */
+export function consentOfBasis(basis: string): string | undefined {
+  return basis.startsWith('consent:') ? basis.slice('consent:'.length) : undefined;
+}
+
 export interface Entitlement {
   readonly agency: string;
   readonly exists: boolean;

@@ -1,6 +1,6 @@
 import type { CaseStatus, TRAIL_ACTIONS } from '../../events';
 import type { AgencyPartition, CaseSummary, ReadModels, TrailQuery, TrailRecord } from '../../projections/read-models';
-import { type CallerKnowledge, callerKnowledge, caseFacts, protocolAsOf } from '../../projections/policy';
+import { type CallerKnowledge, callerKnowledge, caseFacts, consentOfBasis, protocolAsOf } from '../../projections/policy';
 import type { Actor } from './actor';
 
 /** The reading agency of a trail record whose membership of the case the DPO's agency may not see. */
@@ -36,7 +36,7 @@ export class Caller {
    * The access trail as the caller's agency's DPO may read it (API.md "DPO", ENTITLEMENTS.md
    * "The access trail"): in `of-our-data`, the reading agency and its operator are named only
    * where the DPO's agency may see that agency's membership of the case (otherwise
-   * `undisclosed`, no operator, no address), and categories and basis are those of its own data
+   * `undisclosed`, with no operator, address, roles, purpose nor basis), and categories and basis are those of its own data
    * only (the read model keeps them per owner). The per-person report lists only cases that
    * exist for the DPO's agency.
    */
@@ -73,8 +73,22 @@ export class Caller {
           }
           return known;
         };
-        // A hidden reader's address would name it as well as its agency does (an agency's network).
-        return records.map((record) => (knows(record.caseId).membershipOf(record.agency) ? record : { ...record, agency: UNDISCLOSED, operator: undefined, ip: undefined }));
+        // Everything the hidden reader brought to the record is withheld with its name: its address
+        // names it as well (an agency's network), its roles and X-Purpose are its own words, and the
+        // basis it read under can name an authorisation the DPO's agency may not see, or say
+        // which agency it is (self-reference, referrer-feedback).
+        return records.map((record) => {
+          const known = knows(record.caseId);
+          if (!known.membershipOf(record.agency)) return undisclosedReader(record);
+          // A shown reader may have read under an authorisation whose grants are all hidden from this agency: not its id either.
+          return {
+            ...record,
+            basis: record.basis.filter((b) => {
+              const consent = consentOfBasis(b);
+              return consent === undefined || known.consent(consent);
+            }),
+          };
+        });
       },
       casesOfPerson: (fiscalCode) => index.casesOfPerson(zone, fiscalCode).filter((caseId) => partition.get(caseId) !== undefined),
     };
@@ -85,6 +99,11 @@ export class Caller {
     const zone = this.actor.zone;
     return { summaries: () => this.models.index.summaries(zone) };
   }
+}
+
+/** An `of-our-data` record whose reader the DPO's agency may not see: when, what, which case, which of its data, and the outcome. */
+function undisclosedReader<R extends TrailRecord>(record: R): Omit<R, 'operator'> & { operator?: string } {
+  return { ...record, agency: UNDISCLOSED, operator: undefined, ip: undefined, roles: [], purpose: UNDISCLOSED, basis: [] };
 }
 
 export interface DpoTrail {

@@ -11,7 +11,7 @@ import { ReadBarrier } from './read-barrier';
  * content. The caller's DPO scope is the only door (access/caller.ts).
  */
 
-/** A record as a DPO reads it: in `of-our-data`, the reader may be `undisclosed`, without operator. */
+/** A record as a DPO reads it: in `of-our-data`, the reader may be `undisclosed`, without operator, address, roles, purpose nor basis. */
 export type TrailItem = Omit<TrailRecord, 'operator'> & { operator?: string };
 
 export class ReadAccessTrail extends Query<{ items: TrailItem[]; lastSeq?: number }> {

@@ -160,27 +160,64 @@ describe('per-agency reads over HTTP', () => {
 
       const ofSerdData = await service.request('GET', '/v1/access-trail?scope=of-our-data', { as: dpo(AGENCIES.serd) });
       // Mental health read SerD's health note under the person's authorisation; SerD's agency, not
-      // authorised itself to receive health data, is not shown mental health's membership: undisclosed.
-      expect(ofSerdData.body.items.some((r: { agency: string; basis: string[] }) => r.agency === 'undisclosed' && r.basis.some((b) => b.startsWith('consent:')))).toBe(true);
+      // authorised itself to receive health data, is not shown mental health's membership: undisclosed,
+      // and so is the authorisation it read under (its id is not SerD's to see).
+      const undisclosed = ofSerdData.body.items.filter((r: { agency: string }) => r.agency === 'undisclosed');
+      expect(undisclosed.length).toBeGreaterThan(0);
+      expect(undisclosed.every((r: { basis: string[] }) => r.basis.length === 0)).toBe(true);
+      // SdS is shown, having read SerD's note under the same authorisation: its basis keeps the rule
+      // and loses the authorisation's id, which SerD's own view of the case does not show.
+      expect((await view(op(AGENCIES.serd))).body.consents).toBeUndefined();
+      const bySds = ofSerdData.body.items.filter((r: { agency: string }) => r.agency === AGENCIES.sds);
+      expect(bySds.length).toBeGreaterThan(0);
+      for (const r of bySds) expect(r.basis).toEqual(['full-member']);
+      expect(JSON.stringify(ofSerdData.body.items)).not.toContain('consent:');
+      expect(JSON.stringify(ofSerdData.body.items)).not.toContain(consentId);
       expect(ofSerdData.body.items.some((r: { agency: string }) => r.agency === AGENCIES.mentalHealth)).toBe(false);
       expect(ofSerdData.body.items.some((r: { agency: string }) => r.agency === AGENCIES.cpi)).toBe(true);
     });
 
     it("names in of-our-data only the readers whose membership the DPO's agency may see, with its own data's categories only", async () => {
-      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.serd) })).status).toBe(200);
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.serd), headers: { 'x-purpose': 'serd-intake' } })).status).toBe(200);
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.sds) })).status).toBe(200);
       const ofCpiData = await service.request('GET', `/v1/access-trail?scope=of-our-data&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
-      const items = ofCpiData.body.items as Array<{ agency: string; operator?: string; ip?: string; categories: string[]; basis: string[] }>;
+      const items = ofCpiData.body.items as Array<{ agency: string; operator?: string; ip?: string; roles: string[]; purpose: string; categories: string[]; basis: string[] }>;
       const readers = new Set(items.map((r) => r.agency));
       // SerD's membership is health data the CPI may not see: its reads of the CPI's notes are shown, by an undisclosed reader.
       expect(readers).toContain('undisclosed');
       expect(readers).not.toContain(AGENCIES.serd);
       expect(readers).toContain(AGENCIES.sds);
-      for (const r of items.filter((i) => i.agency === 'undisclosed')) expect({ operator: r.operator, ip: r.ip }).toEqual({ operator: undefined, ip: undefined });
+      // Nothing the hidden reader brought is shown: not its operator, address, roles, purpose, nor the basis it read under.
+      for (const r of items.filter((i) => i.agency === 'undisclosed')) {
+        expect({ operator: r.operator, ip: r.ip, roles: r.roles, purpose: r.purpose, basis: r.basis }).toEqual({
+          operator: undefined,
+          ip: undefined,
+          roles: [],
+          purpose: 'undisclosed',
+          basis: [],
+        });
+      }
+      expect(JSON.stringify(items)).not.toContain('serd-intake');
       // Where the reader is shown, so is its address.
       expect(items.filter((i) => i.agency !== 'undisclosed').every((r) => typeof r.ip === 'string' && r.ip.length > 0)).toBe(true);
       // What the CPI's DPO reads is what was disclosed of the CPI's own data: common, never SerD's health notes.
       for (const r of items) expect(r.categories).toEqual(['common']);
+    });
+
+    it("refuses a trail cursor anywhere but where it was given: another scope, another agency's DPO, another person", async () => {
+      const first = await service.request('GET', '/v1/access-trail?scope=by-us&limit=1', { as: dpo(AGENCIES.cpi) });
+      const cursor = first.body.nextCursor as string;
+      expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect((await service.request('GET', `/v1/access-trail?scope=by-us&limit=1&cursor=${cursor}`, { as: dpo(AGENCIES.cpi) })).status).toBe(200);
+      for (const [path, as] of [
+        [`/v1/access-trail?scope=of-our-data&cursor=${cursor}`, dpo(AGENCIES.cpi)],
+        [`/v1/access-trail?scope=by-us&cursor=${cursor}`, dpo(AGENCIES.sds)],
+        [`/v1/access-trail/subjects/${PERSON.fiscalCode}?cursor=${cursor}`, dpo(AGENCIES.cpi)],
+      ] as const) {
+        const refused = await service.request('GET', path, { as });
+        expect(refused.status).toBe(400);
+        expect(refused.body.issues).toEqual([{ path: 'query.cursor', message: 'is not a cursor this service gave' }]);
+      }
     });
 
     it('records a forbidden attempt on a case', async () => {
