@@ -20,7 +20,7 @@ import { AUDIT_QUERY_HANDLERS } from './reads/audit-queries';
 import { CaseReadsController } from './http/case-reads.controller';
 import { commandRoutes } from './http/command-routes';
 import { HealthController, type ReadinessCheck } from './http/health.controller';
-import { IdempotencyInterceptor } from './http/idempotency.interceptor';
+import { IdempotentRequests } from './http/idempotent-requests';
 import { KEY_RESERVATIONS, READINESS_CHECKS, TOKEN_VERIFIER } from './http/injection-tokens';
 import { ProtocolController } from './http/protocol.controller';
 import { ReportsController } from './http/reports.controller';
@@ -87,7 +87,7 @@ export class LedgerModule {
       { provide: Erasures, useValue: parts.erasures },
       { provide: Audit, useValue: parts.audit },
       { provide: APP_GUARD, useClass: AccessGuard },
-      IdempotencyInterceptor,
+      IdempotentRequests,
       Cursors,
       // The CommandBus and QueryBus find these by their @CommandHandler / @QueryHandler metadata.
       ...CASE_BEHAVIOURS.map((b) => b.Handler),

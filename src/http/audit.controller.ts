@@ -1,6 +1,7 @@
-import { Controller, Get, HttpCode, Inject, Post, Req, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AgencyId, CATEGORIES, IsoInstant, OperatorId, ZoneId } from '../../events';
 import { VERIFY_REASONS, type VerifyReason } from '../audit/verify-ledger';
@@ -9,10 +10,10 @@ import type { AuditEvent } from '../audit/audit';
 import { CaseId } from '../case/case-command';
 import { AuditRead, GetCaseAsOf } from '../reads/audit-queries';
 import type { RequestContext } from '../reads/disclosures';
-import { CurrentCaller, Roles } from './access';
+import { type AuthenticatedRequest, CurrentCaller, Roles } from './access';
 import { CaseView } from './case-reads.controller';
 import { Cursors } from './cursor';
-import { type CommandRequest, IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotentRequests } from './idempotent-requests';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
@@ -123,6 +124,7 @@ export class AuditController {
   constructor(
     private readonly queries: QueryBus,
     @Inject(Cursors) private readonly cursors: Cursors,
+    @Inject(IdempotentRequests) private readonly idempotency: IdempotentRequests,
   ) {}
 
   private read<T>(caller: Caller, action: AuditRead<T>['action'], request: RequestContext, read: AuditRead<T>['read']): Promise<T> {
@@ -195,8 +197,6 @@ export class AuditController {
   @HttpCode(201)
   @Roles('auditor')
   @Discloses('audit.checkpoint')
-  // API.md "Conventions": Idempotency-Key on any POST.
-  @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: "Signs a checkpoint of the zone's ledger as it is now" })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -206,9 +206,9 @@ export class AuditController {
       'a repeat with the same key within 24 h returns the first checkpoint and signs nothing, after a crash too; on another instance (EventStoreDB mode, each instance keeps its own checkpoints) it signs a checkpoint of the ledger as it is then (a second checkpoint is harmless: each is verified on its own)',
   })
   @ApiAnswer(201, Checkpoint, { description: 'the checkpoint signed (or, on a repeat, the first one)', headers: ['Idempotent-Replayed'] })
-  sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext, @Req() http: CommandRequest) {
-    // The command id an Idempotency-Key reserved (idempotency.interceptor.ts), if one was sent.
-    return this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone, http.commandId));
+  sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext, @Req() http: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    // API.md "Conventions": Idempotency-Key on any POST; a repeat signs nothing and answers the first checkpoint.
+    return this.idempotency.run(http, reply, (commandId) => this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone, commandId)));
   }
 
   @Get('keys')

@@ -2,7 +2,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ValidationFailed } from '../errors';
 import { newCommandId } from '../ledger/command-ids';
 import type { CommandOrigin } from '../ledger/behaviour';
-import type { CommandRequest } from './idempotency.interceptor';
+import type { AuthenticatedRequest } from './access';
 
 const IF_MATCH = /^(?:W\/)?"(\d{1,18})"$|^(\d{1,18})$/;
 
@@ -14,16 +14,16 @@ export function parseIfMatch(header: string | string[] | undefined): bigint | un
 }
 
 /**
- * The command id is the one an Idempotency-Key reserved when there is one (so everything the
- * command creates gets the same ids on a repeat in the key's window), a new one otherwise; the
- * correlation id is the request id of the logs.
+ * Who and which command: a new command id (a route's handler puts in its place the one an
+ * Idempotency-Key reserved, idempotent-requests.ts, so everything the command creates gets the
+ * same ids on a repeat in the key's window); the correlation id is the request id of the logs.
  */
 export const CurrentCommand = createParamDecorator((_: unknown, context: ExecutionContext): CommandOrigin => {
-  const request = context.switchToHttp().getRequest<CommandRequest>();
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
   const actor = request.caller!.actor;
   return {
     actor,
-    commandId: request.commandId ?? newCommandId(),
+    commandId: newCommandId(),
     correlationId: request.id,
     ifMatch: parseIfMatch(request.headers['if-match']),
   };

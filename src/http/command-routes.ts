@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Inject, Post, Put, Res, SetMetadata, type Type, UseInterceptors } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Put, Res, SetMetadata, type Type } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -7,7 +7,7 @@ import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
 import { Disclosures } from '../reads/disclosures';
 import { AnyAgencyOfTheZone, Roles } from './access';
 import { CurrentCommand } from './command-context';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotentRequests } from './idempotent-requests';
 import { jsonSchema } from './json-schema';
 import { Discloses, refusalContext } from './request-context';
 import { ApiAnswer, errorAnswers, HEADER_SCHEMAS } from './routes';
@@ -19,7 +19,8 @@ import { BODY_SCHEMA, ValidBody, ValidParams } from './validation';
  * roles (the global guard reads @Roles), the path parameters and the body against the
  * behaviour's zod schemas (which also write its OpenAPI operation), puts the behaviour's
  * command on the CommandBus, and answers what the command's handler returns, with the
- * behaviour's headers. Idempotency-Key applies to these routes only (IdempotencyInterceptor).
+ * behaviour's headers. Idempotency-Key applies to these routes (IdempotentRequests), and to the
+ * auditors' checkpoint.
  */
 export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
   @ApiTags('commands')
@@ -29,6 +30,7 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
     constructor(
       @Inject(CommandBus) readonly bus: CommandBus,
       @Inject(Disclosures) readonly disclosures: Disclosures,
+      @Inject(IdempotentRequests) readonly idempotency: IdempotentRequests,
     ) {}
   }
 
@@ -38,22 +40,25 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
     const onCase = 'id' in route.params;
     const handle = {
       async [behaviour.name](this: CommandRoutes, origin: CommandOrigin, params: never, body: never, reply: FastifyReply) {
-        let answer: unknown;
-        try {
-          answer = await this.bus.execute(behaviour.command(origin, params, body));
-        } catch (error) {
-          // A command about a case that does not exist for the caller is a refused attempt: on the
-          // trail before its 404 leaves, as for a read (ENTITLEMENTS.md "The access trail"), so an
-          // invisible case and an unknown one answer alike, in time too.
-          if (onCase && error instanceof NotFound) {
-            const caseId = (params as { id: string }).id;
-            await this.disclosures.record(origin.actor, 'case.command', [{ caseId, outcome: 'not-found' }], refusalContext(reply.request));
+        // With an Idempotency-Key, the command id is the one the key reserved: a repeat runs as the same command.
+        return this.idempotency.run(reply.request, reply, async (reserved) => {
+          let answer: unknown;
+          try {
+            answer = await this.bus.execute(behaviour.command(reserved === undefined ? origin : { ...origin, commandId: reserved }, params, body));
+          } catch (error) {
+            // A command about a case that does not exist for the caller is a refused attempt: on the
+            // trail before its 404 leaves, as for a read (ENTITLEMENTS.md "The access trail"), so an
+            // invisible case and an unknown one answer alike, in time too.
+            if (onCase && error instanceof NotFound) {
+              const caseId = (params as { id: string }).id;
+              await this.disclosures.record(origin.actor, 'case.command', [{ caseId, outcome: 'not-found' }], refusalContext(reply.request));
+            }
+            throw error;
           }
-          throw error;
-        }
-        if (behaviour.statusOf) void reply.status(behaviour.statusOf(answer));
-        for (const [name, value] of Object.entries(behaviour.headers?.(answer) ?? {})) void reply.header(name, value);
-        return answer;
+          if (behaviour.statusOf) void reply.status(behaviour.statusOf(answer));
+          for (const [name, value] of Object.entries(behaviour.headers?.(answer) ?? {})) void reply.header(name, value);
+          return answer;
+        });
       },
     }[behaviour.name]!;
     const prototype = CommandRoutes.prototype as unknown as Record<string, unknown>;
@@ -71,7 +76,6 @@ export function commandRoutes(behaviours: readonly Behaviour[]): Type<unknown> {
       ...(route.anyAgency ? [AnyAgencyOfTheZone()] : []),
       // A refusal (403) of a command on a case goes on the trail, as the guard records it for reads.
       ...(onCase ? [Discloses('case.command')] : []),
-      UseInterceptors(IdempotencyInterceptor),
       SetMetadata(BODY_SCHEMA, behaviour.body),
       ApiOperation({ operationId: behaviour.name, summary: route.summary, description: `${route.description ?? ''}\n\nRoles: ${route.roles.join(', ')}.`.trim() }),
       ApiBody({ schema: jsonSchema(behaviour.body) as never }),

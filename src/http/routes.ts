@@ -16,7 +16,7 @@ const errorSchema = jsonSchema(ErrorBody, 'output');
  * The response headers the service sends, with the bounds of what it puts in them: X-Request-Id
  * on every answer (src/app.ts: the caller's when it is a UUID, else a new one), ETag on reads of
  * a case and of the protocol, Location on a referral, Idempotent-Replayed on a repeat answered
- * from an Idempotency-Key (idempotency.interceptor.ts), x-next-cursor on a CSV page of the trail.
+ * from an Idempotency-Key (idempotent-requests.ts), x-next-cursor on a CSV page of the trail.
  */
 export const RESPONSE_HEADERS = {
   'X-Request-Id': { description: "the request's id: the caller's X-Request-Id when it is a UUID, else a new one", schema: { type: 'string', format: 'uuid', maxLength: 36 } },
@@ -84,7 +84,7 @@ export function Page<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item).max(PAGE_LIMIT.max), nextCursor: NextCursor });
 }
 
-/** The request headers of the contract, with the bounds their checks apply (idempotency.interceptor.ts, command-context.ts, request-context.ts). */
+/** The request headers of the contract, with the bounds their checks apply (idempotent-requests.ts, command-context.ts, request-context.ts). */
 export const HEADER_SCHEMAS = {
   'Idempotency-Key': { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
   'If-Match': { type: 'string', maxLength: 22, pattern: '^(?:W/)?"\\d{1,18}"$|^\\d{1,18}$' },
