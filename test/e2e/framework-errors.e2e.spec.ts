@@ -50,13 +50,14 @@ describe('answers the router gives before any route runs', () => {
       expect(JSON.stringify(response.body)).not.toContain(PERSON.fiscalCode);
     });
 
-    it('is logged like any other answer, with its request id and the fiscal code masked', async () => {
+    it('is logged like any other answer, with its request id and none of its path', async () => {
       const requestId = randomUUID();
       const response = await service.request('POST', `/v1/subjects/${PERSON.fiscalCode}%ZZ/erasure`, { headers: { 'x-request-id': requestId } });
       expect(response.status).toBe(400);
       expect(response.headers.get('x-request-id')).toBe(requestId);
       const line = service.logs.map((l) => JSON.parse(l)).find((l) => l.reqId === requestId && l.res?.statusCode === 400);
-      expect(line).toMatchObject({ req: { method: 'POST', path: '/v1/subjects/[redacted]/erasure' } });
+      // The router could not decode it, so no route matched: nothing of the path is written.
+      expect(line).toMatchObject({ req: { method: 'POST', path: '[no route]' } });
       expect(service.logs.join('\n')).not.toContain(PERSON.fiscalCode);
     });
   });

@@ -42,10 +42,17 @@ describe('logs', () => {
     await service.request('POST', '/v1/referrals', { authorization: `Bearer ${PERSON.fiscalCode}`, body: { person: PERSON, needs: ['addiction'] } });
     // A fiscal code in a path or a query string.
     await service.request('GET', `/v1/access-trail/subjects/${PERSON.fiscalCode}?who=${PERSON.familyName}`, { as });
+    // Whatever is typed where a case id goes: a name, a fiscal code percent-encoded; a path no route has.
+    await service.request('GET', `/v1/cases/${PERSON.givenName}%20${PERSON.familyName}`, { as });
+    await service.request('GET', `/v1/cases/${PERSON.fiscalCode.slice(0, -1)}%${PERSON.fiscalCode.charCodeAt(15).toString(16)}`, { as });
+    await service.request('GET', `/v1/${PERSON.familyName}`, { as });
 
     const lines = service.logs.join('\n');
     expect(service.logs.some((l) => l.includes('"7d0f3b6e-1c2a-4e59-9b8d-3f6a2c1e0d77"'))).toBe(true);
     expect(service.logs.some((l) => l.includes('/v1/access-trail/subjects/[redacted]'))).toBe(true);
+    expect(service.logs.filter((l) => l.includes('"GET /v1/cases/[redacted] 400"'))).toHaveLength(2);
+    expect(service.logs.some((l) => l.includes('"GET [no route] 404"'))).toBe(true);
+    expect(lines).not.toContain(PERSON.fiscalCode.slice(0, -1));
     for (const secret of SECRETS) expect({ secret, leaked: lines.includes(secret) }).toEqual({ secret, leaked: false });
     expect(lines).not.toMatch(/Bearer /);
   });

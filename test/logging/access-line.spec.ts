@@ -21,7 +21,13 @@ describe('the access log line', () => {
 
   it('is what logger.info writes for the same request, key for key, with the path masked', () => {
     const { lines, logger } = capture();
-    const request = { id: 'req-"1"\\', method: 'GET', url: '/v1/access-trail/subjects/RSSMRA85T10A562S?who=Rossi' };
+    const request = {
+      id: 'req-"1"\\',
+      method: 'GET',
+      url: '/v1/access-trail/subjects/RSSMRA85T10A562S?who=Rossi',
+      routeOptions: { url: '/v1/access-trail/subjects/:fiscalCode' },
+      params: { fiscalCode: 'RSSMRA85T10A562S' },
+    };
     accessLogLine(logger, request, 200, 1.26);
     const path = '/v1/access-trail/subjects/[redacted]';
     logger.info({ reqId: request.id, req: { method: 'GET', path }, res: { statusCode: 200 }, responseTime: 1.3 }, `GET ${path} 200`);

@@ -32,9 +32,20 @@ describe('log redaction, the second line of defence', () => {
     expect(all).toContain('[redacted]');
   });
 
-  it('logs paths without query strings and with fiscal codes masked', () => {
-    expect(loggablePath('/v1/access-trail/subjects/RSSMRA85T10A562S?x=1')).toBe('/v1/access-trail/subjects/[redacted]');
-    expect(loggablePath('/v1/cases?status=closed&name=Rossi')).toBe('/v1/cases');
-    expect(loggablePath('/v1/other/rssmra85t10a562s')).toBe('/v1/other/[redacted]');
+  it('logs the route matched, without query string, with only case ids and numbers written out', () => {
+    const caseId = '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11';
+    const path = (url: string, route?: string, params?: Record<string, string>) => loggablePath({ url, routeOptions: { url: route }, params });
+    expect(path('/v1/access-trail/subjects/RSSMRA85T10A562S?x=1', '/v1/access-trail/subjects/:fiscalCode', { fiscalCode: 'RSSMRA85T10A562S' })).toBe(
+      '/v1/access-trail/subjects/[redacted]',
+    );
+    expect(path('/v1/cases?status=closed&name=Rossi', '/v1/cases')).toBe('/v1/cases');
+    expect(path(`/v1/cases/${caseId}/plan-revisions/3/agreement`, '/v1/cases/:id/plan-revisions/:n/agreement', { id: caseId, n: '3' })).toBe(
+      `/v1/cases/${caseId}/plan-revisions/3/agreement`,
+    );
+    // Whatever is typed where a case id goes: a name, a fiscal code percent-encoded so no pattern would see it.
+    expect(path('/v1/cases/Rossi%20Mario', '/v1/cases/:id', { id: 'Rossi Mario' })).toBe('/v1/cases/[redacted]');
+    expect(path('/v1/cases/RSSMRA85T10A562%53', '/v1/cases/:id', { id: 'RSSMRA85T10A562S' })).toBe('/v1/cases/[redacted]');
+    expect(path('/v1/other/rssmra85t10a562s')).toBe('[no route]');
+    expect(path('/v1/other/rssmra85t10a562s', '*')).toBe('[no route]');
   });
 });
