@@ -3,16 +3,25 @@ import type { FastifyRequest } from 'fastify';
 import { ValidationFailed } from '../errors';
 import type { RequestContext, TrailAction } from '../reads/disclosures';
 
-const PURPOSE = /^[\p{L}\p{N} ._:/-]{1,200}$/u;
+/**
+ * X-Purpose is a purpose code (`case-management`, `verifica-pais`): it is kept in clear in the
+ * trail, so the form of a code only, lower case, no spaces, up to 64 characters, and nothing
+ * shaped like a fiscal code (docs/DPIA.md). Free text, where a name would fit, is refused.
+ */
+export const PURPOSE = /^[a-z0-9._:/-]{1,64}$/;
+const FISCAL_CODE_SHAPE = /[a-z]{6}[0-9lmnpqrstuv]{2}[a-z][0-9lmnpqrstuv]{2}[a-z][0-9lmnpqrstuv]{3}[a-z]/;
 export const DEFAULT_PURPOSE = 'case-management';
 
-const validPurpose = (purpose: string | string[] | undefined): purpose is string => typeof purpose === 'string' && PURPOSE.test(purpose);
+const validPurpose = (purpose: string | string[] | undefined): purpose is string => typeof purpose === 'string' && PURPOSE.test(purpose) && !FISCAL_CODE_SHAPE.test(purpose);
 
 /** Where and why a read happens, for its trail record: the request id, the caller's address, the stated purpose. */
 export function requestContext(request: FastifyRequest): RequestContext {
   const purpose = request.headers['x-purpose'];
   if (purpose !== undefined && !validPurpose(purpose)) {
-    throw new ValidationFailed([{ path: 'headers.x-purpose', message: 'must be up to 200 letters, digits, spaces or . _ : / -' }], 'the X-Purpose header is not valid');
+    throw new ValidationFailed(
+      [{ path: 'headers.x-purpose', message: 'must be a purpose code: up to 64 lower-case letters, digits or . _ : / -' }],
+      'the X-Purpose header is not valid',
+    );
   }
   return { requestId: request.id, ip: request.ip, purpose: purpose ?? DEFAULT_PURPOSE };
 }

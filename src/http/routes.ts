@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ERROR_CODES, ERRORS, type ErrorCode } from '../errors';
 import { ErrorBody } from './error-response';
 import { jsonSchema } from './json-schema';
+import { PURPOSE } from './request-context';
 
 /*
  * The OpenAPI pieces every route shares, generated from the one error table and from the zod
@@ -88,7 +89,7 @@ export function Page<T extends z.ZodType>(item: T) {
 export const HEADER_SCHEMAS = {
   'Idempotency-Key': { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
   'If-Match': { type: 'string', maxLength: 22, pattern: '^(?:W/)?"\\d{1,18}"$|^\\d{1,18}$' },
-  'X-Purpose': { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\p{L}\\p{N} ._:/-]{1,200}$' },
+  'X-Purpose': { type: 'string', minLength: 1, maxLength: 64, pattern: PURPOSE.source },
 } as const;
 
 interface ZodObjectLike {

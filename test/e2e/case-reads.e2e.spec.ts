@@ -228,10 +228,10 @@ describe('per-agency reads over HTTP', () => {
     });
 
     it('neutralises in the CSV every cell a spreadsheet would read as a formula', async () => {
-      await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-purpose': '-2-1 cmd' } });
+      await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-purpose': '-2-1:cmd' } });
       const csv = String((await service.request('GET', '/v1/access-trail?limit=1', { as: dpo(AGENCIES.cpi), headers: { accept: 'text/csv' } })).body);
-      expect(csv).toContain(`,"'-2-1 cmd",`);
-      expect(csv).not.toMatch(/,-2-1 cmd,/);
+      expect(csv).toContain(`,"'-2-1:cmd",`);
+      expect(csv).not.toMatch(/,-2-1:cmd,/);
     });
 
     it('gives the DPO a CSV and a per-person report, and no case content', async () => {

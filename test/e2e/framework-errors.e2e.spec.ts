@@ -110,5 +110,13 @@ describe('answers the router gives before any route runs', () => {
       expectApiError(response, 400, 'validation');
       expect(response.body.issues.map((i: { path: string }) => i.path)).toEqual(['headers.x-purpose']);
     });
+
+    it('takes a purpose code only: no free text, nothing shaped like a fiscal code, whatever its case', async () => {
+      for (const purpose of ['Mario Rossi', 'verifica pais', 'VERIFICA-PAIS', PERSON.fiscalCode.toLowerCase(), `verifica:${PERSON.fiscalCode.toLowerCase()}`, 'x'.repeat(65)]) {
+        const response = await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-purpose': purpose } });
+        expect({ purpose, status: response.status }).toEqual({ purpose, status: 400 });
+      }
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-purpose': 'verifica-pais' } })).status).toBe(200);
+    });
   });
 });
