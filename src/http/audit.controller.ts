@@ -1,6 +1,6 @@
-import { Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Req, Res, SetMetadata } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AgencyId, CATEGORIES, IsoInstant, OperatorId, ZoneId } from '../../events';
@@ -17,7 +17,7 @@ import { IdempotentRequests } from './idempotent-requests';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
-import { ValidParam, ValidQuery } from './validation';
+import { BODY_SCHEMA, ValidBody, ValidParam, ValidQuery } from './validation';
 
 /** A ledger position or tree size as a query parameter: a whole number, in the safe range. */
 const Count = (min: number) => z.coerce.number().int().min(min).max(Number.MAX_SAFE_INTEGER);
@@ -40,6 +40,8 @@ const EventsCursor = z.object({ p: z.int().min(0).max(Number.MAX_SAFE_INTEGER) }
  * continue from. Checkpoints are listed by size, then in the order they were signed, and a new
  * one is never signed at a size smaller than the log's: a page ends where the next begins.
  */
+/** A checkpoint is asked for with no body (or `{}`): anything in it is a 400, as on every route (API.md "Conventions"). */
+const NoBody = z.strictObject({});
 const CheckpointsCursor = z.object({ s: z.int().min(0).max(Number.MAX_SAFE_INTEGER), k: z.int().min(1).max(1_000_000) });
 const InclusionQuery = z.strictObject({ position: Count(1), treeSize: Count(1).optional() });
 const ConsistencyQuery = z
@@ -205,8 +207,16 @@ export class AuditController {
     description:
       'a repeat with the same key within 24 h returns the first checkpoint and signs nothing, after a crash too; on another instance (EventStoreDB mode, each instance keeps its own checkpoints) it signs a checkpoint of the ledger as it is then (a second checkpoint is harmless: each is verified on its own)',
   })
+  @SetMetadata(BODY_SCHEMA, NoBody)
+  @ApiBody({ required: false, schema: jsonSchema(NoBody) as never })
   @ApiAnswer(201, Checkpoint, { description: 'the checkpoint signed (or, on a repeat, the first one)', headers: ['Idempotent-Replayed'] })
-  sign(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext, @Req() http: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  sign(
+    @CurrentCaller() caller: Caller,
+    @ValidBody() _body: z.output<typeof NoBody>,
+    @CurrentRequest() request: RequestContext,
+    @Req() http: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     // API.md "Conventions": Idempotency-Key on any POST; a repeat signs nothing and answers the first checkpoint.
     return this.idempotency.run(http, reply, (commandId) => this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone, commandId)));
   }

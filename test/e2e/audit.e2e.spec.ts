@@ -143,6 +143,12 @@ describe('auditors over HTTP', () => {
     const keys: AuditorKey[] = keyList.keys;
     expect(Buffer.from(keys[0]!.publicKey, 'base64')).toHaveLength(32);
 
+    // A checkpoint is asked for with no body, or an empty one: anything else is refused and signs nothing.
+    const refused = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, body: { size: 1 } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('validation');
+    expect((await audit('/checkpoints')).body.items).toEqual([]);
+    expect((await service.request('POST', '/v1/audit/checkpoints', { as: auditor, body: {} })).status).toBe(201);
     const signed = await service.request('POST', '/v1/audit/checkpoints', { as: auditor });
     expect(signed.status).toBe(201);
     const first: SignedCheckpoint = signed.body;
