@@ -36,8 +36,9 @@ export class Caller {
    * The access trail as the caller's agency's DPO may read it (API.md "DPO", ENTITLEMENTS.md
    * "The access trail"): in `of-our-data`, the reading agency and its operator are named only
    * where the DPO's agency may see that agency's membership of the case (otherwise
-   * `undisclosed`, with no operator, address, roles, purpose nor basis), and categories and basis are those of its own data
-   * only (the read model keeps them per owner). The per-person report lists only cases that
+   * `undisclosed`, with no operator, address, roles, purpose nor basis), and categories and
+   * basis are those of its own data only (the read model keeps them per owner; a basis names
+   * only authorisations the DPO's agency is shown). The per-person report lists only cases that
    * exist for the DPO's agency.
    */
   accessTrail(): DpoTrail {
@@ -80,7 +81,8 @@ export class Caller {
         return records.map((record) => {
           const known = knows(record.caseId);
           if (!known.membershipOf(record.agency)) return undisclosedReader(record);
-          // A shown reader may have read under an authorisation whose grants are all hidden from this agency: not its id either.
+          // A shown reader may have read under an authorisation whose grants are all hidden from
+          // this agency: not its id either.
           return {
             ...record,
             basis: record.basis.filter((b) => {

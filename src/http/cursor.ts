@@ -12,6 +12,9 @@ import { openBytes, sealBytes } from '../store/aead';
  * Each cursor is bound to where it was given (`context`: the route and the caller's zone,
  * agency, scope): anywhere else it is "not a cursor this service gave", as is an altered one.
  */
+/** A cursor's text is padded to a multiple of this many characters before it is sealed. */
+const PAD = 64;
+
 @Injectable()
 export class Cursors {
   private readonly key: Buffer;
@@ -21,7 +24,9 @@ export class Cursors {
   }
 
   seal(value: unknown, context: readonly string[]): string {
-    return sealBytes(this.key, JSON.stringify(value), context.join('\u0000')).toString('base64url');
+    // Padded (JSON.parse skips trailing spaces) so that the length does not tell a number's digits.
+    const text = JSON.stringify(value);
+    return sealBytes(this.key, text.padEnd(Math.ceil((text.length + 1) / PAD) * PAD, ' '), context.join('\u0000')).toString('base64url');
   }
 
   open<S extends z.ZodType>(cursor: string, schema: S, context: readonly string[]): z.output<S> {

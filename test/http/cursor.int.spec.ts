@@ -33,7 +33,10 @@ describe('paging cursors', () => {
     const cursor = cursors.seal({ s: 4242 }, place);
     expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toContain('4242');
     expect(cursors.seal({ s: 4242 }, place)).not.toBe(cursor);
+    // Not even by its length: a row number's digits would tell its order of magnitude.
     expect(cursors.seal({ s: 4243 }, place)).toHaveLength(cursor.length);
+    expect(cursors.seal({ s: 1 }, place)).toHaveLength(cursor.length);
+    expect(cursors.seal({ s: 123_456_789_012 }, place)).toHaveLength(cursor.length);
   });
 
   it('are refused anywhere else: another agency, scope or route, altered, or made by hand', () => {
