@@ -274,8 +274,10 @@ export class ProjectionRunner {
   /**
    * A person erased: this process forgets their keys and what it remembers of their cases, every
    * case of theirs, in every zone, is computed again (an erased stub, for the agencies it exists
-   * for), and the erasure goes on the access trail of the erasing agency and of every agency
-   * that had recorded data in those cases (ENTITLEMENTS.md "The access trail").
+   * for) and leaves the index of the person's cases (the DPO's per-person report no longer ties
+   * the fiscal code to them; an erased referral is never indexed again), and the erasure goes on
+   * the access trail of the erasing agency and of every agency that had recorded data in those
+   * cases (ENTITLEMENTS.md "The access trail").
    */
   private erased(event: StoredEvent, zone: string, touched: Map<string, { zone: string; caseId: string }>): void {
     const data = event.data as DomainEvent<'PersonErased'>['data'];
@@ -284,6 +286,7 @@ export class ProjectionRunner {
     for (const caseId of data.cases) {
       for (const caseZone of this.models.ledger.zonesOfCase(caseId)) {
         touched.set(`${caseZone}/${caseId}`, { zone: caseZone, caseId });
+        this.models.index.forgetPerson(caseZone, data.subject);
         const authors = [...new Set(this.models.ledger.caseEntries(caseZone, caseId, event.position).map((e) => e.agency))].filter((a) => a !== SYSTEM_AGENCY);
         this.models.trail.add(caseZone === zone ? zone : caseZone, {
           id: `${event.id}/${caseId}`,

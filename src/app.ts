@@ -119,7 +119,14 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const protocols = new ProtocolLedger(store, clock, (position) => barrier.committed(position));
   const cases = new CaseLedger(store, protocols, clock, (position) => barrier.committed(position));
   const expiry = new ConsentExpiry(cases, models.index, clock, (err) => logger.error({ err }, 'consent expiry failed'));
-  const erasures = new Erasures(store, keys, clock, (position) => barrier.committed(position));
+  // An erasure drops the remembered folds of the person's cases: their next command reads them erased.
+  const erasures = new Erasures(
+    store,
+    keys,
+    clock,
+    (position) => barrier.committed(position),
+    (erased) => cases.forgetCases(erased),
+  );
   // An erasure whose keys went but whose event did not (a crash between the two) is recorded now.
   await erasures.reconcile();
   const audit = openAudit(config, store, clock, (err) => logger.error({ err }, 'the audit log follower failed'));

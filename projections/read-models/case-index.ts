@@ -52,6 +52,7 @@ export class CaseIndex {
       ),
       person: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO person_cases (zone, person_key, case_id) VALUES (?, ?, ?)'),
       casesOf: db.prepare<[string, string], { case_id: string }>('SELECT case_id FROM person_cases WHERE zone = ? AND person_key = ?'),
+      forgetPerson: db.prepare<[string, string]>('DELETE FROM person_cases WHERE zone = ? AND person_key = ?'),
       clearDeadlines: db.prepare<[string, string]>('DELETE FROM consent_deadlines WHERE zone = ? AND case_id = ?'),
       deadline: db.prepare<[string, string, string, string]>('INSERT OR REPLACE INTO consent_deadlines (zone, case_id, consent_id, valid_until) VALUES (?, ?, ?, ?)'),
       due: db.prepare<[string, number], { zone: string; case_id: string; consent_id: string; valid_until: string }>(
@@ -88,6 +89,14 @@ export class CaseIndex {
 
   casesOfPerson(zone: string, fiscalCode: string): string[] {
     return this.s.casesOf.all(zone, this.sealer.personId(fiscalCode)).map((r) => r.case_id);
+  }
+
+  /**
+   * Forgets which cases of a zone were a person's (erased: the link from their fiscal code to
+   * their cases was their data too). Runner only. The trail keeps its records by case id.
+   */
+  forgetPerson(zone: string, personKey: string): void {
+    this.s.forgetPerson.run(zone, personKey);
   }
 
   /** Authorisations whose validity has passed and that no expiry has been recorded for yet. */

@@ -11,6 +11,7 @@ import {
   evolve,
   existsFor,
   needCategory,
+  parseStream,
   type Position,
   WrongExpectedRevisionError,
   type ZoneProtocol,
@@ -74,6 +75,7 @@ export class CaseLedger {
     return this.lock.run(stream, async () => {
       let fresh = request.ifMatch !== undefined;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const generation = this.streams.generation;
         // The remembered fold is trusted where it is safe: the append checks the revision, and a
         // refusal is only ever given on a state read fresh from the store.
         const folded = await this.streams.load(stream, { optimistic: !fresh });
@@ -110,6 +112,7 @@ export class CaseLedger {
             stream,
             revision,
             toAppend.map((e, i) => ({ ...e, stream, revision: first + BigInt(i), position: appended.position, metadata: { ...metadata, schemaVersion: currentVersion(e.type) } })),
+            generation,
           );
           this.onCommitted(appended.position);
           return result(caseId, { revision: appended.nextExpectedRevision, position: appended.position, count: events.length }, events);
@@ -122,6 +125,19 @@ export class CaseLedger {
         }
       }
       throw new Unavailable('the case kept changing while the command was decided; try again');
+    });
+  }
+
+  /**
+   * Forgets what this process remembers of these cases, in every zone (their person was erased):
+   * the erasure is in its own stream, not theirs, so a remembered fold would keep their facts and
+   * a refusal decided on them would tell what was erased instead of `case-erased`.
+   */
+  forgetCases(caseIds: readonly string[]): void {
+    const erased = new Set(caseIds);
+    this.streams.forgetWhere((stream) => {
+      const parsed = parseStream(stream);
+      return parsed.kind === 'case' && erased.has(parsed.caseId);
     });
   }
 }

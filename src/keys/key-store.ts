@@ -81,7 +81,8 @@ export class KeyStore {
       subjectOfCase: this.db.prepare<[string], { subject: string }>('SELECT subject FROM case_keys WHERE case_id = ?'),
       destroy: this.db.prepare<[string]>('DELETE FROM data_keys WHERE subject = ?'),
       erased: this.db.prepare<[string, string, string, string, string, string, string]>(
-        'INSERT OR IGNORE INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        // A later erasure (of keys made for a referral after the first) replaces the record: reconcile() needs the last.
+        'INSERT OR REPLACE INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       allErasures: this.db.prepare<[], { subject: string; erased_at: string; zone: string; agency: string; operator: string; legal_basis: string; reason: string }>(
         'SELECT * FROM erasures',
@@ -220,20 +221,26 @@ export class KeyStore {
     return this.personId(fiscalCode);
   }
 
-  /** When this person was erased, if they were. */
+  /** Whether this person has a data key not destroyed (a person erased and referred again has one). */
+  hasKey(subject: string): boolean {
+    return this.s.subjectKey.get(subject) !== undefined;
+  }
+
+  /** When this person was last erased, if they were (they may have been referred again since: hasKey). */
   erasedAt(subject: string): string | undefined {
     return this.erasure(subject)?.erasedAt;
   }
 
-  /** This person's erasure, if they were erased: when, and in which zone. */
+  /** This person's last erasure, if they were erased: when, and in which zone. */
   erasure(subject: string): { erasedAt: string; zone: string } | undefined {
     const row = this.s.erasedAt.get(subject);
     return row && { erasedAt: row.erased_at, zone: row.zone };
   }
 
   /**
-   * Destroys every data key of a person: idempotent. The rows go with secure_delete on and the
-   * write-ahead log is truncated, so no copy of the wrapped keys stays in the file.
+   * Destroys every data key of a person and records the erasure, in place of an earlier one of
+   * theirs. The rows go with secure_delete on and the write-ahead log is truncated, so no copy of
+   * the wrapped keys stays in the file.
    */
   destroy(subject: string, erasure: ErasureRecord): void {
     this.db.transaction(() => {
@@ -244,7 +251,7 @@ export class KeyStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  /** Every erasure this key store carried out, as the ledger must record it. */
+  /** The last erasure of every person this key store erased, as the ledger must record it. */
   erasures(): Array<ErasureRecord & { subject: string }> {
     return this.s.allErasures.all().map((r) => ({
       subject: r.subject,

@@ -40,6 +40,8 @@ const COMMAND_BYTES = 160;
 export class FoldedStreams<S> {
   private readonly cache = new Map<string, { folded: Folded<S>; bytes: number }>();
   private bytes = 0;
+  /** Moves at every forgetWhere(): a fold read before it (decoded with keys since destroyed) is not kept. */
+  private epoch = 0;
   private readonly maxBytes: number;
   private readonly weigh: (state: S) => number;
 
@@ -51,6 +53,11 @@ export class FoldedStreams<S> {
   ) {
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.weigh = options.weigh ?? (() => 0);
+  }
+
+  /** Passed back to appended(): what a load saw of forgetWhere(). */
+  get generation(): number {
+    return this.epoch;
   }
 
   /** Estimated bytes held now. */
@@ -68,8 +75,11 @@ export class FoldedStreams<S> {
     const cached = this.cache.get(stream)?.folded;
     if (cached && options.optimistic) return { ...cached, fresh: false };
     const from = cached?.revision === undefined ? 0n : cached.revision + 1n;
+    const epoch = this.epoch;
     const tail = await this.store.readStream(stream, { fromRevision: from });
     const folded = this.fold(stream, cached ?? this.empty(), tail);
+    // Forgotten while it was read: this command may use it, no later one will.
+    if (this.epoch !== epoch) this.forget(stream);
     return { ...folded, fresh: true };
   }
 
@@ -79,10 +89,13 @@ export class FoldedStreams<S> {
     return events.slice(0, applied.count).map((e) => ({ type: e.type, data: e.data }));
   }
 
-  /** Folds in events this process just appended after `before`, if the cached fold is at `before`. */
-  appended(stream: string, before: bigint | undefined, events: ReadonlyArray<Omit<StoredEvent, 'raw'>>): void {
+  /**
+   * Folds in events this process just appended after `before`, if the cached fold is at `before`
+   * and nothing was forgotten by forgetWhere() since `generation` (read before the load).
+   */
+  appended(stream: string, before: bigint | undefined, events: ReadonlyArray<Omit<StoredEvent, 'raw'>>, generation = this.epoch): void {
     const cached = this.cache.get(stream)?.folded;
-    if (before === undefined ? cached !== undefined : cached?.revision !== before) {
+    if (generation !== this.epoch || (before === undefined ? cached !== undefined : cached?.revision !== before)) {
       this.forget(stream);
       return;
     }
@@ -95,6 +108,15 @@ export class FoldedStreams<S> {
     if (!entry) return;
     this.bytes -= entry.bytes;
     this.cache.delete(stream);
+  }
+
+  /**
+   * Drops the cached folds of every stream `which` picks (a person erased: their cases' folds hold
+   * what their keys no longer open). A load or append under way meanwhile keeps nothing.
+   */
+  forgetWhere(which: (stream: string) => boolean): void {
+    this.epoch++;
+    for (const stream of [...this.cache.keys()]) if (which(stream)) this.forget(stream);
   }
 
   private empty(): Folded<S> {

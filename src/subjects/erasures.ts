@@ -22,8 +22,10 @@ export interface ErasureRequest {
  * then the PersonErased event is appended to the zone's ledger, naming the person by pseudonym
  * and listing the cases the keys sealed, in every zone: the projections show those cases as
  * erased and put the erasure on the access trail. A crash between the two leaves an erasure in
- * the key store without its event: `reconcile()` at start appends it. A repeat finds the
- * erasure done and answers what the first one did.
+ * the key store without its event: `reconcile()` at start appends it. A repeat with nothing new
+ * since (no key left, every case of the person in this zone's record) answers what the last one
+ * did and writes nothing; a person referred again after an erasure has a new key, and a later
+ * erasure destroys it and is recorded by an event of its own.
  */
 export class Erasures {
   constructor(
@@ -31,6 +33,8 @@ export class Erasures {
     private readonly keys: KeyStore,
     private readonly clock: Clock,
     private readonly onCommitted: (position: Position) => void = () => undefined,
+    /** Told the cases of a person whose keys are gone (CaseLedger drops what it remembers of them). */
+    private readonly onErased: (cases: readonly string[]) => void = () => undefined,
   ) {}
 
   /** Erases the person with this fiscal code; idempotent. */
@@ -47,11 +51,14 @@ export class Erasures {
   async eraseSubject(subject: string, request: ErasureRequest): Promise<{ erasedAt: string }> {
     const zone = request.actor.zone;
     const recorded = await this.erasedIn(zone, subject);
-    if (recorded) return { erasedAt: recorded };
+    const live = this.keys.hasKey(subject);
+    // Nothing new since this zone's last erasure: the same answer, nothing written.
+    if (recorded && !live && this.covers(recorded, subject)) return { erasedAt: recorded.erasedAt };
     const done = this.keys.erasure(subject);
-    // The key store's erasure is this zone's where a crash came before its event.
-    const erasedAt = done?.zone === zone ? done.erasedAt : this.clock.now().toISOString();
-    if (!done)
+    // Without a key left, the key store's erasure is this zone's where a crash came before its event.
+    const erasedAt = !live && done?.zone === zone ? done.erasedAt : this.clock.now().toISOString();
+    // Any key there is goes, a person's referred again after an earlier erasure included.
+    if (live)
       this.keys.destroy(subject, {
         erasedAt,
         zone,
@@ -60,35 +67,52 @@ export class Erasures {
         legalBasis: request.legalBasis,
         reason: request.reason,
       });
-    return { erasedAt: await this.record(subject, request, erasedAt) };
+    this.onErased(this.keys.casesOfSubject(subject));
+    return { erasedAt: await this.record(subject, request, erasedAt, recorded?.revision) };
   }
 
-  /** When this zone's ledger recorded the person's erasure, if it did. */
-  private async erasedIn(zone: string, subject: string): Promise<string | undefined> {
-    const [event] = await this.store.readStream(erasureStream(zone, subject));
-    return event?.metadata.occurredAt;
+  /** This zone's last recorded erasure of the person, if any: when, the cases of every one, and the stream's revision. */
+  private async erasedIn(zone: string, subject: string): Promise<{ erasedAt: string; cases: Set<string>; revision: bigint } | undefined> {
+    const events = await this.store.readStream(erasureStream(zone, subject));
+    const last = events[events.length - 1];
+    if (!last) return undefined;
+    const cases = new Set(events.flatMap((e) => (e.type === 'PersonErased' ? (e.data as { cases: string[] }).cases : [])));
+    return { erasedAt: last.metadata.occurredAt, cases, revision: last.revision };
+  }
+
+  /** Whether the recorded erasures name every case of the person: a case not named is newer (or its erasure's event was lost). */
+  private covers(recorded: { cases: Set<string> }, subject: string): boolean {
+    return this.keys.casesOfSubject(subject).every((caseId) => recorded.cases.has(caseId));
   }
 
   /** Appends the erasure's event if the key store has an erasure the ledger does not (a crash between the two). */
   async reconcile(): Promise<number> {
     let appended = 0;
     for (const erasure of this.keys.erasures()) {
-      if (await this.erasedIn(erasure.zone, erasure.subject)) continue;
+      const recorded = await this.erasedIn(erasure.zone, erasure.subject);
+      // A person referred again since has a key: their erasure is still to come, not to record.
+      if ((recorded && this.covers(recorded, erasure.subject)) || this.keys.hasKey(erasure.subject)) continue;
       const actor = { zone: erasure.zone, agency: erasure.agency, operator: erasure.operator };
       await this.record(
         erasure.subject,
         { actor, legalBasis: erasure.legalBasis as ErasureBasis, reason: erasure.reason as ErasureReason, correlationId: 'reconcile' },
         erasure.erasedAt,
+        recorded?.revision,
       );
       appended++;
     }
     return appended;
   }
 
-  /** Appends the erasure's event to the zone's ledger; answers when the ledger has it (another request's time, where that one came first). */
-  private async record(subject: string, request: ErasureRequest, erasedAt: string): Promise<string> {
+  /**
+   * Appends the erasure's event to the zone's ledger after the last one read (`after`); answers
+   * when the ledger has it (another request's time, where that one came first).
+   */
+  private async record(subject: string, request: ErasureRequest, erasedAt: string, after?: bigint): Promise<string> {
     const stream = erasureStream(request.actor.zone, subject);
-    const commandId = uuidV5(`erasure/${request.actor.zone}/${subject}`);
+    // The first erasure keeps the ids it always had; a later one's ids name its place in the stream, so a retry is recognised.
+    const base = `erasure/${request.actor.zone}/${subject}`;
+    const commandId = uuidV5(after === undefined ? base : `${base}/${after + 1n}`);
     try {
       const result = await this.store.append(
         stream,
@@ -107,14 +131,14 @@ export class Erasures {
             },
           },
         ],
-        'no-stream',
+        after ?? 'no-stream',
       );
       this.onCommitted(result.position);
       return erasedAt;
     } catch (error) {
       // Already recorded (a repeat at the same time, or another instance): the ledger holds it once.
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      return (await this.erasedIn(request.actor.zone, subject)) ?? erasedAt;
+      return (await this.erasedIn(request.actor.zone, subject))?.erasedAt ?? erasedAt;
     }
   }
 }

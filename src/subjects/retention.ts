@@ -20,7 +20,8 @@ const YEAR_MS = 365.25 * 24 * 60 * 60 * 1000;
  * Retention (issue: "every protocol has a retention period"): a person is erased, by destroying
  * their keys, once every case of theirs, in every zone, has been closed longer than that zone's
  * protocol's `retentionYearsAfterClosure`. A person with any open case, or with a case closed
- * more recently, is kept whole. The service runs it every day; `ledger retention --dry-run`
+ * more recently, is kept whole; a case erased before (a person referred again after an erasure)
+ * counts for nothing. The service runs it every day; `ledger retention --dry-run`
  * lists who would be erased, by pseudonym.
  */
 export class Retention {
@@ -48,13 +49,16 @@ export class Retention {
     for (const closed of this.index.closedBefore(new Date(now).toISOString())) {
       if (!(await expired(closed.zone, closed.closedAt))) continue;
       const subject = this.keys.subjectOfCase(closed.caseId);
-      if (subject && !this.keys.erasedAt(subject)) subjects.add(subject);
+      // Erased once does not mean erased for good: a person referred again since has a key again.
+      if (subject && this.keys.hasKey(subject)) subjects.add(subject);
     }
     const due: DueErasure[] = [];
     for (const subject of subjects) {
       const cases: Array<{ caseId: string; zone: string; closedAt: string }> = [];
       let all = true;
       for (const caseId of this.keys.casesOfSubject(subject)) {
+        // A case erased before (its key destroyed) holds nothing to keep, whatever its status.
+        if (!this.keys.keyOfCase(caseId)) continue;
         const closure = this.index.closureOf(caseId);
         if (!closure?.closedAt || !(await expired(closure.zone, closure.closedAt))) {
           all = false;

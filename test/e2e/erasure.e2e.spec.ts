@@ -168,6 +168,22 @@ describe('personal data at rest, and erasure', () => {
       expect(before.body.person).toBeUndefined();
     });
 
+    it("no longer links the person to their cases in the DPO's per-person report; the records stay under the case ids", async () => {
+      const report = await service.request('GET', `/v1/access-trail/subjects/${ANNA.fiscalCode}`, { as: dpo });
+      expect(report.status).toBe(200);
+      expect(report.body.items).toEqual([]);
+      const byCase = await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${anna}`, { as: dpo });
+      expect(byCase.body.items.length).toBeGreaterThan(0);
+      // The index of each person's cases keeps only Luca: no row of Anna's, in either zone.
+      const views = new Database(join(service.dataDir, 'views.db'), { readonly: true });
+      try {
+        expect(views.prepare('SELECT COUNT(DISTINCT person_key) AS n FROM person_cases').get()).toEqual({ n: 1 });
+        expect((views.prepare('SELECT case_id FROM person_cases').all() as Array<{ case_id: string }>).map((r) => r.case_id)).toEqual([luca]);
+      } finally {
+        views.close();
+      }
+    });
+
     it("keeps everyone else's data whole and readable", async () => {
       const view = await service.request('GET', `/v1/cases/${luca}`, { as: sds });
       expect(view.body.person).toMatchObject({ givenName: LUCA.givenName });
@@ -177,6 +193,18 @@ describe('personal data at rest, and erasure', () => {
       const response = await service.request('POST', `/v1/cases/${anna}/notes`, { as: sds, body: { notes: [{ category: 'common', text: 'after' }] } });
       expect(response.status).toBe(422);
       expect(response.body.rule).toBe('case-erased');
+    });
+
+    it('answers case-erased to a command the case remembered in memory would have refused on its facts', async () => {
+      // Anna's case is in charge without an outcome: on its facts, closure would be `closure-needs-outcome`.
+      for (const [path, body] of [
+        ['closure', { reason: 'objectives-achieved' }],
+        ['reopening', {}],
+        ['taking-in-charge', { caseManager: { agency: AGENCIES.sds, operator: 'as-neri' }, prevalentNeed: 'employment' }],
+      ] as const) {
+        const response = await service.request('POST', `/v1/cases/${anna}/${path}`, { as: sds, body });
+        expect({ path, status: response.status, rule: response.body.rule }).toEqual({ path, status: 422, rule: 'case-erased' });
+      }
     });
 
     it('is idempotent, and answers a person the ledger never knew the same way', async () => {
@@ -264,6 +292,37 @@ describe('personal data at rest, and erasure', () => {
       } finally {
         keys.close();
       }
+    });
+  });
+
+  describe('a person referred again after their erasure', () => {
+    const MARA = { fiscalCode: 'MRAGLL82B45D612P', givenName: 'Marabella', familyName: 'Gallorini', birthDate: '1982-02-05' };
+    const body = { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' };
+    const erasures = async () => (await service.store.readAll({ maxCount: 10_000, streamPrefixes: ['erasure-'] })).filter((e) => e.type === 'PersonErased');
+
+    it('is erased again, the new case with them, by its own event; a true repeat writes nothing', async () => {
+      const { caseId: first } = await post('/v1/referrals', sds, { person: MARA, needs: ['employment'] });
+      const erased = await service.request('POST', `/v1/subjects/${MARA.fiscalCode}/erasure`, { as: admin, body });
+      expect(erased.status).toBe(201);
+      const { caseId: second } = await post('/v1/referrals', sds, { person: MARA, needs: ['housing'] });
+      expect((await service.request('GET', `/v1/cases/${second}`, { as: sds })).body.person).toMatchObject({ givenName: MARA.givenName });
+      const before = (await erasures()).length;
+
+      const again = await service.request('POST', `/v1/subjects/${MARA.fiscalCode}/erasure`, { as: admin, body });
+      expect(again.status).toBe(201);
+      expect(again.body.erasedAt > erased.body.erasedAt).toBe(true);
+      expect(service.ledger.parts.keys.keyOfCase(second)).toBeUndefined();
+      const view = await service.request('GET', `/v1/cases/${second}`, { as: sds });
+      expect(view.body).toMatchObject({ caseId: second, erased: true });
+      expect(view.body.person).toBeUndefined();
+      const recorded = await erasures();
+      expect(recorded).toHaveLength(before + 1);
+      expect(recorded[recorded.length - 1]!.data).toMatchObject({ cases: expect.arrayContaining([first, second]) });
+
+      // Nothing new since: the same answer, and nothing written.
+      const repeat = await service.request('POST', `/v1/subjects/${MARA.fiscalCode}/erasure`, { as: admin, body });
+      expect(repeat.body).toEqual(again.body);
+      expect(await erasures()).toHaveLength(before + 1);
     });
   });
 });

@@ -85,6 +85,29 @@ describe('retention and the master keys', () => {
     }
   });
 
+  it('erases a person referred again after an erasure, once their new cases are past retention; the erased case holds nothing back', async () => {
+    const C = person('FRNTSO77H22L219Z', 'Ottorino');
+    now = new Date('2025-06-04T09:00:00Z');
+    // Erased while referred: that case never closes, and holds no data of theirs.
+    const { caseId: erased } = await post('/v1/referrals', { person: C, needs: ['employment'] });
+    const admin = { agency: AGENCIES.sds, roles: ['admin' as const] };
+    expect(
+      (await service.request('POST', `/v1/subjects/${C.fiscalCode}/erasure`, { as: admin, body: { legalBasis: 'gdpr-17-1-a', reason: 'request-of-the-person' } })).status,
+    ).toBe(201);
+    const again = await closedCase(C);
+    expect((await service.request('GET', `/v1/cases/${again}`, { as: sds })).body.person.givenName).toBe('Ottorino');
+
+    const retention = service.ledger.parts.retention;
+    expect(await retention.due()).toEqual([]);
+    now = new Date('2035-06-05T09:00:00Z');
+    expect(await retention.due()).toEqual([expect.objectContaining({ cases: [expect.objectContaining({ caseId: again })] })]);
+    expect(await retention.run()).toBe(1);
+    expect(await retention.run()).toBe(0);
+    expect(service.ledger.parts.keys.keyOfCase(again)).toBeUndefined();
+    expect((await service.request('GET', `/v1/cases/${again}`, { as: sds })).body.erased).toBe(true);
+    expect((await service.request('GET', `/v1/cases/${erased}`, { as: sds })).body.erased).toBe(true);
+  });
+
   it('rotates the master key: after a restart everything reads, and an old backup of the key store with the data folder still opens what it held', async () => {
     now = new Date('2025-06-10T09:00:00Z');
     const { caseId } = await post('/v1/referrals', { person: person('RSSMRA85T10A562S', 'Romeo'), needs: ['employment'] });
