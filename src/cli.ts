@@ -47,8 +47,8 @@ const USAGE = `usage: ledger <command>
                                           position if anything was altered
   audit checkpoint [--zone Z]             sign a checkpoint of each zone (or one) as it is now
   audit keys                              list the checkpoint-signing keys (raw Ed25519, base64)
-  audit rotate-key                        add a new checkpoint-signing key; the old ones stay to verify
-  audit verify-proof --keys F --checkpoint F --proof F [--leaf-hash H]
+  audit rotate-key                        add a new checkpoint-signing key (service stopped); the old ones stay
+  audit verify-proof --keys F --checkpoint F --proof F --leaf-hash H
   audit verify-proof --keys F --older F --newer F --consistency F
                                           check a proof outside the service, with the public keys alone
   replay --agency A [--case C] [--as-of T] [--zone Z]

@@ -55,7 +55,7 @@ interface FolderSettings {
 
 /**
  * Makes the data folder owner-only and takes it for this process: what the service and the
- * commands that need it stopped (`rebuild`, `retention`, `keys rotate`) do first.
+ * commands that need it stopped (`rebuild`, `retention`, `keys rotate`, `audit rotate-key`) do first.
  */
 export function holdDataFolder(settings: FolderSettings): DataFolder {
   secureDataFolder(settings);

@@ -20,9 +20,13 @@ import { openAudit } from './open-audit';
  * "ledger" with the operating-system user as operator, like every other read.
  */
 
-async function withAudit<T>(env: NodeJS.ProcessEnv, work: (audit: Audit, store: EventStore) => Promise<T>): Promise<T> {
+/**
+ * With `holdFolder` the command takes the data folder first (src/data-folder.ts: DataFolderInUse
+ * while the service runs) and keeps it until it is done.
+ */
+async function withAudit<T>(env: NodeJS.ProcessEnv, work: (audit: Audit, store: EventStore) => Promise<T>, options: { holdFolder?: boolean } = {}): Promise<T> {
   const config = loadConfig(env);
-  const keys = openKeyStore(config);
+  const keys = openKeyStore(config, options);
   const store = await openEventStore(config, keys);
   const opened = openAudit(config, store, systemClock);
   try {
@@ -87,14 +91,21 @@ export async function auditCommand(args: string[], env: NodeJS.ProcessEnv, io: I
     });
   }
   if (action === 'keys' || action === 'rotate-key') {
-    return withAudit(env, async (audit) => {
-      if (action === 'rotate-key') {
-        const key = audit.rotateKey();
-        io.out(`checkpoint key ${key.keyId} signs from now on; the older keys stay to verify what they signed`);
-      }
-      io.out(JSON.stringify({ keys: audit.keys() }, null, 2));
-      return 0;
-    });
+    // A rotation needs the service stopped: the service loads its checkpoint keys once, at its
+    // start, and would go on signing with the old key, and neither list nor know the new one,
+    // which the commands beside it (`audit checkpoint`) would sign with. Listing is a read.
+    return withAudit(
+      env,
+      async (audit) => {
+        if (action === 'rotate-key') {
+          const key = audit.rotateKey();
+          io.out(`checkpoint key ${key.keyId} signs from now on; the older keys stay to verify what they signed`);
+        }
+        io.out(JSON.stringify({ keys: audit.keys() }, null, 2));
+        return 0;
+      },
+      { holdFolder: action === 'rotate-key' },
+    );
   }
   throw new UsageError('audit: "audit checkpoint", "audit keys", "audit rotate-key" or "audit verify-proof"');
 }
@@ -128,7 +139,10 @@ function verifyProof(args: string[], io: Io): number {
   }
   const checkpoint = readJson<SignedCheckpoint>(values.checkpoint, '--checkpoint');
   const proof = readJson<InclusionProof>(values.proof, '--proof');
-  const verdict = verifyEventInclusion({ checkpoint, keys, proof, ...(values['leaf-hash'] === undefined ? {} : { leafHash: values['leaf-hash'] }) });
+  // Without the event's own hash, "ok" would only say that some leaf is at the proof's index.
+  const leafHash = values['leaf-hash'];
+  if (!leafHash) throw new UsageError('audit verify-proof: --leaf-hash HASH is required: the `hash` of the event, from GET /v1/audit/events or `ledger export`');
+  const verdict = verifyEventInclusion({ checkpoint, keys, proof, leafHash });
   if (!verdict.ok) return rejected(io, verdict.reason);
   io.out(
     `ok: leaf ${proof.leafIdx} (${proof.leafHash}) is in the ledger of zone ${checkpoint.zone} as signed at ${checkpoint.at} (${checkpoint.size} events, key ${checkpoint.keyId})`,

@@ -110,10 +110,20 @@ export class Audit {
 
   /** The sizes of these zones' logs (every zone's by default) as they are now, once all they hold is on disk: nothing is signed that a power cut could take back. */
   private async durableSizes(zones?: readonly string[]): Promise<Array<{ zone: string; size: number }>> {
-    await this.parts.caughtUp?.();
+    await this.caughtUp();
     const sizes = (zones ?? this.parts.logs.zones()).map((zone) => ({ zone, size: this.parts.logs.size(zone) }));
     await this.parts.durable?.();
     return sizes;
+  }
+
+  /**
+   * The log holds everything appended so far, and its sizes are read again: the sizes the logs
+   * remember are this process's, and another (`ledger export` or `ledger audit checkpoint`
+   * beside the service, in embedded mode) may have appended since.
+   */
+  private async caughtUp(): Promise<void> {
+    await this.parts.caughtUp?.();
+    this.parts.logs.forget();
   }
 
   private signAt(zone: string, size: number, commandId?: string): SignedCheckpoint {
@@ -147,7 +157,7 @@ export class Audit {
   }
 
   async inclusion(zone: string, position: number, treeSize?: number): Promise<InclusionProof> {
-    await this.parts.caughtUp?.();
+    await this.caughtUp();
     const leaf = this.parts.logs.leafAt(position);
     if (!leaf || leaf.zone !== zone) throw new NotFound('no event of the zone at that position');
     // No proof from a log whose record of this leaf is altered (a 500): verification says where and why.
@@ -161,7 +171,7 @@ export class Audit {
   }
 
   async consistency(zone: string, from: number, to?: number): Promise<ConsistencyProof> {
-    await this.parts.caughtUp?.();
+    await this.caughtUp();
     const log = this.parts.logs.log(zone);
     const size2 = to ?? log.size;
     if (size2 > log.size) throw new ValidationFailed([{ path: 'query.to', message: `must be at most ${log.size} (the log's size)` }]);

@@ -1,4 +1,4 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { verifyConsistency, verifyInclusion } from './merkle-verify';
 
 /*
@@ -61,10 +61,23 @@ function ed25519(publicKey: string) {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
 }
 
-/** Is the checkpoint signed by this key? `keys` may list several (rotation): the checkpoint's keyId picks one. */
+/** A key's id, as the README defines it: the first 16 hex digits of SHA-256 over the raw 32-byte public key. */
+const keyIdOf = (raw: Buffer) => createHash('sha256').update(raw).digest('hex').slice(0, 16);
+
+/**
+ * Is the checkpoint signed by this key? `keys` may list several (rotation): the checkpoint's
+ * keyId picks one. An id is not taken on trust: it is recomputed from the key, and two different
+ * keys given under one id are refused, so a key slipped into the list under a trusted key's id
+ * verifies nothing.
+ */
 export function verifyCheckpoint(checkpoint: SignedCheckpoint, keys: readonly AuditorKey[]): Verdict {
-  const key = keys.find((k) => k.keyId === checkpoint.keyId);
-  if (!key) return { ok: false, reason: `no key ${checkpoint.keyId} among those given` };
+  const given = keys.filter((k) => k.keyId === checkpoint.keyId);
+  if (given.length === 0) return { ok: false, reason: `no key ${checkpoint.keyId} among those given` };
+  if (new Set(given.map((k) => b64(k.publicKey).toString('hex'))).size > 1) return { ok: false, reason: `two different keys are given as ${checkpoint.keyId}` };
+  const key = given[0]!;
+  if (keyIdOf(b64(key.publicKey)) !== key.keyId) {
+    return { ok: false, reason: `the key given as ${key.keyId} is not the key of that id (the first 16 hex digits of SHA-256 of the key)` };
+  }
   let good: boolean;
   try {
     good = verify(null, checkpointBytes(checkpoint), ed25519(key.publicKey), b64(checkpoint.signature));
@@ -74,12 +87,18 @@ export function verifyCheckpoint(checkpoint: SignedCheckpoint, keys: readonly Au
   return good ? { ok: true } : { ok: false, reason: 'the signature does not match the checkpoint' };
 }
 
-/** Is the leaf in the ledger the checkpoint signs? The proof must be for the checkpoint's tree. */
-export function verifyEventInclusion(input: { checkpoint: SignedCheckpoint; keys: readonly AuditorKey[]; proof: InclusionProof; leafHash?: string }): Verdict {
+/**
+ * Is the auditor's event in the ledger the checkpoint signs? `leafHash` is the event's (its `hash`
+ * in GET /v1/audit/events or `ledger export`, base64): without it a proof only shows that some
+ * leaf is at that index. The proof must be for the checkpoint's tree.
+ */
+export function verifyEventInclusion(input: { checkpoint: SignedCheckpoint; keys: readonly AuditorKey[]; proof: InclusionProof; leafHash: string }): Verdict {
   const { checkpoint, proof } = input;
+  // Checked at run time too: a caller in plain JavaScript may leave it out.
+  if (typeof input.leafHash !== 'string' || input.leafHash === '') return { ok: false, reason: "no leaf hash given: the event's hash says which event the proof is for" };
   const signed = verifyCheckpoint(checkpoint, input.keys);
   if (!signed.ok) return signed;
-  if (input.leafHash !== undefined && input.leafHash !== proof.leafHash) return { ok: false, reason: 'the proof is for another leaf' };
+  if (input.leafHash !== proof.leafHash) return { ok: false, reason: 'the proof is for another leaf' };
   if (proof.treeSize !== checkpoint.size) return { ok: false, reason: `the proof is for a tree of ${proof.treeSize} leaves, the checkpoint signs ${checkpoint.size}` };
   const included = verifyInclusion(b64(proof.leafHash), proof.leafIdx, proof.treeSize, proof.proof.map(b64), b64(checkpoint.root));
   return included ? { ok: true } : { ok: false, reason: "the proof does not lead to the checkpoint's root" };

@@ -322,10 +322,14 @@ export class SqliteEventStore implements EventStore {
     return this.wal.fd;
   }
 
-  /** Resolves once every append committed so far is durable (before signing what the log holds). */
+  /**
+   * Resolves once every commit visible to this connection is durable (before signing what the log
+   * holds): this process's appends, and another's too. Another process (the service beside
+   * `ledger audit checkpoint`) commits with synchronous=NORMAL and syncs the write-ahead log
+   * itself, later: so the log is synced here even when this process has nothing pending.
+   */
   durable(): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.queue.length === 0 && this.unsynced.length === 0 && !this.syncing) return resolve();
       const waitSync = () => this.whenDurable((error) => (error === undefined ? resolve() : reject(error)));
       if (this.queue.length) setImmediate(waitSync);
       else waitSync();

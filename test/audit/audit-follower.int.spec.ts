@@ -62,7 +62,8 @@ describe('the audit log follower (EventStoreDB mode)', () => {
   it('proves an event against a signed checkpoint, and follows what is appended later, across a restart', async () => {
     const checkpoint = await opened.audit.checkpoint(ZONE);
     const proof = await opened.audit.inclusion(ZONE, 4, checkpoint.size);
-    expect(verifyEventInclusion({ checkpoint, keys: opened.audit.keys(), proof })).toEqual({ ok: true });
+    const [event] = (await opened.audit.events(ZONE, 3, 1)).items;
+    expect(verifyEventInclusion({ checkpoint, keys: opened.audit.keys(), proof, leafHash: event!.hash })).toEqual({ ok: true });
 
     await opened.close();
     await seedCases(seed, 2);

@@ -92,12 +92,34 @@ describe('the formats auditors rely on', () => {
       expect(verifyCheckpoint({ ...six, signature: 'AAAA' }, [key]).ok).toBe(false);
     });
 
+    it("uses a key only under its own id, the hash of the key: not another key given under a trusted key's id", () => {
+      const impostor = auditorKey();
+      const forged = signCheckpoint(impostor.privateKey, key.keyId, 'valdinievole', 6, log.root(6), at);
+      const reused = { keyId: key.keyId, publicKey: impostor.key.publicKey };
+      const refused = { ok: false, reason: `the key given as ${key.keyId} is not the key of that id (the first 16 hex digits of SHA-256 of the key)` };
+      // Found first, it would verify the forged checkpoint: beside the genuine key, it makes two keys of one id.
+      const twice = { ok: false, reason: `two different keys are given as ${key.keyId}` };
+      expect(verifyCheckpoint(forged, [reused, key])).toEqual(twice);
+      expect(verifyCheckpoint(six, [key, reused])).toEqual(twice);
+      expect(verifyCheckpoint(forged, [reused])).toEqual(refused);
+      expect(verifyEventInclusion({ checkpoint: forged, keys: [reused, key], proof: inclusion(2, 6), leafHash: inclusion(2, 6).leafHash }).ok).toBe(false);
+      // The same key listed twice (two copies of the list put together) is one key.
+      expect(verifyCheckpoint(six, [key, { ...key }])).toEqual({ ok: true });
+    });
+
     it('proves every event of a checkpoint, and no event with another leaf, index or tree', () => {
-      for (let i = 0; i < 6; i++) expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: inclusion(i, 6) })).toEqual({ ok: true });
-      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: { ...inclusion(2, 6), leafIdx: 3 } }).ok).toBe(false);
-      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: inclusion(2, 11) }).ok).toBe(false);
-      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: inclusion(2, 6), leafHash: inclusion(3, 6).leafHash }).ok).toBe(false);
-      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: { ...inclusion(2, 6), leafHash: inclusion(3, 6).leafHash } }).ok).toBe(false);
+      const hash = (i: number) => inclusion(i, 6).leafHash;
+      for (let i = 0; i < 6; i++) expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: inclusion(i, 6), leafHash: hash(i) })).toEqual({ ok: true });
+      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: { ...inclusion(2, 6), leafIdx: 3 }, leafHash: hash(2) }).ok).toBe(false);
+      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: inclusion(2, 11), leafHash: hash(2) }).ok).toBe(false);
+      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: inclusion(2, 6), leafHash: hash(3) }).ok).toBe(false);
+      expect(verifyEventInclusion({ checkpoint: six, keys: [key], proof: { ...inclusion(2, 6), leafHash: hash(3) }, leafHash: hash(3) }).ok).toBe(false);
+    });
+
+    it("proves nothing without the event's leaf hash: a proof alone only says that some leaf is at its index", () => {
+      // As a caller in plain JavaScript (the README's one-liner) may call it.
+      const withoutHash = { checkpoint: six, keys: [key], proof: inclusion(2, 6) } as unknown as Parameters<typeof verifyEventInclusion>[0];
+      expect(verifyEventInclusion(withoutHash)).toEqual({ ok: false, reason: "no leaf hash given: the event's hash says which event the proof is for" });
     });
 
     it('proves that the later checkpoint extends the earlier, and refuses a rewritten history', () => {

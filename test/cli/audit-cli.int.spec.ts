@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli';
@@ -70,6 +70,9 @@ describe('the auditors’ commands', () => {
     const store = new SqliteEventStore(join(dataDir, 'ledger.db'));
     const opened = openAudit({ dataDir }, store, { now: () => new Date() });
     const proof = await opened.audit.inclusion(ZONE, 3, checkpoint.size);
+    // The event's own hash, as GET /v1/audit/events and `ledger export` give it.
+    const [event, other] = (await opened.audit.events(ZONE, 2, 2)).items;
+    expect(event!.position).toBe(3);
     await opened.close();
     await store.close();
 
@@ -78,12 +81,22 @@ describe('the auditors’ commands', () => {
       writeFileSync(join(files, name), JSON.stringify(value));
       return join(files, name);
     };
-    const args = ['--keys', file('keys.json', keys), '--proof', file('proof.json', proof)];
+    const args = ['--keys', file('keys.json', keys), '--proof', file('proof.json', proof), '--leaf-hash', event!.hash];
     const good = await cli('audit', 'verify-proof', '--checkpoint', file('checkpoint.json', checkpoint), ...args);
     expect(good).toMatchObject({ code: 0, err: [] });
     expect(good.out[0]).toMatch(/^ok: leaf \d+ .* is in the ledger of zone valdinievole/);
     const bad = await cli('audit', 'verify-proof', '--checkpoint', file('forged.json', { ...checkpoint, at: '2020-01-01T00:00:00.000Z' }), ...args);
     expect(bad).toMatchObject({ code: 1, err: ['REJECTED: the signature does not match the checkpoint'] });
+
+    // The proof of another event's leaf is no proof of this one; and without the event's hash, nothing is checked.
+    const otherLeaf = await cli('audit', 'verify-proof', '--checkpoint', join(files, 'checkpoint.json'), ...args.slice(0, -1), other!.hash);
+    expect(otherLeaf).toMatchObject({ code: 1, err: ['REJECTED: the proof is for another leaf'] });
+    const withoutHash = await cli('audit', 'verify-proof', '--checkpoint', join(files, 'checkpoint.json'), ...args.slice(0, -2));
+    expect(withoutHash.code).toBe(2);
+    expect(withoutHash.out).toEqual([]);
+    expect(withoutHash.err.join('\n').split('\n')[0]).toBe(
+      'audit verify-proof: --leaf-hash HASH is required: the `hash` of the event, from GET /v1/audit/events or `ledger export`',
+    );
     rmSync(files, { recursive: true, force: true });
   });
 
@@ -200,5 +213,40 @@ describe('the auditors’ commands', () => {
     const built = spawnSync(process.execPath, [join(__dirname, '../../bin/ledger.js'), 'verify'], { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8' });
     expect(built.status).toBe(1);
     expect(JSON.parse(built.stdout.split('\n')[0]!)).toMatchObject({ ok: false, firstInvalidPosition: 2, reason: 'altered' });
+  });
+});
+
+/*
+ * The service loads its checkpoint keys once: a key added beside it would sign the commands'
+ * checkpoints while the service neither lists it nor knows it when verifying.
+ */
+describe('audit rotate-key beside a running service', () => {
+  it('is refused while the service holds the data folder, and adds no key; it rotates once the service is stopped', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-audit-rotate-'));
+    const env = { DATA_DIR: dataDir };
+    const run = async (...args: string[]) => {
+      const c = capture();
+      return { code: await runCli(args, c.io, env), out: c.out, err: c.err };
+    };
+    const keyFiles = () => readdirSync(join(dataDir, 'audit', 'keys')).filter((name) => name.endsWith('.json'));
+    try {
+      const service = await startService({ dataDir });
+      try {
+        const refused = await run('audit', 'rotate-key');
+        expect(refused.code).toBe(1);
+        expect(refused.out).toEqual([]);
+        expect(refused.err[0]).toMatch(new RegExp(`^error: DATA_DIR ${dataDir} is in use by another ledger process .*; stop it first$`));
+        expect(keyFiles()).toHaveLength(1);
+        // Listing the keys beside the service is a read, as before.
+        expect((await run('audit', 'keys')).code).toBe(0);
+      } finally {
+        await service.stop({ keepData: true });
+      }
+      const rotated = await run('audit', 'rotate-key');
+      expect(rotated.code).toBe(0);
+      expect(keyFiles()).toHaveLength(2);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

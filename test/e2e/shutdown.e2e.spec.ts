@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -19,12 +20,12 @@ interface Served {
 }
 
 /** `ledger serve`, compiled (npm test builds first), on a fresh data folder. */
-async function serve(): Promise<Served> {
+async function serve(env: Record<string, string> = {}): Promise<Served> {
   if (!existsSync(join(ROOT, 'dist/src/cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-shutdown-'));
   const port = 5000 + Math.floor(Math.random() * 800);
   const child = spawn(process.execPath, [join(ROOT, 'bin/ledger.js'), 'serve'], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(GRACE_MS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -117,6 +118,25 @@ describe('ledger serve on SIGTERM', () => {
     expect(exit.at - signalled).toBeLessThan(GRACE_MS);
     expect(s.output()).toContain('"msg":"PUT /v1/protocol 200"');
     expect(s.output()).toContain('SIGTERM: closed');
+  }, 30_000);
+
+  it('signs what the ledger holds on the way out, with the checkpoint timer off too (AUDIT_CHECKPOINT_INTERVAL_S=0)', async () => {
+    const s = await serve({ AUDIT_CHECKPOINT_INTERVAL_S: '0' });
+    started.push(s);
+    const put = await fetch(`${s.url}/v1/protocol`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${await adminToken(s.dataDir)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(PROTOCOL_TERMS),
+    });
+    expect(put.status).toBe(200);
+    s.child.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+    const checkpoints = new Database(join(s.dataDir, 'audit', 'checkpoints.db'), { readonly: true });
+    try {
+      expect(checkpoints.prepare('SELECT zone, size FROM checkpoints').all()).toEqual([{ zone: ZONE, size: expect.any(Number) }]);
+    } finally {
+      checkpoints.close();
+    }
   }, 30_000);
 
   it('exits within SHUTDOWN_GRACE_MS when a request in flight never finishes', async () => {
