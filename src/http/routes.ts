@@ -89,7 +89,13 @@ export function Page<T extends z.ZodType>(item: T) {
 export const HEADER_SCHEMAS = {
   'Idempotency-Key': { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]{1,255}$' },
   'If-Match': { type: 'string', maxLength: 22, pattern: '^(?:W/)?"\\d{1,18}"$|^\\d{1,18}$' },
-  'X-Purpose': { type: 'string', minLength: 1, maxLength: 64, pattern: PURPOSE.source },
+  'X-Purpose': {
+    type: 'string',
+    minLength: 1,
+    maxLength: 64,
+    pattern: PURPOSE.source,
+    description: 'a purpose code; besides the pattern, nothing shaped like a fiscal code (16 characters: 6 letters, 2 digits, a letter, ...) is taken',
+  },
 } as const;
 
 interface ZodObjectLike {
