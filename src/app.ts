@@ -93,6 +93,9 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const keys = openKeyStore(config, { holdFolder: true });
   // With the projection worker, the worker checkpoints the embedded ledger's log (see SqliteEventStore).
   const store = await openEventStore(config, keys, { walCheckpoints: options.projections === 'worker' ? 'elsewhere' : 'auto' });
+  // A key store restored from before an erasure holds keys the ledger says are destroyed: they go
+  // before anything (the projection worker included) can read with them.
+  await new Erasures(store, keys, clock).applyLedgerErasures();
   // Views made from another log (a folder moved between stores, a wiped server) are rebuilt, never resumed.
   const viewsFile = join(config.dataDir, 'views.db');
   // A `ledger rebuild` stopped halfway may have left the file torn (views-db.ts): computed again.

@@ -13,9 +13,11 @@ import type { MasterKeyring } from './master-keys';
  * Erasure destroys a person's data keys: the rows are deleted with `secure_delete` on and the
  * write-ahead log truncated, so the wrapped bytes are overwritten in the file, not only
  * unlinked. Every file that held that person's data (the ledger, the views, in EventStoreDB mode
- * the views file's copy of the events) is then unreadable at once. Backups of this file still
- * hold the keys until they expire: the erasure window is the backup retention
- * (docs/OPERATIONS.md).
+ * the views file's copy of the events) is then unreadable at once. An erasure is not answered
+ * until the log is truncated (purgeLog(): KeyLogBusyError while another connection reads).
+ * Backups of this file still hold the keys until they expire: the erasure window is the backup
+ * retention (docs/OPERATIONS.md); restored, the keys the ledger records as erased are destroyed
+ * again at start (Erasures.applyLedgerErasures()).
  */
 export interface DataKey {
   readonly id: string;
@@ -23,6 +25,22 @@ export interface DataKey {
 }
 
 const INDEX_SECRET = 'person-index';
+/** Attempts at truncating the write-ahead log, each waiting this long for readers (busy_timeout) and then a little more. */
+const TRUNCATE_ATTEMPTS = 5;
+const TRUNCATE_WAIT_MS = 100;
+
+/**
+ * The key store's write-ahead log could not be truncated (another connection was reading it):
+ * what was just destroyed or rewrapped may still be in keys.db-wal. A storage fault (code
+ * SQLITE_BUSY, answered 503): the erasure is retried, or completed at the next start.
+ */
+export class KeyLogBusyError extends Error {
+  readonly code = 'SQLITE_BUSY';
+  constructor(what: string) {
+    super(`the key store's write-ahead log could not be truncated after ${what}: another connection is reading it; try again`);
+    this.name = 'KeyLogBusyError';
+  }
+}
 const CURSOR_SECRET = 'paging-cursors';
 
 /** An erasure as the key store keeps it until the ledger holds its event (and after). */
@@ -70,6 +88,7 @@ export class KeyStore {
         subject TEXT PRIMARY KEY, erased_at TEXT NOT NULL, zone TEXT NOT NULL, agency TEXT NOT NULL, operator TEXT NOT NULL, legal_basis TEXT NOT NULL, reason TEXT NOT NULL
       );
       CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, master TEXT NOT NULL, wrapped BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
     this.s = {
       key: this.db.prepare<[string], { subject: string; master: string; wrapped: Buffer }>('SELECT subject, master, wrapped FROM data_keys WHERE key_id = ?'),
@@ -80,6 +99,18 @@ export class KeyStore {
       casesOf: this.db.prepare<[string], { case_id: string }>('SELECT case_id FROM case_keys WHERE subject = ?'),
       subjectOfCase: this.db.prepare<[string], { subject: string }>('SELECT subject FROM case_keys WHERE case_id = ?'),
       destroy: this.db.prepare<[string]>('DELETE FROM data_keys WHERE subject = ?'),
+      destroyKey: this.db.prepare<[string, string]>('DELETE FROM data_keys WHERE key_id = ? AND subject = ?'),
+      keysWithCases: this.db.prepare<[], { key_id: string; subject: string; created_at: string; cases: string | null }>(
+        'SELECT k.key_id, k.subject, k.created_at, group_concat(c.case_id) AS cases FROM data_keys k LEFT JOIN case_keys c ON c.key_id = k.key_id GROUP BY k.key_id',
+      ),
+      meta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+      setMeta: this.db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
+      erasedIfLater: this.db.prepare<[string, string, string, string, string, string, string]>(
+        `INSERT INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (subject) DO UPDATE SET erased_at = excluded.erased_at, zone = excluded.zone, agency = excluded.agency,
+           operator = excluded.operator, legal_basis = excluded.legal_basis, reason = excluded.reason
+         WHERE excluded.erased_at > erasures.erased_at`,
+      ),
       erased: this.db.prepare<[string, string, string, string, string, string, string]>(
         // A later erasure (of keys made for a referral after the first) replaces the record: reconcile() needs the last.
         'INSERT OR REPLACE INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -226,11 +257,6 @@ export class KeyStore {
     return this.s.subjectKey.get(subject) !== undefined;
   }
 
-  /** When this person was last erased, if they were (they may have been referred again since: hasKey). */
-  erasedAt(subject: string): string | undefined {
-    return this.erasure(subject)?.erasedAt;
-  }
-
   /** This person's last erasure, if they were erased: when, and in which zone. */
   erasure(subject: string): { erasedAt: string; zone: string } | undefined {
     const row = this.s.erasedAt.get(subject);
@@ -240,7 +266,11 @@ export class KeyStore {
   /**
    * Destroys every data key of a person and records the erasure, in place of an earlier one of
    * theirs. The rows go with secure_delete on and the write-ahead log is truncated, so no copy of
-   * the wrapped keys stays in the file.
+   * the wrapped keys stays in either file. secure_delete overwrites the rows in the pages, not
+   * the log's frames that held them before: only the truncation does. When it cannot (another
+   * connection reads the key store), this throws KeyLogBusyError after the keys are gone: the
+   * erasure is not answered, and its retry, or reconcile() at the next start, truncates the log
+   * (purgeLog()) before recording it.
    */
   destroy(subject: string, erasure: ErasureRecord): void {
     this.db.transaction(() => {
@@ -248,7 +278,63 @@ export class KeyStore {
       this.s.erased.run(subject, erasure.erasedAt, erasure.zone, erasure.agency, erasure.operator, erasure.legalBasis, erasure.reason);
     })();
     this.forget(subject);
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.purgeLog('an erasure');
+  }
+
+  /**
+   * Destroys some data keys of a person, those an erasure the ledger records (PersonErased) had
+   * destroyed and a restored copy of this file brought back, and keeps the erasure as its last
+   * one unless it has a later one. Truncates the log as destroy() does.
+   */
+  destroyKeys(subject: string, keyIds: readonly string[], erasure: ErasureRecord): void {
+    this.db.transaction(() => {
+      for (const keyId of keyIds) this.s.destroyKey.run(keyId, subject);
+      this.s.erasedIfLater.run(subject, erasure.erasedAt, erasure.zone, erasure.agency, erasure.operator, erasure.legalBasis, erasure.reason);
+    })();
+    this.forget(subject);
+    this.purgeLog('an erasure');
+  }
+
+  /** Every data key this key store has, by person: its id, when it was made, and the cases it seals. */
+  keysOfSubjects(): Map<string, Array<{ keyId: string; createdAt: string; cases: string[] }>> {
+    const bySubject = new Map<string, Array<{ keyId: string; createdAt: string; cases: string[] }>>();
+    for (const row of this.s.keysWithCases.all()) {
+      let keys = bySubject.get(row.subject);
+      if (!keys) bySubject.set(row.subject, (keys = []));
+      keys.push({ keyId: row.key_id, createdAt: row.created_at, cases: row.cases ? row.cases.split(',') : [] });
+    }
+    return bySubject;
+  }
+
+  /** A value this key store keeps about itself (how far into the ledger its erasures are applied). */
+  meta(name: string): string | undefined {
+    return this.s.meta.get(name)?.value;
+  }
+
+  setMeta(name: string, value: string): void {
+    this.s.setMeta.run(name, value);
+  }
+
+  /**
+   * Truncates the write-ahead log (checkpoint TRUNCATE), so that no frame of it keeps a row
+   * deleted or rewritten since; a few attempts, each waiting a little for the readers of
+   * another connection to finish. Throws KeyLogBusyError when it still cannot: the caller must
+   * not report the work done. Nothing to do for a key store in memory.
+   */
+  purgeLog(what = 'the last change'): void {
+    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
+    try {
+      this.db.pragma(`busy_timeout = ${TRUNCATE_WAIT_MS}`);
+      for (let attempt = 1; ; attempt++) {
+        const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+        // Truncated: not busy, every frame copied (0 and 0; -1 and -1 for a file not in WAL mode).
+        if (result && result.busy === 0 && result.log === result.checkpointed) return;
+        if (attempt >= TRUNCATE_ATTEMPTS) throw new KeyLogBusyError(what);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, TRUNCATE_WAIT_MS * attempt);
+      }
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
+    }
   }
 
   /** The last erasure of every person this key store erased, as the ledger must record it. */
@@ -289,7 +375,8 @@ export class KeyStore {
         this.s.rewrapSecret.run(master.id, master.wrap(secret, row.name), row.name);
       }
     })();
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // The keys wrapped with the retired master must not stay in the log: a failure here is the operator's to see.
+    this.purgeLog('rewrapping the keys');
     return n;
   }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { caseStream } from '../../events';
+import { fiscalCodeCheckCharacter } from '../../events/fiscal-code';
 import { openKeyStore } from '../../src/keys/open-keys';
 import { openBytes, sealedParts } from '../../src/store/codec';
 import { AGENCIES, PROTOCOL_TERMS, ZONE } from '../support/fixtures';
@@ -323,6 +324,38 @@ describe('personal data at rest, and erasure', () => {
       const repeat = await service.request('POST', `/v1/subjects/${MARA.fiscalCode}/erasure`, { as: admin, body });
       expect(repeat.body).toEqual(again.body);
       expect(await erasures()).toHaveLength(before + 1);
+    });
+
+    it("answers a repeat with this zone's own erasure when the person was referred again only in another zone, and erases them there", async () => {
+      const person = (first15: string, givenName: string) => ({
+        fiscalCode: first15 + fiscalCodeCheckCharacter(first15),
+        givenName,
+        familyName: 'Bertelli',
+        birthDate: '1979-04-12',
+      });
+      const otherAdmin = { ...admin, zone: OTHER_ZONE };
+      const erase = async (fiscalCode: string, as: typeof admin) => service.request('POST', `/v1/subjects/${fiscalCode}/erasure`, { as, body });
+      const view = async (caseId: string) => (await service.request('GET', `/v1/cases/${caseId}`, { as: { ...sds, zone: OTHER_ZONE } })).body;
+      // Referred again in the other zone, then the first zone's admin repeats: the case there goes, the answer is the first.
+      const nino = person('BRTNNI79D12D612', 'Nino');
+      await post('/v1/referrals', sds, { person: nino, needs: ['employment'] });
+      const first = await erase(nino.fiscalCode, admin);
+      const { caseId: there } = await post('/v1/referrals', sds, { person: nino, needs: ['housing'] }, OTHER_ZONE);
+      const repeat = await erase(nino.fiscalCode, admin);
+      expect(repeat.body).toEqual(first.body);
+      expect(service.ledger.parts.keys.keyOfCase(there)).toBeUndefined();
+      expect(await view(there)).toMatchObject({ caseId: there, erased: true });
+      expect((await erase(nino.fiscalCode, admin)).body).toEqual(first.body);
+      // Referred again in the other zone and erased there first: the first zone's repeat answers the same and writes nothing.
+      const nella = person('BRTNLL79D52D612', 'Nella');
+      await post('/v1/referrals', sds, { person: nella, needs: ['employment'] });
+      const before = await erase(nella.fiscalCode, admin);
+      const { caseId: elsewhere } = await post('/v1/referrals', sds, { person: nella, needs: ['housing'] }, OTHER_ZONE);
+      expect((await erase(nella.fiscalCode, otherAdmin)).status).toBe(201);
+      expect(await view(elsewhere)).toMatchObject({ caseId: elsewhere, erased: true });
+      const written = (await erasures()).length;
+      expect((await erase(nella.fiscalCode, admin)).body).toEqual(before.body);
+      expect(await erasures()).toHaveLength(written);
     });
   });
 });
