@@ -8,9 +8,10 @@ import { KeyStore } from '../../src/keys/key-store';
 import { FileMasterKeyring } from '../../src/keys/master-keys';
 import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
-import { Erasures, type ErasureRequest } from '../../src/subjects/erasures';
+import { Erasures } from '../../src/subjects/erasures';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { Seeder } from '../support/seed';
+import { erasureRequest } from '../support/erasure';
 
 /*
  * A destroyed key must leave no copy in keys.db nor in its write-ahead log, also when another
@@ -19,12 +20,7 @@ import { Seeder } from '../support/seed';
  * with the wrapped key still in keys.db-wal.
  */
 
-const REQUEST: ErasureRequest = {
-  actor: { zone: ZONE, agency: AGENCIES.sds, operator: 'admin' },
-  legalBasis: 'gdpr-17-1-a',
-  reason: 'request-of-the-person',
-  correlationId: 'wal-test',
-};
+const REQUEST = erasureRequest('wal-test');
 
 describe('key store write-ahead log after an erasure', () => {
   let dir: string;

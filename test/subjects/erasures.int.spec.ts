@@ -10,22 +10,18 @@ import type { KeyStore } from '../../src/keys/key-store';
 import { FoldedStreams } from '../../src/ledger/folded-streams';
 import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
-import { Erasures, type ErasureRequest } from '../../src/subjects/erasures';
+import { Erasures } from '../../src/subjects/erasures';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { testKeys } from '../support/keys';
 import { Seeder } from '../support/seed';
+import { erasureRequest } from '../support/erasure';
 
 /*
  * Issue 11: erasure of a person referred again after an earlier erasure, and what the service
  * remembers of an erased person's cases.
  */
 
-const REQUEST: ErasureRequest = {
-  actor: { zone: ZONE, agency: AGENCIES.sds, operator: 'admin' },
-  legalBasis: 'gdpr-17-1-a',
-  reason: 'request-of-the-person',
-  correlationId: 'erasure-test',
-};
+const REQUEST = erasureRequest('erasure-test');
 
 describe('erasures', () => {
   let dir: string;

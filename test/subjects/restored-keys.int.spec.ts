@@ -9,9 +9,10 @@ import { KeyStore } from '../../src/keys/key-store';
 import { FileMasterKeyring } from '../../src/keys/master-keys';
 import { createCodec } from '../../src/store/codec';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store';
-import { Erasures, type ErasureRequest } from '../../src/subjects/erasures';
+import { Erasures } from '../../src/subjects/erasures';
 import { AGENCIES, PERSON, ZONE } from '../support/fixtures';
 import { Seeder } from '../support/seed';
+import { erasureRequest } from '../support/erasure';
 
 /*
  * A key store restored from a backup taken before an erasure holds the keys the erasure
@@ -19,12 +20,7 @@ import { Seeder } from '../support/seed';
  * old keys go, a key made for a referral after the erasure stays.
  */
 
-const REQUEST: ErasureRequest = {
-  actor: { zone: ZONE, agency: AGENCIES.sds, operator: 'admin' },
-  legalBasis: 'gdpr-17-1-a',
-  reason: 'request-of-the-person',
-  correlationId: 'restore-test',
-};
+const REQUEST = erasureRequest('restore-test');
 const OTHER = { fiscalCode: `VRDLGU80A01H501${fiscalCodeCheckCharacter('VRDLGU80A01H501')}`, givenName: 'Luigi', familyName: 'Verdi', birthDate: '1980-01-01' };
 
 describe('erasures applied to a restored key store', () => {
