@@ -21,6 +21,14 @@ export type ErasureReason = 'request-of-the-person' | 'no-longer-necessary' | 'c
 const APPLIED_MARK = 'ledger-erasures-applied';
 const PAGE = 500;
 
+/** A zone's recorded erasures of a person: the time its admin is answered, the last event's time, every case named, the stream's revision. */
+interface Recorded {
+  readonly erasedAt: string;
+  readonly lastAt: string;
+  readonly cases: Set<string>;
+  readonly revision: bigint;
+}
+
 export interface ErasureRequest {
   readonly actor: Pick<Actor, 'zone' | 'agency' | 'operator'>;
   readonly legalBasis: ErasureBasis;
@@ -67,30 +75,23 @@ export class Erasures {
   async eraseSubject(subject: string, request: ErasureRequest): Promise<{ erasedAt: string }> {
     const zone = request.actor.zone;
     const recorded = await this.erasedIn(zone, subject);
-    const live = this.keys.hasKey(subject);
     // Nothing new since this zone's last erasure: the same answer, nothing written.
-    if (recorded && !live && this.covers(recorded, subject)) return { erasedAt: recorded.erasedAt };
-    if (
-      recorded &&
-      !(await this.anyInZone(
-        zone,
-        this.keys.casesOfSubject(subject).filter((caseId) => !recorded.cases.has(caseId)),
-      ))
-    ) {
-      // What is new is in other zones only (the person referred again there): erased too, since an
-      // erasure is of the person everywhere, but this zone's admin is answered this zone's own
-      // erasure, as before, or the answer would tell them of a referral in a zone they cannot see.
-      if (live) {
-        const now = this.clock.now().toISOString();
-        this.keys.destroy(subject, { erasedAt: now, zone, agency: request.actor.agency, operator: request.actor.operator, legalBasis: request.legalBasis, reason: request.reason });
-        this.onErased(this.keys.casesOfSubject(subject));
-        await this.record(subject, request, now, recorded.revision);
-      }
+    if (recorded && !this.keys.hasKey(subject) && this.covers(recorded, subject)) return { erasedAt: recorded.erasedAt };
+    const unnamed = recorded ? this.keys.casesOfSubject(subject).filter((caseId) => !recorded.cases.has(caseId)) : [];
+    const elsewhereOnly = recorded !== undefined && !(await this.anyInZone(zone, unnamed));
+    // No await from here until the key store's work is done: a referral that came meanwhile has its key seen (and destroyed).
+    const live = this.keys.hasKey(subject);
+    const done = this.keys.erasure(subject);
+    // This zone's erasure whose keys went but whose event did not (a crash, or a 503 on a log it could not truncate).
+    const unrecorded = !live && done?.zone === zone && (!recorded || done.erasedAt > recorded.lastAt) ? done : undefined;
+    if (elsewhereOnly && !live && !unrecorded) {
+      // What is new was erased by the other zone itself: nothing for this one to do or write.
       return { erasedAt: recorded.erasedAt };
     }
-    const done = this.keys.erasure(subject);
-    // Without a key left, the key store's erasure is this zone's where a crash came before its event.
-    const erasedAt = !live && done?.zone === zone ? done.erasedAt : this.clock.now().toISOString();
+    const erasedAt = unrecorded?.erasedAt ?? this.clock.now().toISOString();
+    // The remembered folds go first: even if truncating the key store's log fails below (503),
+    // the keys are gone and no command may be decided on what they sealed.
+    this.onErased(this.keys.casesOfSubject(subject));
     // Any key there is goes, a person's referred again after an earlier erasure included.
     // Without one, an earlier attempt destroyed them and may have failed to truncate the key
     // store's log (KeyLogBusyError): it must be truncated before the erasure is answered.
@@ -104,8 +105,11 @@ export class Erasures {
         legalBasis: request.legalBasis,
         reason: request.reason,
       });
-    this.onErased(this.keys.casesOfSubject(subject));
-    return { erasedAt: await this.record(subject, request, erasedAt, recorded?.revision) };
+    const answered = await this.record(subject, request, erasedAt, recorded);
+    // What was new was in other zones only (the person referred again there): erased too, since
+    // an erasure is of the person everywhere, but this zone's admin is answered this zone's own
+    // erasure, as before, or the answer would tell them of a referral in a zone they cannot see.
+    return { erasedAt: elsewhereOnly ? recorded.erasedAt : answered };
   }
 
   /**
@@ -114,7 +118,7 @@ export class Erasures {
    * that erased only other zones' cases does not change it), the cases of every one, and the
    * stream's revision.
    */
-  private async erasedIn(zone: string, subject: string): Promise<{ erasedAt: string; cases: Set<string>; revision: bigint } | undefined> {
+  private async erasedIn(zone: string, subject: string): Promise<Recorded | undefined> {
     const events = await this.store.readStream(erasureStream(zone, subject));
     const last = events[events.length - 1];
     if (!last) return undefined;
@@ -126,7 +130,7 @@ export class Erasures {
       if (i > 0 && (await this.anyInZone(zone, named))) erasedAt = event.metadata.occurredAt;
       for (const caseId of named) cases.add(caseId);
     }
-    return { erasedAt, cases, revision: last.revision };
+    return { erasedAt, lastAt: last.metadata.occurredAt, cases, revision: last.revision };
   }
 
   /** Whether any of these cases is of this zone (its stream there has events). */
@@ -160,7 +164,7 @@ export class Erasures {
         erasure.subject,
         { actor, legalBasis: erasure.legalBasis as ErasureBasis, reason: erasure.reason as ErasureReason, correlationId: 'reconcile' },
         erasure.erasedAt,
-        recorded?.revision,
+        recorded,
       );
       appended++;
     }
@@ -224,6 +228,9 @@ export class Erasures {
         destroyed++;
       }
     }
+    // Keys destroyed by an earlier start that then failed to truncate the log are gone already
+    // (nothing matched above): the log is truncated before the mark moves past their erasures.
+    if (erased.size > 0) this.keys.purgeLog('erasures applied at start');
     if (head) this.keys.setMeta(APPLIED_MARK, JSON.stringify({ identity, position: formatPosition(head) }));
     return destroyed;
   }
@@ -243,11 +250,15 @@ export class Erasures {
   }
 
   /**
-   * Appends the erasure's event to the zone's ledger after the last one read (`after`); answers
+   * Appends the erasure's event to the zone's ledger after the last one read (`recorded`); answers
    * when the ledger has it (another request's time, where that one came first).
    */
-  private async record(subject: string, request: ErasureRequest, erasedAt: string, after?: bigint): Promise<string> {
+  private async record(subject: string, request: ErasureRequest, erasedAt: string, recorded?: Recorded): Promise<string> {
     const stream = erasureStream(request.actor.zone, subject);
+    const after = recorded?.revision;
+    // A later erasure names only the cases no earlier one in this zone named: naming the others
+    // again would put new records on their trail, telling of a referral elsewhere.
+    const cases = this.keys.casesOfSubject(subject).filter((caseId) => !recorded?.cases.has(caseId));
     // The first erasure keeps the ids it always had; a later one's ids name its place in the stream, so a retry is recognised.
     const base = `erasure/${request.actor.zone}/${subject}`;
     const commandId = uuidV5(after === undefined ? base : `${base}/${after + 1n}`);
@@ -258,7 +269,7 @@ export class Erasures {
           {
             id: uuidV5(`${commandId}/event/0`),
             type: 'PersonErased',
-            data: { subject, cases: this.keys.casesOfSubject(subject), legalBasis: request.legalBasis, reason: request.reason },
+            data: { subject, cases, legalBasis: request.legalBasis, reason: request.reason },
             metadata: {
               zone: request.actor.zone,
               agency: request.actor.agency,

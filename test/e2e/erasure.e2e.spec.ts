@@ -318,7 +318,9 @@ describe('personal data at rest, and erasure', () => {
       expect(view.body.person).toBeUndefined();
       const recorded = await erasures();
       expect(recorded).toHaveLength(before + 1);
-      expect(recorded[recorded.length - 1]!.data).toMatchObject({ cases: expect.arrayContaining([first, second]) });
+      // It names only the new case: the first one's trail gets no second erasure record.
+      expect(recorded[recorded.length - 1]!.data).toMatchObject({ cases: [second] });
+      expect(recorded.some((e) => (e.data as { cases: string[] }).cases.includes(first))).toBe(true);
 
       // Nothing new since: the same answer, and nothing written.
       const repeat = await service.request('POST', `/v1/subjects/${MARA.fiscalCode}/erasure`, { as: admin, body });
@@ -338,23 +340,33 @@ describe('personal data at rest, and erasure', () => {
       const view = async (caseId: string) => (await service.request('GET', `/v1/cases/${caseId}`, { as: { ...sds, zone: OTHER_ZONE } })).body;
       // Referred again in the other zone, then the first zone's admin repeats: the case there goes, the answer is the first.
       const nino = person('BRTNNI79D12D612', 'Nino');
-      await post('/v1/referrals', sds, { person: nino, needs: ['employment'] });
+      const { caseId: here } = await post('/v1/referrals', sds, { person: nino, needs: ['employment'] });
       const first = await erase(nino.fiscalCode, admin);
+      // The erasure's records on the first zone's trail, as its DPO reads them.
+      const trailOfHere = async () =>
+        (await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${here}`, { as: { agency: AGENCIES.sds, roles: ['dpo'] } })).body.items.filter(
+          (r: { action: string }) => r.action === 'subject.erasure',
+        );
+      const before = await trailOfHere();
+      expect(before).toHaveLength(1);
       const { caseId: there } = await post('/v1/referrals', sds, { person: nino, needs: ['housing'] }, OTHER_ZONE);
       const repeat = await erase(nino.fiscalCode, admin);
       expect(repeat.body).toEqual(first.body);
+      // Nor does the first zone's trail change: the repeat's event names the other zone's case only.
+      expect((await service.request('GET', `/v1/cases/${here}`, { as: sds })).status).toBe(200);
+      expect(await trailOfHere()).toEqual(before);
       expect(service.ledger.parts.keys.keyOfCase(there)).toBeUndefined();
       expect(await view(there)).toMatchObject({ caseId: there, erased: true });
       expect((await erase(nino.fiscalCode, admin)).body).toEqual(first.body);
       // Referred again in the other zone and erased there first: the first zone's repeat answers the same and writes nothing.
       const nella = person('BRTNLL79D52D612', 'Nella');
       await post('/v1/referrals', sds, { person: nella, needs: ['employment'] });
-      const before = await erase(nella.fiscalCode, admin);
+      const nellaFirst = await erase(nella.fiscalCode, admin);
       const { caseId: elsewhere } = await post('/v1/referrals', sds, { person: nella, needs: ['housing'] }, OTHER_ZONE);
       expect((await erase(nella.fiscalCode, otherAdmin)).status).toBe(201);
       expect(await view(elsewhere)).toMatchObject({ caseId: elsewhere, erased: true });
       const written = (await erasures()).length;
-      expect((await erase(nella.fiscalCode, admin)).body).toEqual(before.body);
+      expect((await erase(nella.fiscalCode, admin)).body).toEqual(nellaFirst.body);
       expect(await erasures()).toHaveLength(written);
     });
   });
