@@ -73,6 +73,15 @@ export class Erasures {
    * the ledger never knew would be.
    */
   async eraseSubject(subject: string, request: ErasureRequest): Promise<{ erasedAt: string }> {
+    return (await this.eraseSubjectIf(subject, request, () => true))!;
+  }
+
+  /**
+   * As eraseSubject(), if `still()` holds when nothing awaited stands any more between it and the
+   * keys' destruction; undefined, having done nothing, if it does not (retention: the person is
+   * still due, not referred again since the job looked).
+   */
+  async eraseSubjectIf(subject: string, request: ErasureRequest, still: () => boolean): Promise<{ erasedAt: string } | undefined> {
     const zone = request.actor.zone;
     const recorded = await this.erasedIn(zone, subject);
     // Nothing new since this zone's last erasure: the same answer, nothing written.
@@ -81,6 +90,7 @@ export class Erasures {
     const elsewhereOnly = recorded !== undefined && !(await this.anyInZone(zone, unnamed));
     // No await from here until the key store's work is done: a referral that came meanwhile has its key seen (and destroyed).
     const live = this.keys.hasKey(subject);
+    if (!still()) return undefined;
     const done = this.keys.erasure(subject);
     // This zone's erasure whose keys went but whose event did not (a crash, or a 503 on a log it could not truncate).
     const unrecorded = !live && done?.zone === zone && (!recorded || done.erasedAt > recorded.lastAt) ? done : undefined;

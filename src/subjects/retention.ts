@@ -75,23 +75,35 @@ export class Retention {
 
   /** Erases every person due; returns how many. Two runs at once share one. */
   run(): Promise<number> {
-    this.running ??= (async () => {
-      let erased = 0;
-      for (const person of await this.due()) {
-        const zone = person.cases[0]!.zone;
-        await this.erasures.eraseSubject(person.subject, {
-          actor: { zone, agency: SYSTEM_AGENCY, operator: `${SYSTEM_AGENCY}:retention` },
-          legalBasis: 'retention-period',
-          reason: 'retention-expired',
-          correlationId: 'retention',
-        });
-        erased++;
-      }
-      return erased;
-    })().finally(() => {
+    this.running ??= (async () => this.erase(await this.due()))().finally(() => {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /**
+   * Erases these persons, each only if still due when its keys are about to go: a person
+   * referred again since due() looked has a new case sealed with their key (a referral reuses
+   * it), and that case is not past its retention. Returns how many were erased.
+   */
+  async erase(due: readonly DueErasure[]): Promise<number> {
+    let erased = 0;
+    for (const person of due) {
+      const cases = new Set(person.cases.map((c) => c.caseId));
+      const stillDue = () => this.keys.casesOfSubject(person.subject).every((caseId) => cases.has(caseId) || !this.keys.keyOfCase(caseId));
+      const done = await this.erasures.eraseSubjectIf(
+        person.subject,
+        {
+          actor: { zone: person.cases[0]!.zone, agency: SYSTEM_AGENCY, operator: `${SYSTEM_AGENCY}:retention` },
+          legalBasis: 'retention-period',
+          reason: 'retention-expired',
+          correlationId: 'retention',
+        },
+        stillDue,
+      );
+      if (done) erased++;
+    }
+    return erased;
   }
 
   start(intervalMs = 24 * 60 * 60 * 1000): void {

@@ -1,6 +1,7 @@
 import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fiscalCodeCheckCharacter } from '../../events/fiscal-code';
 import { runCli } from '../../src/cli';
 import { AGENCIES } from '../support/fixtures';
 import { signProtocol, startService, type TestService } from '../support/test-app';
@@ -106,6 +107,23 @@ describe('retention and the master keys', () => {
     expect(service.ledger.parts.keys.keyOfCase(again)).toBeUndefined();
     expect((await service.request('GET', `/v1/cases/${again}`, { as: sds })).body.erased).toBe(true);
     expect((await service.request('GET', `/v1/cases/${erased}`, { as: sds })).body.erased).toBe(true);
+  });
+
+  it('leaves a person referred again after the job looked: their new case is not past retention', async () => {
+    const D = person(`DRAMRA80A01H501${fiscalCodeCheckCharacter('DRAMRA80A01H501')}`, 'Dario');
+    now = new Date('2025-06-06T09:00:00Z');
+    const old = await closedCase(D);
+    now = new Date('2035-06-07T09:00:00Z');
+    const retention = service.ledger.parts.retention;
+    const due = (await retention.due()).filter((p) => p.cases.some((c) => c.caseId === old));
+    expect(due).toHaveLength(1);
+    // Referred again between the job's look and its erasure (the clock set back to a day the
+    // example protocol is in force): the new case is sealed with the same key.
+    now = new Date('2025-06-07T09:00:00Z');
+    const { caseId: fresh } = await post('/v1/referrals', { person: D, needs: ['housing'] });
+    expect(await retention.erase(due)).toBe(0);
+    expect((await service.request('GET', `/v1/cases/${fresh}`, { as: sds })).body.person.givenName).toBe('Dario');
+    expect((await service.request('GET', `/v1/cases/${old}`, { as: sds })).body.person.givenName).toBe('Dario');
   });
 
   it('rotates the master key: after a restart everything reads, and an old backup of the key store with the data folder still opens what it held', async () => {
