@@ -3,6 +3,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MasterKeyring } from './master-keys';
+import { columnExists } from '../store/sqlite-schema';
 
 /**
  * The key store (DATA_DIR/keys/keys.db, its own SQLite file in both store modes): every
@@ -85,11 +86,14 @@ export class KeyStore {
       CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, subject TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS case_keys_by_subject ON case_keys (subject);
       CREATE TABLE IF NOT EXISTS erasures (
-        subject TEXT PRIMARY KEY, erased_at TEXT NOT NULL, zone TEXT NOT NULL, agency TEXT NOT NULL, operator TEXT NOT NULL, legal_basis TEXT NOT NULL, reason TEXT NOT NULL
+        subject TEXT PRIMARY KEY, erased_at TEXT NOT NULL, zone TEXT NOT NULL, agency TEXT NOT NULL, operator TEXT NOT NULL, legal_basis TEXT NOT NULL, reason TEXT NOT NULL,
+        recorded INTEGER NOT NULL DEFAULT 0
       );
       CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, master TEXT NOT NULL, wrapped BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
+    // A key store made before an erasure's event was marked recorded: each is looked at once more, at the next start.
+    if (!columnExists(this.db, 'erasures', 'recorded')) this.db.exec('ALTER TABLE erasures ADD COLUMN recorded INTEGER NOT NULL DEFAULT 0');
     this.s = {
       key: this.db.prepare<[string], { subject: string; master: string; wrapped: Buffer }>('SELECT subject, master, wrapped FROM data_keys WHERE key_id = ?'),
       subjectKey: this.db.prepare<[string], { key_id: string }>('SELECT key_id FROM data_keys WHERE subject = ? ORDER BY created_at DESC LIMIT 1'),
@@ -108,16 +112,17 @@ export class KeyStore {
       erasedIfLater: this.db.prepare<[string, string, string, string, string, string, string]>(
         `INSERT INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (subject) DO UPDATE SET erased_at = excluded.erased_at, zone = excluded.zone, agency = excluded.agency,
-           operator = excluded.operator, legal_basis = excluded.legal_basis, reason = excluded.reason
+           operator = excluded.operator, legal_basis = excluded.legal_basis, reason = excluded.reason, recorded = 0
          WHERE excluded.erased_at > erasures.erased_at`,
       ),
       erased: this.db.prepare<[string, string, string, string, string, string, string]>(
         // A later erasure (of keys made for a referral after the first) replaces the record: reconcile() needs the last.
         'INSERT OR REPLACE INTO erasures (subject, erased_at, zone, agency, operator, legal_basis, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      allErasures: this.db.prepare<[], { subject: string; erased_at: string; zone: string; agency: string; operator: string; legal_basis: string; reason: string }>(
-        'SELECT * FROM erasures',
+      unrecordedErasures: this.db.prepare<[], { subject: string; erased_at: string; zone: string; agency: string; operator: string; legal_basis: string; reason: string }>(
+        'SELECT * FROM erasures WHERE recorded = 0',
       ),
+      markRecorded: this.db.prepare<[string, string]>('UPDATE erasures SET recorded = 1 WHERE subject = ? AND erased_at = ?'),
       erasedAt: this.db.prepare<[string], { erased_at: string; zone: string }>('SELECT erased_at, zone FROM erasures WHERE subject = ?'),
       secret: this.db.prepare<[string], { master: string; wrapped: Buffer }>('SELECT master, wrapped FROM secrets WHERE name = ?'),
       insertSecret: this.db.prepare<[string, string, Buffer]>('INSERT OR IGNORE INTO secrets (name, master, wrapped) VALUES (?, ?, ?)'),
@@ -337,9 +342,9 @@ export class KeyStore {
     }
   }
 
-  /** The last erasure of every person this key store erased, as the ledger must record it. */
+  /** The last erasure of each person this key store erased whose event the ledger may not hold yet (not marked recorded). */
   erasures(): Array<ErasureRecord & { subject: string }> {
-    return this.s.allErasures.all().map((r) => ({
+    return this.s.unrecordedErasures.all().map((r) => ({
       subject: r.subject,
       erasedAt: r.erased_at,
       zone: r.zone,
@@ -348,6 +353,10 @@ export class KeyStore {
       legalBasis: r.legal_basis,
       reason: r.reason,
     }));
+  }
+  /** The ledger holds this erasure's event: reconcile() no longer looks at it (a later erasure of the person clears the mark). */
+  markRecorded(subject: string, erasedAt: string): void {
+    this.s.markRecorded.run(subject, erasedAt);
   }
 
   /** Drops what this process remembers of a person's keys (another connection destroyed them). */

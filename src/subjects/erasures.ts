@@ -116,6 +116,7 @@ export class Erasures {
         reason: request.reason,
       });
     const answered = await this.record(subject, request, erasedAt, recorded);
+    this.keys.markRecorded(subject, erasedAt);
     // What was new was in other zones only (the person referred again there): erased too, since
     // an erasure is of the person everywhere, but this zone's admin is answered this zone's own
     // erasure, as before, or the answer would tell them of a referral in a zone they cannot see.
@@ -165,8 +166,12 @@ export class Erasures {
     let appended = 0;
     for (const erasure of this.keys.erasures()) {
       const recorded = await this.erasedIn(erasure.zone, erasure.subject);
+      if (recorded && this.covers(recorded, erasure.subject)) {
+        this.keys.markRecorded(erasure.subject, erasure.erasedAt);
+        continue;
+      }
       // A person referred again since has a key: their erasure is still to come, not to record.
-      if ((recorded && this.covers(recorded, erasure.subject)) || this.keys.hasKey(erasure.subject)) continue;
+      if (this.keys.hasKey(erasure.subject)) continue;
       const actor = { zone: erasure.zone, agency: erasure.agency, operator: erasure.operator };
       // The erasure may have failed on a log it could not truncate: no copy of the keys stays before it is recorded.
       this.keys.purgeLog('an erasure');
@@ -176,6 +181,7 @@ export class Erasures {
         erasure.erasedAt,
         recorded,
       );
+      this.keys.markRecorded(erasure.subject, erasure.erasedAt);
       appended++;
     }
     return appended;
