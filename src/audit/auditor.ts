@@ -61,8 +61,14 @@ function ed25519(publicKey: string) {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
 }
 
-/** A key's id, as the README defines it: the first 16 hex digits of SHA-256 over the raw 32-byte public key. */
-const keyIdOf = (raw: Buffer) => createHash('sha256').update(raw).digest('hex').slice(0, 16);
+/**
+ * A key's id, as the README defines it: the first 16 hex digits of SHA-256 over the raw 32-byte
+ * public key, so anyone holding the key can recompute it (the service's signing keys are named
+ * by it too, signing-keys.ts).
+ */
+export function keyIdOf(raw: Uint8Array): string {
+  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
+}
 
 /**
  * Is the checkpoint signed by this key? `keys` may list several (rotation): the checkpoint's

@@ -1,6 +1,7 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { keyIdOf } from './auditor';
 
 /** A checkpoint-signing key as GET /v1/audit/keys lists it: the raw 32-byte Ed25519 public key, base64. */
 export interface PublicSigningKey {
@@ -21,11 +22,6 @@ interface KeyFile {
 /** The raw 32 bytes of an Ed25519 public key (RFC 8032), from its JWK `x`. */
 export function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
-}
-
-/** A key's id: the first 16 hex digits of SHA-256 over its raw public key, so anyone holding the key can recompute it. */
-export function keyIdOf(raw: Uint8Array): string {
-  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
 }
 
 /**
