@@ -243,10 +243,10 @@ export class Erasures {
         this.onErased(this.keys.casesOfSubject(subject));
         destroyed++;
       }
+      // Keys destroyed by an earlier start that then failed to truncate the log are gone already
+      // (nothing matched above): the log is truncated before the mark moves past their erasures.
+      this.keys.purgeLog('erasures applied at start');
     }
-    // Keys destroyed by an earlier start that then failed to truncate the log are gone already
-    // (nothing matched above): the log is truncated before the mark moves past their erasures.
-    if (erased.size > 0) this.keys.purgeLog('erasures applied at start');
     if (head) this.keys.setMeta(APPLIED_MARK, JSON.stringify({ identity, position: formatPosition(head) }));
     return destroyed;
   }
@@ -299,13 +299,12 @@ export class Erasures {
         after ?? 'no-stream',
       );
       this.onCommitted(result.position);
-      // A concurrent request for the same erasure appends the same ids at the same place, and the
-      // store takes the second as a retry of the first: the answer is what the ledger holds.
-      return (await this.erasedIn(request.actor.zone, subject))?.erasedAt ?? erasedAt;
     } catch (error) {
       // Already recorded (a repeat at the same time, or another instance): the ledger holds it once.
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      return (await this.erasedIn(request.actor.zone, subject))?.erasedAt ?? erasedAt;
     }
+    // Either way the answer is what the ledger holds: a concurrent request for the same erasure
+    // appends the same ids at the same place, and the store takes the second as a retry.
+    return (await this.erasedIn(request.actor.zone, subject))?.erasedAt ?? erasedAt;
   }
 }
