@@ -109,7 +109,14 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
 async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const config = loadConfig(env);
   const ledger = await createApp({ config, projections: 'worker' });
-  await ledger.app.listen({ port: config.port, host: config.host });
+  try {
+    await ledger.app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // A port taken or not ours to bind: the stores, the worker threads and the data folder's
+    // lock are let go, so that the process ends (exit 1) and a supervisor can start it again.
+    await ledger.close().catch(() => undefined);
+    throw error;
+  }
   const address = ledger.app.getHttpServer().address() as { port: number };
   const store = config.eventStoreUrl ? 'EventStoreDB' : `embedded SQLite in ${config.dataDir}`;
   io.out(`Equipe Ledger listening on http://${config.host}:${address.port} (store: ${store}; API docs at /docs)`);
