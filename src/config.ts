@@ -8,18 +8,30 @@ import { z } from 'zod';
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/**
+ * Decimal digits (spaces around them allowed), as a number: not `Number()`'s reading, which
+ * takes a blank value for 0 and `0x50` or `1e3` for numbers.
+ */
+const digits = (error: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d{1,15}$/, error)
+    .transform(Number);
+
+/** A value of spaces only is a mistake, not a name: said, rather than taken as a folder called " ". */
+const notBlank = () => z.string().refine((value) => value.trim() !== '', 'must not be blank');
+
 /** A whole number of some unit in [min, max], from the environment. */
-const whole = (unit: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be a number of ${unit}` })
-    .int(`must be a whole number of ${unit}`)
-    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max} ${unit}`);
+const whole = (unit: string, min: number, max: number) => digits(`must be a whole number of ${unit}`).refine((n) => n >= min && n <= max, `must be from ${min} to ${max} ${unit}`);
 
 const Env = z
   .object({
-    PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a port number').min(0).max(65535).default(3000),
-    HOST: z.string().default('127.0.0.1'),
-    DATA_DIR: z.string().default('./data'),
+    PORT: digits('must be a port number')
+      .refine((n) => n <= 65535, 'must be a port number')
+      .default(3000),
+    HOST: notBlank().default('127.0.0.1'),
+    DATA_DIR: notBlank().default('./data'),
     EVENTSTORE_URL: z
       .string()
       .regex(/^(esdb|kurrentdb|kurrent)(\+discover)?:\/\/[^\s]+$/, 'must be an esdb:// or kurrentdb:// connection string')
@@ -31,8 +43,8 @@ const Env = z
       .string()
       .refine((file) => existsSync(file), 'names a file that does not exist')
       .optional(),
-    MASTER_KEY_DIR: z.string().optional(),
-    AUDIT_KEY_DIR: z.string().optional(),
+    MASTER_KEY_DIR: notBlank().optional(),
+    AUDIT_KEY_DIR: notBlank().optional(),
     RATE_LIMIT_PER_SUBJECT: whole('requests', 1, 1_000_000).default(50),
     RATE_LIMIT_PER_ADDRESS: whole('requests', 1, 1_000_000).default(200),
     RATE_LIMIT_WINDOW_MS: whole('milliseconds', 100, 3_600_000).default(1_000),
@@ -40,18 +52,17 @@ const Env = z
     HTTP_REQUEST_TIMEOUT_MS: whole('milliseconds', 100, 3_600_000).default(30_000),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: whole('milliseconds', 100, 600_000).default(72_000),
     HTTP_CONNECTION_TIMEOUT_MS: whole('milliseconds', 0, 3_600_000).default(300_000),
-    SHUTDOWN_GRACE_MS: whole('milliseconds', 0, 600_000).default(10_000),
+    // Closing the stores takes a moment: a grace of 0 would end every stop in exit 1, the stores unclosed.
+    SHUTDOWN_GRACE_MS: whole('milliseconds', 1_000, 600_000).default(10_000),
     CORS_ORIGINS: z
       .string()
       .regex(/^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, 'must be a comma-separated list of origins (https://host[:port])')
       .optional(),
-    AUDIT_CHECKPOINT_INTERVAL_S: z.coerce
-      .number({ error: 'must be a number of seconds' })
-      .int('must be a whole number of seconds')
+    AUDIT_CHECKPOINT_INTERVAL_S: digits('must be a whole number of seconds')
       .refine((n) => n === 0 || (n >= 10 && n <= 86_400), 'must be 0 (off) or from 10 to 86400 seconds')
       .default(600),
-    AUTH_ISSUER: z.string().min(1).optional(),
-    AUTH_AUDIENCE: z.string().min(1).optional(),
+    AUTH_ISSUER: notBlank().optional(),
+    AUTH_AUDIENCE: notBlank().optional(),
   })
   .refine((env) => !(env.AUTH_JWKS_URL && env.AUTH_PUBLIC_KEY_FILE), {
     path: ['AUTH_JWKS_URL'],

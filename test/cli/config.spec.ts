@@ -21,6 +21,35 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ PORT: '', EVENTSTORE_URL: '' })).toMatchObject({ port: 3000, eventStoreUrl: undefined });
   });
 
+  it('reads numbers as decimal digits: a blank value is not 0, nor 0x50 eighty', () => {
+    for (const [name, value] of [
+      ['PORT', ' '],
+      ['PORT', '0x50'],
+      ['PORT', '1e3'],
+      ['PORT', '-1'],
+      ['HTTP_CONNECTION_TIMEOUT_MS', ' '],
+      ['SHUTDOWN_GRACE_MS', '  '],
+      ['AUDIT_CHECKPOINT_INTERVAL_S', ' '],
+      ['RATE_LIMIT_PER_SUBJECT', '5.5'],
+    ] as const) {
+      expect(errorOf({ [name]: value })).toMatch(new RegExp(`^configuration: ${name} `));
+    }
+    expect(loadConfig({ PORT: ' 8080 ', AUDIT_CHECKPOINT_INTERVAL_S: '0', HTTP_CONNECTION_TIMEOUT_MS: '0' })).toMatchObject({
+      port: 8080,
+      auditCheckpointIntervalS: 0,
+      limits: { connectionTimeoutMs: 0 },
+    });
+  });
+
+  it('refuses a value of spaces only where a name or a folder goes', () => {
+    for (const name of ['HOST', 'DATA_DIR', 'MASTER_KEY_DIR', 'AUDIT_KEY_DIR']) expect(errorOf({ [name]: '  ' })).toBe(`configuration: ${name} must not be blank (got "  ")`);
+  });
+
+  it('gives a stop at least a second to close the stores', () => {
+    expect(errorOf({ SHUTDOWN_GRACE_MS: '0' })).toMatch(/^configuration: SHUTDOWN_GRACE_MS must be from 1000 to 600000 milliseconds/);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: '1000' }).limits.shutdownGraceMs).toBe(1000);
+  });
+
   it('names the bad setting in one line', () => {
     for (const [env, name] of [
       [{ PORT: 'eighty' }, 'PORT'],

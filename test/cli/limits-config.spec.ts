@@ -41,7 +41,7 @@ describe('the limits in the configuration (OPERATIONS.md "Limits")', () => {
 
   it('refuses a bad value with one line naming it', () => {
     expect(() => loadConfig({ RATE_LIMIT_PER_SUBJECT: '0' })).toThrow('configuration: RATE_LIMIT_PER_SUBJECT must be from 1 to 1000000 requests (got "0")');
-    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: 'soon' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must be a number of milliseconds/);
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: 'soon' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must be a whole number of milliseconds/);
     expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow('configuration: HTTP_HEADERS_TIMEOUT_MS must not be more than HTTP_REQUEST_TIMEOUT_MS (got "40000")');
     expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS must be a comma-separated list of origins/);
   });
