@@ -38,14 +38,21 @@ async function withAudit<T>(env: NodeJS.ProcessEnv, work: (audit: Audit, store: 
   }
 }
 
-/** The zone named, or the only zone of the ledger. */
+/**
+ * The zone named, which must be one of the ledger's (a typo would verify nothing and pass, or
+ * sign an empty log, or put a trail record in a zone that never was: the ledger keeps it), or
+ * the only zone of the ledger.
+ */
 async function zoneOf(audit: Audit, given: string | undefined): Promise<string> {
+  const zones = await audit.zones();
   if (given !== undefined) {
     const parsed = ZoneId.safeParse(given);
     if (!parsed.success) throw new UsageError(`--zone: "${given}" is not a zone id`);
+    if (!zones.includes(parsed.data)) {
+      throw new UsageError(`--zone: the ledger has no zone "${parsed.data}" (${zones.length === 0 ? 'it has no zone yet' : `its zones: ${zones.join(', ')}`})`);
+    }
     return parsed.data;
   }
-  const zones = await audit.zones();
   if (zones.length !== 1) throw new UsageError(zones.length === 0 ? 'the ledger has no zone yet' : `name the zone with --zone (one of ${zones.join(', ')})`);
   return zones[0]!;
 }
@@ -63,8 +70,9 @@ async function record(store: EventStore, zone: string, action: TrailAction, case
 export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { zone: { type: 'string' } } });
   return withAudit(env, async (audit) => {
+    const zone = values.zone === undefined ? undefined : await zoneOf(audit, values.zone);
     const started = performance.now();
-    const report = await audit.verify(values.zone);
+    const report = await audit.verify(zone);
     const seconds = (performance.now() - started) / 1000;
     io.out(JSON.stringify(report));
     if (report.ok) io.out(`ok: ${report.eventsChecked} events and ${report.checkpointsChecked} checkpoints verified in ${seconds.toFixed(2)} s`);

@@ -172,6 +172,42 @@ describe('the auditors’ commands', () => {
     expect(none).toMatchObject({ code: 0, out: [], err: [`no case of zone ${ZONE} existed for ${AGENCIES.serd} at 2020-01-01T00:00:00.000Z`] });
   });
 
+  it('refuses a zone the ledger does not have, writing nothing: no pass over nothing, no checkpoint of an empty log, no trail in a zone that never was', async () => {
+    const ledgerRows = () => {
+      const db = new Database(join(dataDir, 'ledger.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const checkpointRows = () => {
+      const db = new Database(join(dataDir, 'audit/checkpoints.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const [events, checkpoints] = [ledgerRows(), checkpointRows()];
+    for (const args of [
+      ['verify', '--zone', 'valdinievol'],
+      ['audit', 'checkpoint', '--zone', 'valdinievol'],
+      ['replay', '--agency', AGENCIES.serd, '--zone', 'valdinievol'],
+      ['export', '--zone', 'valdinievol'],
+    ]) {
+      const refused = await cli(...args);
+      expect({ args, code: refused.code, first: refused.err[0]!.split('\n')[0] }).toEqual({
+        args,
+        code: 2,
+        first: `--zone: the ledger has no zone "valdinievol" (its zones: ${ZONE})`,
+      });
+      expect(refused.out).toEqual([]);
+    }
+    expect([ledgerRows(), checkpointRows()]).toEqual([events, checkpoints]);
+    expect((await cli('verify', '--zone', ZONE)).code).toBe(0);
+  });
+
   it('refuses a case that is not a UUID and an instant that is not ISO-8601 UTC as usage errors, with one clear line', async () => {
     const refusals: Array<[string[], string]> = [
       [['--case', 'not-a-uuid'], 'replay: --case must be a case id (a UUID)'],
