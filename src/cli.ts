@@ -19,7 +19,7 @@ import { ProtocolLedger } from './protocol/protocol-ledger';
 import { decideSigning, SignProtocolBody } from './protocol/sign-protocol';
 import { KeyStore } from './keys/key-store';
 import { FileMasterKeyring } from './keys/master-keys';
-import { keysDirOf, openKeyStore, readModelCrypto } from './keys/open-keys';
+import { assertDataFolder, keysDirOf, openKeyStore, readModelCrypto } from './keys/open-keys';
 import { holdDataFolder, secureDataFolder } from './data-folder';
 import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
@@ -235,7 +235,7 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
 async function rebuild(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const config = loadConfig(env);
   const file = join(config.dataDir, 'views.db');
-  const keys = openKeyStore(config, { holdFolder: true });
+  const keys = openKeyStore(config, { holdFolder: true, existing: true });
   let store: Awaited<ReturnType<typeof openEventStore>> | undefined;
   let models: ReadModels | undefined;
   try {
@@ -278,7 +278,7 @@ async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promis
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } } });
   const config = loadConfig(env);
   // Erasing takes the data folder (the service stopped); a dry run only reads, beside a running service.
-  const keys = openKeyStore(config, { holdFolder: !values['dry-run'] });
+  const keys = openKeyStore(config, { holdFolder: !values['dry-run'], existing: true });
   const store = await openEventStore(config, keys);
   const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
   try {
@@ -308,6 +308,7 @@ async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<num
   const config = loadConfig(env);
   const dir = config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master');
   if (action === 'rotate') {
+    assertDataFolder(config.dataDir);
     // The service stopped: it takes the data folder (DataFolderInUse while a service holds it).
     const folder = holdDataFolder(config);
     try {
@@ -327,7 +328,7 @@ async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<num
     }
   }
   if (action === 'backup' && file) {
-    const store = openKeyStore(config);
+    const store = openKeyStore(config, { existing: true });
     try {
       await store.backup(file);
       io.out(`key store copied to ${file} (owner-only); back up the master keys (${dir}) separately, and keep them apart`);
@@ -344,6 +345,7 @@ async function backup(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
   const [to] = args;
   if (!to || args.length !== 1) throw new UsageError('backup: give one DIR, a new folder');
   const config = loadConfig(env);
+  assertDataFolder(config.dataDir);
   const copied = await backupDataFolder(config, to);
   io.out(
     `backed up ${copied.join(', ')} to ${to} (owner-only). Back up the master keys (${config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master')}) separately, and keep them apart.`,

@@ -26,7 +26,7 @@ import { openAudit } from './open-audit';
  */
 async function withAudit<T>(env: NodeJS.ProcessEnv, work: (audit: Audit, store: EventStore) => Promise<T>, options: { holdFolder?: boolean } = {}): Promise<T> {
   const config = loadConfig(env);
-  const keys = openKeyStore(config, options);
+  const keys = openKeyStore(config, { ...options, existing: true });
   const store = await openEventStore(config, keys);
   const opened = openAudit(config, store, systemClock);
   try {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadModelCrypto } from '../../projections/read-models';
 import type { Config } from '../config';
@@ -10,12 +11,25 @@ import { FileMasterKeyring } from './master-keys';
 export const keysDirOf = (dataDir: string) => join(dataDir, 'keys');
 
 /**
- * The key store of a data folder. With `holdFolder` (the service), the data folder is first
+ * For a command that works on a data folder the service made (verify, export, replay, retention,
+ * rebuild, key rotation, backups): its key store must be there. Opening one would make it, with
+ * a new master key, and the command would report on an empty ledger ("ok: 0 events") in a
+ * folder mistyped or not mounted.
+ */
+export function assertDataFolder(dataDir: string): void {
+  if (!existsSync(join(keysDirOf(dataDir), 'keys.db'))) {
+    throw new Error(`DATA_DIR ${dataDir} holds no key store (keys/keys.db): it is not a data folder the service has used; nothing was made there`);
+  }
+}
+
+/**
+ * The key store of a data folder (`existing`: one there must be, assertDataFolder). With `holdFolder` (the service), the data folder is first
  * made owner-only and taken for this process (src/data-folder.ts: DataFolderInUse if another
  * holds it), and the key store keeps it: the service closes its key store last, and closing it
  * lets the folder go.
  */
-export function openKeyStore(config: Pick<Config, 'dataDir' | 'masterKeyDir' | 'eventStoreUrl'>, options: { holdFolder?: boolean } = {}): KeyStore {
+export function openKeyStore(config: Pick<Config, 'dataDir' | 'masterKeyDir' | 'eventStoreUrl'>, options: { holdFolder?: boolean; existing?: boolean } = {}): KeyStore {
+  if (options.existing) assertDataFolder(config.dataDir);
   const folder = options.holdFolder ? holdDataFolder(config) : undefined;
   try {
     const dir = keysDirOf(config.dataDir);

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli';
@@ -55,7 +55,11 @@ describe('ledger backup, and a restore from it', () => {
     const out: string[] = [];
     const target = fresh('not-empty');
     cpSync(join(__dirname, '../../examples'), target, { recursive: true });
-    expect(await runCli(['backup', target], { out: (l) => out.push(l), err: (l) => out.push(l) }, { DATA_DIR: fresh('empty') })).toBe(1);
+    // A data folder (one with a key store: the command refuses any other first).
+    const dataDir = fresh('data');
+    mkdirSync(join(dataDir, 'keys'));
+    writeFileSync(join(dataDir, 'keys', 'keys.db'), '');
+    expect(await runCli(['backup', target], { out: (l) => out.push(l), err: (l) => out.push(l) }, { DATA_DIR: dataDir })).toBe(1);
     expect(out.join('\n')).toContain('is not empty');
   });
 });

@@ -103,3 +103,43 @@ describe('one data folder, one process', () => {
     expect(readdirSync(join(dataDir, 'auth'))).toEqual(['token-signing-key.jwk.json']);
   });
 });
+
+describe('commands that work on a data folder the service made', () => {
+  // Each would otherwise make a new key store, master key and ledger, and report on them.
+  const commands = [
+    ['verify'],
+    ['audit', 'keys'],
+    ['audit', 'checkpoint'],
+    ['export'],
+    ['replay', '--agency', 'serd-valdinievole'],
+    ['retention', '--dry-run'],
+    ['rebuild'],
+    ['keys', 'rotate'],
+    ['keys', 'backup', 'keys-backup.db'],
+    ['backup', 'backup-folder'],
+  ];
+
+  it.each([
+    ['a folder that is not there', false],
+    ['an empty folder', true],
+  ])('refuse %s, and make nothing in it', async (_, made) => {
+    const parent = mkdtempSync(join(tmpdir(), 'ledger-no-folder-'));
+    try {
+      const dataDir = join(parent, 'data');
+      if (made) mkdirSync(dataDir);
+      for (const args of commands) {
+        const c = capture();
+        const code = await runCli(
+          args.map((a) => (a.includes('backup') && a !== 'backup' ? join(parent, a) : a)),
+          c.io,
+          { DATA_DIR: dataDir },
+        );
+        expect({ args, code, err: c.err[0] }).toEqual({ args, code: 1, err: expect.stringContaining(`DATA_DIR ${dataDir} holds no key store`) });
+      }
+      expect(readdirSync(parent)).toEqual(made ? ['data'] : []);
+      if (made) expect(readdirSync(join(parent, 'data'))).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});
