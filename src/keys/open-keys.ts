@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadModelCrypto } from '../../projections/read-models';
 import type { Config } from '../config';
-import { type DataFolder, holdDataFolder } from '../data-folder';
+import { type DataFolder, holdDataFolder, secureDataFolder } from '../data-folder';
 import { caseSealer, createCodec } from '../store/codec';
 import { KeyStore } from './key-store';
 import { FileMasterKeyring } from './master-keys';
@@ -23,13 +23,16 @@ export function assertDataFolder(dataDir: string): void {
 }
 
 /**
- * The key store of a data folder (`existing`: one there must be, assertDataFolder). With `holdFolder` (the service), the data folder is first
- * made owner-only and taken for this process (src/data-folder.ts: DataFolderInUse if another
- * holds it), and the key store keeps it: the service closes its key store last, and closing it
- * lets the folder go.
+ * The key store of a data folder (`existing`: one there must be, assertDataFolder). The folder
+ * and its SQLite files are made owner-only first (src/data-folder.ts), so that a command making
+ * them (`protocol apply` on a new folder) makes them as the service would. With `holdFolder`
+ * (the service) the folder is also taken for this process (DataFolderInUse if another holds
+ * it), and the key store keeps it: the service closes its key store last, and closing it lets
+ * the folder go.
  */
 export function openKeyStore(config: Pick<Config, 'dataDir' | 'masterKeyDir' | 'eventStoreUrl'>, options: { holdFolder?: boolean; existing?: boolean } = {}): KeyStore {
   if (options.existing) assertDataFolder(config.dataDir);
+  if (!options.holdFolder) secureDataFolder(config);
   const folder = options.holdFolder ? holdDataFolder(config) : undefined;
   try {
     const dir = keysDirOf(config.dataDir);

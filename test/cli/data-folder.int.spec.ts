@@ -143,3 +143,33 @@ describe('commands that work on a data folder the service made', () => {
     }
   });
 });
+
+describe('a data folder made by a command rather than by the service', () => {
+  it('is owner-only as the service makes it, whatever the umask: protocol apply, then a checkpoint', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'ledger-cli-made-'));
+    const previous = process.umask(0o022);
+    try {
+      const dataDir = join(parent, 'data');
+      const env = { DATA_DIR: dataDir };
+      const apply = capture();
+      expect(await runCli(['protocol', 'apply', join(ROOT, 'examples/valdinievole-protocol.json')], apply.io, env)).toBe(0);
+      expect(await runCli(['audit', 'checkpoint'], capture().io, env)).toBe(0);
+      const loose: string[] = [];
+      const walk = (dir: string) => {
+        for (const name of readdirSync(dir)) {
+          const path = join(dir, name);
+          const stat = statSync(path);
+          if ((stat.mode & 0o077) !== 0) loose.push(`${path.slice(dataDir.length)} ${(stat.mode & 0o777).toString(8)}`);
+          if (stat.isDirectory()) walk(path);
+        }
+      };
+      walk(dataDir);
+      expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['ledger.db', 'keys', 'audit']));
+      expect(loose).toEqual([]);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(previous);
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});
