@@ -34,7 +34,8 @@ const USAGE = `usage: ledger <command>
 
   serve                                   run the service (PORT, DATA_DIR, EVENTSTORE_URL, LOG_LEVEL, AUTH_*)
   token --zone Z --agency A --sub S --roles r1,r2 [--ttl 8h]
-                                          print a token signed with the data folder's key (embedded mode)
+                                          print a token signed with the data folder's key (embedded mode),
+                                          valid for --ttl: 1m to 30d
   protocol apply FILE [--zone Z]          sign or renew a zone's protocol from a JSON file
   rebuild                                 rebuild every per-agency view from position 0 (service stopped)
   retention [--dry-run]                   erase the persons whose every case is closed beyond its zone's
@@ -166,7 +167,17 @@ const TokenArgs = z.strictObject({
     if (bad || roles.length === 0) ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${ROLES.join(', ')}` });
     return roles as Role[];
   }),
-  ttl: z.string().default('8h'),
+  ttl: z
+    .string()
+    .default('8h')
+    .transform((text, ctx) => {
+      try {
+        return parseTtl(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 async function token(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -183,7 +194,7 @@ async function token(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
   const config = loadConfig(env);
   if (config.auth.mode !== 'local') throw new UsageError('token: the service trusts an identity provider (AUTH_JWKS_URL / AUTH_PUBLIC_KEY_FILE); get tokens there');
   const key = await loadOrCreateLocalSigningKey(config.dataDir);
-  io.out(await issueToken(key, { zone: parsed.data.zone, agency: parsed.data.agency, sub: parsed.data.sub, roles: parsed.data.roles, ttlSeconds: parseTtl(parsed.data.ttl) }));
+  io.out(await issueToken(key, { zone: parsed.data.zone, agency: parsed.data.agency, sub: parsed.data.sub, roles: parsed.data.roles, ttlSeconds: parsed.data.ttl }));
   return 0;
 }
 

@@ -278,10 +278,15 @@ export async function issueToken(key: LocalSigningKey, request: TokenRequest, no
     .sign(key.privateKey);
 }
 
-/** "8h", "30m", "3600s", "2d" or plain seconds. */
+/** The lifetimes `ledger token` signs: a token born expired is useless, and one that never expires is a password. */
+export const TTL_SECONDS = { min: 60, max: 30 * 86_400 } as const;
+
+/** "8h", "30m", "3600s", "2d" or plain seconds, from a minute to 30 days. */
 export function parseTtl(text: string): number {
-  const m = /^(\d+)([smhd]?)$/.exec(text.trim());
+  const m = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
   if (!m) throw new Error(`not a duration: ${text} (use e.g. 8h, 30m, 3600)`);
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+  const seconds = Number(m[1]) * unit;
+  if (seconds < TTL_SECONDS.min || seconds > TTL_SECONDS.max) throw new Error(`must be from 1 minute to 30 days (got ${text})`);
+  return seconds;
 }

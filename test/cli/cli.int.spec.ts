@@ -65,6 +65,24 @@ describe('the ledger command', () => {
     expect(missing.err.join('\n')).toMatch(/--agency/);
   });
 
+  it('signs tokens that live from a minute to 30 days, and no token born expired or never to expire', async () => {
+    const args = ['token', '--zone', 'valdinievole', '--agency', 'sds-valdinievole', '--sub', 'x', '--roles', 'operator', '--ttl'];
+    for (const ttl of ['0', '59s', '31d', '99999999999999999999d', '8 hours']) {
+      const refused = capture();
+      expect({ ttl, code: await runCli([...args, ttl], refused.io, { DATA_DIR: dataDir }), out: refused.out }).toEqual({ ttl, code: 1, out: [] });
+      expect(refused.err.join('\n')).toMatch(/--ttl: (must be from 1 minute to 30 days|not a duration)/);
+    }
+    for (const [ttl, seconds] of [
+      ['1m', 60],
+      ['30d', 30 * 86_400],
+    ] as const) {
+      const signed = capture();
+      expect(await runCli([...args, ttl], signed.io, { DATA_DIR: dataDir })).toBe(0);
+      const claims = JSON.parse(Buffer.from(signed.out[0]!.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+      expect(claims.exp - claims.iat).toBe(seconds);
+    }
+  });
+
   it('applies the example protocol straight into the store, and renews it on a second apply', async () => {
     const first = capture();
     expect(await runCli(['protocol', 'apply', join(__dirname, '../../examples/valdinievole-protocol.json')], first.io, { DATA_DIR: dataDir })).toBe(0);
