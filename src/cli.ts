@@ -206,8 +206,14 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const { values, positionals } = parseArgs({ args, options: { zone: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('protocol apply: give one FILE');
   const file = positionals[0]!;
-  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const { zone: fileZone, ...terms } = json;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`protocol apply: ${file}: ${(error as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`protocol apply: ${file} holds no JSON object (a protocol's terms)`);
+  const { zone: fileZone, ...terms } = json as Record<string, unknown>;
   const zone = ZoneId.safeParse(values.zone ?? fileZone);
   if (!zone.success) throw new UsageError('protocol apply: name the zone with --zone or a "zone" field in the file');
   const parsed = SignProtocolBody.safeParse(terms);

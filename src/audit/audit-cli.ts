@@ -81,9 +81,33 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, io: 
   });
 }
 
-function readJson<T>(file: string | undefined, option: string): T {
+/*
+ * The shapes of the files `audit verify-proof` reads (what GET /v1/audit/keys, /checkpoints and
+ * /proofs answer): a file of another shape is a usage error naming it (exit 2), so that exit 1
+ * always means a proof or a signature that does not verify. The values themselves (hashes,
+ * signatures, sizes) are the verifier's to judge.
+ */
+const text = z.string();
+const count = z.number().int().min(0);
+const CheckpointFile = z.object({ zone: text, size: count, root: text, at: text, keyId: text, signature: text });
+const KeysFile = z.union([z.array(z.object({ keyId: text, publicKey: text })), z.object({ keys: z.array(z.object({ keyId: text, publicKey: text })) })]);
+const InclusionFile = z.object({ leafIdx: count, treeSize: count, leafHash: text, proof: z.array(text), root: text });
+const ConsistencyFile = z.object({ size1: count, size2: count, root1: text, root2: text, proof: z.array(text) });
+
+function readJson<T>(file: string | undefined, option: string, shape: z.ZodType<T>): T {
   if (!file) throw new UsageError(`audit verify-proof: ${option} FILE is required`);
-  return JSON.parse(readFileSync(file, 'utf8')) as T;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`audit verify-proof: ${option} ${file}: ${(error as Error).message}`);
+  }
+  const parsed = shape.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`audit verify-proof: ${option} ${file} is not what it should hold (${issue.path.join('.') || 'the whole'}: ${issue.message})`);
+  }
+  return parsed.data;
 }
 
 /** `ledger audit ...`: checkpoints, keys, and the offline proof check. */
@@ -135,18 +159,19 @@ function verifyProof(args: string[], io: Io): number {
       consistency: { type: 'string' },
     },
   });
-  const given = readJson<{ keys: AuditorKey[] } | AuditorKey[]>(values.keys, '--keys');
+  const given: { keys: AuditorKey[] } | AuditorKey[] = readJson(values.keys, '--keys', KeysFile);
   const keys = Array.isArray(given) ? given : given.keys;
   if (values.consistency !== undefined) {
-    const older = readJson<SignedCheckpoint>(values.older, '--older');
-    const newer = readJson<SignedCheckpoint>(values.newer, '--newer');
-    const verdict = verifyCheckpointConsistency({ older, newer, keys, proof: readJson<ConsistencyProof>(values.consistency, '--consistency') });
+    const older: SignedCheckpoint = readJson(values.older, '--older', CheckpointFile);
+    const newer: SignedCheckpoint = readJson(values.newer, '--newer', CheckpointFile);
+    const proof: ConsistencyProof = readJson(values.consistency, '--consistency', ConsistencyFile);
+    const verdict = verifyCheckpointConsistency({ older, newer, keys, proof });
     if (!verdict.ok) return rejected(io, verdict.reason);
     io.out(`ok: the ledger of ${newer.size} events signed at ${newer.at} extends the one of ${older.size} signed at ${older.at}, event for event`);
     return 0;
   }
-  const checkpoint = readJson<SignedCheckpoint>(values.checkpoint, '--checkpoint');
-  const proof = readJson<InclusionProof>(values.proof, '--proof');
+  const checkpoint: SignedCheckpoint = readJson(values.checkpoint, '--checkpoint', CheckpointFile);
+  const proof: InclusionProof = readJson(values.proof, '--proof', InclusionFile);
   // Without the event's own hash, "ok" would only say that some leaf is at the proof's index.
   const leafHash = values['leaf-hash'];
   if (!leafHash) throw new UsageError('audit verify-proof: --leaf-hash HASH is required: the `hash` of the event, from GET /v1/audit/events or `ledger export`');

@@ -97,6 +97,22 @@ describe('the auditors’ commands', () => {
     expect(withoutHash.err.join('\n').split('\n')[0]).toBe(
       'audit verify-proof: --leaf-hash HASH is required: the `hash` of the event, from GET /v1/audit/events or `ledger export`',
     );
+
+    // A file that is not what it should hold is a usage error naming it (exit 2): exit 1 is kept for what does not verify.
+    writeFileSync(join(files, 'broken.json'), '{"zone":');
+    for (const [option, name, message] of [
+      ['--proof', file('empty.json', {}), 'is not what it should hold (leafIdx: '],
+      ['--proof', file('no-path.json', { ...proof, proof: null }), 'is not what it should hold (proof: '],
+      ['--checkpoint', file('array.json', [checkpoint]), 'is not what it should hold (the whole: '],
+      ['--keys', join(files, 'broken.json'), ''],
+      ['--keys', join(files, 'absent.json'), 'ENOENT'],
+    ] as const) {
+      const given = { '--keys': join(files, 'keys.json'), '--checkpoint': join(files, 'checkpoint.json'), '--proof': join(files, 'proof.json'), [option]: name };
+      const refused = await cli('audit', 'verify-proof', ...Object.entries(given).flat(), '--leaf-hash', event!.hash);
+      expect({ option, code: refused.code, out: refused.out }).toEqual({ option, code: 2, out: [] });
+      expect(refused.err[0]!.split('\n')[0]).toContain(`audit verify-proof: ${option} ${name}${message === '' ? ':' : ''}`);
+      expect(refused.err[0]!.split('\n')[0]).toContain(message);
+    }
     rmSync(files, { recursive: true, force: true });
   });
 

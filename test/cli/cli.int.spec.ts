@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenVerifier } from '../../src/access/tokens';
@@ -80,6 +80,28 @@ describe('the ledger command', () => {
       expect(await runCli([...args, ttl], signed.io, { DATA_DIR: dataDir })).toBe(0);
       const claims = JSON.parse(Buffer.from(signed.out[0]!.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
       expect(claims.exp - claims.iat).toBe(seconds);
+    }
+  });
+
+  it('refuses a protocol file that is not a JSON object with one line naming the file (exit 2), writing nothing', async () => {
+    const files = mkdtempSync(join(tmpdir(), 'ledger-protocol-files-'));
+    try {
+      for (const [name, content, message] of [
+        ['broken.json', '{"zone":', 'broken.json: '],
+        ['null.json', 'null', "null.json holds no JSON object (a protocol's terms)"],
+        ['array.json', '[1]', "array.json holds no JSON object (a protocol's terms)"],
+      ] as const) {
+        writeFileSync(join(files, name), content);
+        const refused = capture();
+        expect({ name, code: await runCli(['protocol', 'apply', '--zone', 'valdinievole', join(files, name)], refused.io, { DATA_DIR: join(files, 'data') }) }).toEqual({
+          name,
+          code: 2,
+        });
+        expect(refused.err[0]!.split('\n')[0]).toContain(`protocol apply: ${join(files, message)}`);
+      }
+      expect(readdirSync(files).sort()).toEqual(['array.json', 'broken.json', 'null.json']);
+    } finally {
+      rmSync(files, { recursive: true, force: true });
     }
   });
 
