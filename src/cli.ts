@@ -66,10 +66,12 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
   try {
     switch (command) {
       case 'serve':
+        noArguments(command, rest);
         return await serve(env, io);
       case 'token':
         return await token(rest, env, io);
       case 'rebuild':
+        noArguments(command, rest);
         return await rebuild(env, io);
       case 'retention':
         return await retention(rest, env, io);
@@ -97,7 +99,9 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
-  } catch (error) {
+  } catch (thrown) {
+    // node:util's parseArgs refuses an option it does not know, a value missing, a word too many: the command line's fault.
+    const error = isParseArgsError(thrown) ? new UsageError(`${command}: ${(thrown as Error).message}`) : thrown;
     if (error instanceof ConfigError) io.err(error.message);
     else if (error instanceof UsageError) io.err(`${error.message}\n\n${USAGE}`);
     else if (error instanceof ValidationFailed) io.err(`${error.message}:\n${error.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
@@ -105,6 +109,13 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
     else io.err(`error: ${(error as Error).message}`);
     return error instanceof UsageError ? 2 : 1;
   }
+}
+
+const isParseArgsError = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+
+/** A command that takes nothing more: `rebuild --dry-run` must not rebuild. */
+function noArguments(command: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new UsageError(`${command} takes no arguments (got ${rest.join(' ')})`);
 }
 
 async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -321,7 +332,9 @@ async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promis
 
 /** The master keys: rotation (a new master, every data key re-wrapped) and an online backup of the key store. */
 async function keys(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const [action, file] = args;
+  const [action, file, ...more] = args;
+  // `keys rotate` takes nothing, `keys backup` one FILE: anything more is a mistake, not to be ignored.
+  if ((action === 'rotate' && file !== undefined) || more.length > 0) throw new UsageError('keys: "keys rotate" or "keys backup FILE", nothing more');
   const config = loadConfig(env);
   const dir = config.masterKeyDir ?? join(keysDirOf(config.dataDir), 'master');
   if (action === 'rotate') {

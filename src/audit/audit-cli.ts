@@ -123,6 +123,7 @@ export async function auditCommand(args: string[], env: NodeJS.ProcessEnv, io: I
     });
   }
   if (action === 'keys' || action === 'rotate-key') {
+    if (rest.length > 0) throw new UsageError(`audit ${action} takes no arguments (got ${rest.join(' ')})`);
     // A rotation needs the service stopped: the service loads its checkpoint keys once, at its
     // start, and would go on signing with the old key, and neither list nor know the new one,
     // which the commands beside it (`audit checkpoint`) would sign with. Listing is a read.

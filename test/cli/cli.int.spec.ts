@@ -83,6 +83,28 @@ describe('the ledger command', () => {
     }
   });
 
+  it('takes a command line it cannot parse, or with words too many, as a usage error (exit 2), doing nothing', async () => {
+    const nowhere = join(tmpdir(), `ledger-not-a-folder-${process.pid}`);
+    for (const args of [
+      ['token', '--zone', 'valdinievole', '--bogus', 'x'],
+      ['verify', '--bogus'],
+      ['verify', '--zone'],
+      ['retention', '--dry'],
+      ['export', 'valdinievole'],
+      ['rebuild', '--force'],
+      ['serve', '--port', '1'],
+      ['keys', 'rotate', 'now'],
+      ['keys', 'backup', 'a', 'b'],
+      ['audit', 'keys', 'all'],
+      ['audit', 'checkpoint', 'valdinievole'],
+    ]) {
+      const refused = capture();
+      expect({ args, code: await runCli(args, refused.io, { DATA_DIR: nowhere }), out: refused.out }).toEqual({ args, code: 2, out: [] });
+      expect(refused.err[0]).toMatch(new RegExp(`^${args[0]}`));
+    }
+    expect(existsSync(nowhere)).toBe(false);
+  });
+
   it('refuses a protocol file that is not a JSON object with one line naming the file (exit 2), writing nothing', async () => {
     const files = mkdtempSync(join(tmpdir(), 'ledger-protocol-files-'));
     try {
