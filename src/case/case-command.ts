@@ -20,7 +20,8 @@ export const CommandAccepted = z.object({
 export type CommandAccepted = z.infer<typeof CommandAccepted>;
 type AnswerFields = Omit<CommandAccepted, 'caseId' | 'revision' | 'position'>;
 
-export const CaseId = z.uuid({ error: 'must be a case id (UUID)' });
+/** A case id in a path: any UUID spelling (RFC 9562 lets clients write its hex in capitals), read as the ledger writes it, in lower case. */
+export const CaseId = z.uuid({ error: 'must be a case id (UUID)' }).transform((id) => id.toLowerCase());
 const ON_CASE = { id: CaseId };
 type OnCase = typeof ON_CASE;
 

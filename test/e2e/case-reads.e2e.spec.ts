@@ -71,6 +71,16 @@ describe('per-agency reads over HTTP', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('reads and writes a case whose id is written in capitals as the same case (UUIDs are case-insensitive)', async () => {
+    const upper = caseId.toUpperCase();
+    const read = await service.request('GET', `/v1/cases/${upper}`, { as: op(AGENCIES.sds) });
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual((await view(op(AGENCIES.sds))).body);
+    expect((await service.request('GET', `/v1/cases/${upper}/history`, { as: op(AGENCIES.sds) })).status).toBe(200);
+    const noted = await post(`/v1/cases/${upper}/notes`, op(AGENCIES.sds), { notes: [{ category: 'common', text: 'id in capitals' }] });
+    expect(noted.caseId).toBe(caseId);
+  });
+
   it('reflects a command in every later read, by any agency (read-your-writes)', async () => {
     const { revision } = await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.cpi), { notes: [{ category: 'common', text: 'CV updated' }] });
     for (const agency of [AGENCIES.sds, AGENCIES.cpi, AGENCIES.mentalHealth, AGENCIES.serd]) {
