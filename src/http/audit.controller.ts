@@ -17,7 +17,7 @@ import { IdempotentRequests } from './idempotent-requests';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
-import { BODY_SCHEMA, ValidBody, ValidParam, ValidQuery } from './validation';
+import { BODY_SCHEMA, NoQuery, ValidBody, ValidParam, ValidQuery } from './validation';
 
 /** A ledger position or tree size as a query parameter: a whole number, in the safe range. */
 const Count = (min: number) => z.coerce.number().int().min(min).max(Number.MAX_SAFE_INTEGER);
@@ -154,7 +154,7 @@ export class AuditController {
   @Discloses('audit.verify')
   @ApiOperation({ summary: "Recomputes every leaf and the zone's tree from the stored events and checks every checkpoint signature; the first invalid position and why" })
   @ApiAnswer(200, Report, { description: 'the report' })
-  verify(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext) {
+  verify(@CurrentCaller() caller: Caller, @NoQuery() _query: object, @CurrentRequest() request: RequestContext) {
     return this.read(caller, 'audit.verify', request, (audit, zone) => audit.verify(zone));
   }
 
@@ -226,7 +226,7 @@ export class AuditController {
   @Discloses('audit.keys')
   @ApiOperation({ summary: 'Every key that signs checkpoints, with its id: raw 32-byte Ed25519 public keys, base64; the signed bytes are in the README' })
   @ApiAnswer(200, SigningKeys, { description: 'the keys, oldest first' })
-  async keys(@CurrentCaller() caller: Caller, @CurrentRequest() request: RequestContext) {
+  async keys(@CurrentCaller() caller: Caller, @NoQuery() _query: object, @CurrentRequest() request: RequestContext) {
     return { keys: await this.read(caller, 'audit.keys', request, (audit) => audit.keys()) };
   }
 

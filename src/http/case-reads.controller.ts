@@ -13,7 +13,7 @@ import { Cursors } from './cursor';
 import { jsonSchema } from './json-schema';
 import { CurrentRequest, Discloses } from './request-context';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, HEADER_SCHEMAS, Page, PageCursor, PageLimit } from './routes';
-import { ValidParam, ValidQuery } from './validation';
+import { NoQuery, ValidParam, ValidQuery } from './validation';
 
 const caseIdParam = { name: 'id', schema: CaseId };
 
@@ -127,7 +127,13 @@ export class CaseReadsController {
   @ApiOperation({ summary: "The caller's view of a case: what is not visible is absent" })
   @ApiParam({ name: 'id', schema: jsonSchema(CaseId) })
   @ApiAnswer(200, CaseView, { description: 'the view; ETag is its revision', headers: ['ETag'] })
-  async read(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @CurrentRequest() request: RequestContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  async read(
+    @CurrentCaller() caller: Caller,
+    @ValidParam(caseIdParam) caseId: string,
+    @NoQuery() _query: object,
+    @CurrentRequest() request: RequestContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { view, revision } = await this.queries.execute(new GetCaseView(caller, caseId, request));
     void reply.header('etag', `"${revision}"`);
     return view;
@@ -139,7 +145,7 @@ export class CaseReadsController {
   @ApiOperation({ summary: 'The entries of the case with anything visible to the caller, their data cut to what is visible' })
   @ApiParam({ name: 'id', schema: jsonSchema(CaseId) })
   @ApiAnswer(200, CaseHistory, { description: 'the entries, oldest first' })
-  history(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @CurrentRequest() request: RequestContext) {
+  history(@CurrentCaller() caller: Caller, @ValidParam(caseIdParam) caseId: string, @NoQuery() _query: object, @CurrentRequest() request: RequestContext) {
     return this.queries.execute(new GetCaseHistory(caller, caseId, request));
   }
 }

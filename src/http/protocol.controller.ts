@@ -11,6 +11,7 @@ import { CurrentCaller, Roles } from './access';
 import { ErrorBody } from './error-response';
 import { jsonSchema } from './json-schema';
 import { ApiAnswer, ApiErrors, RESPONSE_HEADERS } from './routes';
+import { NoQuery } from './validation';
 
 /** API.md "Protocol (per zone)": what its parties read; signing and renewal are behaviours (src/protocol/). */
 @ApiTags('protocol')
@@ -35,7 +36,7 @@ export class ProtocolController {
     schema: jsonSchema(ErrorBody, 'output'),
     headers: { 'X-Request-Id': RESPONSE_HEADERS['X-Request-Id'] },
   })
-  async current(@CurrentCaller() { actor }: Caller, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProtocolView> {
+  async current(@CurrentCaller() { actor }: Caller, @NoQuery() _query: object, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProtocolView> {
     const protocol = await this.protocols.current(actor.zone);
     if (!protocol || !partyOf(protocol, actor.agency)) throw new Forbidden('the agency is not a party of the zone protocol');
     void reply.header('etag', `"${protocol.revision}"`);

@@ -50,3 +50,6 @@ const QueryParam = createParamDecorator((spec: { schema: z.ZodType }, context: E
   return parseOrFail(spec.schema, context.switchToHttp().getRequest<FastifyRequest>().query ?? {}, ['query']);
 });
 export const ValidQuery = (schema: z.ZodType) => QueryParam({ schema });
+
+/** A route that takes no query string: any parameter is a 400 naming it, as on the routes that take some (a `limit` sent here would be believed to page). */
+export const NoQuery = () => QueryParam({ schema: z.strictObject({}) });

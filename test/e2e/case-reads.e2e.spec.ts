@@ -81,6 +81,25 @@ describe('per-agency reads over HTTP', () => {
     expect(noted.caseId).toBe(caseId);
   });
 
+  it('refuses query parameters on the reads that take none, as the reads that take some do (a limit would be believed to page)', async () => {
+    const auditor = { agency: AGENCIES.coordination, roles: ['auditor' as const] };
+    for (const [path, as] of [
+      [`/v1/cases/${caseId}`, op(AGENCIES.sds)],
+      [`/v1/cases/${caseId}/history`, op(AGENCIES.sds)],
+      ['/v1/protocol', op(AGENCIES.sds)],
+      ['/v1/audit/verify', auditor],
+      ['/v1/audit/keys', auditor],
+    ] as const) {
+      const refused = await service.request('GET', `${path}?limit=2`, { as });
+      expect({ path, status: refused.status, body: refused.body }).toEqual({
+        path,
+        status: 400,
+        body: { error: 'validation', message: 'the request is not valid', issues: [{ path: 'query.limit', message: 'unknown field' }] },
+      });
+      expect((await service.request('GET', path, { as })).status).toBe(200);
+    }
+  });
+
   it('reflects a command in every later read, by any agency (read-your-writes)', async () => {
     const { revision } = await post(`/v1/cases/${caseId}/notes`, op(AGENCIES.cpi), { notes: [{ category: 'common', text: 'CV updated' }] });
     for (const agency of [AGENCIES.sds, AGENCIES.cpi, AGENCIES.mentalHealth, AGENCIES.serd]) {
