@@ -25,7 +25,7 @@ import { ProtocolLedger } from './protocol/protocol-ledger';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
 import { discardStoppedBuild, removeViewsDb } from '../projections/views-db';
-import { ValidationFailed } from './errors';
+import { UnsupportedMediaType, ValidationFailed } from './errors';
 import { ConsentExpiry } from './case/consent-expiry';
 import { Disclosures } from './reads/disclosures';
 import { ReadBarrier } from './reads/read-barrier';
@@ -216,8 +216,15 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON is accepted: without a text/plain parser any other media type answers 415.
   fastify.removeContentTypeParser(['text/plain']);
-  fastify.addHook('onRequest', (_request, reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(security);
+    // Bodies come as they are (RFC 9110 Content-Encoding): a compressed one is refused before it
+    // is read, with the code API.md has for a body the service does not take (RFC 7694: 415).
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      sendError(reply, new UnsupportedMediaType('send the body uncompressed: no Content-Encoding is accepted'), logger, request.id);
+      return;
+    }
     done();
   });
   // Browsers on other origins may read answers only from the origins CORS_ORIGINS names (none by default).

@@ -12,7 +12,7 @@ export const ERRORS = {
   'not-found': { status: 404, description: 'no such resource for the caller (for a case: the same answer whether it exists or not)' },
   'precondition-failed': { status: 412, description: 'If-Match no longer matches the revision' },
   'payload-too-large': { status: 413, description: 'the body is over 256 KiB' },
-  'unsupported-media-type': { status: 415, description: 'the body is not application/json' },
+  'unsupported-media-type': { status: 415, description: 'the body is not application/json, or comes compressed (Content-Encoding)' },
   'rule-violation': { status: 422, description: 'a domain rule refused the command (see `rule`)' },
   'rate-limited': { status: 429, description: 'too many requests from this token subject or this client address; Retry-After says when to try again' },
   internal: { status: 500, description: 'a fault of the service; logged, never detailed to the caller' },

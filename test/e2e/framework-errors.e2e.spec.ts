@@ -119,4 +119,27 @@ describe('answers the router gives before any route runs', () => {
       expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi), headers: { 'x-purpose': 'verifica-pais' } })).status).toBe(200);
     });
   });
+  describe('a body sent compressed', () => {
+    it('answers 415 before reading it, and writes nothing', async () => {
+      const { gzipSync } = await import('node:zlib');
+      const body = JSON.stringify({ notes: [{ category: 'common', text: 'sent compressed' }] });
+      const before = await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.cpi) });
+      for (const encoding of ['gzip', 'br', 'deflate, gzip']) {
+        const refused = await service.request('POST', `/v1/cases/${caseId}/notes`, {
+          as: op(AGENCIES.cpi),
+          rawBody: gzipSync(body),
+          headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        });
+        expectApiError(refused, 415, 'unsupported-media-type');
+        expect(refused.body.message).toBe('send the body uncompressed: no Content-Encoding is accepted');
+      }
+      const identity = await service.request('POST', `/v1/cases/${caseId}/notes`, {
+        as: op(AGENCIES.cpi),
+        rawBody: body,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+      });
+      expect(identity.status).toBe(201);
+      expect(identity.body.revision).toBe(before.body.revision + 1);
+    });
+  });
 });
