@@ -6,6 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, maxHeaderSize } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { DestinationStream, Logger } from 'pino';
 import { LedgerModule, type LedgerParts } from './app.module';
@@ -79,6 +80,32 @@ function frameworkError(error: FastifyError): unknown {
   // Unreachable while maxParamLength is the HTTP parser's own limit (createApp); in the API's shape should that change.
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return new ValidationFailed([], 'a path parameter is too long');
   return error;
+}
+
+/**
+ * A request Node's HTTP parser refused: a 400 `validation` in the API's shape, naming no part of
+ * the request (it may hold a fiscal code), and the connection closed. A request too slow to
+ * arrive answers 408 as Fastify answers it (OPERATIONS.md "Limits"); a reset connection, nothing.
+ */
+function clientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (!socket.writable) return void socket.destroy();
+  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const message = error.code === 'HPE_HEADER_OVERFLOW' ? `the request line and headers are over ${maxHeaderSize} bytes` : 'the request is not valid HTTP/1.1';
+  const body = timeout ? '{"error":"Request Timeout","message":"Client Timeout","statusCode":408}' : JSON.stringify({ error: 'validation', message });
+  socket.end(
+    [
+      timeout ? 'HTTP/1.1 408 Request Timeout' : 'HTTP/1.1 400 Bad Request',
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Cache-Control: no-store',
+      `X-Request-Id: ${randomUUID()}`,
+      'X-Content-Type-Options: nosniff',
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }
 
 function isAhead(views: string | undefined, head: Position | undefined): boolean {
@@ -189,6 +216,11 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
       sendError(reply, frameworkError(error), logger, request.id);
       answered(request, reply.statusCode, performance.now() - started);
     },
+    // What Node's HTTP parser refuses before Fastify sees a request (a request line or headers
+    // over its limit, a method that does not exist, a control character in a header) gets the
+    // API.md error body and the no-store and request id headers too (Fastify's own answer has
+    // neither, and a 431 API.md has no code for). A timeout keeps Fastify's 408.
+    clientErrorHandler: clientError,
     // Slow clients (OPERATIONS.md "Limits"): headers, then the whole request, must arrive in time;
     // idle sockets and idle keep-alive connections are closed. Node checks the first two every second.
     http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) },

@@ -142,4 +142,36 @@ describe('answers the router gives before any route runs', () => {
       expect(identity.body.revision).toBe(before.body.revision + 1);
     });
   });
+  describe("a request Node's HTTP parser refuses", () => {
+    /** The raw answer to raw bytes sent on a new connection, once the service closes it. */
+    async function raw(bytes: string): Promise<string> {
+      const { connect } = await import('node:net');
+      const { port } = new URL(service.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => (received += String(chunk)));
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write(bytes);
+      await closed;
+      return received;
+    }
+
+    it.each([
+      ['a request line over the limit', `GET /v1/cases/${PERSON.fiscalCode}${'A'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 'the request line and headers are over'],
+      ['a method that does not exist', 'FOO /v1/cases HTTP/1.1\r\nHost: x\r\n\r\n', 'the request is not valid HTTP/1.1'],
+      ['a control character in a header', `GET /v1/cases HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${PERSON.fiscalCode}\u0001\r\n\r\n`, 'the request is not valid HTTP/1.1'],
+    ])('answers %s with a 400 validation in the API shape, no-store, and no part of the request', async (_, request, message) => {
+      const answer = await raw(request);
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head!.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(head).toMatch(/^cache-control: no-store$/im);
+      expect(head).toMatch(/^x-request-id: [0-9a-f-]{36}$/im);
+      const parsed = JSON.parse(body!) as unknown;
+      expect(ErrorBody.safeParse(parsed).success).toBe(true);
+      expect(parsed).toEqual({ error: 'validation', message: expect.stringContaining(message) });
+      expect(answer).not.toContain(PERSON.fiscalCode);
+      expect(service.logs.join('\n')).not.toContain(PERSON.fiscalCode);
+    });
+  });
 });
