@@ -24,20 +24,39 @@ export const FiscalCode = z
     pattern: '^[A-Za-z0-9]{16}$',
   });
 
-const Name = z.string().trim().min(1).max(100);
+/**
+ * Characters no text of a person or a note holds: control characters (NUL and its kin; tab and
+ * line breaks only where lines are allowed), the bidirectional overrides and isolates that make
+ * text read other than it is stored (U+202A–U+202E, U+2066–U+2069), and unpaired surrogates,
+ * which no UTF-8 file (an export, a CSV) can hold.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is what it is for
+const CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const LINE_BREAKS = /[\t\n\r]/;
+const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const TEXT_MESSAGE = 'must not hold control characters, bidirectional overrides or unpaired surrogates';
+/** A text of lines (a note): tabs and line breaks allowed. */
+const plainText = (text: string) => !CONTROLS.test(text) && !UNPAIRED.test(text);
+/** A text of one line (a name, an address). */
+const oneLine = (text: string) => plainText(text) && !LINE_BREAKS.test(text);
+
+const Name = z.string().trim().min(1).max(100).refine(oneLine, TEXT_MESSAGE);
+
+/** A birth date: a date, and not one after today (UTC, a day's leeway for time zones). */
+const BirthDate = IsoDate.refine((date) => date <= new Date(Date.now() + 86_400_000).toISOString().slice(0, 10), 'must not be in the future');
 
 export const Person = z.strictObject({
   fiscalCode: FiscalCode,
   givenName: Name,
   familyName: Name,
-  birthDate: IsoDate,
+  birthDate: BirthDate,
   phone: z
     .string()
     .regex(/^\+?[0-9 ().-]{5,30}$/, 'must be a phone number')
     .meta({ maxLength: 31 })
     .optional(),
   email: z.email().max(254).optional(),
-  address: z.string().trim().min(1).max(300).optional(),
+  address: z.string().trim().min(1).max(300).refine(oneLine, TEXT_MESSAGE).optional(),
 });
 export type Person = z.infer<typeof Person>;
 
@@ -49,7 +68,7 @@ export const Note = datum(
   'note',
   z.strictObject({
     category: Category,
-    text: z.string().min(1).max(NOTE_TEXT_MAX),
+    text: z.string().min(1).max(NOTE_TEXT_MAX).refine(plainText, TEXT_MESSAGE),
   }),
 );
 export type Note = z.infer<typeof Note>;
@@ -61,7 +80,7 @@ export const Notes = z.array(Note).max(50);
  * everywhere"; API.md "Conventions": 1–10,000 characters). A bare string sent for such a field
  * is capped shorter by TextOrNote; once stored, the two are not told apart.
  */
-export const FreeTextNote = datum('note', z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX) }));
+export const FreeTextNote = datum('note', z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX).refine(plainText, TEXT_MESSAGE) }));
 
 /**
  * What a client may send for such a field (API.md "commitments: [string | Note]"): a Note, whose
@@ -70,7 +89,10 @@ export const FreeTextNote = datum('note', z.strictObject({ category: Category, t
  */
 export const TextOrNote = (bareMax: number) =>
   z
-    .union([z.string().trim().min(1).max(bareMax), z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX) })])
+    .union([
+      z.string().trim().min(1).max(bareMax).refine(plainText, TEXT_MESSAGE),
+      z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX).refine(plainText, TEXT_MESSAGE) }),
+    ])
     .transform((t) => (typeof t === 'string' ? { category: 'common' as const, text: t } : t))
     .meta({
       description: `Free text with a declared category: a Note, its text 1–${NOTE_TEXT_MAX.toLocaleString('en-US')} characters, or a bare string of 1–${bareMax.toLocaleString('en-US')} characters, which is a note of category common.`,

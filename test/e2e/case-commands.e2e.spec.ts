@@ -162,6 +162,31 @@ describe('case commands over HTTP', () => {
       expect(await service.store.headPosition()).toEqual(before);
     });
 
+    it('refuses text no person or note holds (control characters, bidirectional overrides, unpaired surrogates) and a birth date to come, writing nothing', async () => {
+      const before = await service.store.headPosition();
+      const message = 'must not hold control characters, bidirectional overrides or unpaired surrogates';
+      const cases: Array<[unknown, string, string]> = [
+        [{ person: { ...PERSON, familyName: 'Ro\u0000ssi' }, needs: ['employment'] }, 'person.familyName', message],
+        [{ person: { ...PERSON, givenName: 'Mario\u202e' }, needs: ['employment'] }, 'person.givenName', message],
+        [{ person: { ...PERSON, givenName: 'Mario\nLuigi' }, needs: ['employment'] }, 'person.givenName', message],
+        [{ person: { ...PERSON, address: 'Via Roma\u2066 1' }, needs: ['employment'] }, 'person.address', message],
+        [{ person: PERSON, needs: ['employment'], notes: [{ category: 'common', text: 'a\ud800b' }] }, 'notes.0.text', message],
+        [{ person: PERSON, needs: ['employment'], notes: [{ category: 'common', text: 'bell\u0007' }] }, 'notes.0.text', message],
+        [{ person: { ...PERSON, birthDate: '2099-01-01' }, needs: ['employment'] }, 'person.birthDate', 'must not be in the future'],
+      ];
+      for (const [body, path, expected] of cases) {
+        const response = await service.request('POST', '/v1/referrals', { as: serd, body });
+        expect({ path, status: response.status, issues: response.body.issues }).toEqual({ path, status: 400, issues: [{ path, message: expected }] });
+      }
+      expect(await service.store.headPosition()).toEqual(before);
+      // Lines, tabs, accents and characters outside the BMP are text like any other.
+      const fine = await service.request('POST', '/v1/referrals', {
+        as: serd,
+        body: { person: { ...PERSON, familyName: 'D’Àngelo' }, needs: ['employment'], notes: [{ category: 'common', text: 'line one\n\tline two 😀' }] },
+      });
+      expect(fine.status).toBe(201);
+    });
+
     it('lists at most 20 issues', async () => {
       const notes = Array.from({ length: 30 }, () => ({ category: 'nope', text: '' }));
       const response = await service.request('POST', '/v1/referrals', { as: serd, body: { person: PERSON, needs: ['employment'], notes } });
