@@ -66,7 +66,9 @@ export function zodIssues(error: z.ZodError, prefix: ReadonlyArray<string | numb
       issues.push({ path: cut(base.join('.')), message: cut(issue.message) });
     }
   }
-  return issues.slice(0, MAX_ISSUES);
+  // Two checks of one field that fail with the same message (a number neither whole nor in range) are one issue.
+  const seen = new Set<string>();
+  return issues.filter((issue) => !seen.has(`${issue.path}\u0000${issue.message}`) && seen.add(`${issue.path}\u0000${issue.message}`)).slice(0, MAX_ISSUES);
 }
 
 /** Fastify's own errors, raised before a request reaches a controller (body parsing, limits). */

@@ -206,6 +206,10 @@ describe('case commands over HTTP', () => {
       });
       expect(badEtag.status).toBe(400);
       expect(badEtag.body.issues[0].path).toBe('headers.if-match');
+      // A number that fails two checks with one message is one issue, not the same one twice.
+      const hugeRevision = await service.request('POST', `/v1/cases/${caseId}/plan/revisions/99999999999999999999/agreement`, { as: sds, body: { agreedOn: '2025-01-01' } });
+      expect(hugeRevision.status).toBe(400);
+      expect(hugeRevision.body.issues).toEqual([{ path: 'params.n', message: 'must be a plan revision number' }]);
     });
 
     it('answers 422 with the rule that refused the command, and writes nothing', async () => {
