@@ -189,22 +189,16 @@ describe('the auditors’ commands', () => {
   });
 
   it('refuses a zone the ledger does not have, writing nothing: no pass over nothing, no checkpoint of an empty log, no trail in a zone that never was', async () => {
-    const ledgerRows = () => {
-      const db = new Database(join(dataDir, 'ledger.db'), { readonly: true });
+    const rowsOf = (file: string, table: string) => {
+      const db = new Database(join(dataDir, file), { readonly: true });
       try {
-        return (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+        return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
       } finally {
         db.close();
       }
     };
-    const checkpointRows = () => {
-      const db = new Database(join(dataDir, 'audit/checkpoints.db'), { readonly: true });
-      try {
-        return (db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
+    const ledgerRows = () => rowsOf('ledger.db', 'events');
+    const checkpointRows = () => rowsOf('audit/checkpoints.db', 'checkpoints');
     const [events, checkpoints] = [ledgerRows(), checkpointRows()];
     for (const args of [
       ['verify', '--zone', 'valdinievol'],
