@@ -48,6 +48,7 @@ export const RULES = {
   'consent-already-withdrawn': 'the authorisation is already withdrawn',
   'consent-expired': 'the authorisation has expired',
   'consent-not-yet-expired': 'the authorisation is still valid',
+  'consent-collected-later': 'the authorisation is dated after now: collectedAt is in the future',
   'already-member': 'the agency is already a full member of the case',
   'not-a-member-of-case': 'the agency is not on the case team',
   'minimal-equipe-fixed': 'agencies of the minimal team cannot be removed',

@@ -13,6 +13,8 @@ const RecordConsentBody = ConsentRecorded.omit({ consentId: true })
     }
   });
 
+const COLLECTED_LEEWAY_MS = 5 * 60_000;
+
 /** POST /v1/cases/{id}/consents: the person's authorisation (informativa, consenso). */
 export const recordConsent = caseCommand({
   name: 'RecordConsent',
@@ -25,6 +27,8 @@ export const recordConsent = caseCommand({
       body.grants.map((g) => g.agency),
     );
     if (body.validUntil && Date.parse(body.validUntil) <= ctx.now.getTime()) throw new RuleViolation('consent-expired', 'validUntil has passed');
+    // An authorisation is recorded once it was given: a collectedAt to come is a mistyped year (five minutes' leeway for the clock of the device that took it).
+    if (Date.parse(body.collectedAt) > ctx.now.getTime() + COLLECTED_LEEWAY_MS) throw new RuleViolation('consent-collected-later');
     return [
       {
         type: 'ConsentRecorded',

@@ -145,6 +145,12 @@ describe('the case decider', () => {
         .thenRule('consent-expired');
     });
 
+    it('refuses a consent collected in the future, beyond five minutes of clock skew', () => {
+      given(referred())
+        .when(recordConsent, { ...body, collectedAt: '2999-06-01T09:00:00Z', validUntil: undefined })
+        .thenRule('consent-collected-later');
+    });
+
     it('withdraws a consent once, and never an unknown one', () => {
       given(referred(), consent)
         .when(withdrawConsent, { consentId: CONSENT_ID })
