@@ -39,7 +39,7 @@ function effectiveRoles(actor: Actor): Set<Role> {
  */
 export const AnyAgencyOfTheZone = () => SetMetadata(ANY_AGENCY, true);
 
-const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The global guard: deny by default. A route is reachable only if marked @Public() or if it
@@ -87,7 +87,8 @@ export class AccessGuard implements CanActivate {
     const action = this.reflector.get<TrailAction | undefined>(DISCLOSES, context.getHandler());
     if (action) {
       const id = (request.params as { id?: string } | undefined)?.id;
-      const caseId = id !== undefined && CASE_ID.test(id) ? id : '*';
+      // In lower case, as the routes read it (CaseId): a case id in capitals names the same case.
+      const caseId = id !== undefined && CASE_ID.test(id) ? id.toLowerCase() : '*';
       await this.disclosures.record(request.caller!.actor, action, [{ caseId, outcome: 'forbidden' }], refusalContext(request));
     }
     throw new Forbidden(message);

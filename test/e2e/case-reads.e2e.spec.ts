@@ -254,6 +254,13 @@ describe('per-agency reads over HTTP', () => {
       expect(refused.status).toBe(403);
       const trail = await service.request('GET', `/v1/access-trail?caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
       expect(trail.body.items[0]).toMatchObject({ outcome: 'forbidden', caseId, roles: ['dpo'] });
+      // The same attempt with the id in capitals is an attempt on the same case, and recorded as one.
+      const forbidden = () => service.request('GET', `/v1/access-trail?caseId=${caseId}`, { as: dpo(AGENCIES.cpi) });
+      const before = (await forbidden()).body.items.filter((item: { outcome: string }) => item.outcome === 'forbidden').length;
+      expect((await service.request('GET', `/v1/cases/${caseId.toUpperCase()}`, { as: { agency: AGENCIES.cpi, roles: ['dpo'] } })).status).toBe(403);
+      const after = (await forbidden()).body.items.filter((item: { outcome: string }) => item.outcome === 'forbidden');
+      expect(after).toHaveLength(before + 1);
+      expect(after[0]).toMatchObject({ outcome: 'forbidden', caseId });
     });
 
     it('neutralises in the CSV every cell a spreadsheet would read as a formula', async () => {
