@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -24,7 +24,7 @@ import { holdDataFolder, secureDataFolder } from './data-folder';
 import { Erasures } from './subjects/erasures';
 import { Retention } from './subjects/retention';
 import { ledgerReaderOf, openEventStore } from './store/open-event-store';
-import { cliOperator, type Io, UsageError } from './cli-io';
+import { cliOperator, type Io, noArguments, readJsonFile, UsageError } from './cli-io';
 import { backupDataFolder } from './backup';
 import { auditCommand, exportCommand, replayCommand, verifyCommand } from './audit/audit-cli';
 
@@ -112,11 +112,6 @@ export async function runCli(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
 }
 
 const isParseArgsError = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
-
-/** A command that takes nothing more: `rebuild --dry-run` must not rebuild. */
-function noArguments(command: string, rest: readonly string[]): void {
-  if (rest.length > 0) throw new UsageError(`${command} takes no arguments (got ${rest.join(' ')})`);
-}
 
 async function serve(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const config = loadConfig(env);
@@ -217,12 +212,7 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const { values, positionals } = parseArgs({ args, options: { zone: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('protocol apply: give one FILE');
   const file = positionals[0]!;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`protocol apply: ${file}: ${(error as Error).message}`);
-  }
+  const json = readJsonFile(file, 'protocol apply:');
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`protocol apply: ${file} holds no JSON object (a protocol's terms)`);
   const { zone: fileZone, ...terms } = json as Record<string, unknown>;
   const zone = ZoneId.safeParse(values.zone ?? fileZone);

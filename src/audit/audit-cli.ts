@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AgencyId, caseStream, type EventStore, IsoInstant, parseStream, type Position, SYSTEM_AGENCY, ZoneId } from '../../events';
 import type { CaseView } from '../../projections/policy';
 import type { Actor } from '../access/actor';
-import { cliOperator, type Io, UsageError } from '../cli-io';
+import { cliOperator, type Io, noArguments, readJsonFile, UsageError } from '../cli-io';
 import { loadConfig } from '../config';
 import { openKeyStore } from '../keys/open-keys';
 import { systemClock } from '../ledger/clock';
@@ -96,13 +95,7 @@ const ConsistencyFile = z.object({ size1: count, size2: count, root1: text, root
 
 function readJson<T>(file: string | undefined, option: string, shape: z.ZodType<T>): T {
   if (!file) throw new UsageError(`audit verify-proof: ${option} FILE is required`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`audit verify-proof: ${option} ${file}: ${(error as Error).message}`);
-  }
-  const parsed = shape.safeParse(json);
+  const parsed = shape.safeParse(readJsonFile(file, `audit verify-proof: ${option}`));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new UsageError(`audit verify-proof: ${option} ${file} is not what it should hold (${issue.path.join('.') || 'the whole'}: ${issue.message})`);
@@ -123,7 +116,7 @@ export async function auditCommand(args: string[], env: NodeJS.ProcessEnv, io: I
     });
   }
   if (action === 'keys' || action === 'rotate-key') {
-    if (rest.length > 0) throw new UsageError(`audit ${action} takes no arguments (got ${rest.join(' ')})`);
+    noArguments(`audit ${action}`, rest);
     // A rotation needs the service stopped: the service loads its checkpoint keys once, at its
     // start, and would go on signing with the old key, and neither list nor know the new one,
     // which the commands beside it (`audit checkpoint`) would sign with. Listing is a read.
@@ -205,12 +198,8 @@ interface ReplayArgs {
 
 /** API.md "Command line": `ledger replay --agency A [--case C] [--as-of T]`; anything else is a usage error. */
 function replayArgs(args: string[]): ReplayArgs {
-  let values: { zone?: string; agency?: string; case?: string; 'as-of'?: string };
-  try {
-    ({ values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, case: { type: 'string' }, 'as-of': { type: 'string' } } }));
-  } catch (error) {
-    throw new UsageError(`replay: ${(error as Error).message}`);
-  }
+  // An option parseArgs refuses is a usage error too (runCli turns it into one).
+  const { values } = parseArgs({ args, options: { zone: { type: 'string' }, agency: { type: 'string' }, case: { type: 'string' }, 'as-of': { type: 'string' } } });
   const agency = AgencyId.safeParse(values.agency);
   if (!agency.success) throw new UsageError(values.agency === undefined ? 'replay: --agency A is required' : 'replay: --agency must be an agency id');
   if (values.case !== undefined && !z.uuid().safeParse(values.case).success) throw new UsageError('replay: --case must be a case id (a UUID)');
