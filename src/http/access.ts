@@ -6,6 +6,7 @@ import type { Caller } from '../access/caller';
 import type { TokenVerifier } from '../access/tokens';
 import { Forbidden, Unauthenticated } from '../errors';
 import { partyOf } from '../../events';
+import { CaseId } from '../case/case-command';
 import { ProtocolLedger } from '../protocol/protocol-ledger';
 import { Disclosures, type TrailAction } from '../reads/disclosures';
 import { TOKEN_VERIFIER } from './injection-tokens';
@@ -38,8 +39,6 @@ function effectiveRoles(actor: Actor): Set<Role> {
  * "Parties only": 403 on every request in that zone).
  */
 export const AnyAgencyOfTheZone = () => SetMetadata(ANY_AGENCY, true);
-
-const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The global guard: deny by default. A route is reachable only if marked @Public() or if it
@@ -86,9 +85,9 @@ export class AccessGuard implements CanActivate {
   private async refuse(context: ExecutionContext, request: AuthenticatedRequest, message: string): Promise<never> {
     const action = this.reflector.get<TrailAction | undefined>(DISCLOSES, context.getHandler());
     if (action) {
-      const id = (request.params as { id?: string } | undefined)?.id;
-      // In lower case, as the routes read it (CaseId): a case id in capitals names the same case.
-      const caseId = id !== undefined && CASE_ID.test(id) ? id.toLowerCase() : '*';
+      // Read as the routes read it (CaseId: a UUID, in lower case), so that an id in capitals names the same case.
+      const id = CaseId.safeParse((request.params as { id?: string } | undefined)?.id);
+      const caseId = id.success ? id.data : '*';
       await this.disclosures.record(request.caller!.actor, action, [{ caseId, outcome: 'forbidden' }], refusalContext(request));
     }
     throw new Forbidden(message);
