@@ -60,6 +60,9 @@ export const Person = z.strictObject({
 });
 export type Person = z.infer<typeof Person>;
 
+/** Free text of another field (trimmed, 1 to `max` characters, of lines). */
+const FreeText = (max: number) => z.string().trim().min(1).max(max).refine(plainText, TEXT_MESSAGE);
+
 /** API.md "Conventions": a note's text is 1–10,000 characters. */
 const NOTE_TEXT_MAX = 10_000;
 
@@ -80,7 +83,7 @@ export const Notes = z.array(Note).max(50);
  * everywhere"; API.md "Conventions": 1–10,000 characters). A bare string sent for such a field
  * is capped shorter by TextOrNote; once stored, the two are not told apart.
  */
-export const FreeTextNote = datum('note', z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX).refine(plainText, TEXT_MESSAGE) }));
+export const FreeTextNote = datum('note', z.strictObject({ category: Category, text: FreeText(NOTE_TEXT_MAX) }));
 
 /**
  * What a client may send for such a field (API.md "commitments: [string | Note]"): a Note, whose
@@ -89,10 +92,7 @@ export const FreeTextNote = datum('note', z.strictObject({ category: Category, t
  */
 export const TextOrNote = (bareMax: number) =>
   z
-    .union([
-      z.string().trim().min(1).max(bareMax).refine(plainText, TEXT_MESSAGE),
-      z.strictObject({ category: Category, text: z.string().trim().min(1).max(NOTE_TEXT_MAX).refine(plainText, TEXT_MESSAGE) }),
-    ])
+    .union([FreeText(bareMax), z.strictObject({ category: Category, text: FreeText(NOTE_TEXT_MAX) })])
     .transform((t) => (typeof t === 'string' ? { category: 'common' as const, text: t } : t))
     .meta({
       description: `Free text with a declared category: a Note, its text 1–${NOTE_TEXT_MAX.toLocaleString('en-US')} characters, or a bare string of 1–${bareMax.toLocaleString('en-US')} characters, which is a note of category common.`,

@@ -279,7 +279,7 @@ export async function issueToken(key: LocalSigningKey, request: TokenRequest, no
 }
 
 /** The lifetimes `ledger token` signs: a token born expired is useless, and one that never expires is a password. */
-export const TTL_SECONDS = { min: 60, max: 30 * 86_400 } as const;
+const TTL_SECONDS = { min: 60, max: 30 * 86_400 } as const;
 
 /** "8h", "30m", "3600s", "2d" or plain seconds, from a minute to 30 days. */
 export function parseTtl(text: string): number {
