@@ -79,6 +79,22 @@ export interface NodeStore {
 export class MemoryNodeStore implements NodeStore {
   private readonly levels: Array<{ bytes: Buffer; count: number }> = [];
 
+  /**
+   * `expected`: the leaves this store will likely hold (verification knows them from the log), so
+   * that each level is allocated once rather than grown by doubling (every growth a new zeroed
+   * array and a copy, external memory that made the main thread collect garbage). Only a hint: a
+   * store grows past it, and a hint past `MAX_HINT` leaves is taken as that many.
+   */
+  constructor(expected = 0) {
+    const leaves = Math.min(Math.max(0, Math.floor(expected)), MemoryNodeStore.MAX_HINT);
+    for (let count = leaves; count > 0; count = Math.floor(count / 2)) {
+      this.levels.push({ bytes: Buffer.alloc(count * HASH_SIZE), count: 0 });
+    }
+  }
+
+  /** The largest hint taken (2^22 leaves: 256 MiB of hashes over every level). */
+  static readonly MAX_HINT = 2 ** 22;
+
   get(level: number, index: number): Uint8Array | undefined {
     const row = this.levels[level];
     if (row === undefined || !Number.isInteger(index) || index < 0 || index >= row.count) return undefined;

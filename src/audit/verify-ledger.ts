@@ -143,7 +143,8 @@ export async function verifyLedger(input: VerifyInput): Promise<VerificationRepo
   const walkOf = (zone: string) => {
     let walk = walks.get(zone);
     if (!walk) {
-      const nodes = new MemoryNodeStore();
+      // The log's own count of the zone's leaves sizes the tree (a hint only: the walk counts for itself).
+      const nodes = new MemoryNodeStore(input.logs.size(zone));
       walk = { tree: new MerkleLog(nodes), nodes, page: Buffer.alloc(pageBytes), pageLeaves: 0, expected: 0, problems: 0, last: 0 };
       walks.set(zone, walk);
     }

@@ -442,35 +442,39 @@ describe('MerkleLog storage', () => {
     expect(() => store.put(0, 3, Buffer.alloc(32))).toThrow(RangeError);
   });
 
-  it('appends pages of leaves in place (appendLeaves, what verification uses): exactly the nodes MerkleLog.append stores', () => {
-    const byLog = new MemoryNodeStore();
-    const log = new MerkleLog(byLog);
-    const inPlace = new MemoryNodeStore();
-    const inPlaceLog = new MerkleLog(inPlace);
-    // Pages of every shape (single leaves, odd and even runs, one larger than a level's first
-    // array), 300 leaves in all, so pages start and end on both sides of every pair.
-    const entries = entriesOf(11, 300);
-    const pages = [1, 1, 3, 2, 7, 1, 16, 5, 130, 9, 1, 64, 60];
-    expect(pages.reduce((a, b) => a + b, 0)).toBe(300);
-    let done = 0;
-    for (const size of pages) {
-      const page = entries.slice(done, done + size).map((e) => leafHash(e));
-      page.forEach((leaf) => log.append(leaf));
-      inPlace.appendLeaves(Buffer.concat(page));
-      done += size;
-      expect(inPlace.size()).toBe(done);
-      expect(hex(inPlaceLog.root())).toBe(hex(mth(entries.slice(0, done))));
-    }
-    for (let level = 0; level <= 9; level++) {
-      for (let index = 0; index * 2 ** level < 300 + 2 ** level; index++) {
-        const made = byLog.get(level, index);
-        expect({ level, index, node: made && hex(made) }).toEqual({ level, index, node: inPlace.get(level, index) && hex(inPlace.get(level, index)!) });
+  // A size hint (what verification takes from the log) only sizes the arrays: below, at or above the leaves to come, or nonsense.
+  it.each([undefined, 0, 1, 17, 300, 1000, -5, Number.NaN])(
+    'appends pages of leaves in place (appendLeaves, what verification uses): exactly the nodes MerkleLog.append stores (size hint %p)',
+    (hint) => {
+      const byLog = new MemoryNodeStore();
+      const log = new MerkleLog(byLog);
+      const inPlace = new MemoryNodeStore(hint);
+      const inPlaceLog = new MerkleLog(inPlace);
+      // Pages of every shape (single leaves, odd and even runs, one larger than a level's first
+      // array), 300 leaves in all, so pages start and end on both sides of every pair.
+      const entries = entriesOf(11, 300);
+      const pages = [1, 1, 3, 2, 7, 1, 16, 5, 130, 9, 1, 64, 60];
+      expect(pages.reduce((a, b) => a + b, 0)).toBe(300);
+      let done = 0;
+      for (const size of pages) {
+        const page = entries.slice(done, done + size).map((e) => leafHash(e));
+        page.forEach((leaf) => log.append(leaf));
+        inPlace.appendLeaves(Buffer.concat(page));
+        done += size;
+        expect(inPlace.size()).toBe(done);
+        expect(hex(inPlaceLog.root())).toBe(hex(mth(entries.slice(0, done))));
       }
-    }
-    inPlace.appendLeaves(Buffer.alloc(0));
-    expect(() => inPlace.appendLeaves(Buffer.alloc(31))).toThrow(RangeError);
-    expect(inPlace.size()).toBe(300);
-  });
+      for (let level = 0; level <= 9; level++) {
+        for (let index = 0; index * 2 ** level < 300 + 2 ** level; index++) {
+          const made = byLog.get(level, index);
+          expect({ level, index, node: made && hex(made) }).toEqual({ level, index, node: inPlace.get(level, index) && hex(inPlace.get(level, index)!) });
+        }
+      }
+      inPlace.appendLeaves(Buffer.alloc(0));
+      expect(() => inPlace.appendLeaves(Buffer.alloc(31))).toThrow(RangeError);
+      expect(inPlace.size()).toBe(300);
+    },
+  );
 
   it('refuses out-of-range arguments with a RangeError', () => {
     const log = logOf(REFERENCE_ENTRIES);
