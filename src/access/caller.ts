@@ -46,24 +46,29 @@ export class Caller {
     const { trail, index, ledger } = this.models;
     const partition = this.cases();
     /**
-     * An erasure puts a record on every case of the person, under the erasing agency: only those
-     * of cases that exist for it are its DPO's, or the trail would name cases the agency gets 404
-     * for (ENTITLEMENTS.md "Case C exists for A"). Pages are read on past the others, so a page
-     * is full whenever there is more.
+     * Pages of records as the DPO is shown them (`show` takes a page of the trail and returns what
+     * of it is shown), read on past the records it leaves out, so a page is full whenever there
+     * is more.
      */
-    const byUs = (query: TrailQuery) => {
-      const shown: Array<TrailRecord & { seq: number }> = [];
+    const shownPages = <R extends { seq: number }>(query: TrailQuery, show: (page: Array<TrailRecord & { seq: number }>) => R[]): R[] => {
+      const shown: R[] = [];
       for (let before = query.before; ;) {
         const page = trail.query({ zone, agency }, { ...query, before });
-        shown.push(...page.filter((r) => r.action !== ERASURE_ACTION || partition.get(r.caseId) !== undefined));
+        shown.push(...show(page));
         if (page.length < query.limit || shown.length >= query.limit) return shown.slice(0, query.limit);
         before = page[page.length - 1]!.seq;
       }
     };
     return {
       records: (query) => {
-        if (query.scope === 'by-us') return byUs(query);
-        const records = trail.query({ zone, agency }, query);
+        // An erasure puts a record on every case of the person, under the erasing agency: only
+        // those of cases that exist for it are its DPO's, or the trail would name cases the agency
+        // gets 404 for (ENTITLEMENTS.md "Case C exists for A").
+        if (query.scope === 'by-us') return shownPages(query, (page) => page.filter((r) => r.action !== ERASURE_ACTION || partition.get(r.caseId) !== undefined));
+        // The operator asked for is matched against the records as shown, never as kept: matched
+        // before, the presence of records whose reader is withheld would say whether that operator
+        // (and so its agency) read the case (ENTITLEMENTS.md "Nothing leaks through the side").
+        const { operator, ...unfiltered } = query;
         const knowledge = new Map<string, CallerKnowledge>();
         const knows = (caseId: string) => {
           let known = knowledge.get(caseId);
@@ -78,7 +83,7 @@ export class Caller {
         // names it as well (an agency's network), its roles and X-Purpose are its own words, and the
         // basis it read under can name an authorisation the DPO's agency may not see, or say
         // which agency it is (self-reference, referrer-feedback).
-        return records.map((record) => {
+        const shown = (record: TrailRecord & { seq: number }) => {
           const known = knows(record.caseId);
           if (!known.membershipOf(record.agency)) return undisclosedReader(record);
           // A shown reader may have read under an authorisation whose grants are all hidden from
@@ -90,7 +95,8 @@ export class Caller {
               return consent === undefined || known.consent(consent);
             }),
           };
-        });
+        };
+        return shownPages(unfiltered, (page) => page.map(shown).filter((record) => operator === undefined || record.operator === operator));
       },
       casesOfPerson: (fiscalCode) => index.casesOfPerson(zone, fiscalCode).filter((caseId) => partition.get(caseId) !== undefined),
     };

@@ -233,6 +233,52 @@ describe('per-agency reads over HTTP', () => {
       for (const r of items) expect(r.categories).toEqual(['common']);
     });
 
+    it("matches an operator asked for in of-our-data against the readers shown: a hidden reader's operator finds nothing", async () => {
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.serd) })).status).toBe(200);
+      expect((await service.request('GET', `/v1/cases/${caseId}`, { as: op(AGENCIES.sds) })).status).toBe(200);
+      const ofCpiData = (query: string) => service.request('GET', `/v1/access-trail?scope=of-our-data&caseId=${caseId}${query}`, { as: dpo(AGENCIES.cpi) });
+      const all = (await ofCpiData('')).body.items as Array<{ agency: string; operator?: string }>;
+      expect(all.some((r) => r.agency === 'undisclosed')).toBe(true);
+      // SerD's operator read the CPI's data, but SerD's membership is hidden from the CPI: asking
+      // for that operator must answer as for an operator who never read anything.
+      for (const operator of [`op-${AGENCIES.serd}`, 'op-never-read']) {
+        const asked = await ofCpiData(`&operator=${operator}`);
+        expect(asked.status).toBe(200);
+        expect(asked.body).toEqual({ items: [], nextCursor: null });
+      }
+      // A shown reader's operator finds its records, a page at a time, past the records it is not in.
+      const bySds = all.filter((r) => r.operator === `op-${AGENCIES.sds}`);
+      expect(bySds.length).toBeGreaterThan(1);
+      const first = await ofCpiData(`&operator=op-${AGENCIES.sds}&limit=1`);
+      expect(first.body.items).toEqual([bySds[0]]);
+      const second = await ofCpiData(`&operator=op-${AGENCIES.sds}&limit=1&cursor=${first.body.nextCursor as string}`);
+      expect(second.body.items).toEqual([bySds[1]]);
+    });
+
+    it('reads from and to as the instants they name, whatever their precision, and refuses to before from', async () => {
+      const items = (await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) })).body.items as Array<{ id: string; at: string }>;
+      const at = items[0]!.at;
+      expect(at).toMatch(/\.\d{3}Z$/);
+      const second = at.slice(0, 19);
+      const ids = async (query: string) => {
+        const answer = await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${caseId}${query}`, { as: dpo(AGENCIES.cpi) });
+        expect(answer.status).toBe(200);
+        return (answer.body.items as Array<{ id: string }>).map((r) => r.id);
+      };
+      // The record is within its second: from the second's start it is in, before it (to, exclusive) it is not.
+      expect(await ids(`&from=${second}Z`)).toContain(items[0]!.id);
+      expect(await ids(`&to=${second}Z`)).not.toContain(items[0]!.id);
+      // From its own instant, written with more digits, it is in; up to it, it is not.
+      expect(await ids(`&from=${at.replace('Z', '000Z')}`)).toContain(items[0]!.id);
+      expect(await ids(`&to=${at.replace('Z', '000Z')}`)).not.toContain(items[0]!.id);
+      // A microsecond after it, it is out of from and within to.
+      expect(await ids(`&from=${at.replace('Z', '001Z')}`)).not.toContain(items[0]!.id);
+      expect(await ids(`&to=${at.replace('Z', '001Z')}`)).toContain(items[0]!.id);
+      const inverted = await service.request('GET', `/v1/access-trail?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`, { as: dpo(AGENCIES.cpi) });
+      expect(inverted.status).toBe(400);
+      expect(inverted.body.issues).toEqual([{ path: 'query.to', message: 'must not be before from' }]);
+    });
+
     it("refuses a trail cursor anywhere but where it was given: another scope, another agency's DPO, another person", async () => {
       const first = await service.request('GET', '/v1/access-trail?scope=by-us&limit=1', { as: dpo(AGENCIES.cpi) });
       const cursor = first.body.nextCursor as string;
