@@ -99,7 +99,7 @@ export class AccessTrail {
     for (const owner of record.owners) this.owner.run(zone, owner.agency, info.lastInsertRowid, JSON.stringify(owner.categories), JSON.stringify(owner.basis));
   }
 
-  /** The records in one DPO's scope, newest first. */
+  /** The records in one DPO's scope, newest first; `from` inclusive, `to` exclusive. */
   query(dpo: { zone: string; agency: string }, q: TrailQuery): Array<TrailRecord & { seq: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -125,11 +125,11 @@ export class AccessTrail {
     }
     if (q.from) {
       where.push('t.at >= ?');
-      params.push(q.from);
+      params.push(asRecorded(q.from));
     }
     if (q.to) {
       where.push('t.at < ?');
-      params.push(q.to);
+      params.push(asRecorded(q.to));
     }
     if (q.before !== undefined) {
       where.push('t.seq < ?');
@@ -156,4 +156,17 @@ export class AccessTrail {
       ...(r.ip ? { ip: r.ip } : {}),
     }));
   }
+}
+
+/**
+ * An instant spelt as records spell theirs (Date.toISOString: milliseconds and `Z`), for the
+ * text comparisons of a query: `…:03Z` compared as given would sort after every record of that
+ * second ('.' < 'Z'). A finer instant is rounded up to the next millisecond, which keeps both
+ * bounds exact for records timed to the millisecond (at ≥ from, at < to).
+ */
+export function asRecorded(instant: string): string {
+  const ms = Date.parse(instant);
+  if (Number.isNaN(ms)) throw new RangeError(`not an instant: ${instant}`);
+  const finer = /[1-9]/.test(/\.\d{3}(\d*)Z$/i.exec(instant)?.[1] ?? '');
+  return new Date(finer ? ms + 1 : ms).toISOString();
 }

@@ -14,15 +14,17 @@ import { jsonSchema } from './json-schema';
 import { ApiAnswer, ApiErrors, ApiQueryFrom, Page, PageCursor, PageLimit } from './routes';
 import { ValidParam, ValidQuery } from './validation';
 
-const TrailQuery = z.strictObject({
-  scope: z.enum(['by-us', 'of-our-data']).default('by-us'),
-  caseId: z.uuid().optional(),
-  operator: z.string().min(1).max(128).optional(),
-  from: IsoInstant.optional(),
-  to: IsoInstant.optional(),
-  limit: PageLimit,
-  cursor: PageCursor,
-});
+const TrailQuery = z
+  .strictObject({
+    scope: z.enum(['by-us', 'of-our-data']).default('by-us'),
+    caseId: z.uuid().optional(),
+    operator: z.string().min(1).max(128).optional(),
+    from: IsoInstant.optional(),
+    to: IsoInstant.optional(),
+    limit: PageLimit,
+    cursor: PageCursor,
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), { path: ['to'], message: 'must not be before from' });
 const TrailCursor = z.object({ s: z.int().min(1) });
 const SubjectQuery = z.strictObject({ limit: PageLimit, cursor: PageCursor });
 
