@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AgencyId, Category, FiscalCode, IsoInstant, OperatorId, TRAIL_ACTIONS, TRAIL_OUTCOMES } from '../../events';
 import type { Caller } from '../access/caller';
+import { CaseId } from '../case/case-command';
 import type { RequestContext } from '../reads/disclosures';
 import { ReadAccessTrail, ReadSubjectTrail, type TrailItem } from '../reads/trail-queries';
 import { CurrentCaller, Roles } from './access';
@@ -17,7 +18,8 @@ import { ValidParam, ValidQuery } from './validation';
 const TrailQuery = z
   .strictObject({
     scope: z.enum(['by-us', 'of-our-data']).default('by-us'),
-    caseId: z.uuid().optional(),
+    // As the case routes read it: an id in capitals is the same case (the trail keeps ids in lower case).
+    caseId: CaseId.optional(),
     operator: z.string().min(1).max(128).optional(),
     from: IsoInstant.optional(),
     to: IsoInstant.optional(),

@@ -256,7 +256,10 @@ describe('per-agency reads over HTTP', () => {
     });
 
     it('reads from and to as the instants they name, whatever their precision, and refuses to before from', async () => {
+      expect((await view(op(AGENCIES.cpi))).status).toBe(200);
       const items = (await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${caseId}`, { as: dpo(AGENCIES.cpi) })).body.items as Array<{ id: string; at: string }>;
+      // A case id in capitals is the same case, as on the case routes.
+      expect((await service.request('GET', `/v1/access-trail?scope=by-us&caseId=${caseId.toUpperCase()}`, { as: dpo(AGENCIES.cpi) })).body.items).toEqual(items);
       const at = items[0]!.at;
       expect(at).toMatch(/\.\d{3}Z$/);
       const second = at.slice(0, 19);
