@@ -218,7 +218,15 @@ export class AuditController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     // API.md "Conventions": Idempotency-Key on any POST; a repeat signs nothing and answers the first checkpoint.
-    return this.idempotency.run(http, reply, (commandId) => this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone, commandId)));
+    // A repeat answers the first checkpoint again: an auditor's read like the first, on the trail as the first was.
+    return this.idempotency.run(
+      http,
+      reply,
+      (commandId) => this.read(caller, 'audit.checkpoint', request, (audit, zone) => audit.checkpoint(zone, commandId)),
+      async () => {
+        await this.read(caller, 'audit.checkpoint', request, async () => undefined);
+      },
+    );
   }
 
   @Get('keys')

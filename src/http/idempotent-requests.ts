@@ -39,9 +39,11 @@ export class IdempotentRequests {
 
   /**
    * Runs `work` with the command id the request's Idempotency-Key reserved (undefined without a
-   * key), or answers the first response of a repeat without running it.
+   * key), or answers the first response of a repeat without running it. `onReplay` runs before a
+   * repeat is answered: a route whose answer is a disclosure puts the repeat on the access trail
+   * there, as it did the first time (no record, no disclosure).
    */
-  run(request: AuthenticatedRequest, reply: FastifyReply, work: (commandId: string | undefined) => Promise<unknown>): Promise<unknown> {
+  run(request: AuthenticatedRequest, reply: FastifyReply, work: (commandId: string | undefined) => Promise<unknown>, onReplay?: () => Promise<void>): Promise<unknown> {
     const key = request.headers['idempotency-key'];
     if (key === undefined || (request.method !== 'POST' && request.method !== 'PUT') || !request.caller) return work(undefined);
     if (typeof key !== 'string' || !KEY.test(key)) {
@@ -60,6 +62,7 @@ export class IdempotentRequests {
       if (reservation === 'reused') throw new RuleViolation('idempotency-key-reused');
       const { commandId, response } = reservation;
       if (response) {
+        await onReplay?.();
         if (response.location) void reply.header('location', response.location);
         void reply.header('idempotent-replayed', 'true');
         void reply.status(response.status);

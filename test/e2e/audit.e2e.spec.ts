@@ -184,9 +184,16 @@ describe('auditors over HTTP', () => {
     expect(first.status).toBe(201);
     const count = async () => (await service.request('GET', '/v1/audit/checkpoints', { as: auditor })).body.items.length;
     const before = await count();
+    const trailed = async () =>
+      ((await service.request('GET', '/v1/access-trail?limit=500', { as: { agency: auditor.agency, roles: ['dpo'] } })).body.items as Array<{ action: string }>).filter(
+        (r) => r.action === 'audit.checkpoint',
+      ).length;
+    const recorded = await trailed();
     const again = await service.request('POST', '/v1/audit/checkpoints', { as: auditor, headers });
     expect({ status: again.status, body: again.body, replayed: again.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: first.body, replayed: 'true' });
     expect(await count()).toBe(before);
+    // The repeat signs nothing, but it is an auditor's read all the same: on the trail, as the first was.
+    expect(await trailed()).toBe(recorded + 1);
     // The answer lost (a crash between the signature and the answer kept): the repeat finds the checkpoint signed for its key.
     const idempotency = service.ledger.parts.idempotency;
     const complete = idempotency.complete.bind(idempotency);
