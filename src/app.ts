@@ -160,7 +160,15 @@ export async function createApp(options: AppOptions): Promise<LedgerApp> {
   // An erasure whose keys went but whose event did not (a crash between the two) is recorded now.
   await erasures.reconcile();
   const audit = openAudit(config, store, clock, (err) => logger.error({ err }, 'the audit log follower failed'));
-  const retention = new Retention(keys, models.index, protocols, erasures, clock, (err) => logger.error({ err }, 'retention failed'));
+  const retention = new Retention(
+    keys,
+    models.index,
+    protocols,
+    erasures,
+    clock,
+    (err) => logger.error({ err }, 'retention failed'),
+    () => barrier.pass(),
+  );
   const parts: LedgerParts = {
     store,
     keys,

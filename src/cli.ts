@@ -301,7 +301,11 @@ async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promis
   const models = ReadModels.open(join(config.dataDir, 'views.db'), readModelCrypto(keys), await store.identity(), ledgerReaderOf(store));
   try {
     const protocols = new ProtocolLedger(store, systemClock);
-    const job = new Retention(keys, models.index, protocols, new Erasures(store, keys, systemClock), systemClock);
+    // Erasing (the service stopped, the folder held): the views are brought up to the ledger
+    // first, so that no case closed, reopened or referred since the service last projected is
+    // judged on what it was. A dry run beside a running service leaves the views to it.
+    const caughtUp = values['dry-run'] ? undefined : async () => void (await new ProjectionRunner(store, models).runUntilCaughtUp());
+    const job = new Retention(keys, models.index, protocols, new Erasures(store, keys, systemClock), systemClock, undefined, caughtUp);
     const due = await job.due();
     for (const person of due) {
       const cases = person.cases.map((c) => `${c.zone}/${c.caseId} closed ${c.closedAt.slice(0, 10)}`).join(', ');

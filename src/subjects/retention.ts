@@ -35,13 +35,26 @@ export class Retention {
     private readonly erasures: Erasures,
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void = () => undefined,
+    /** Resolves once the case index has caught up with every committed write (the service's read barrier). */
+    private readonly caughtUp: () => Promise<void> = async () => undefined,
   ) {}
 
+  /** Each zone's retention in years, read when asked (Infinity where the zone has no protocol). */
+  private yearsOf() {
+    const years = new Map<string, number>();
+    return async (zone: string) => {
+      if (!years.has(zone)) years.set(zone, (await this.protocols.current(zone))?.current.retentionYearsAfterClosure ?? Infinity);
+      return years.get(zone)!;
+    };
+  }
+
   async due(): Promise<DueErasure[]> {
+    await this.caughtUp();
     const now = this.clock.now().getTime();
     const years = new Map<string, number>();
+    const yearsOf = this.yearsOf();
     const retention = async (zone: string) => {
-      if (!years.has(zone)) years.set(zone, (await this.protocols.current(zone))?.current.retentionYearsAfterClosure ?? Infinity);
+      years.set(zone, await yearsOf(zone));
       return years.get(zone)!;
     };
     const expired = async (zone: string, closedAt: string) => Date.parse(closedAt) + (await retention(zone)) * YEAR_MS <= now;
@@ -82,15 +95,37 @@ export class Retention {
   }
 
   /**
-   * Erases these persons, each only if still due when its keys are about to go: a person
-   * referred again since due() looked has a new case sealed with their key (a referral reuses
-   * it), and that case is not past its retention. Returns how many were erased.
+   * Erases these persons, each only if still due when its keys are about to go, which may be
+   * long after due() looked (a daily run walks every person due, one after another), and a
+   * destroyed key cannot be given back. Looked at again, after the case index has caught up with
+   * every committed write and with each zone's retention read again: every case of the person
+   * still closed at the same instant and past its zone's retention (a case reopened since, or a
+   * retention lengthened by a renewal, keeps the person whole), and no case of theirs beyond those
+   * (a person referred again has a new case sealed with their key). Returns how many were erased.
    */
   async erase(due: readonly DueErasure[]): Promise<number> {
     let erased = 0;
     for (const person of due) {
-      const cases = new Set(person.cases.map((c) => c.caseId));
-      const stillDue = () => this.keys.casesOfSubject(person.subject).every((caseId) => cases.has(caseId) || !this.keys.keyOfCase(caseId));
+      await this.caughtUp();
+      const yearsOf = this.yearsOf();
+      const years = new Map<string, number>();
+      for (const c of person.cases) years.set(c.zone, await yearsOf(c.zone));
+      const listed = new Map(person.cases.map((c) => [c.caseId, c]));
+      const stillDue = () => {
+        const now = this.clock.now().getTime();
+        return this.keys.casesOfSubject(person.subject).every((caseId) => {
+          // A case erased before (its key destroyed) holds nothing to keep.
+          if (!this.keys.keyOfCase(caseId)) return true;
+          const looked = listed.get(caseId);
+          const closure = this.index.closureOf(caseId);
+          return (
+            looked !== undefined &&
+            closure?.closedAt === looked.closedAt &&
+            closure.zone === looked.zone &&
+            Date.parse(closure.closedAt) + years.get(closure.zone)! * YEAR_MS <= now
+          );
+        });
+      };
       const done = await this.erasures.eraseSubjectIf(
         person.subject,
         {

@@ -126,6 +126,33 @@ describe('retention and the master keys', () => {
     expect((await service.request('GET', `/v1/cases/${old}`, { as: sds })).body.person.givenName).toBe('Dario');
   });
 
+  it('leaves a person whose case was reopened after the job looked: a destroyed key cannot be given back', async () => {
+    const E = person(`DRAMRA80A01H502${fiscalCodeCheckCharacter('DRAMRA80A01H502')}`, 'Elio');
+    now = new Date('2025-06-08T09:00:00Z');
+    const old = await closedCase(E);
+    now = new Date('2035-06-09T09:00:00Z');
+    const retention = service.ledger.parts.retention;
+    const due = (await retention.due()).filter((p) => p.cases.some((c) => c.caseId === old));
+    expect(due).toHaveLength(1);
+    // Reopened between the job's look and its erasure (the clock set back to a day the example
+    // protocol is in force, then forward again): an open case is not past any retention.
+    now = new Date('2025-06-09T09:00:00Z');
+    await post(`/v1/cases/${old}/reopening`, { notes: [{ category: 'common', text: 'back in charge' }] });
+    now = new Date('2035-06-09T09:00:00Z');
+    expect(await retention.erase(due)).toBe(0);
+    expect(service.ledger.parts.keys.keyOfCase(old)).toBeDefined();
+    expect((await service.request('GET', `/v1/cases/${old}`, { as: sds })).body.person.givenName).toBe('Elio');
+    // Closed again: due from the new closure, not from the first one.
+    now = new Date('2025-06-10T09:00:00Z');
+    await post(`/v1/cases/${old}/outcomes`, { outcomes: ['employment-contract'] });
+    await post(`/v1/cases/${old}/closure`, { reason: 'objectives-achieved' });
+    now = new Date('2035-06-09T09:00:00Z');
+    expect((await retention.due()).filter((p) => p.cases.some((c) => c.caseId === old))).toEqual([]);
+    expect(await retention.erase(due)).toBe(0);
+    now = new Date('2035-06-11T09:00:00Z');
+    expect((await retention.due()).filter((p) => p.cases.some((c) => c.caseId === old))).toHaveLength(1);
+  });
+
   it('rotates the master key: after a restart everything reads, and an old backup of the key store with the data folder still opens what it held', async () => {
     now = new Date('2025-06-10T09:00:00Z');
     const { caseId } = await post('/v1/referrals', { person: person('RSSMRA85T10A562S', 'Romeo'), needs: ['employment'] });
