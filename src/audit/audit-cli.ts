@@ -280,6 +280,14 @@ export async function exportCommand(args: string[], env: NodeJS.ProcessEnv, io: 
     let after = 0;
     for (;;) {
       const page = await audit.events(zone, after, 1000);
+      // Who wrote on each case, and what categories, is that case's data: on the trail before it is written out.
+      const cases = await audit.eventDisclosures(zone, page.items);
+      await trail(
+        store,
+        zone,
+        'audit.export',
+        cases.map((c) => ({ caseId: c.caseId, outcome: 'disclosed', disclosure: c.disclosure })),
+      );
       for (const item of page.items) io.out(JSON.stringify(item));
       if (page.next === undefined) return 0;
       after = page.next;

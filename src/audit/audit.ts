@@ -1,5 +1,5 @@
-import { caseStream, type EventStore, type Position, protocolStream, zoneOfStream, zoneStreamPrefixes } from '../../events';
-import { type AgencyCaseView, agencyCaseView, caseFacts, ledgerEntryOf, protocolAsOf, protocolEntryOf } from '../../projections/policy';
+import { agencyReferenceCategories, type Category, caseStream, type EventStore, parseStream, type Position, protocolStream, zoneOfStream, zoneStreamPrefixes } from '../../events';
+import { type AgencyCaseView, agencyCaseView, caseFacts, type Disclosure, ledgerEntryOf, protocolAsOf, protocolEntryOf } from '../../projections/policy';
 import { NotFound, ValidationFailed } from '../errors';
 import type { Clock } from '../ledger/clock';
 import { clearCategories } from '../store/codec';
@@ -214,6 +214,39 @@ export class Audit {
       if (page.length < limit) return { items };
     }
     return { items, next: from };
+  }
+
+  /**
+   * What a page of events discloses of each case in it (ENTITLEMENTS.md "The access trail": one
+   * record per disclosed case): which agency wrote an entry of which type on it, with data of
+   * which categories. A reference to an agency carries its membership's category (knowing that
+   * SerD is on the team is health data); each agency that wrote is an owner, with its own
+   * entries' categories, so its DPO reads the disclosure in `of-our-data`. Events of no case
+   * (the protocol, trail records) disclose no case.
+   */
+  async eventDisclosures(zone: string, items: readonly AuditEvent[]): Promise<Array<{ caseId: string; disclosure: Disclosure }>> {
+    const cases = new Map<string, Map<string, Set<Category>>>();
+    for (const item of items) {
+      const stream = parseStream(item.stream);
+      if (stream.kind !== 'case') continue;
+      let owners = cases.get(stream.caseId);
+      if (!owners) cases.set(stream.caseId, (owners = new Map()));
+      let categories = owners.get(item.agency);
+      if (!categories) owners.set(item.agency, (categories = new Set()));
+      for (const category of item.categories) categories.add(category as Category);
+    }
+    if (cases.size === 0) return [];
+    const protocol = protocolAsOf((await this.parts.store.readStream(protocolStream(zone))).map(protocolEntryOf));
+    const kindOf = (agency: string) => protocol?.kinds.get(agency);
+    const basis = ['auditor'];
+    return [...cases].map(([caseId, byAgency]) => {
+      const owners = [...byAgency].map(([agency, categories]) => {
+        for (const category of agencyReferenceCategories(agency, { kindOf })) categories.add(category);
+        return { agency, categories: [...categories].sort(), basis };
+      });
+      const categories = [...new Set(owners.flatMap((o) => o.categories))].sort();
+      return { caseId, disclosure: { categories, basis, owners } };
+    });
   }
 
   /**

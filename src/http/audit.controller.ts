@@ -129,8 +129,8 @@ export class AuditController {
     @Inject(IdempotentRequests) private readonly idempotency: IdempotentRequests,
   ) {}
 
-  private read<T>(caller: Caller, action: AuditRead<T>['action'], request: RequestContext, read: AuditRead<T>['read']): Promise<T> {
-    return this.queries.execute(new AuditRead(caller, action, request, read));
+  private read<T>(caller: Caller, action: AuditRead<T>['action'], request: RequestContext, read: AuditRead<T>['read'], disclosed?: AuditRead<T>['disclosed']): Promise<T> {
+    return this.queries.execute(new AuditRead(caller, action, request, read, disclosed));
   }
 
   @Get('events')
@@ -143,7 +143,14 @@ export class AuditController {
     const place = ['audit-events', caller.actor.zone];
     const after = q.cursor === undefined ? (q.after ?? 0) : this.cursors.open(q.cursor, EventsCursor, place).p;
     // One more than the page, so that the last page says it is the last.
-    const read: { items: AuditEvent[] } = await this.read(caller, 'audit.events', request, (audit, zone) => audit.events(zone, after, q.limit + 1));
+    // Each case of the page is on the trail too: who wrote on it, and what categories, is its data.
+    const read: { items: AuditEvent[] } = await this.read(
+      caller,
+      'audit.events',
+      request,
+      (audit, zone) => audit.events(zone, after, q.limit + 1),
+      (result, audit, zone) => audit.eventDisclosures(zone, result.items.slice(0, q.limit)),
+    );
     const items = read.items.slice(0, q.limit);
     const last = items[items.length - 1];
     return { items, nextCursor: read.items.length > q.limit && last ? this.cursors.seal({ p: last.position }, place) : null };

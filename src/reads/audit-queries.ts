@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import type { CaseView } from '../../projections/policy';
+import type { CaseView, Disclosure } from '../../projections/policy';
 import type { Caller } from '../access/caller';
 import { Audit } from '../audit/audit';
 import { NotFound } from '../errors';
@@ -10,8 +10,10 @@ import { Disclosures, type RequestContext, type TrailAction } from './disclosure
  * API.md "Auditor": every auditor read is on the access trail (ENTITLEMENTS.md "Roles"), of the
  * auditor's agency, in the auditor's zone, with the zone from the token. Reads of the ledger's
  * structure (events without personal data, proofs, checkpoints, verification) are recorded
- * with case "*" before their answer leaves; the as-of view of a case is recorded as a
- * disclosure of that case, with the categories and owners it shows, as any case read is.
+ * with case "*" before their answer leaves, and where a read shows which agency wrote on which
+ * case (a page of events), with one record per case it shows, as a disclosure of that case with
+ * its categories and owners; the as-of view of a case is recorded as a disclosure of that case,
+ * with the categories and owners it shows, as any case read is.
  */
 
 type ZoneAction = Exclude<TrailAction, `case.${string}` | 'subject.erasure' | 'dpo.subject'>;
@@ -23,6 +25,8 @@ export class AuditRead<T> extends Query<T> {
     readonly action: ZoneAction,
     readonly request: RequestContext,
     readonly read: (audit: Audit, zone: string) => Promise<T> | T,
+    /** The cases the answer discloses, besides the zone's record (`*`). */
+    readonly disclosed?: (result: T, audit: Audit, zone: string) => Promise<ReadonlyArray<{ caseId: string; disclosure: Disclosure }>>,
   ) {
     super();
   }
@@ -48,7 +52,7 @@ export class AuditReadHandler implements IQueryHandler<AuditRead<unknown>> {
     @Inject(Audit) private readonly audit: Audit,
   ) {}
 
-  async execute({ caller, action, request, read }: AuditRead<unknown>) {
+  async execute({ caller, action, request, read, disclosed }: AuditRead<unknown>) {
     let result: unknown;
     try {
       result = await read(this.audit, caller.actor.zone);
@@ -56,7 +60,13 @@ export class AuditReadHandler implements IQueryHandler<AuditRead<unknown>> {
       if (error instanceof NotFound) await this.disclosures.record(caller.actor, action, [{ caseId: '*', outcome: 'not-found' }], request);
       throw error;
     }
-    await this.disclosures.record(caller.actor, action, [{ caseId: '*', outcome: 'disclosed' }], request);
+    const cases = disclosed ? await disclosed(result, this.audit, caller.actor.zone) : [];
+    await this.disclosures.record(
+      caller.actor,
+      action,
+      [{ caseId: '*', outcome: 'disclosed' }, ...cases.map((c) => ({ caseId: c.caseId, outcome: 'disclosed' as const, disclosure: c.disclosure }))],
+      request,
+    );
     return result;
   }
 }

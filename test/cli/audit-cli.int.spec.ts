@@ -143,11 +143,19 @@ describe('the auditors’ commands', () => {
     for (const personal of [PERSON.fiscalCode, PERSON.familyName, 'methadone']) expect(exported.out.join('\n')).not.toContain(personal);
     // The replay and the export are themselves on the trail, as the system agency with the OS user as operator.
     const ledger = new Database(join(dataDir, 'ledger.db'), { readonly: true });
-    const metadata = (ledger.prepare("SELECT metadata FROM events WHERE type = 'AccessRecorded'").all() as Array<{ metadata: Buffer }>).map((r) =>
-      JSON.parse(r.metadata.toString()),
-    );
+    const records = (ledger.prepare("SELECT data, metadata FROM events WHERE type = 'AccessRecorded'").all() as Array<{ data: Buffer; metadata: Buffer }>).map((r) => ({
+      ...(JSON.parse(r.data.toString()) as { action: string; caseId: string; categories: string[] }),
+      meta: JSON.parse(r.metadata.toString()) as { agency: string; operator: string },
+    }));
     ledger.close();
-    expect(metadata.filter((m) => m.agency === 'ledger' && String(m.operator).startsWith('cli:')).length).toBe(3);
+    const byCli = records.filter((r) => r.meta.agency === 'ledger' && r.meta.operator.startsWith('cli:'));
+    expect(byCli.filter((r) => r.action === 'case.read-as-of')).toHaveLength(2);
+    // The export: the zone's record, and one for each case it wrote out (who wrote on it, in which categories, is that case's data).
+    const cases = new Set((lines as unknown as Array<{ stream: string }>).filter((l) => l.stream.startsWith('case-')).map((l) => l.stream.slice(l.stream.indexOf('.') + 1)));
+    expect(cases.size).toBeGreaterThan(0);
+    const exports = byCli.filter((r) => r.action === 'audit.export');
+    expect(exports.map((r) => r.caseId).sort()).toEqual(['*', ...cases].sort());
+    expect(exports.find((r) => r.caseId === caseId)?.categories).toEqual(expect.arrayContaining(['health']));
   });
 
   it('replays every case of the zone that existed for the agency at the instant, one JSON line each, in the order they were opened', async () => {

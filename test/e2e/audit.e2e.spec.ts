@@ -282,6 +282,29 @@ describe('auditors over HTTP', () => {
     expect((await audit(`/cases/${caseId}/view?agency=${AGENCIES.sds}&asOf=yesterday`)).status).toBe(400);
   });
 
+  it('puts each case a page of events shows on the trail, for the DPOs of the agencies that wrote on it', async () => {
+    const page = await audit('/events?limit=500');
+    expect(page.status).toBe(200);
+    const onCase = (page.body.items as Array<{ stream: string; agency: string }>).filter((e) => e.stream.endsWith(caseId));
+    expect(new Set(onCase.map((e) => e.agency))).toEqual(new Set([AGENCIES.serd, AGENCIES.sds, AGENCIES.cpi]));
+    const records = async (agency: string, scope: string) =>
+      (
+        (await service.request('GET', `/v1/access-trail?scope=${scope}&caseId=${caseId}&limit=500`, { as: { agency, roles: ['dpo'] } })).body.items as Array<{
+          action: string;
+          categories: string[];
+        }>
+      ).filter((r) => r.action === 'audit.events');
+    // SerD wrote on the case (the referral, with its health note): that SerD is on the case, and
+    // with health data, is what the page shows of SerD's, and SerD's DPO reads it.
+    const bySerd = await records(AGENCIES.serd, 'of-our-data');
+    expect(bySerd.length).toBeGreaterThan(0);
+    expect(bySerd[0]!.categories).toEqual(['common', 'health']);
+    // The CPI wrote a common note: its DPO reads the disclosure of what is the CPI's own.
+    expect((await records(AGENCIES.cpi, 'of-our-data'))[0]!.categories).toEqual(['common']);
+    // The auditor's agency reads in by-us the case disclosed, beside the zone's record.
+    expect((await records(AGENCIES.coordination, 'by-us'))[0]!.categories).toEqual(['common', 'health']);
+  });
+
   it("puts every auditor read on the access trail of the auditor's agency", async () => {
     const trail = await service.request('GET', '/v1/access-trail?limit=500', { as: { agency: AGENCIES.coordination, roles: ['dpo'] } });
     const actions = new Set((trail.body.items as Array<{ action: string; agency: string }>).filter((r) => r.agency === AGENCIES.coordination).map((r) => r.action));
