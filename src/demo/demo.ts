@@ -165,7 +165,7 @@ function story(): Step[] {
           line('add mental health to the team', await c.call('POST', `/v1/cases/${s.caseId}/members`, cpi, { agency: A.ufsma, tier: 'extended' })),
           line('close the case now', await c.call('POST', `/v1/cases/${s.caseId}/closure`, cpi, { reason: 'objectives-achieved' })),
           line(`activity report for one day (${day})`, await c.call('GET', `/v1/reports/activity?from=${day}&to=${day}`, cpi)),
-          `activity report for ${month}, needs → ${JSON.stringify((await expectOk(c.call('GET', `/v1/reports/activity?from=${month}&to=${month}`, cpi), 'report')).byNeed)}`,
+          line(`activity report for this month (${month}), not over yet`, await c.call('GET', `/v1/reports/activity?from=${month}&to=${month}`, cpi)),
         ];
       },
     },
@@ -231,7 +231,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const width = Math.max(80, options.width ?? 120);
   const say = (line = '') => options.out(line);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'equipe-ledger-demo-'));
-  const ledger = await createApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), consentExpiryIntervalMs: 0 });
+  // The service's clock is the machine's, until the reports' scene moves it a month on (a month is counted once it has ended).
+  let ahead = 0;
+  const clock = { now: () => new Date(Date.now() + ahead) };
+  const ledger = await createApp({ config: loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), consentExpiryIntervalMs: 0, clock });
   try {
     await ledger.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = ledger.app.getHttpServer().address() as { port: number };
@@ -330,14 +333,24 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (const line of table(headers, rows(await trail(A.uepe, 'by-us', 3)), style)) say(line);
     say();
 
+    // A month on: the month of the story has ended, and the reports count it.
+    const month = clock.now().toISOString().slice(0, 7);
+    const started = clock.now();
+    ahead = Date.UTC(started.getUTCFullYear(), started.getUTCMonth() + 1, 1, 8) - Date.now();
     const report = await expectOk(client.call('GET', '/v1/reports/activity', { agency: A.cabina, roles: ['operator'], sub: 'cabina-1' }), 'report');
-    say(style.bold('The coordination body sees no case, only counts; 1 to 4 read "<5" so that no figure singles out a person:'));
+    say(
+      style.bold(
+        `A month on (the service's clock set to ${clock.now().toISOString().slice(0, 10)}): ${month} has ended and is counted. The coordination body sees no case, only counts; 1 to 4 read "<5" so that no figure singles out a person:`,
+      ),
+    );
     for (const line of table(
       ['cases', 'by status', 'by need', 'by programme', 'by outcome'],
       [[String(report.cases), fmt(report.byStatus), fmt(report.byNeed), fmt(report.byProgramme), fmt(report.byOutcome)]],
       style,
     ))
       say(line);
+    const cpiReport = await expectOk(client.call('GET', `/v1/reports/activity?from=${month}&to=${month}`, coord(A.cpi, 'cpi-rossi')), 'report');
+    say(`The CPI's coordinator counts only what the CPI is shown: activity report for ${month}, needs → ${JSON.stringify(cpiReport.byNeed)}`);
     say();
     await auditorScene(client, say, style, width, state.caseId!, ended);
     say(style.dim('Try it yourself: npm start, then the curl walk-through in README.md.'));

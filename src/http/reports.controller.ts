@@ -46,7 +46,8 @@ export class ReportsController {
   @Roles('coordinator', 'operator', 'dpo', 'auditor', 'admin')
   @ApiOperation({
     summary: 'Counts by status, programme, need, outcome and month of opening, whole months only; every count rounded to a multiple of 5, 1 to 4 read "<5"',
-    description: "A coordination body's report counts the zone; a coordinator's counts what its own agency is shown.",
+    description:
+      "A coordination body's report counts the zone; a coordinator's counts what its own agency is shown. Only months that have ended are counted (UTC, by the service's clock): a month under way as from or to is a 400, and without to the report runs to the last month that has ended.",
   })
   @ApiQueryFrom(ActivityQuery)
   @ApiAnswer(200, ActivityReport, { description: 'the counts; a key with no case is absent' })

@@ -64,6 +64,8 @@ describe('npm run demo', () => {
     expect(text).toContain('add mental health to the team → 422 not-entitled');
     expect(text).toContain('close the case now → 422 closure-needs-outcome');
     expect(text).toMatch(/activity report for one day \(\d{4}-\d{2}-\d{2}\) → 400 validation/);
+    expect(text).toMatch(/activity report for this month \(\d{4}-\d{2}\), not over yet → 400 validation/);
+    // A month on, that month is counted, and the CPI's coordinator counts no health need.
     expect(text).toMatch(/activity report for \d{4}-\d{2}, needs → \{"employment":"<5"\}/);
   });
 

@@ -20,8 +20,10 @@ describe('per-agency reads over HTTP', () => {
   }
   const view = (as: As) => service.request('GET', `/v1/cases/${caseId}`, { as });
 
+  /** The service's clock runs this far ahead of the machine's (the activity report counts months that have ended). */
+  let ahead = 0;
   beforeAll(async () => {
-    service = await startService();
+    service = await startService({ clock: { now: () => new Date(Date.now() + ahead) } });
     await signProtocol(service);
     ({ caseId } = await post('/v1/referrals', op(AGENCIES.serd), {
       person: PERSON,
@@ -397,6 +399,15 @@ describe('per-agency reads over HTTP', () => {
   });
 
   describe('the activity report', () => {
+    const month = new Date().toISOString().slice(0, 7);
+    // A month on: this month, when the cases were opened, has ended and is counted.
+    beforeAll(() => {
+      ahead = 32 * 24 * 60 * 60_000;
+    });
+    afterAll(() => {
+      ahead = 0;
+    });
+
     it('counts for coordinators and coordination bodies, suppressing counts of 1 to 4', async () => {
       const report = await service.request('GET', '/v1/reports/activity', { as: { agency: AGENCIES.coordination, roles: ['operator'] } });
       expect(report.status).toBe(200);
@@ -413,11 +424,24 @@ describe('per-agency reads over HTTP', () => {
       expect(cpi.body.byNeed).toHaveProperty('employment');
     });
 
-    it('takes whole calendar months only', async () => {
-      const month = new Date().toISOString().slice(0, 7);
+    it('takes whole calendar months only, and only months that have ended', async () => {
       const report = await service.request('GET', `/v1/reports/activity?from=${month}&to=${month}`, { as: coordinator(AGENCIES.sds) });
       expect(report.status).toBe(200);
       expect(report.body).toMatchObject({ from: month, to: month });
+      // Without a range, up to the last month that has ended.
+      expect((await service.request('GET', '/v1/reports/activity', { as: coordinator(AGENCIES.sds) })).body).toMatchObject({ to: month });
+      // The month under way is refused, not counted: each case opened would change its figures,
+      // and two reports minutes apart would single out a referral by their difference.
+      ahead = 0;
+      for (const query of [`from=${month}`, `to=${month}`, `from=${month}&to=${month}`]) {
+        const under = await service.request('GET', `/v1/reports/activity?${query}`, { as: coordinator(AGENCIES.sds) });
+        expect(under.status).toBe(400);
+        expect(under.body.issues.map((i: { path: string }) => i.path)).toEqual(query.split('&').map((q) => `query.${q.split('=')[0]}`));
+      }
+      const none = await service.request('GET', '/v1/reports/activity', { as: coordinator(AGENCIES.sds) });
+      expect(none.body).toMatchObject({ cases: 0, byNeed: {} });
+      expect(none.body.to < month).toBe(true);
+      ahead = 32 * 24 * 60 * 60_000;
       const byDay = await service.request('GET', '/v1/reports/activity?from=2025-06-01&to=2025-06-02', { as: coordinator(AGENCIES.sds) });
       expect(byDay.status).toBe(400);
       expect(byDay.body.issues.map((i: { path: string }) => i.path)).toEqual(['query.from', 'query.to']);

@@ -73,7 +73,8 @@ async function zone(dir: string, readsLedger: boolean, health: boolean): Promise
   const runner = new ProjectionRunner(store, models, { casesPerTransaction: 1 });
   await runner.runUntilCaughtUp();
   runner.start();
-  const handler = new GetActivityReportHandler(seed.protocols, new ReadBarrier(store, runner, true));
+  // The report counts months that have ended: asked a month on, so that it counts this month's cases.
+  const handler = new GetActivityReportHandler(seed.protocols, new ReadBarrier(store, runner, true), { now: () => new Date(Date.now() + 32 * 24 * 60 * 60_000) });
   const coordinator = Caller.mint({ zone: ZONE, agency: AGENCIES.mentalHealth, operator: 'op-ufsma', roles: ['operator', 'coordinator'] }, models);
   return { store, models, runner, seed, report: () => handler.execute(new GetActivityReport(coordinator, {})) };
 }

@@ -417,7 +417,9 @@ async function readAnswers(ledger: Ledger, protocol: ZoneProtocol, observer: str
     const trail = new ReadAccessTrailHandler(barrier);
     const byUs = await trail.execute(new ReadAccessTrail(dpo, { scope: 'by-us', limit: 500 }));
     const ofOurData = await trail.execute(new ReadAccessTrail(dpo, { scope: 'of-our-data', limit: 500 }));
-    const report = await new GetActivityReportHandler(new ProtocolLedger(store, clock), barrier).execute(new GetActivityReport(o, {}));
+    // The report counts months that have ended: asked a month on, so that it counts the cases.
+    const monthOn = { now: () => new Date(NOW.getTime() + 40 * 24 * 60 * 60_000) };
+    const report = await new GetActivityReportHandler(new ProtocolLedger(store, clock), barrier, monthOn).execute(new GetActivityReport(o, {}));
     return normalised({ view, history, list: list.map(({ disclosure, ...item }) => ({ ...item, disclosure })), byUs: byUs.items, ofOurData: ofOurData.items, report });
   } finally {
     await runner.stop();
