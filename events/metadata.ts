@@ -21,4 +21,6 @@ export type EventMetadata = z.infer<typeof EventMetadata>;
 
 /** The author of events the service appends by itself; never a protocol party. */
 export const SYSTEM_AGENCY = 'ledger';
+/** What a DPO's trail reads in place of a reader its agency may not see (ENTITLEMENTS.md "The access trail"); never a protocol party, so that it cannot be mistaken for one. */
+export const UNDISCLOSED_AGENCY = 'undisclosed';
 export const SYSTEM_OPERATORS = { consentExpiry: 'ledger:consent-expiry' } as const;

@@ -1,10 +1,7 @@
-import type { CaseStatus, TRAIL_ACTIONS } from '../../events';
+import { type CaseStatus, type TRAIL_ACTIONS, UNDISCLOSED_AGENCY } from '../../events';
 import type { AgencyPartition, CaseSummary, ReadModels, TrailQuery, TrailRecord } from '../../projections/read-models';
 import { type CallerKnowledge, callerKnowledge, caseFacts, consentOfBasis, protocolAsOf } from '../../projections/policy';
 import type { Actor } from './actor';
-
-/** The reading agency of a trail record whose membership of the case the DPO's agency may not see. */
-export const UNDISCLOSED = 'undisclosed';
 
 const ERASURE_ACTION: (typeof TRAIL_ACTIONS)[number] = 'subject.erasure';
 
@@ -111,7 +108,7 @@ export class Caller {
 
 /** An `of-our-data` record whose reader the DPO's agency may not see: when, what, which case, which of its data, and the outcome. */
 function undisclosedReader<R extends TrailRecord>(record: R): Omit<R, 'operator'> & { operator?: string } {
-  return { ...record, agency: UNDISCLOSED, operator: undefined, ip: undefined, roles: [], purpose: UNDISCLOSED, basis: [] };
+  return { ...record, agency: UNDISCLOSED_AGENCY, operator: undefined, ip: undefined, roles: [], purpose: UNDISCLOSED_AGENCY, basis: [] };
 }
 
 export interface DpoTrail {

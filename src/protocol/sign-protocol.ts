@@ -1,7 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { z } from 'zod';
-import { DEFAULT_CONSENT_REQUIRED, DEFAULT_RECEIVABLE, partyOf, type ProposedTerms, type ProtocolEvent, ProtocolTerms, SYSTEM_AGENCY, type ZoneProtocol } from '../../events';
+import {
+  DEFAULT_CONSENT_REQUIRED,
+  DEFAULT_RECEIVABLE,
+  partyOf,
+  type ProposedTerms,
+  type ProtocolEvent,
+  ProtocolTerms,
+  SYSTEM_AGENCY,
+  UNDISCLOSED_AGENCY,
+  type ZoneProtocol,
+} from '../../events';
 import { RuleViolation } from '../errors';
 import type { Behaviour, CommandOrigin } from '../ledger/behaviour';
 import { CLOCK, type Clock } from '../ledger/clock';
@@ -17,7 +27,8 @@ export const SignProtocolBody = ProtocolTerms.superRefine((terms, ctx) => {
   const seen = new Set<string>();
   terms.parties.forEach((party, i) => {
     if (seen.has(party.agency)) ctx.addIssue({ code: 'custom', path: ['parties', i, 'agency'], message: 'appears twice' });
-    if (party.agency === SYSTEM_AGENCY) ctx.addIssue({ code: 'custom', path: ['parties', i, 'agency'], message: `"${SYSTEM_AGENCY}" is reserved` });
+    if (party.agency === SYSTEM_AGENCY || party.agency === UNDISCLOSED_AGENCY)
+      ctx.addIssue({ code: 'custom', path: ['parties', i, 'agency'], message: `"${party.agency}" is reserved` });
     seen.add(party.agency);
   });
 });

@@ -1,6 +1,6 @@
 import { evolveProtocol, type ProtocolEvent, type ZoneProtocol } from '../../events';
 import { decideApproval } from '../../src/protocol/approve-proposal';
-import { decideSigning, type SignProtocolBody } from '../../src/protocol/sign-protocol';
+import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
 import { AGENCIES, PROTOCOL_TERMS, protocolFixture } from '../support/fixtures';
 
 const PROPOSAL = '00000000-0000-4000-8000-0000000000aa';
@@ -70,5 +70,14 @@ describe('approving a protocol proposal', () => {
     const renewed = fold(proposed(), decideSigning(proposed(), PROTOCOL_TERMS, { agency: AGENCIES.sds }, 'ffffffff-0000-4000-8000-000000000000'), AGENCIES.sds);
     expect(() => decideApproval(renewed, PROPOSAL, AGENCIES.sds)).toThrow(expect.objectContaining({ rule: 'proposal-superseded' }));
     expect(() => decideApproval(protocolFixture(), PROPOSAL, AGENCIES.sds)).toThrow(expect.objectContaining({ name: 'NotFound' }));
+  });
+
+  it('refuses as a party the names the service writes itself: the system agency, and the undisclosed reader of a DPO trail', () => {
+    for (const agency of ['ledger', 'undisclosed']) {
+      const terms = { ...PROTOCOL_TERMS, parties: [...PROTOCOL_TERMS.parties, { ...PROTOCOL_TERMS.parties[0]!, agency }] };
+      const parsed = SignProtocolBody.safeParse(terms);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues).toEqual([expect.objectContaining({ path: ['parties', PROTOCOL_TERMS.parties.length, 'agency'], message: `"${agency}" is reserved` })]);
+    }
   });
 });
