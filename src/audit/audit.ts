@@ -254,6 +254,9 @@ export class Audit {
    * applied to the data up to T), computed by the policy of the live views from the case's
    * events and the zone protocol as they stood at that instant. Undefined where the case did
    * not exist for that agency then. An erased person's data stays erased: the keys are gone.
+   * Its disclosure, for the trail, says whose view it was and as of when (`view-of:`, `as-of:`
+   * in the auditor's record, which the auditor's own DPO reads); each owner keeps the basis of
+   * its own data in that view.
    */
   async caseAsOf(zone: string, caseId: string, agency: string, instant: string): Promise<AgencyCaseView | undefined> {
     // The ledger's times are compared as text in its own form (milliseconds, Z): an instant given
@@ -262,6 +265,7 @@ export class Audit {
     const events = await this.parts.store.readStream(caseStream(zone, caseId));
     if (events.length === 0) return undefined;
     const protocol = protocolAsOf((await this.parts.store.readStream(protocolStream(zone))).map(protocolEntryOf), asOf);
-    return agencyCaseView(caseFacts(caseId, events.map(ledgerEntryOf), protocol, asOf), agency);
+    const shown = agencyCaseView(caseFacts(caseId, events.map(ledgerEntryOf), protocol, asOf), agency);
+    return shown && { ...shown, disclosure: { ...shown.disclosure, basis: ['auditor', `view-of:${agency}`, `as-of:${asOf}`] } };
   }
 }

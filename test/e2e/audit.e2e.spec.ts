@@ -311,7 +311,15 @@ describe('auditors over HTTP', () => {
     expect([...actions].sort()).toEqual(['audit.checkpoint', 'audit.checkpoints', 'audit.events', 'audit.keys', 'audit.proof', 'audit.verify', 'case.read-as-of']);
     // The as-of view discloses a case: its owners' DPOs see it in "of-our-data".
     const serdDpo = await service.request('GET', '/v1/access-trail?scope=of-our-data&limit=500', { as: { agency: AGENCIES.serd, roles: ['dpo'] } });
-    expect((serdDpo.body.items as Array<{ action: string }>).some((r) => r.action === 'case.read-as-of')).toBe(true);
+    const asOfBySerd = (serdDpo.body.items as Array<{ action: string; basis: string[] }>).filter((r) => r.action === 'case.read-as-of');
+    expect(asOfBySerd.length).toBeGreaterThan(0);
+    // The auditor's own DPO reads whose view was replayed, and as of when; an owner, the basis of its own data in it.
+    const asOfByUs = (trail.body.items as Array<{ action: string; basis: string[] }>).filter(
+      (r) => r.action === 'case.read-as-of' && r.basis.includes(`view-of:${AGENCIES.mentalHealth}`),
+    );
+    expect(asOfByUs.length).toBeGreaterThan(0);
+    expect(asOfByUs[0]!.basis).toEqual(['auditor', `view-of:${AGENCIES.mentalHealth}`, expect.stringMatching(/^as-of:\d{4}-\d{2}-\d{2}T[\d:.]+Z$/)]);
+    for (const r of asOfBySerd) expect(r.basis.some((b) => b.startsWith('view-of:') || b.startsWith('as-of:'))).toBe(false);
     // A refused call is recorded too.
     const sdsDpo = await service.request('GET', '/v1/access-trail?limit=500', { as: { agency: AGENCIES.sds, roles: ['dpo'] } });
     expect((sdsDpo.body.items as Array<{ action: string; outcome: string }>).some((r) => r.action === 'audit.verify' && r.outcome === 'forbidden')).toBe(true);
