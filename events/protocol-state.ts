@@ -46,8 +46,8 @@ export function evolveProtocol(protocol: ZoneProtocol | undefined, event: Protoc
     }
     case 'ProtocolRenewalProposed': {
       if (!protocol) throw new Error('a protocol proposal before the first protocol');
-      const kinds = new Map(protocol.kinds);
-      for (const party of event.data.terms.parties) kinds.set(party.agency, party.kind);
+      // A proposal changes nothing anyone receives, the kinds of agencies included (a reference
+      // to an agency is classified by its kind): they change when it comes into force.
       const pending: PendingProposal = {
         proposalId: event.data.proposalId,
         terms: event.data.terms,
@@ -55,7 +55,7 @@ export function evolveProtocol(protocol: ZoneProtocol | undefined, event: Protoc
         awaiting: new Set(event.data.awaiting),
         approved: new Set(),
       };
-      return { ...protocol, kinds, revision, pending, superseded: superseded(pending) };
+      return { ...protocol, revision, pending, superseded: superseded(pending) };
     }
     case 'ProtocolProposalApproved': {
       if (!protocol) throw new Error('a protocol approval before the first protocol');

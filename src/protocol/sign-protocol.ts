@@ -62,13 +62,15 @@ export function resolvedTerms(terms: SignProtocolBody): ProposedTerms {
 /**
  * ENTITLEMENTS.md: a renewal widens what a party receives when it gives a party a category it
  * did not receive, makes a party newly `minimalEquipe`, drops a category from
- * `consentRequired`, or adds a party.
+ * `consentRequired`, or adds a party; and when it gives a party another kind: a reference to an
+ * agency carries its kind's membership category (that SerD is on a case is health data), so a
+ * new kind can hand every past reference to it to parties that did not receive it.
  */
 export function widens(current: ProposedTerms, proposed: ProposedTerms): boolean {
   if (current.consentRequired.some((c) => !proposed.consentRequired.includes(c))) return true;
   return proposed.parties.some((p) => {
     const before = current.parties.find((q) => q.agency === p.agency);
-    return !before || (p.minimalEquipe && !before.minimalEquipe) || p.receivable.some((c) => !before.receivable.includes(c));
+    return !before || p.kind !== before.kind || (p.minimalEquipe && !before.minimalEquipe) || p.receivable.some((c) => !before.receivable.includes(c));
   });
 }
 
@@ -86,7 +88,12 @@ export function decideSigning(current: ZoneProtocol | undefined, terms: SignProt
   const proposed = resolvedTerms(terms);
   if (!current) return [{ type: 'ProtocolSigned', data: { version: 1, ...proposed } }];
   const inBoth = proposed.parties.map((p) => p.agency).filter((agency) => partyOf(current, agency));
-  const awaiting = widens(current.current, proposed) ? inBoth.filter((agency) => agency !== signer.agency) : [];
+  const widening = widens(current.current, proposed);
+  const awaiting = widening ? inBoth.filter((agency) => agency !== signer.agency) : [];
+  // A widening with no one else in both protocols would be one agency widening alone: say, after
+  // a narrowing that dropped every other party, adding them back with more for itself. The
+  // service's own proposal (`ledger protocol apply`) still awaits every party in both.
+  if (widening && awaiting.length === 0 && signer.agency !== SYSTEM_AGENCY) throw new RuleViolation('protocol-widened-alone', signer.agency);
   if (awaiting.length === 0) return [{ type: 'ProtocolRenewed', data: { version: current.current.version + 1, ...proposed } }];
   return [{ type: 'ProtocolRenewalProposed', data: { proposalId, terms: proposed, awaiting } }];
 }

@@ -31,9 +31,30 @@ describe('signing and renewing the zone protocol', () => {
     ['a party newly in the minimal team', withParty(AGENCIES.serd, { minimalEquipe: true })],
     ['a smaller consentRequired', { ...PROTOCOL_TERMS, consentRequired: ['special', 'judicial'] as SignProtocolBody['consentRequired'] }],
     ['a new party', { ...PROTOCOL_TERMS, parties: [...PROTOCOL_TERMS.parties, { agency: 'comune-di-pescia', name: 'Comune', kind: 'housing' as const, minimalEquipe: false }] }],
+    // SerD's receivable kept as it was: its kind alone changes, and with it the category of every
+    // reference to SerD (addiction services → health; housing → common, which the CPI receives).
+    [
+      'another kind for a party',
+      withParty(AGENCIES.serd, { kind: 'housing', receivable: [...protocolFixture().current.parties.find((p) => p.agency === AGENCIES.serd)!.receivable] }),
+    ],
   ])('makes a proposal of %s, awaiting every other party in both protocols', (_what, terms) => {
     const [event] = decideSigning(protocolFixture(), terms, { agency: AGENCIES.cpi }, PROPOSAL);
     expect(event).toEqual({ type: 'ProtocolRenewalProposed', data: { proposalId: PROPOSAL, terms: expect.any(Object), awaiting: parties.filter((a) => a !== AGENCIES.cpi) } });
+  });
+
+  it('refuses a widening that no other party of both protocols could approve: no single agency widens its own access', () => {
+    // The CPI drops every other party (a narrowing: in force at once, as ENTITLEMENTS.md says)…
+    const alone = { ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.filter((p) => p.agency === AGENCIES.cpi) };
+    const [narrowing] = decideSigning(protocolFixture(), alone, { agency: AGENCIES.cpi }, PROPOSAL);
+    expect(narrowing!.type).toBe('ProtocolRenewed');
+    const cpiAlone = fold(protocolFixture(), [narrowing!], AGENCIES.cpi);
+    // …then adds them back with more for itself: with no one else in both, that is refused.
+    const back = withParty(AGENCIES.cpi, { receivable: ['common', 'special', 'health', 'judicial'] });
+    expect(() => decideSigning(cpiAlone, back, { agency: AGENCIES.cpi }, PROPOSAL)).toThrow(expect.objectContaining({ rule: 'protocol-widened-alone' }));
+    expect(() => decideSigning(cpiAlone, PROTOCOL_TERMS, { agency: AGENCIES.cpi }, PROPOSAL)).toThrow(expect.objectContaining({ rule: 'protocol-widened-alone' }));
+    // The service's own proposal awaits the parties in both (here the CPI).
+    const [proposal] = decideSigning(cpiAlone, PROTOCOL_TERMS, { agency: 'ledger' }, PROPOSAL);
+    expect(proposal).toMatchObject({ type: 'ProtocolRenewalProposed', data: { awaiting: [AGENCIES.cpi] } });
   });
 
   it('awaits every party when the service itself proposes (ledger protocol apply)', () => {
@@ -49,6 +70,17 @@ describe('approving a protocol proposal', () => {
   it('changes nothing in force while a proposal waits', () => {
     expect(proposed().current).toEqual(protocolFixture().current);
     expect(proposed().pending?.awaiting.size).toBe(parties.length - 1);
+  });
+
+  it("changes no agency's kind while a proposal waits, and changes it once the proposal is in force", () => {
+    const serd = protocolFixture().current.parties.find((p) => p.agency === AGENCIES.serd)!;
+    const rekinded = withParty(AGENCIES.serd, { kind: 'housing', receivable: [...serd.receivable] });
+    let protocol = fold(protocolFixture(), decideSigning(protocolFixture(), rekinded, { agency: AGENCIES.cpi }, PROPOSAL), AGENCIES.cpi);
+    expect(protocol.pending).toBeDefined();
+    expect(protocol.kinds.get(AGENCIES.serd)).toBe(serd.kind);
+    for (const agency of parties.filter((a) => a !== AGENCIES.cpi)) protocol = fold(protocol, decideApproval(protocol, PROPOSAL, agency), agency);
+    expect(protocol.pending).toBeUndefined();
+    expect(protocol.kinds.get(AGENCIES.serd)).toBe('housing');
   });
 
   it('counts each awaited approval once, and puts the proposal in force with the last', () => {
