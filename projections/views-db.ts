@@ -10,11 +10,12 @@ import { dirname } from 'node:path';
  * on power loss, which the subscription then delivers again.
  */
 /**
- * The shape of the read models' tables. When it changes, a views file of another shape is
- * thrown away on open and the runner projects the ledger again from position 0: the views are
- * a function of the ledger, never migrated by hand.
+ * The shape of the read models' tables, and of what the policy puts in them. When either
+ * changes, a views file of another version is thrown away on open and the runner projects the
+ * ledger again from position 0: the views are a function of the ledger, never migrated by hand.
+ * 8: a pending protocol proposal no longer changes the kinds views classify agencies by.
  */
-export const VIEWS_SCHEMA = 7;
+export const VIEWS_SCHEMA = 8;
 
 /**
  * `ledger`: the identity of the store the views are computed from (EventStore.identity()). A
