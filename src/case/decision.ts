@@ -51,6 +51,20 @@ export function openPlanForMember(state: CaseState, ctx: DecisionContext): ZoneP
   return protocol;
 }
 
+/**
+ * A restriction a full member may make whatever the case's status and the protocol's validity:
+ * a person withdraws an authorisation at any time (GDPR art. 7(3)), and while the views still
+ * show what it released (a closed case, a protocol lapsed before its renewal is signed), the
+ * withdrawal must be possible, or it would keep showing what the person took back. The caller
+ * must still be a party of the zone's protocol and a full member of the case.
+ */
+export function caseForRestriction(state: CaseState, ctx: DecisionContext): void {
+  if (!existsFor(state, ctx.protocol, ctx.actor.agency)) throw new NotFound('no such case');
+  if (state.erased) throw new RuleViolation('case-erased');
+  if (!ctx.protocol || !partyOf(ctx.protocol, ctx.actor.agency)) throw new RuleViolation('not-a-party', ctx.actor.agency);
+  if (!isFullMember(state, ctx.protocol, ctx.actor.agency)) throw new RuleViolation('not-a-member', ctx.actor.agency);
+}
+
 /** As caseForMember, and the case is not closed. */
 export function openCaseForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
   const protocol = caseForMember(state, ctx);

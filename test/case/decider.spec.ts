@@ -161,6 +161,17 @@ describe('the case decider', () => {
       given(referred()).when(withdrawConsent, { consentId: CONSENT_ID }).thenRule('unknown-consent');
     });
 
+    it('withdraws a consent at any time: on a closed case, and while the protocol is not in force', () => {
+      const withdrawn = [{ type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } }];
+      given(referred(), consent, inCharge(), outcome(), closed()).when(withdrawConsent, { consentId: CONSENT_ID }).then(withdrawn);
+      // The protocol lapsed (its validity ended on 4 Feb 2030) before a renewal was signed.
+      given(referred(), consent)
+        .when(withdrawConsent, { consentId: CONSENT_ID }, { now: new Date('2030-02-05T12:00:00Z') })
+        .then(withdrawn);
+      // Still only a party's full member, and a case that exists for it.
+      given(referred(), consent).when(withdrawConsent, { consentId: CONSENT_ID }, { by: 'comune-altrove' }).thenNotFound();
+    });
+
     it('expires a consent only once its validity has passed, and only once', () => {
       const history = given(referred(), consent);
       expect(() => expireConsent(history.state, CONSENT_ID, new Date('2026-04-30T00:00:00Z'))).toThrow(RuleViolation);
