@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadModels } from '../projections/read-models';
 import { buildMarkerOf, removeViewsDb } from '../projections/views-db';
-import { AgencyId, inForce, OperatorId, type Position, SYSTEM_AGENCY, ZoneId } from '../events';
+import { AgencyId, dateInItaly, inForce, OperatorId, type Position, SYSTEM_AGENCY, ZoneId } from '../events';
 import { ROLES, type Role } from './access/actor';
 import { createApp } from './app';
 import { loadOrCreateLocalSigningKey } from './access/local-signing-key';
@@ -228,7 +228,12 @@ async function applyProtocol(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
     const commandId = newCommandId();
     const proposalId = new CommandIds(commandId).entity('proposal');
     // The same rule as PUT /v1/protocol: a renewal that widens what a party receives waits for the parties' admins.
-    const { protocol } = await protocols.execute({ signer, decide: (current) => decideSigning(current, parsed.data, signer, proposalId), commandId, correlationId: 'cli' });
+    const { protocol } = await protocols.execute({
+      signer,
+      decide: (current) => decideSigning(current, parsed.data, signer, proposalId, dateInItaly(new Date())),
+      commandId,
+      correlationId: 'cli',
+    });
     if (protocol.pending?.proposalId === proposalId) {
       io.out(
         `zone ${zone.data}: the renewal widens what some party receives: proposal ${proposalId} awaits the approval of ${[...protocol.pending.awaiting].join(', ')} (POST /v1/protocol/proposals/${proposalId}/approval)`,

@@ -54,8 +54,8 @@ export const RULES = {
   'minimal-equipe-fixed': 'agencies of the minimal team cannot be removed',
   'aggregates-only': 'coordination agencies see aggregates only and cannot be on a case',
   'protocol-party-required': 'the signing agency must be a party of the protocol it signs',
-  'protocol-widened-alone':
-    'a renewal that widens what a party receives needs the approval of another party of both protocols, and there is none: no single agency can widen its own access (ledger protocol apply proposes it to every party)',
+  'protocol-changed-alone':
+    'a renewal that widens what a party receives, shortens retention or ends the protocol in force needs the approval of another party of both protocols, and there is none (ledger protocol apply proposes it to every party)',
   'idempotency-key-reused': 'the Idempotency-Key was used with another request',
   'not-entitled': "the command is about data the caller's agency may not see",
   'proposal-superseded': 'a later protocol proposal or renewal replaced this proposal',

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { z } from 'zod';
 import {
+  dateInItaly,
   DEFAULT_CONSENT_REQUIRED,
   DEFAULT_RECEIVABLE,
   partyOf,
@@ -75,12 +76,25 @@ export function widens(current: ProposedTerms, proposed: ProposedTerms): boolean
 }
 
 /**
- * decide: signs the first protocol of a zone, or renews it. Whoever signs must be a party of the
- * protocol it signs and, for a renewal, of the one in force. A renewal that widens nothing is in
- * force at once; one that widens is a proposal awaiting an admin of every other party in both
- * protocols (ENTITLEMENTS.md: no single agency can widen its own access). Pure.
+ * Changes that widen nothing anyone receives, yet one agency may not make alone (ENTITLEMENTS.md:
+ * "a protocol is signed by all its parties"): a shorter retention, after which the daily job
+ * destroys, for good, the keys of every other controller's closed cases past it; and a validity
+ * window that ends the protocol in force today (every command of the zone refused). `today` is
+ * the Italian calendar day the renewal is signed on.
  */
-export function decideSigning(current: ZoneProtocol | undefined, terms: SignProtocolBody, signer: ProtocolSigner, proposalId: string): ProtocolEvent[] {
+export function restrictsOthers(current: ProposedTerms, proposed: ProposedTerms, today: string): boolean {
+  const within = (terms: ProposedTerms) => terms.validFrom <= today && today <= terms.validUntil;
+  return proposed.retentionYearsAfterClosure < current.retentionYearsAfterClosure || (within(current) && !within(proposed));
+}
+
+/**
+ * decide: signs the first protocol of a zone, or renews it. Whoever signs must be a party of the
+ * protocol it signs and, for a renewal, of the one in force. A renewal that widens nothing (nor
+ * restricts others: restrictsOthers) is in force at once; otherwise it is a proposal awaiting an
+ * admin of every other party in both protocols (ENTITLEMENTS.md: no single agency can widen its
+ * own access), and is refused when there is no such party. Pure: `today` is the day it is signed.
+ */
+export function decideSigning(current: ZoneProtocol | undefined, terms: SignProtocolBody, signer: ProtocolSigner, proposalId: string, today: string): ProtocolEvent[] {
   if (signer.agency !== SYSTEM_AGENCY) {
     const inNew = terms.parties.some((p) => p.agency === signer.agency);
     if (!inNew || (current && !partyOf(current, signer.agency))) throw new RuleViolation('protocol-party-required', signer.agency);
@@ -88,12 +102,12 @@ export function decideSigning(current: ZoneProtocol | undefined, terms: SignProt
   const proposed = resolvedTerms(terms);
   if (!current) return [{ type: 'ProtocolSigned', data: { version: 1, ...proposed } }];
   const inBoth = proposed.parties.map((p) => p.agency).filter((agency) => partyOf(current, agency));
-  const widening = widens(current.current, proposed);
-  const awaiting = widening ? inBoth.filter((agency) => agency !== signer.agency) : [];
-  // A widening with no one else in both protocols would be one agency widening alone: say, after
-  // a narrowing that dropped every other party, adding them back with more for itself. The
+  const approved = widens(current.current, proposed) || restrictsOthers(current.current, proposed, today);
+  const awaiting = approved ? inBoth.filter((agency) => agency !== signer.agency) : [];
+  // Such a change with no one else in both protocols would be one agency's alone: say, after a
+  // narrowing that dropped every other party, adding them back with more for itself. The
   // service's own proposal (`ledger protocol apply`) still awaits every party in both.
-  if (widening && awaiting.length === 0 && signer.agency !== SYSTEM_AGENCY) throw new RuleViolation('protocol-widened-alone', signer.agency);
+  if (approved && awaiting.length === 0 && signer.agency !== SYSTEM_AGENCY) throw new RuleViolation('protocol-changed-alone', signer.agency);
   if (awaiting.length === 0) return [{ type: 'ProtocolRenewed', data: { version: current.current.version + 1, ...proposed } }];
   return [{ type: 'ProtocolRenewalProposed', data: { proposalId, terms: proposed, awaiting } }];
 }
@@ -116,7 +130,11 @@ export class SignProtocolHandler implements ICommandHandler<SignProtocol, Protoc
 
   async execute({ origin, terms }: SignProtocol): Promise<ProtocolAnswer> {
     const proposalId = new CommandIds(origin.commandId).entity('proposal');
-    const { protocol } = await this.protocols.execute({ ...origin, signer: origin.actor, decide: (current) => decideSigning(current, terms, origin.actor, proposalId) });
+    const { protocol } = await this.protocols.execute({
+      ...origin,
+      signer: origin.actor,
+      decide: (current) => decideSigning(current, terms, origin.actor, proposalId, dateInItaly(this.clock.now())),
+    });
     return protocolAnswer(origin.actor.zone, protocol, this.clock.now(), proposalId);
   }
 }

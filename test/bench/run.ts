@@ -54,7 +54,7 @@ import { takeInCharge } from '../../src/case/take-in-charge';
 import { validatePlanRevision } from '../../src/case/validate-plan-revision';
 import { withdrawConsent } from '../../src/case/withdraw-consent';
 import { CommandIds } from '../../src/ledger/command-ids';
-import { evolveProtocol } from '../../events';
+import { dateInItaly, evolveProtocol } from '../../events';
 import { decideSigning, SignProtocolBody } from '../../src/protocol/sign-protocol';
 import { comparePositions, type EventToAppend, parsePosition, type Position } from '../../events/event-store';
 import type { FromWorker, ToWorker, WorkerSettings } from '../../src/reads/projection-worker';
@@ -132,7 +132,7 @@ async function portThroughput(dir: string, inFlight: number): Promise<number> {
 
 const { zone: _zone, ...PROTOCOL_TERMS } = JSON.parse(readFileSync(join(ROOT, 'examples/valdinievole-protocol.json'), 'utf8')) as { zone: string } & Record<string, unknown>;
 const TERMS = SignProtocolBody.parse(PROTOCOL_TERMS);
-const PROTOCOL = decideSigning(undefined, TERMS, { agency: 'sds-valdinievole' }, randomUUID())[0]!;
+const PROTOCOL = decideSigning(undefined, TERMS, { agency: 'sds-valdinievole' }, randomUUID(), dateInItaly(new Date()))[0]!;
 
 /**
  * Commands on one case decided in turn by the real decider under the bench protocol, outside any
@@ -303,7 +303,12 @@ async function rebuildRate(dir: string, cases: number) {
 /** Signs the bench protocol (or other terms) for a zone, as the SdS admin. */
 function signBenchProtocol(protocols: ProtocolLedger, zone = 'bench', terms: typeof TERMS = TERMS) {
   const signer = { zone, agency: 'sds-valdinievole', operator: 'admin' };
-  return protocols.execute({ signer, decide: (current) => decideSigning(current, terms, signer, randomUUID()), commandId: randomUUID(), correlationId: 'bench' });
+  return protocols.execute({
+    signer,
+    decide: (current) => decideSigning(current, terms, signer, randomUUID(), dateInItaly(new Date())),
+    commandId: randomUUID(),
+    correlationId: 'bench',
+  });
 }
 
 /** The bench protocol signed in `store`, and a case command through the CaseLedger as an SdS operator and coordinator. */

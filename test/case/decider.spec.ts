@@ -162,7 +162,7 @@ describe('the case decider', () => {
     });
 
     it('withdraws a consent at any time: on a closed case, and while the protocol is not in force', () => {
-      const withdrawn = [{ type: 'ConsentWithdrawn', data: { consentId: CONSENT_ID, notes: [] } }];
+      const withdrawn = [{ type: 'ConsentWithdrawn' as const, data: { consentId: CONSENT_ID, notes: [] } }];
       given(referred(), consent, inCharge(), outcome(), closed()).when(withdrawConsent, { consentId: CONSENT_ID }).then(withdrawn);
       // The protocol lapsed (its validity ended on 4 Feb 2030) before a renewal was signed.
       given(referred(), consent)

@@ -23,7 +23,7 @@ const { zone: _zone, ...terms } = EXAMPLE_PROTOCOL;
 export const PROTOCOL_TERMS = SignProtocolBody.parse(terms);
 
 export function protocolFixture(terms = PROTOCOL_TERMS): ZoneProtocol {
-  const [event] = decideSigning(undefined, terms, { agency: AGENCIES.sds }, '00000000-0000-4000-8000-00000000000a');
+  const [event] = decideSigning(undefined, terms, { agency: AGENCIES.sds }, '00000000-0000-4000-8000-00000000000a', '2025-06-01');
   return evolveProtocol(undefined, event!, 0n);
 }
 

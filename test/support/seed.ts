@@ -6,6 +6,7 @@ import { type Decides, routedInput, type SentInput } from './decide';
 import type { Clock } from '../../src/ledger/clock';
 import { ProtocolLedger } from '../../src/protocol/protocol-ledger';
 import { decideSigning } from '../../src/protocol/sign-protocol';
+import { dateInItaly } from '../../events';
 import type { EventStore } from '../../events/event-store';
 import { AGENCIES, PROTOCOL_TERMS, ZONE } from './fixtures';
 
@@ -28,7 +29,12 @@ export class Seeder {
 
   async protocol(terms = PROTOCOL_TERMS, zone = ZONE) {
     const signer = { zone, agency: AGENCIES.sds, operator: 'admin' };
-    return this.protocols.execute({ signer, decide: (current) => decideSigning(current, terms, signer, randomUUID()), commandId: randomUUID(), correlationId: 'seed' });
+    return this.protocols.execute({
+      signer,
+      decide: (current) => decideSigning(current, terms, signer, randomUUID(), dateInItaly(new Date())),
+      commandId: randomUUID(),
+      correlationId: 'seed',
+    });
   }
 
   async run<B extends z.ZodType, I>(agency: string, behaviour: Decides<B, I>, sent: SentInput<B, I>, caseId?: string, zone = ZONE) {
