@@ -77,12 +77,19 @@ function caseView(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], 
         view.referrer = by();
         break;
       case 'ConsentRecorded': {
+        // Single fields one fact each; the purposes are a list, each one a fact of its own category.
         const details = Object.fromEntries(
-          [...sight.fields.entries()].filter(([field]) => field !== 'grants' && field !== 'notes' && field !== 'consentId').map(([field, seen]) => [field, shown.fact(seen[0]!)]),
+          [...sight.fields.entries()]
+            .filter(([field]) => field !== 'grants' && field !== 'notes' && field !== 'consentId' && field !== 'purposes')
+            .map(([field, seen]) => [field, shown.fact(seen[0]!)]),
         );
+        const purposes = shown.values(sight, 'purposes');
         consents.set(
           event.data.consentId,
-          merged(merged({ consentId: event.data.consentId, status: 'active', grants: shown.values(sight, 'grants') }, details), { recordedAt: entry.at, recordedBy: by() }),
+          merged(merged({ consentId: event.data.consentId, status: 'active', grants: shown.values(sight, 'grants'), ...(purposes.length > 0 ? { purposes } : {}) }, details), {
+            recordedAt: entry.at,
+            recordedBy: by(),
+          }),
         );
         break;
       }

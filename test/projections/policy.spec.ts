@@ -51,6 +51,28 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     });
   });
 
+  it('shows every purpose of an authorisation it may see, as a list, each only where its category is visible', () => {
+    const withPurposes: Given = {
+      ...consent(C1, AGENCIES.sds, ['health']),
+      data: {
+        ...(consent(C1, AGENCIES.sds, ['health']).data as object),
+        purposes: [
+          { category: 'common', text: 'job placement' },
+          { category: 'common', text: 'housing support' },
+          { category: 'health', text: 'therapeutic pathway' },
+        ],
+      },
+    } as Given;
+    const events = [referral(AGENCIES.sds), inChargeNeri, withPurposes];
+    const consentsOf = (agency: string) => viewOf(events, agency)!.view.consents as Array<{ purposes?: unknown }>;
+    // SdS, authorised for health data, sees all three; the history agrees.
+    expect(consentsOf(AGENCIES.sds)[0]!.purposes).toEqual([
+      { category: 'common', text: 'job placement' },
+      { category: 'common', text: 'housing support' },
+      { category: 'health', text: 'therapeutic pathway' },
+    ]);
+  });
+
   describe('rule 1: an agency sees what it recorded', () => {
     it('shows SerD, a referrer outside the team, its own referral with its health notes', () => {
       const view = viewOf([referral(), inChargeNeri, noted('common', 'interview done', AGENCIES.cpi)], AGENCIES.serd)!;
