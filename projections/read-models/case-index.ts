@@ -58,6 +58,7 @@ export class CaseIndex {
       due: db.prepare<[string, number], { zone: string; case_id: string; consent_id: string; valid_until: string }>(
         'SELECT zone, case_id, consent_id, valid_until FROM consent_deadlines WHERE valid_until <= ? ORDER BY valid_until LIMIT ?',
       ),
+      anyDue: db.prepare<[string], { due: number }>('SELECT 1 AS due FROM consent_deadlines WHERE valid_until <= ? LIMIT 1'),
       summaries: db.prepare<[string], { case_id: string; status: string; opened_at: string; codes: Uint8Array | string }>(
         'SELECT case_id, status, opened_at, codes FROM case_summary WHERE zone = ?',
       ),
@@ -97,6 +98,11 @@ export class CaseIndex {
    */
   forgetPerson(zone: string, personKey: string): void {
     this.s.forgetPerson.run(zone, personKey);
+  }
+
+  /** Whether any authorisation's validity has passed with no expiry recorded yet (ConsentExpiry looks every second). */
+  anyConsentDue(now: string): boolean {
+    return this.s.anyDue.get(now) !== undefined;
   }
 
   /** Authorisations whose validity has passed and that no expiry has been recorded for yet. */

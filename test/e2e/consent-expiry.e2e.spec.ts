@@ -66,4 +66,37 @@ describe('authorisations expire by themselves', () => {
     expect(await expiry.tick()).toBe(0);
     expect((await service.store.readStream(caseStream(ZONE, caseId))).filter((e) => e.type === 'ConsentExpired')).toHaveLength(1);
   });
+
+  it('expires an authorisation within about a second of its deadline, by itself', async () => {
+    // The service's own timer at its default, on the machine's clock: no tick by hand.
+    const live = await startService({ consentExpiryIntervalMs: null });
+    try {
+      await signProtocol(live);
+      const sds = { agency: AGENCIES.sds, roles: ['coordinator' as const] };
+      const { caseId } = (await live.request('POST', '/v1/referrals', { as: { agency: AGENCIES.serd }, body: { person: PERSON, needs: ['addiction'] } })).body;
+      const validUntil = new Date(Date.now() + 1_500).toISOString();
+      const recorded = await live.request('POST', `/v1/cases/${caseId}/consents`, {
+        as: sds,
+        body: {
+          grants: [{ agency: AGENCIES.sds, categories: ['health'] }],
+          legalBasis: 'explicit-consent',
+          informativaVersion: 'v1',
+          collectedAt: new Date().toISOString(),
+          validUntil,
+        },
+      });
+      expect(recorded.status).toBe(201);
+      const expired = async () => (await live.store.readStream(caseStream(ZONE, caseId))).find((e) => e.type === 'ConsentExpired');
+      const deadline = Date.now() + 10_000;
+      while (!(await expired()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const event = await expired();
+      expect(event).toBeDefined();
+      // Appended after the deadline, and not a minute later.
+      const lateBy = Date.parse(event!.metadata.occurredAt) - Date.parse(validUntil);
+      expect(lateBy).toBeGreaterThanOrEqual(0);
+      expect(lateBy).toBeLessThan(5_000);
+    } finally {
+      await live.stop();
+    }
+  });
 });

@@ -43,7 +43,8 @@ export interface TestResponse {
  * The real service, over real HTTP on a loopback port, with the real embedded store in a fresh
  * data folder. Tests talk to it only through HTTP (and read the store to check durability).
  */
-export async function startService(options: { clock?: Clock; env?: Record<string, string>; consentExpiryIntervalMs?: number; dataDir?: string } = {}): Promise<TestService> {
+/** `consentExpiryIntervalMs`: 0 (the default here) turns the expiry job off; null leaves it at the service's own default. */
+export async function startService(options: { clock?: Clock; env?: Record<string, string>; consentExpiryIntervalMs?: number | null; dataDir?: string } = {}): Promise<TestService> {
   // A data folder given is the caller's to remove; a fresh one is removed on stop (unless kept).
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ledger-e2e-'));
   const logs: string[] = [];
@@ -57,7 +58,13 @@ export async function startService(options: { clock?: Clock; env?: Record<string
   // unless a test sets them (test/e2e/limits.e2e.spec.ts).
   const unlimited = { RATE_LIMIT_PER_SUBJECT: '1000000', RATE_LIMIT_PER_ADDRESS: '1000000' };
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...unlimited, ...options.env });
-  const ledger = await createApp({ config, clock: options.clock, logDestination, consentExpiryIntervalMs: options.consentExpiryIntervalMs ?? 0, retentionIntervalMs: 0 });
+  const ledger = await createApp({
+    config,
+    clock: options.clock,
+    logDestination,
+    consentExpiryIntervalMs: options.consentExpiryIntervalMs === null ? undefined : (options.consentExpiryIntervalMs ?? 0),
+    retentionIntervalMs: 0,
+  });
   await ledger.app.listen({ port: 0, host: '127.0.0.1' });
   const address = ledger.app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
