@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AgencyId, AgencyKind, Category } from './categories';
 import { datum } from './datum';
-import { IsoDate } from './values';
+import { IsoDate, OneLine } from './values';
 
 /**
  * The zone's protocol (protocollo d'intesa): which agencies take part and what each may receive.
@@ -9,7 +9,8 @@ import { IsoDate } from './values';
  */
 export const Party = z.strictObject({
   agency: AgencyId,
-  name: z.string().trim().min(1).max(200),
+  // Shown to every party, and read by the admins who approve a proposal: one plain line.
+  name: OneLine(200),
   kind: AgencyKind,
   minimalEquipe: z.boolean().default(false),
   /** Narrows or widens what this party may receive; absent means its kind's default. */
@@ -18,7 +19,7 @@ export const Party = z.strictObject({
 export type Party = z.infer<typeof Party>;
 
 export const ProtocolTerms = z.strictObject({
-  title: z.string().trim().min(1).max(300),
+  title: OneLine(300),
   validFrom: IsoDate,
   validUntil: IsoDate,
   consentRequired: z.array(Category).max(4).optional(),
@@ -34,7 +35,8 @@ export type ProtocolTerms = z.infer<typeof ProtocolTerms>;
  */
 const protocolEvent = z.strictObject({
   version: z.int().min(1),
-  title: ProtocolTerms.shape.title,
+  // Events as they were written: the one-line rule is the request's (ProtocolTerms), not a reason to refuse a stored protocol.
+  title: z.string().trim().min(1).max(300),
   validFrom: IsoDate,
   validUntil: IsoDate,
   consentRequired: z.array(Category).max(4),
@@ -43,7 +45,7 @@ const protocolEvent = z.strictObject({
     .array(
       z.strictObject({
         agency: AgencyId,
-        name: Party.shape.name,
+        name: z.string().trim().min(1).max(200),
         kind: AgencyKind,
         minimalEquipe: z.boolean(),
         receivable: z.array(Category).max(4),

@@ -42,6 +42,9 @@ const oneLine = (text: string) => plainText(text) && !LINE_BREAKS.test(text);
 
 const Name = z.string().trim().min(1).max(100).refine(oneLine, TEXT_MESSAGE);
 
+/** A one-line text of at most `max` characters, no control characters, bidirectional overrides nor unpaired surrogates (a protocol's title, a party's name). */
+export const OneLine = (max: number) => z.string().trim().min(1).max(max).refine(oneLine, TEXT_MESSAGE);
+
 /** A birth date: a date, and not one after today (UTC, a day's leeway for time zones). */
 const BirthDate = IsoDate.refine((date) => date <= new Date(Date.now() + 86_400_000).toISOString().slice(0, 10), 'must not be in the future');
 

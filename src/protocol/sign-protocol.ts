@@ -79,12 +79,12 @@ export function widens(current: ProposedTerms, proposed: ProposedTerms): boolean
  * Changes that widen nothing anyone receives, yet one agency may not make alone (ENTITLEMENTS.md:
  * "a protocol is signed by all its parties"): a shorter retention, after which the daily job
  * destroys, for good, the keys of every other controller's closed cases past it; and a validity
- * window that ends the protocol in force today (every command of the zone refused). `today` is
- * the Italian calendar day the renewal is signed on.
+ * that ends sooner, or that is not in force today where the protocol was (every command of the
+ * zone refused from then on). `today` is the Italian calendar day the renewal is signed on.
  */
 export function restrictsOthers(current: ProposedTerms, proposed: ProposedTerms, today: string): boolean {
   const within = (terms: ProposedTerms) => terms.validFrom <= today && today <= terms.validUntil;
-  return proposed.retentionYearsAfterClosure < current.retentionYearsAfterClosure || (within(current) && !within(proposed));
+  return proposed.retentionYearsAfterClosure < current.retentionYearsAfterClosure || proposed.validUntil < current.validUntil || (within(current) && !within(proposed));
 }
 
 /**

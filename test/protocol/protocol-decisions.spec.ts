@@ -63,6 +63,7 @@ describe('signing and renewing the zone protocol', () => {
     ["a shorter retention (the daily job would destroy other controllers' records for good)", { ...PROTOCOL_TERMS, retentionYearsAfterClosure: 1 }],
     ['a validity that ends the protocol in force today', { ...PROTOCOL_TERMS, validUntil: '2026-01-14' }],
     ['a validity that begins after today', { ...PROTOCOL_TERMS, validFrom: '2026-01-16' }],
+    ['a validity that ends sooner, even if not today (it would lapse at midnight)', { ...PROTOCOL_TERMS, validUntil: TODAY }],
   ])('makes a proposal of %s, though it widens nothing, and refuses it where no other party could approve', (_what, terms) => {
     const [event] = decideSigning(protocolFixture(), terms, { agency: AGENCIES.cpi }, PROPOSAL, TODAY);
     expect(event).toMatchObject({ type: 'ProtocolRenewalProposed', data: { awaiting: parties.filter((a) => a !== AGENCIES.cpi) } });
@@ -79,7 +80,8 @@ describe('signing and renewing the zone protocol', () => {
   it('puts a longer retention and a renewal of the window that keeps today in force at once', () => {
     for (const terms of [
       { ...PROTOCOL_TERMS, retentionYearsAfterClosure: 20 },
-      { ...PROTOCOL_TERMS, validUntil: '2033-02-04' },
+      // An ordinary renewal: from today, for longer.
+      { ...PROTOCOL_TERMS, validFrom: TODAY, validUntil: '2033-02-04' },
     ]) {
       expect(decideSigning(protocolFixture(), terms, { agency: AGENCIES.cpi }, PROPOSAL, TODAY)[0]!.type).toBe('ProtocolRenewed');
     }
@@ -139,5 +141,17 @@ describe('approving a protocol proposal', () => {
       expect(parsed.success).toBe(false);
       expect(parsed.error?.issues).toEqual([expect.objectContaining({ path: ['parties', PROTOCOL_TERMS.parties.length, 'agency'], message: `"${agency}" is reserved` })]);
     }
+  });
+
+  it("refuses control characters and bidirectional overrides in a protocol's title and its parties' names (what approvers read)", () => {
+    for (const terms of [
+      { ...PROTOCOL_TERMS, title: 'Protocollo\u0007' },
+      { ...PROTOCOL_TERMS, title: 'Protocollo \u202eenogav' },
+      { ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.map((p, i) => (i === 0 ? { ...p, name: 'SdS\u0000' } : p)) },
+      { ...PROTOCOL_TERMS, parties: PROTOCOL_TERMS.parties.map((p, i) => (i === 0 ? { ...p, name: 'SdS\nValdinievole' } : p)) },
+    ]) {
+      expect(SignProtocolBody.safeParse(terms).success).toBe(false);
+    }
+    expect(SignProtocolBody.safeParse({ ...PROTOCOL_TERMS, title: 'Protocollo d’intesa — Società della Salute' }).success).toBe(true);
   });
 });
