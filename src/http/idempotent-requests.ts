@@ -52,7 +52,11 @@ export class IdempotentRequests {
     const actor = request.caller.actor;
     let fingerprint: string;
     try {
-      fingerprint = requestFingerprint(request.method, request.url.split('?')[0]!, request.body, (text) => this.keys.fingerprint(text));
+      // Every path parameter of the API is read without regard to letter case (case, consent and
+      // proposal ids are UUIDs, fiscal codes are upper-cased): a retry that spells one otherwise is
+      // the same request.
+      const path = request.url.split('?')[0]!.toLowerCase();
+      fingerprint = requestFingerprint(request.method, path, request.body, (text) => this.keys.fingerprint(text));
     } catch (error) {
       if (error instanceof TooDeep) throw new ValidationFailed([{ path: 'body', message: error.message }], 'the body is nested too deeply');
       throw error;

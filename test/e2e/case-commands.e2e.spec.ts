@@ -324,6 +324,17 @@ describe('case commands over HTTP', () => {
       expect(other.body.rule).toBe('idempotency-key-reused');
     });
 
+    it('answers a retry with the case id in capitals as the repeat it is (the same case)', async () => {
+      const { caseId } = await refer();
+      const headers = { 'idempotency-key': 'note-capitals' };
+      const body = { notes: [{ category: 'common', text: 'sent twice' }] };
+      const first = await service.request('POST', `/v1/cases/${caseId}/notes`, { as: sds, body, headers });
+      expect(first.status).toBe(201);
+      const retry = await service.request('POST', `/v1/cases/${caseId.toUpperCase()}/notes`, { as: sds, body, headers });
+      expect({ status: retry.status, body: retry.body, replayed: retry.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: first.body, replayed: 'true' });
+      expect(eventsOnDisk(service, caseId)).toEqual(['ReferralSubmitted', 'NoteRecorded']);
+    });
+
     it('keeps keys apart per agency', async () => {
       const headers = { 'idempotency-key': 'shared-key' };
       const a = expectCreated(await service.request('POST', '/v1/referrals', { as: serd, body: referral, headers }));
