@@ -1,4 +1,15 @@
-import { agencyReferenceCategories, type Category, caseStream, type EventStore, parseStream, type Position, protocolStream, zoneOfStream, zoneStreamPrefixes } from '../../events';
+import {
+  agencyReferenceCategories,
+  type Category,
+  caseStream,
+  type EventStore,
+  parseStream,
+  type Position,
+  protocolStream,
+  SYSTEM_AGENCY,
+  zoneOfStream,
+  zoneStreamPrefixes,
+} from '../../events';
 import { type AgencyCaseView, agencyCaseView, caseFacts, type Disclosure, ledgerEntryOf, protocolAsOf, protocolEntryOf } from '../../projections/policy';
 import { NotFound, ValidationFailed } from '../errors';
 import type { Clock } from '../ledger/clock';
@@ -240,12 +251,15 @@ export class Audit {
     const kindOf = (agency: string) => protocol?.kinds.get(agency);
     const basis = ['auditor'];
     return [...cases].map(([caseId, byAgency]) => {
-      const owners = [...byAgency].map(([agency, categories]) => {
-        for (const category of agencyReferenceCategories(agency, { kindOf })) categories.add(category);
-        return { agency, categories: [...categories].sort(), basis };
-      });
-      const categories = [...new Set(owners.flatMap((o) => o.categories))].sort();
-      return { caseId, disclosure: { categories, basis, owners } };
+      const categories = new Set<Category>();
+      const owners = [];
+      for (const [agency, own] of byAgency) {
+        // The service's own entries (an authorisation's expiry) are of no agency: their categories count, no membership, no owner.
+        if (agency !== SYSTEM_AGENCY) for (const category of agencyReferenceCategories(agency, { kindOf })) own.add(category);
+        for (const category of own) categories.add(category);
+        if (agency !== SYSTEM_AGENCY) owners.push({ agency, categories: [...own].sort(), basis });
+      }
+      return { caseId, disclosure: { categories: [...categories].sort(), basis, owners } };
     });
   }
 

@@ -65,6 +65,14 @@ describe('authorisations expire by themselves', () => {
     expect(after.body.consents[0]).toMatchObject({ status: 'expired' });
     expect(await expiry.tick()).toBe(0);
     expect((await service.store.readStream(caseStream(ZONE, caseId))).filter((e) => e.type === 'ConsentExpired')).toHaveLength(1);
+
+    // An auditor's page of the ledger puts the case on the trail with what its agencies' entries
+    // are: the service's own expiry adds no agency's membership (no judicial nor special data here).
+    const auditor = { agency: AGENCIES.coordination, roles: ['auditor' as const] };
+    expect((await service.request('GET', '/v1/audit/events?limit=500', { as: auditor })).status).toBe(200);
+    const trail = await service.request('GET', `/v1/access-trail?caseId=${caseId}&limit=500`, { as: { agency: AGENCIES.coordination, roles: ['dpo' as const] } });
+    const page = (trail.body.items as Array<{ action: string; categories: string[] }>).find((r) => r.action === 'audit.events');
+    expect(page?.categories).toEqual(['common', 'health']);
   });
 
   it('expires an authorisation within about a second of its deadline, by itself', async () => {
