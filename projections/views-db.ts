@@ -13,8 +13,9 @@ import { dirname } from 'node:path';
  * The shape of the read models' tables, and of what the policy puts in them. When either
  * changes, a views file of another version is thrown away on open and the runner projects the
  * ledger again from position 0: the views are a function of the ledger, never migrated by hand.
- * 8: a pending protocol proposal no longer changes the kinds views classify agencies by, and an
- * authorisation's purposes are all shown (a list), not the first one alone.
+ * 8: a pending protocol proposal no longer changes the kinds views classify agencies by, an
+ * authorisation's purposes are all shown (a list), not the first one alone, and members are
+ * listed in an order the agency sees.
  */
 export const VIEWS_SCHEMA = 8;
 

@@ -1,4 +1,4 @@
-import { type CaseEvent, type CaseStatus, type Category, fullMembers, MEMBERSHIP_CATEGORY, partyOf } from '../../events';
+import { type CaseEvent, type CaseStatus, type Category, MEMBERSHIP_CATEGORY, partyOf } from '../../events';
 import type { CaseFacts } from './case-facts';
 import { merged } from './merge';
 import { type Basis, type Entitlement, entitlementOf, memberBasis } from './entitlements';
@@ -216,7 +216,12 @@ function members(facts: CaseFacts, ent: Entitlement, sights: readonly Sight[], s
     }
   });
   const result: Json[] = [];
-  for (const agency of new Set([...fullMembers(membership, protocol), ...team.keys()])) {
+  // In an order the agency sees: the minimal team in the protocol's order, then the team in the
+  // order of the additions it sees, then the case manager's agency. Not the case's own team order:
+  // a removal or a re-addition it may not see would move an agency it is shown.
+  const minimalTeam = (protocol?.current.parties ?? []).filter((p) => p.minimalEquipe).map((p) => p.agency);
+  const caseManager = membership.caseManagerAgency ? [membership.caseManagerAgency] : [];
+  for (const agency of new Set([...minimalTeam, ...team.keys(), ...caseManager])) {
     const onTeam = team.get(agency);
     if (onTeam) {
       shown.fact(onTeam.seen);

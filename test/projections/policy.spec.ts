@@ -73,6 +73,24 @@ describe('the entitlement policy (ENTITLEMENTS.md)', () => {
     ]);
   });
 
+  it('shows the members in an order that a removal it may not see does not change', () => {
+    // SdS, authorised for health data, adds SerD then Caritas, and the authorisation is then
+    // withdrawn: SdS is shown SerD on the team only as the author of its addition (rule 1).
+    const story = [
+      referral(AGENCIES.cpi),
+      consent(C1, AGENCIES.sds, ['health']),
+      inChargeNeri,
+      added(AGENCIES.serd, AGENCIES.sds),
+      added(AGENCIES.ets, AGENCIES.sds),
+      withdrawn(C1, AGENCIES.sds),
+    ];
+    const membersOf = (events: Given[]) => (viewOf(events, AGENCIES.sds)!.view.members as Array<{ agency: string }>).map((m) => m.agency);
+    // SerD leaving the team is health data SdS may no longer see: its answer must not move.
+    expect(membersOf([...story, removed(AGENCIES.serd, AGENCIES.serd)])).toEqual(membersOf(story));
+    expect(membersOf([...story, removed(AGENCIES.serd, AGENCIES.serd), added(AGENCIES.serd, AGENCIES.serd)])).toEqual(membersOf(story));
+    expect(membersOf(story)).toEqual([AGENCIES.sds, AGENCIES.cpi, AGENCIES.serd, AGENCIES.ets]);
+  });
+
   describe('rule 1: an agency sees what it recorded', () => {
     it('shows SerD, a referrer outside the team, its own referral with its health notes', () => {
       const view = viewOf([referral(), inChargeNeri, noted('common', 'interview done', AGENCIES.cpi)], AGENCIES.serd)!;
