@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
  * ledger again from position 0: the views are a function of the ledger, never migrated by hand.
  * 8: a pending protocol proposal no longer changes the kinds views classify agencies by, an
  * authorisation's purposes are all shown (a list), not the first one alone, and members are
- * listed in an order the agency sees.
+ * listed in an order the agency sees; the list of cases is paged by opening (an index of its own).
  */
 export const VIEWS_SCHEMA = 8;
 

@@ -33,8 +33,8 @@ export interface CaseListRow {
 export interface ListQuery {
   readonly status?: string;
   readonly limit: number;
-  /** Keyset: the (updatedAt, caseId) of the last row of the previous page. */
-  readonly after?: { updatedAt: string; caseId: string };
+  /** Keyset: the (openedAt, caseId) of the last row of the previous page. */
+  readonly after?: { openedAt: string; caseId: string };
 }
 
 interface Row {
@@ -119,7 +119,7 @@ export class AgencyCases {
           opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
           sealed BLOB NOT NULL, disclosure TEXT NOT NULL, list_disclosure TEXT NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS p${id}_by_update ON p${id}_cases (updated_at DESC, case_id DESC);
+        CREATE INDEX IF NOT EXISTS p${id}_by_opening ON p${id}_cases (opened_at DESC, case_id DESC);
       `);
     }
     if (id !== undefined) this.ids.set(key, id);
@@ -211,8 +211,8 @@ export class AgencyPartition {
     this.summaries_ = db.prepare(`SELECT case_id, status, opened_at, sealed FROM p${id}_cases`);
     this.list_ = db.prepare(
       `SELECT * FROM p${id}_cases
-       WHERE (? = '' OR status = ?) AND (updated_at < ? OR (updated_at = ? AND case_id < ?))
-       ORDER BY updated_at DESC, case_id DESC LIMIT ?`,
+       WHERE (? = '' OR status = ?) AND (opened_at < ? OR (opened_at = ? AND case_id < ?))
+       ORDER BY opened_at DESC, case_id DESC LIMIT ?`,
     );
   }
 
@@ -329,13 +329,19 @@ export class AgencyPartition {
     );
   }
 
-  /** A page of the agency's cases, latest first; a row whose case waits to be computed again is computed now (or left out, if the case no longer exists for the agency). */
+  /**
+   * A page of the agency's cases, the latest opened first; a row whose case waits to be computed
+   * again is computed now (or left out, if the case no longer exists for the agency). By opening,
+   * which never changes, not by the last update: a case updated while a client walks the pages
+   * would jump ahead of its cursor and be missed, and when an update that moves it is one the
+   * agency may not see, which cases a walk lists would depend on it.
+   */
   list(query: ListQuery): CaseListRow[] {
     if (!this.list_) return [];
     const rows: CaseListRow[] = [];
-    let after = query.after ?? { updatedAt: '\uffff', caseId: '\uffff' };
+    let after = query.after ?? { openedAt: '\uffff', caseId: '\uffff' };
     for (;;) {
-      const page = this.list_.all(query.status ?? '', query.status ?? '', after.updatedAt, after.updatedAt, after.caseId, query.limit);
+      const page = this.list_.all(query.status ?? '', query.status ?? '', after.openedAt, after.openedAt, after.caseId, query.limit);
       for (const row of page) {
         const listed = this.owner && this.ledger?.isDirty(this.owner.zone, row.case_id) ? this.listedNow(row.case_id, query.status) : this.listed(row);
         if (listed) rows.push(listed);
@@ -343,7 +349,7 @@ export class AgencyPartition {
       }
       if (page.length < query.limit) return rows;
       const last = page[page.length - 1]!;
-      after = { updatedAt: last.updated_at, caseId: last.case_id };
+      after = { openedAt: last.opened_at, caseId: last.case_id };
     }
   }
 

@@ -33,7 +33,7 @@ const CaseListItem = z.object({
   person: z.object({ givenName: z.string().max(100), familyName: z.string().max(100) }).optional(),
 });
 const CaseList = Page(CaseListItem);
-const ListCursor = z.object({ u: z.string(), c: z.string() });
+const ListCursor = z.object({ o: z.string(), c: z.string() });
 
 /** Something the policy shows in part (projections/policy): its fields are those the caller may see. */
 const Shown = (description: string) => z.looseObject({}).meta({ description });
@@ -107,17 +107,17 @@ export class CaseReadsController {
   @Get()
   @Roles('operator')
   @Discloses('case.list')
-  @ApiOperation({ summary: 'The cases that exist for the caller, most recently updated first' })
+  @ApiOperation({ summary: 'The cases that exist for the caller, the latest opened first (an order no update moves, so a walk through the pages misses none)' })
   @ApiQueryFrom(ListCasesQuery)
   @ApiAnswer(200, CaseList, { description: 'a page of cases; nextCursor is null on the last' })
   async list(@CurrentCaller() caller: Caller, @ValidQuery(ListCasesQuery) query: z.output<typeof ListCasesQuery>, @CurrentRequest() request: RequestContext) {
     const place = ['cases', caller.actor.zone, caller.actor.agency];
     const after = query.cursor === undefined ? undefined : this.cursors.open(query.cursor, ListCursor, place);
-    const rows = await this.queries.execute(new ListCases(caller, { status: query.status, limit: query.limit, after: after && { updatedAt: after.u, caseId: after.c } }, request));
+    const rows = await this.queries.execute(new ListCases(caller, { status: query.status, limit: query.limit, after: after && { openedAt: after.o, caseId: after.c } }, request));
     const last = rows[rows.length - 1];
     return {
       items: rows.map(({ disclosure: _d, ...item }) => item),
-      nextCursor: rows.length === query.limit && last ? this.cursors.seal({ u: last.updatedAt, c: last.caseId }, place) : null,
+      nextCursor: rows.length === query.limit && last ? this.cursors.seal({ o: last.openedAt, c: last.caseId }, place) : null,
     };
   }
 

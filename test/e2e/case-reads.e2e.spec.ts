@@ -141,6 +141,33 @@ describe('per-agency reads over HTTP', () => {
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['query.limit']);
   });
 
+  it('pages the list by opening, so that a case updated while the pages are walked is not missed', async () => {
+    const walk = async (between?: () => Promise<unknown>) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: Array<{ caseId: string }>; nextCursor: string | null } } = await service.request(
+          'GET',
+          `/v1/cases?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+          {
+            as: op(AGENCIES.cpi),
+          },
+        );
+        seen.push(...page.body.items.map((i) => i.caseId));
+        cursor = page.body.nextCursor;
+        if (seen.length === 1) await between?.();
+      } while (cursor);
+      return seen;
+    };
+    await post('/v1/referrals', op(AGENCIES.cpi), { person: PERSON, needs: ['training'] });
+    const before = await walk();
+    expect(before.length).toBeGreaterThan(1);
+    expect(before[before.length - 1]).toBe(caseId);
+    // After the first page, SerD writes a health note (hidden from the CPI) on the case listed last.
+    const after = await walk(() => post(`/v1/cases/${before[before.length - 1]!}/notes`, op(AGENCIES.serd), { notes: [{ category: 'health', text: 'dose adjusted' }] }));
+    expect(after).toEqual(before);
+  });
+
   it('cuts the history to what the caller may see', async () => {
     const cpi = await service.request('GET', `/v1/cases/${caseId}/history`, { as: op(AGENCIES.cpi) });
     const types = cpi.body.items.map((i: { type: string }) => i.type);
