@@ -226,6 +226,9 @@ describe('the case decider', () => {
         .then([{ type: 'TeamMemberRemoved', data: { agency: AGENCIES.serd, notes: [] } }]);
       given(referred(), inCharge()).when(removeTeamMember, { agency: AGENCIES.cpi }).thenRule('minimal-equipe-fixed');
       given(referred(), inCharge(), sdsAuthorised).when(removeTeamMember, { agency: AGENCIES.uepe }).thenRule('not-a-member-of-case');
+      // An agency the protocol does not name (API.md: not-a-party), whatever the caller is authorised for.
+      given(referred(), inCharge()).when(removeTeamMember, { agency: 'nobody' }).thenRule('not-a-party');
+      given(referred(), inCharge(), sdsAuthorised).when(removeTeamMember, { agency: 'nobody' }).thenRule('not-a-party');
     });
 
     it("answers not-entitled, whether or not it is on the team, about an agency whose membership the caller's agency would not be shown", () => {
