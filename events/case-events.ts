@@ -13,6 +13,7 @@ import {
   LEGAL_BASES,
   Notes,
   Objective,
+  OneLine,
   Person,
   ProgressEntry,
   SIGNERS,
@@ -51,7 +52,7 @@ export const ConsentRecorded = z.strictObject({
   /** Free text with the category its author declares (ENTITLEMENTS.md "Free text has a declared category everywhere"). */
   purposes: z.array(FreeTextNote).max(20).default([]),
   legalBasis: datum('common', z.enum(LEGAL_BASES)),
-  informativaVersion: datum('common', z.string().trim().min(1).max(100)),
+  informativaVersion: datum('common', OneLine(100)),
   collectionMethod: datum('common', z.enum(COLLECTION_METHODS)).optional(),
   signedBy: datum('common', z.enum(SIGNERS)).optional(),
   collectedAt: datum('common', IsoInstant),

@@ -117,7 +117,7 @@ const LocalId = z
 export const Objective = z.strictObject({
   id: LocalId,
   dimension: Need,
-  description: z.string().trim().min(1).max(2_000),
+  description: FreeText(2_000),
   term: z.enum(['short', 'long']),
   dueDate: IsoDate.optional(),
 });
@@ -126,7 +126,7 @@ export type Objective = z.infer<typeof Objective>;
 export const Intervention = z.strictObject({
   id: LocalId,
   code: SiussBenefitCode,
-  description: z.string().trim().min(1).max(2_000),
+  description: FreeText(2_000),
   responsibleAgency: AgencyId,
   category: Category.optional(),
   from: IsoDate,

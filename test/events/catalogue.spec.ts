@@ -112,6 +112,34 @@ describe('the event catalogue', () => {
     expect(() => parseEventData('NoteRecorded', { notes: [{ category: 'common', text: 'x', author: 'y' }] })).toThrow();
   });
 
+  it('refuses in plan descriptions and an informativa version what notes and names refuse: control characters, bidirectional overrides', () => {
+    const plan = (description: string) => ({
+      planRevision: 1,
+      objectives: [{ id: 'o1', dimension: 'employment', description, term: 'short' }],
+      interventions: [],
+      commitments: [],
+    });
+    expect(() => parseEventData('PlanRevisionDrafted', plan('find work\u0000'))).toThrow();
+    expect(() => parseEventData('PlanRevisionDrafted', plan('find \u202ework'))).toThrow();
+    expect(() => parseEventData('PlanRevisionDrafted', plan('find work,\nthen a home'))).not.toThrow();
+    const intervention = (description: string) => ({
+      planRevision: 1,
+      objectives: [],
+      interventions: [{ id: 'i1', code: 'A2.09', description, responsibleAgency: 'arti-cpi-pescia', from: '2025-04-01' }],
+      commitments: [],
+    });
+    expect(() => parseEventData('PlanRevisionDrafted', intervention('internship\u0007'))).toThrow();
+    const consent = (informativaVersion: string) => ({
+      consentId: '6f1c2b1e-8f2a-4c55-9b1e-2f7d3c9a0b11',
+      grants: [{ agency: 'sds-valdinievole', categories: ['health'] }],
+      legalBasis: 'explicit-consent',
+      informativaVersion,
+      collectedAt: '2025-05-01T10:00:00.000Z',
+    });
+    expect(() => parseEventData('ConsentRecorded', consent('SILL-2025\n01'))).toThrow();
+    expect(() => parseEventData('ConsentRecorded', consent('SILL-2025-01'))).not.toThrow();
+  });
+
   it('lists only what is present, never absent optional fields', () => {
     const data = parseEventData('NonComplianceReported', {});
     expect(datumsOf({ type: 'NonComplianceReported', data })).toEqual([]);
