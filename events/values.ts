@@ -40,10 +40,10 @@ const plainText = (text: string) => !CONTROLS.test(text) && !UNPAIRED.test(text)
 /** A text of one line (a name, an address). */
 const oneLine = (text: string) => plainText(text) && !LINE_BREAKS.test(text);
 
-const Name = z.string().trim().min(1).max(100).refine(oneLine, TEXT_MESSAGE);
-
-/** A one-line text of at most `max` characters, no control characters, bidirectional overrides nor unpaired surrogates (a protocol's title, a party's name). */
+/** A one-line text of at most `max` characters, no control characters, bidirectional overrides nor unpaired surrogates (a name, an address, a protocol's title). */
 export const OneLine = (max: number) => z.string().trim().min(1).max(max).refine(oneLine, TEXT_MESSAGE);
+
+const Name = OneLine(100);
 
 /** A birth date: a date, and not one after today (UTC, a day's leeway for time zones). */
 const BirthDate = IsoDate.refine((date) => date <= new Date(Date.now() + 86_400_000).toISOString().slice(0, 10), 'must not be in the future');
@@ -59,7 +59,7 @@ export const Person = z.strictObject({
     .meta({ maxLength: 31 })
     .optional(),
   email: z.email().max(254).optional(),
-  address: z.string().trim().min(1).max(300).refine(oneLine, TEXT_MESSAGE).optional(),
+  address: OneLine(300).optional(),
 });
 export type Person = z.infer<typeof Person>;
 
