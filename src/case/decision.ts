@@ -33,9 +33,14 @@ export function requireParties(protocol: ZoneProtocol, agencies: Iterable<string
 
 /** A case agency may act on: it exists for the caller (else 404, as for no case at all), the protocol is in force, the caller is a full member. */
 export function caseForMember(state: CaseState, ctx: DecisionContext): ZoneProtocol {
+  return memberOfCase(state, ctx, () => protocolInForceFor(ctx));
+}
+
+/** The checks of a full member's command, with the protocol's own (`protocolOf`: in force, or only naming the caller) between the case's and the membership's. */
+function memberOfCase(state: CaseState, ctx: DecisionContext, protocolOf: () => ZoneProtocol): ZoneProtocol {
   if (!existsFor(state, ctx.protocol, ctx.actor.agency)) throw new NotFound('no such case');
   if (state.erased) throw new RuleViolation('case-erased');
-  const protocol = protocolInForceFor(ctx);
+  const protocol = protocolOf();
   if (!isFullMember(state, protocol, ctx.actor.agency)) throw new RuleViolation('not-a-member', ctx.actor.agency);
   return protocol;
 }
@@ -59,10 +64,10 @@ export function openPlanForMember(state: CaseState, ctx: DecisionContext): ZoneP
  * must still be a party of the zone's protocol and a full member of the case.
  */
 export function caseForRestriction(state: CaseState, ctx: DecisionContext): void {
-  if (!existsFor(state, ctx.protocol, ctx.actor.agency)) throw new NotFound('no such case');
-  if (state.erased) throw new RuleViolation('case-erased');
-  if (!ctx.protocol || !partyOf(ctx.protocol, ctx.actor.agency)) throw new RuleViolation('not-a-party', ctx.actor.agency);
-  if (!isFullMember(state, ctx.protocol, ctx.actor.agency)) throw new RuleViolation('not-a-member', ctx.actor.agency);
+  memberOfCase(state, ctx, () => {
+    if (!ctx.protocol || !partyOf(ctx.protocol, ctx.actor.agency)) throw new RuleViolation('not-a-party', ctx.actor.agency);
+    return ctx.protocol;
+  });
 }
 
 /** As caseForMember, and the case is not closed. */
