@@ -16,6 +16,9 @@ export interface DueErasure {
 
 const YEAR_MS = 365.25 * 24 * 60 * 60 * 1000;
 
+/** Whether a case of `zone` closed at `closedAt` is past its zone's retention (`years`) at `now`. */
+const pastRetention = (years: ReadonlyMap<string, number>, zone: string, closedAt: string, now: number) => Date.parse(closedAt) + (years.get(zone) ?? Infinity) * YEAR_MS <= now;
+
 /**
  * Retention (issue: "every protocol has a retention period"): a person is erased, by destroying
  * their keys, once every case of theirs, in every zone, has been closed longer than that zone's
@@ -39,29 +42,24 @@ export class Retention {
     private readonly caughtUp: () => Promise<void> = async () => undefined,
   ) {}
 
-  /** Each zone's retention in years, read when asked (Infinity where the zone has no protocol). */
-  private yearsOf() {
+  /** The retention in years of each of these zones, read once each (Infinity where a zone has no protocol). */
+  private async retentionYears(zones: Iterable<string>): Promise<Map<string, number>> {
     const years = new Map<string, number>();
-    return async (zone: string) => {
-      if (!years.has(zone)) years.set(zone, (await this.protocols.current(zone))?.current.retentionYearsAfterClosure ?? Infinity);
-      return years.get(zone)!;
-    };
+    for (const zone of zones) if (!years.has(zone)) years.set(zone, (await this.protocols.current(zone))?.current.retentionYearsAfterClosure ?? Infinity);
+    return years;
   }
 
   async due(): Promise<DueErasure[]> {
     await this.caughtUp();
     const now = this.clock.now().getTime();
-    const years = new Map<string, number>();
-    const yearsOf = this.yearsOf();
-    const retention = async (zone: string) => {
-      years.set(zone, await yearsOf(zone));
-      return years.get(zone)!;
-    };
-    const expired = async (zone: string, closedAt: string) => Date.parse(closedAt) + (await retention(zone)) * YEAR_MS <= now;
+    const closed = this.index.closedBefore(new Date(now).toISOString());
+    // Every case past its retention is among these: a case closed later is not past any.
+    const years = await this.retentionYears(closed.map((c) => c.zone));
+    const expired = (zone: string, closedAt: string) => pastRetention(years, zone, closedAt, now);
     const subjects = new Set<string>();
-    for (const closed of this.index.closedBefore(new Date(now).toISOString())) {
-      if (!(await expired(closed.zone, closed.closedAt))) continue;
-      const subject = this.keys.subjectOfCase(closed.caseId);
+    for (const c of closed) {
+      if (!expired(c.zone, c.closedAt)) continue;
+      const subject = this.keys.subjectOfCase(c.caseId);
       // Erased once does not mean erased for good: a person referred again since has a key again.
       if (subject && this.keys.hasKey(subject)) subjects.add(subject);
     }
@@ -73,7 +71,7 @@ export class Retention {
         // A case erased before (its key destroyed) holds nothing to keep, whatever its status.
         if (!this.keys.keyOfCase(caseId)) continue;
         const closure = this.index.closureOf(caseId);
-        if (!closure?.closedAt || !(await expired(closure.zone, closure.closedAt))) {
+        if (!closure?.closedAt || !expired(closure.zone, closure.closedAt)) {
           all = false;
           break;
         }
@@ -107,9 +105,7 @@ export class Retention {
     let erased = 0;
     for (const person of due) {
       await this.caughtUp();
-      const yearsOf = this.yearsOf();
-      const years = new Map<string, number>();
-      for (const c of person.cases) years.set(c.zone, await yearsOf(c.zone));
+      const years = await this.retentionYears(person.cases.map((c) => c.zone));
       const listed = new Map(person.cases.map((c) => [c.caseId, c]));
       const stillDue = () => {
         const now = this.clock.now().getTime();
@@ -118,12 +114,7 @@ export class Retention {
           if (!this.keys.keyOfCase(caseId)) return true;
           const looked = listed.get(caseId);
           const closure = this.index.closureOf(caseId);
-          return (
-            looked !== undefined &&
-            closure?.closedAt === looked.closedAt &&
-            closure.zone === looked.zone &&
-            Date.parse(closure.closedAt) + years.get(closure.zone)! * YEAR_MS <= now
-          );
+          return looked !== undefined && closure?.closedAt === looked.closedAt && closure.zone === looked.zone && pastRetention(years, closure.zone, closure.closedAt, now);
         });
       };
       const done = await this.erasures.eraseSubjectIf(
