@@ -309,7 +309,8 @@ async function retention(args: string[], env: NodeJS.ProcessEnv, io: Io): Promis
     // Erasing (the service stopped, the folder held): the views are brought up to the ledger
     // first, so that no case closed, reopened or referred since the service last projected is
     // judged on what it was. A dry run beside a running service leaves the views to it.
-    const caughtUp = values['dry-run'] ? undefined : async () => void (await new ProjectionRunner(store, models).runUntilCaughtUp());
+    const runner = values['dry-run'] ? undefined : new ProjectionRunner(store, models);
+    const caughtUp = runner && (() => runner.runUntilCaughtUp());
     const job = new Retention(keys, models.index, protocols, new Erasures(store, keys, systemClock), systemClock, undefined, caughtUp);
     const due = await job.due();
     for (const person of due) {
